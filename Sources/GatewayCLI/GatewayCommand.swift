@@ -1,0 +1,12 @@
+import ArgumentParser
+import Gateway
+
+@main
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "A Prometheus-first HTTP/1.1 API gateway on io_uring.",
+        version: GatewayVersion.string,
+        subcommands: [RunCommand.self, CheckCommand.self, LogsCommand.self]
+    )
+}

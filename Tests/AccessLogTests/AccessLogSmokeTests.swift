@@ -1,0 +1,9 @@
+import Testing
+
+@testable import AccessLog
+
+@Suite struct AccessLogSmokeTests {
+    @Test func moduleLoads() {
+        #expect(!String(describing: type(of: self)).isEmpty)
+    }
+}
