@@ -1,0 +1,83 @@
+/// Header names the codec treats specially, classified once per header while parsing.
+package enum HTTPHeaderKind: UInt8, Sendable {
+    case other
+    case host
+    case contentLength
+    case transferEncoding
+    case connection
+    case keepAlive
+    case proxyConnection
+    case te
+    case trailer
+    case upgrade
+    case expect
+    case xRequestID
+    case xForwardedFor
+    case xForwardedProto
+    case xForwardedHost
+    case proxyAuthenticate
+    case proxyAuthorization
+
+    /// Whether the header applies to one connection only and must not be forwarded (RFC 9110 §7.6.1).
+    ///
+    /// Transfer-Encoding is included: the proxy re-emits framing itself.
+    package var isHopByHop: Bool {
+        switch self {
+        case .connection, .keepAlive, .proxyConnection, .te, .trailer, .transferEncoding, .upgrade,
+            .proxyAuthenticate, .proxyAuthorization:
+            return true
+        case .other, .host, .contentLength, .expect, .xRequestID, .xForwardedFor, .xForwardedProto,
+            .xForwardedHost:
+            return false
+        }
+    }
+
+    /// Classifies a header name (case-insensitively) without allocating.
+    package init(name buffer: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        self = .other
+        switch range.count {
+        case 2:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "te") { self = .te }
+        case 4:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "host") { self = .host }
+        case 6:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "expect") { self = .expect }
+        case 7:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "trailer") {
+                self = .trailer
+            } else if HTTPBytes.equalsIgnoringCase(buffer, range, "upgrade") {
+                self = .upgrade
+            }
+        case 10:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "connection") {
+                self = .connection
+            } else if HTTPBytes.equalsIgnoringCase(buffer, range, "keep-alive") {
+                self = .keepAlive
+            }
+        case 12:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "x-request-id") { self = .xRequestID }
+        case 14:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "content-length") { self = .contentLength }
+        case 15:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "x-forwarded-for") { self = .xForwardedFor }
+        case 16:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "proxy-connection") {
+                self = .proxyConnection
+            } else if HTTPBytes.equalsIgnoringCase(buffer, range, "x-forwarded-host") {
+                self = .xForwardedHost
+            }
+        case 17:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "transfer-encoding") {
+                self = .transferEncoding
+            } else if HTTPBytes.equalsIgnoringCase(buffer, range, "x-forwarded-proto") {
+                self = .xForwardedProto
+            }
+        case 18:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "proxy-authenticate") { self = .proxyAuthenticate }
+        case 19:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "proxy-authorization") { self = .proxyAuthorization }
+        default:
+            break
+        }
+    }
+}

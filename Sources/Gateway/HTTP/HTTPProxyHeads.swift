@@ -1,0 +1,165 @@
+/// Writes the heads the proxy forwards, rebuilt from a parsed head and its original bytes.
+package enum HTTPProxyHeads {
+    /// Writes the upstream request head.
+    ///
+    /// Request line with the original method and target (origin-form; an absolute-form target is
+    /// reduced to origin-form) and `HTTP/1.1`; `Host` (original or `hostOverride`) first; all
+    /// end-to-end headers in their order except hop-by-hop ones (Connection, Keep-Alive,
+    /// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate,
+    /// Proxy-Authorization, Expect and any header named in Connection); then X-Forwarded-For (every
+    /// existing value, then `clientAddress`), X-Forwarded-Proto (`proto`), X-Forwarded-Host (original
+    /// host), exactly one X-Request-Id (`requestID`), and the framing header for the body kind.
+    /// Incoming Host, Content-Length and X-Forwarded-* / X-Request-Id headers are never copied: the
+    /// proxy writes its own so a client cannot smuggle a second value past it. No Connection header
+    /// is sent (HTTP/1.1 keep-alive is the default).
+    ///
+    /// - Returns: false if the head did not fit in the writer's buffer.
+    package static func writeUpstreamRequest(
+        head: HTTPRequestHead,
+        source: UnsafeRawBufferPointer,
+        headers: HTTPHeaderIndex,
+        hostOverride: UnsafeRawBufferPointer?,
+        clientAddress: UnsafeRawBufferPointer,
+        proto: StaticString,
+        requestID: UnsafeRawBufferPointer,
+        into writer: inout HTTPHeadWriter
+    ) -> Bool {
+        writer.append(source, head.methodRange)
+        writer.appendByte(HTTPBytes.sp)
+        switch head.targetForm {
+        case .origin, .asterisk:
+            writer.append(source, head.targetRange)
+        case .absolute:
+            if head.pathRange.isEmpty {
+                writer.appendByte(0x2F)
+            } else {
+                writer.append(source, head.pathRange)
+            }
+            if let query = head.queryRange {
+                writer.appendByte(0x3F)
+                writer.append(source, query)
+            }
+        }
+        writer.appendStatic(" HTTP/1.1\r\nHost: ")
+        if let hostOverride {
+            writer.append(hostOverride)
+        } else if let host = head.host {
+            writer.append(source, host)
+        }
+        writer.appendStatic("\r\n")
+
+        var i = 0
+        while i < headers.count {
+            let kind = headers.kind(i)
+            let skip: Bool
+            switch kind {
+            case .host, .contentLength, .expect, .xRequestID, .xForwardedFor, .xForwardedProto, .xForwardedHost:
+                skip = true
+            default:
+                skip = headers.isHopByHop(i)
+            }
+            if !skip { writer.appendHeader(source, name: headers.name(i), value: headers.value(i)) }
+            i &+= 1
+        }
+
+        writer.appendStatic("X-Forwarded-For: ")
+        i = 0
+        while i < headers.count {
+            if headers.kind(i) == .xForwardedFor {
+                let value = headers.value(i)
+                if !value.isEmpty {
+                    writer.append(source, value)
+                    writer.appendStatic(", ")
+                }
+            }
+            i &+= 1
+        }
+        writer.append(clientAddress)
+        writer.appendStatic("\r\nX-Forwarded-Proto: ")
+        writer.appendStatic(proto)
+        writer.appendStatic("\r\n")
+        if let host = head.host {
+            writer.appendStatic("X-Forwarded-Host: ")
+            writer.append(source, host)
+            writer.appendStatic("\r\n")
+        }
+        writer.appendStatic("X-Request-Id: ")
+        writer.append(requestID)
+        writer.appendStatic("\r\n")
+        switch head.body {
+        case .contentLength(let length):
+            writer.appendStatic("Content-Length: ")
+            writer.appendDecimal(Int(length))
+            writer.appendStatic("\r\n")
+        case .chunked:
+            writer.appendStatic("Transfer-Encoding: chunked\r\n")
+        case .none, .closeDelimited:
+            break
+        }
+        writer.appendStatic("\r\n")
+        return !writer.overflowed
+    }
+
+    /// Whether the client connection must close after this response regardless of keep-alive:
+    /// a close-delimited body, or a chunked body dechunked for an HTTP/1.0 client.
+    package static func downstreamMustClose(head: HTTPResponseHead, clientVersionMinor: UInt8) -> Bool {
+        switch head.body {
+        case .closeDelimited: return true
+        case .chunked: return clientVersionMinor == 0
+        case .none, .contentLength: return false
+        }
+    }
+
+    /// Writes the downstream response head.
+    ///
+    /// Status line (`HTTP/1.1`, or `HTTP/1.0` for 1.0 clients) with the upstream's status code and
+    /// reason; end-to-end headers without hop-by-hop ones; `X-Request-Id` added if the upstream did
+    /// not send one; Content-Length passed as sent; `Transfer-Encoding: chunked` kept for 1.1 clients
+    /// and dropped for 1.0 ones (the proxy dechunks and closes). Final responses get
+    /// `Connection: close` when `closeAfter` is true or `downstreamMustClose` says so, and
+    /// `Connection: keep-alive` for 1.0 clients that keep alive; interim (1xx) responses get neither.
+    ///
+    /// - Returns: false if the head did not fit in the writer's buffer.
+    package static func writeDownstreamResponse(
+        head: HTTPResponseHead,
+        source: UnsafeRawBufferPointer,
+        headers: HTTPHeaderIndex,
+        requestID: UnsafeRawBufferPointer,
+        clientVersionMinor: UInt8,
+        closeAfter: Bool,
+        into writer: inout HTTPHeadWriter
+    ) -> Bool {
+        writer.appendStatic(clientVersionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        writer.appendDecimal(head.status)
+        writer.appendByte(HTTPBytes.sp)
+        writer.append(source, head.reasonRange)
+        writer.appendStatic("\r\n")
+
+        var chunkedHeader = false
+        var i = 0
+        while i < headers.count {
+            if headers.kind(i) == .transferEncoding { chunkedHeader = true }
+            if !headers.isHopByHop(i) { writer.appendHeader(source, name: headers.name(i), value: headers.value(i)) }
+            i &+= 1
+        }
+        if !head.hasRequestID {
+            writer.appendStatic("X-Request-Id: ")
+            writer.append(requestID)
+            writer.appendStatic("\r\n")
+        }
+        // 204 and 1xx must not carry Transfer-Encoding; a HEAD or 304 answer may, describing the GET.
+        let interim = head.status < 200
+        if chunkedHeader && clientVersionMinor >= 1 && !interim && head.status != 204 {
+            writer.appendStatic("Transfer-Encoding: chunked\r\n")
+        }
+        if !interim {
+            if closeAfter || downstreamMustClose(head: head, clientVersionMinor: clientVersionMinor) {
+                writer.appendStatic("Connection: close\r\n")
+            } else if clientVersionMinor == 0 {
+                writer.appendStatic("Connection: keep-alive\r\n")
+            }
+        }
+        writer.appendStatic("\r\n")
+        return !writer.overflowed
+    }
+}
