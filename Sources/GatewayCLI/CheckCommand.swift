@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Gateway
 
 struct CheckCommand: ParsableCommand {
@@ -11,6 +12,20 @@ struct CheckCommand: ParsableCommand {
     var config: String = "config/gateway.yaml"
 
     func run() throws {
-        throw ValidationError("not implemented yet")
+        do {
+            let loaded = try ConfigLoader.load(path: config)
+            let enabled = loaded.routes.filter(\.enabled).count
+            let disabled = loaded.routes.count - enabled
+            let suffix = disabled > 0 ? " (\(disabled) disabled)" : ""
+            print("config OK: \(loaded.routes.count) routes, \(loaded.upstreams.count) upstreams\(suffix)")
+        } catch {
+            let count = error.issues.count
+            var output = "\(config): \(count) \(count == 1 ? "problem" : "problems")\n"
+            for issue in error.issues {
+                output += "  \(issue)\n"
+            }
+            FileHandle.standardError.write(Data(output.utf8))
+            throw ExitCode(1)
+        }
     }
 }

@@ -1,0 +1,102 @@
+import Foundation
+import Yams
+
+/// Reads, checks and normalises gateway configuration files.
+package enum ConfigLoader {
+    /// Reads and validates the YAML file at `path`, reporting every problem at once.
+    ///
+    /// With `resolveHostnames` node host names are resolved now, so a name that does not resolve is a
+    /// config error naming the node rather than a failure on the first request.
+    package static func load(path: String, resolveHostnames: Bool = true) throws(ConfigError) -> GatewayConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let issue = ConfigIssue(path: "(file)", line: nil, reason: "cannot read \(path): \(Self.reason(error))")
+            throw ConfigError(code: .unreadable, issues: [issue], sourceName: path, cause: error)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            let issue = ConfigIssue(path: "(file)", line: nil, reason: "\(path) is not UTF-8 text")
+            throw ConfigError(code: .unreadable, issues: [issue], sourceName: path)
+        }
+        var config = try parse(yaml: text, sourceName: path, resolveHostnames: resolveHostnames)
+        config.sourceHash = fnv1a64Hex(data)
+        return config
+    }
+
+    /// Validates YAML text; `sourceName` is recorded in the result and in errors.
+    package static func parse(
+        yaml: String,
+        sourceName: String,
+        resolveHostnames: Bool = true
+    ) throws(ConfigError) -> GatewayConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(code: .syntax, issues: [syntaxIssue(error)], sourceName: sourceName, cause: error)
+        }
+        var reader = ConfigReader()
+        reader.resolveHostnames = resolveHostnames
+        var config = GatewayConfig()
+        if let root {
+            reader.document(root, into: &config)
+        } else {
+            reader.report("", nil, "the configuration is empty; it needs at least `routes:`")
+        }
+        guard reader.issues.isEmpty else {
+            // File order reads best; cross-reference checks run last but belong where their key is.
+            let issues = reader.issues.enumerated().sorted {
+                ($0.element.line ?? Int.max, $0.offset) < ($1.element.line ?? Int.max, $1.offset)
+            }.map(\.element)
+            throw ConfigError(code: .invalid, issues: issues, sourceName: sourceName)
+        }
+        config.sourceName = sourceName
+        config.sourceHash = fnv1a64Hex(Array(yaml.utf8))
+        return config
+    }
+
+    /// FNV-1a 64 of `bytes` as 16 lower-case hex digits.
+    package static func fnv1a64Hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    private static func syntaxIssue(_ error: any Error) -> ConfigIssue {
+        guard let yamlError = error as? YamlError else {
+            return ConfigIssue(path: "(yaml)", line: nil, reason: "\(error)")
+        }
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let context = context.map { "\($0.text) at line \($0.mark.line): " } ?? ""
+            return ConfigIssue(path: "(yaml)", line: mark.line, column: mark.column, reason: "\(context)\(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            return ConfigIssue(
+                path: "(yaml)",
+                line: context.mark.line,
+                column: context.mark.column,
+                reason: "duplicate key \(keys) in one mapping"
+            )
+        case .reader(let problem, _, _, _):
+            return ConfigIssue(path: "(yaml)", line: nil, reason: "cannot read the text: \(problem)")
+        default:
+            return ConfigIssue(path: "(yaml)", line: nil, reason: "\(yamlError)")
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let cocoa = error as? CocoaError, let underlying = cocoa.userInfo[NSUnderlyingErrorKey] as? NSError,
+            let posix = POSIXErrorCode(rawValue: Int32(underlying.code))
+        {
+            return String(cString: strerror(posix.rawValue))
+        }
+        return error.localizedDescription
+    }
+}

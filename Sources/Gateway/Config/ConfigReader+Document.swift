@@ -1,0 +1,228 @@
+import Yams
+
+extension ConfigReader {
+    static let topLevelKeys = [
+        "workers", "listen", "control", "access_log", "limits", "shutdown", "upstreams", "routes",
+    ]
+
+    /// Reads the whole document into `config`, then checks cross-references between routes and upstreams.
+    mutating func document(_ root: Node, into config: inout GatewayConfig) {
+        guard let top = fields(root, at: "", allowed: Self.topLevelKeys) else { return }
+        if let node = top["workers"], let value = int(node, at: "workers", in: 0...4096) {
+            config.workers = value
+        }
+        if let node = top["listen"], let addresses = listenAddresses(node, at: "listen") {
+            config.listen = addresses
+        }
+        if let node = top["control"] {
+            control(node, into: &config)
+        }
+        if let node = top["access_log"] {
+            accessLog(node, into: &config.accessLog)
+        }
+        if let node = top["limits"] {
+            limits(node, into: &config.limits)
+        }
+        if let node = top["shutdown"], let section = fields(node, at: "shutdown", allowed: ["drain_timeout"]),
+            let value = section["drain_timeout"],
+            let timeout = duration(value, at: "shutdown.drain_timeout", allowZero: true)
+        {
+            config.shutdown.drainTimeout = timeout
+        }
+        var declared: [(UpstreamConfig, Node)] = []
+        if let node = top["upstreams"], let items = list(node, at: "upstreams", allowSingle: false) {
+            for item in items {
+                if let upstream = upstream(item.node, at: item.path, inlineID: nil) {
+                    declared.append((upstream, item.node))
+                }
+            }
+        }
+        var firstUse: [String: String] = [:]
+        for (upstream, node) in declared where !upstream.id.isEmpty {
+            if let first = firstUse[upstream.id] {
+                report(
+                    "\(upstream.sourcePath).id",
+                    node["id"],
+                    "duplicate upstream id \"\(upstream.id)\" (first used by \(first))"
+                )
+            } else {
+                firstUse[upstream.id] = upstream.sourcePath
+            }
+        }
+        config.upstreams = declared.map(\.0)
+        if let node = top["routes"] {
+            routes(node, into: &config)
+        }
+    }
+
+    private mutating func listenAddresses(_ node: Node, at path: String) -> [ListenAddress]? {
+        guard let items = list(node, at: path, allowSingle: true) else { return nil }
+        guard !items.isEmpty else {
+            report(path, node, "needs at least one address such as \"127.0.0.1:8080\"")
+            return nil
+        }
+        var result: [ListenAddress] = []
+        for item in items {
+            guard let address = listenAddress(item.node, at: item.path) else { continue }
+            if result.contains(address) {
+                report(item.path, item.node, "\(address) is listed twice")
+            } else {
+                result.append(address)
+            }
+        }
+        return result.count == items.count ? result : nil
+    }
+
+    /// One address: "host:port", ":port", or a bare port number (all IPv4 interfaces, as APISIX's node_listen).
+    private mutating func listenAddress(_ node: Node, at path: String) -> ListenAddress? {
+        if case .scalar = node, node.tagName == .int {
+            guard let port = int(node, at: path, in: 0...65535) else { return nil }
+            return ListenAddress(host: "0.0.0.0", port: UInt16(port))
+        }
+        guard let text = nonEmptyString(node, at: path) else { return nil }
+        do {
+            return try ListenAddress(parsing: text)
+        } catch {
+            report(path, node, error.reason)
+            return nil
+        }
+    }
+
+    private mutating func control(_ node: Node, into config: inout GatewayConfig) {
+        guard let section = fields(node, at: "control", allowed: ["listen"]) else { return }
+        guard let value = section["listen"], let address = listenAddress(value, at: "control.listen") else { return }
+        if let index = config.listen.firstIndex(of: address) {
+            report("control.listen", value, "\(address) is already the data-plane address listen[\(index)]")
+            return
+        }
+        config.control.listen = address
+    }
+
+    private mutating func accessLog(_ node: Node, into settings: inout AccessLogSettings) {
+        let keys = [
+            "enabled", "path", "format", "flush_interval", "level", "rotate_size", "rotate_age", "retain",
+            "compression",
+        ]
+        guard let section = fields(node, at: "access_log", allowed: keys) else { return }
+        settings.enabled = true
+        if let value = section["enabled"], let enabled = bool(value, at: "access_log.enabled") {
+            settings.enabled = enabled
+        }
+        if let value = section["path"], let path = nonEmptyString(value, at: "access_log.path") {
+            settings.path = path
+        }
+        if let value = section["format"],
+            let format = choice(value, at: "access_log.format", as: AccessLogSettings.Format.self)
+        {
+            settings.format = format
+        }
+        if let value = section["flush_interval"], let interval = duration(value, at: "access_log.flush_interval") {
+            settings.flushInterval = interval
+        }
+        if let value = section["level"], let level = int(value, at: "access_log.level", in: 1...19) {
+            settings.level = level
+        }
+        if let value = section["rotate_size"], let size = size(value, at: "access_log.rotate_size", allowZero: false) {
+            settings.rotateSize = size
+        }
+        if let value = section["rotate_age"], let age = duration(value, at: "access_log.rotate_age") {
+            settings.rotateAge = age
+        }
+        if let value = section["retain"], let retain = int(value, at: "access_log.retain", in: 0...100_000) {
+            settings.retain = retain
+        }
+        if let value = section["compression"],
+            let compression = choice(value, at: "access_log.compression", as: AccessLogSettings.Compression.self)
+        {
+            settings.compression = compression
+        }
+    }
+
+    private mutating func limits(_ node: Node, into limits: inout LimitsConfig) {
+        let keys = [
+            "max_request_line", "max_header_size", "max_headers", "header_timeout", "keepalive_timeout",
+            "body_timeout", "send_timeout", "client_max_body_size", "max_connections",
+        ]
+        guard let section = fields(node, at: "limits", allowed: keys) else { return }
+        let oneGiB: Int64 = 1 << 30
+        func path(_ key: String) -> String { "limits.\(key)" }
+        if let value = section["max_request_line"],
+            let bytes = size(value, at: path("max_request_line"), allowZero: false)
+        {
+            if bytes > oneGiB {
+                report(path("max_request_line"), value, "must be at most 1g")
+            } else {
+                limits.maxRequestLineBytes = Int(bytes)
+            }
+        }
+        if let value = section["max_header_size"],
+            let bytes = size(value, at: path("max_header_size"), allowZero: false)
+        {
+            if bytes > oneGiB {
+                report(path("max_header_size"), value, "must be at most 1g")
+            } else {
+                limits.maxHeaderBytes = Int(bytes)
+            }
+        }
+        if let value = section["max_headers"], let count = int(value, at: path("max_headers"), in: 1...100_000) {
+            limits.maxHeaderCount = count
+        }
+        if let value = section["header_timeout"], let timeout = duration(value, at: path("header_timeout")) {
+            limits.headerTimeout = timeout
+        }
+        if let value = section["keepalive_timeout"], let timeout = duration(value, at: path("keepalive_timeout")) {
+            limits.keepaliveTimeout = timeout
+        }
+        if let value = section["body_timeout"], let timeout = duration(value, at: path("body_timeout")) {
+            limits.clientBodyTimeout = timeout
+        }
+        if let value = section["send_timeout"], let timeout = duration(value, at: path("send_timeout")) {
+            limits.sendTimeout = timeout
+        }
+        if let value = section["client_max_body_size"],
+            let bytes = size(value, at: path("client_max_body_size"), allowZero: true)
+        {
+            limits.clientMaxBodySize = bytes
+        }
+        if let value = section["max_connections"],
+            let count = int(value, at: path("max_connections"), in: 1...10_000_000)
+        {
+            limits.maxConnectionsPerWorker = count
+        }
+    }
+
+    /// Checks an id: letters, digits, '_', '-' and '.', so ids are safe as metric labels and never clash
+    /// with the "route:<id>" ids of inline upstreams.
+    mutating func identifier(_ node: Node, at path: String) -> String? {
+        guard let id = nonEmptyString(node, at: path) else { return nil }
+        let valid =
+            id.utf8.count <= 128
+            && id.utf8.allSatisfy { byte in
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            }
+        guard valid else {
+            report(path, node, "id \"\(id)\" may only use letters, digits, \"_\", \"-\" and \".\" (at most 128)")
+            return nil
+        }
+        return id
+    }
+
+    /// Accepts APISIX's descriptive keys (`name`, `desc`, `labels`) after checking their shape; they have no effect.
+    mutating func descriptive(_ fields: ConfigFields) {
+        for key in ["name", "desc"] {
+            if let value = fields[key] {
+                _ = string(value, at: fields.path(key))
+            }
+        }
+        if let value = fields["labels"], value.mapping == nil {
+            report(
+                fields.path("labels"),
+                value,
+                "expected a mapping of label names to values, found \(Self.kind(value))"
+            )
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/// A validated gateway configuration: what `gateway run` serves and `/status` reports.
+///
+/// Built only by ``ConfigLoader``, which checks every value and normalises inline upstreams into
+/// ``upstreams`` (with the id `route:<route id>`), so an engine only ever follows ``RouteConfig/upstreamID``.
+package struct GatewayConfig: Sendable, Equatable {
+    /// Worker threads; 0 means one per CPU core.
+    package var workers: Int = 0
+    /// Data-plane listening addresses; every worker binds each with SO_REUSEPORT.
+    package var listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 8080)]
+    /// The control plane (`/metrics`, `/healthz`, `/readyz`, `/status`).
+    package var control: ControlConfig = ControlConfig()
+    /// Access-log settings; the logger itself lives in the AccessLog module.
+    package var accessLog: AccessLogSettings = AccessLogSettings()
+    /// Limits and timeouts applied to client connections.
+    package var limits: LimitsConfig = LimitsConfig()
+    /// Graceful-shutdown settings.
+    package var shutdown: ShutdownConfig = ShutdownConfig()
+    /// Every upstream: declared ones in file order, then inline route upstreams in route order.
+    package var upstreams: [UpstreamConfig] = []
+    /// Every route in file order, disabled ones included (``RouteTable`` skips them).
+    package var routes: [RouteConfig] = []
+    /// FNV-1a 64 of the source bytes as 16 lower-case hex digits; identifies the loaded version in `/status`.
+    package var sourceHash: String = ""
+    /// Where the configuration came from (a file path, or a name given to ``ConfigLoader/parse(yaml:sourceName:resolveHostnames:)``).
+    package var sourceName: String = ""
+
+    package init() {}
+
+    /// The upstream with this id, if any.
+    package func upstream(id: String) -> UpstreamConfig? {
+        upstreams.first { $0.id == id }
+    }
+}
+
+/// Where the control plane listens; `nil` turns it off.
+package struct ControlConfig: Sendable, Equatable {
+    /// Address of the control-plane HTTP listener.
+    package var listen: ListenAddress?
+
+    package init(listen: ListenAddress? = nil) {
+        self.listen = listen
+    }
+}
+
+/// Graceful-shutdown settings (key `shutdown:`).
+package struct ShutdownConfig: Sendable, Equatable {
+    /// How long in-flight requests may run after SIGTERM/SIGINT before connections are closed.
+    package var drainTimeout: Duration = .seconds(30)
+
+    package init() {}
+}
