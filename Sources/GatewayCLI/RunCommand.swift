@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Gateway
+import Logging
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the gateway.")
@@ -8,6 +10,30 @@ struct RunCommand: ParsableCommand {
     var config: String = "config/gateway.yaml"
 
     func run() throws {
-        throw ValidationError("not implemented yet")
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "gateway")
+        logger.logLevel = .info
+        let loaded: GatewayConfig
+        let plan: ProxyPlan
+        do {
+            loaded = try ConfigLoader.load(path: config)
+            plan = try ProxyPlan(config: loaded)
+        } catch {
+            var output = "\(config): invalid configuration\n"
+            for issue in error.issues { output += "  \(issue)\n" }
+            FileHandle.standardError.write(Data(output.utf8))
+            throw ExitCode(1)
+        }
+        let server = GatewayServer(plan: plan, logger: logger)
+        do {
+            try server.prepare()
+            logger.info(
+                "gateway \(GatewayVersion.string) config \(config) (\(loaded.sourceHash)): \(plan.routeCount) routes, \(plan.upstreamCount) upstreams"
+            )
+            try server.run()
+        } catch {
+            FileHandle.standardError.write(Data("gateway: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

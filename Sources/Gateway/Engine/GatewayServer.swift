@@ -1,0 +1,147 @@
+import CLiburing
+import Glibc
+import Logging
+
+/// Starts the workers for a configuration, waits for SIGTERM/SIGINT, drains, and stops.
+package final class GatewayServer: @unchecked Sendable {
+    package let plan: ProxyPlan
+    package let control: WorkerControl
+    private let logger: Logger
+    /// Bound listening sockets, one list per worker.
+    private var listeners: [[Int32]] = []
+    /// The addresses actually bound (port 0 resolved).
+    package private(set) var boundAddresses: [SocketAddress] = []
+    private var threads: [pthread_t] = []
+
+    package init(plan: ProxyPlan, logger: Logger) {
+        self.plan = plan
+        self.logger = logger
+        let configured = plan.config.workers
+        let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        control = WorkerControl(workerCount: count)
+    }
+
+    /// Checks io_uring works here, binds every listener for every worker.
+    package func prepare() throws(EngineError) {
+        // Fail fast with an explanation if io_uring is unavailable (seccomp, sysctl, kernel).
+        _ = try IORing(entries: 8)
+        var addresses: [SocketAddress] = []
+        for (index, listen) in plan.config.listen.enumerated() {
+            guard let address = SocketAddress(host: listen.host, port: listen.port) else {
+                throw EngineError(code: .bind, message: "listen[\(index)]: '\(listen.host)' is not an IP address")
+            }
+            addresses.append(address)
+        }
+        listeners = Array(repeating: [], count: control.workerCount)
+        for var address in addresses {
+            for worker in 0..<control.workerCount {
+                let fd = try Sockets.listen(on: address)
+                if address.port == 0, let local = SocketAddress.local(of: fd) {
+                    // Port 0: every later worker binds the port the kernel picked for the first.
+                    address = local
+                }
+                listeners[worker].append(fd)
+            }
+            boundAddresses.append(address)
+        }
+    }
+
+    /// Runs until a termination signal has been handled and every worker has drained.
+    package func run() throws(EngineError) {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGPIPE)
+        // Block before creating threads so workers inherit the mask and only this thread takes them.
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let failures = StartupFailures()
+        for worker in 0..<control.workerCount {
+            let context = WorkerContext(index: worker, plan: plan, control: control, listeners: listeners[worker], failures: failures)
+            var thread = pthread_t()
+            let box = Unmanaged.passRetained(context).toOpaque()
+            let created = pthread_create(&thread, nil, { raw in
+                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                context.run()
+                return nil
+            }, box)
+            guard created == 0 else {
+                Unmanaged<WorkerContext>.fromOpaque(box).release()
+                throw EngineError(code: .thread, message: "cannot start worker thread: \(String(cString: strerror(created)))")
+            }
+            threads.append(thread)
+        }
+        for address in boundAddresses {
+            logger.info("listening on \(address) with \(control.workerCount) workers")
+        }
+        // Wait for a termination signal, or for a worker that failed to start.
+        while true {
+            if let failure = failures.first {
+                control.beginDrain()
+                joinAll()
+                throw failure
+            }
+            var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            let signal = sigtimedwait(&signals, nil, &timeout)
+            if signal == SIGTERM || signal == SIGINT {
+                logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"): draining")
+                break
+            }
+        }
+        control.beginDrain()
+        joinAll()
+        logger.info("stopped")
+    }
+
+    private func joinAll() {
+        for thread in threads { pthread_join(thread, nil) }
+        threads.removeAll()
+    }
+}
+
+/// Errors from worker threads that failed during start-up.
+private final class StartupFailures: @unchecked Sendable {
+    private var lock = pthread_mutex_t()
+    private var errors: [EngineError] = []
+
+    init() { pthread_mutex_init(&lock, nil) }
+
+    func record(_ error: EngineError) {
+        pthread_mutex_lock(&lock)
+        errors.append(error)
+        pthread_mutex_unlock(&lock)
+    }
+
+    var first: EngineError? {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return errors.first
+    }
+}
+
+/// What a worker thread needs to build its ``Worker`` on its own thread (io_uring's single issuer).
+private final class WorkerContext: @unchecked Sendable {
+    let index: Int
+    let plan: ProxyPlan
+    let control: WorkerControl
+    let listeners: [Int32]
+    let failures: StartupFailures
+
+    init(index: Int, plan: ProxyPlan, control: WorkerControl, listeners: [Int32], failures: StartupFailures) {
+        self.index = index
+        self.plan = plan
+        self.control = control
+        self.listeners = listeners
+        self.failures = failures
+    }
+
+    func run() {
+        do {
+            let worker = try Worker(index: index, plan: plan, control: control, listeners: listeners)
+            worker.run()
+        } catch {
+            failures.record(error)
+        }
+    }
+}

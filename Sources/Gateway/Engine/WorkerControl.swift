@@ -1,0 +1,49 @@
+import Synchronization
+
+/// The little state shared between the main thread, the control plane and the workers.
+///
+/// Workers write only their own entries (plain relaxed stores); other threads read. The drain flag is
+/// written once by the signal-handling thread.
+package final class WorkerControl: Sendable {
+    package let workerCount: Int
+    private let draining = Atomic<Bool>(false)
+    private let cells: [Cell]
+
+    /// One worker's entries, in their own object so workers never write the same cache line.
+    private final class Cell: Sendable {
+        let running = Atomic<Bool>(false)
+        let openConnections = Atomic<Int>(0)
+        init() {}
+    }
+
+    package init(workerCount: Int) {
+        self.workerCount = workerCount
+        cells = (0..<workerCount).map { _ in Cell() }
+    }
+
+    /// True once a graceful shutdown has begun.
+    package var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Starts a graceful shutdown of every worker.
+    package func beginDrain() { draining.store(true, ordering: .relaxed) }
+
+    package func markRunning(worker: Int) { cells[worker].running.store(true, ordering: .releasing) }
+    package func markStopped(worker: Int) { cells[worker].running.store(false, ordering: .releasing) }
+    package func isRunning(worker: Int) -> Bool { cells[worker].running.load(ordering: .acquiring) }
+    package var allRunning: Bool { cells.allSatisfy { $0.running.load(ordering: .acquiring) } }
+
+    /// Single-writer update of a worker's open downstream connection count.
+    @inline(__always)
+    package func connectionOpened(worker: Int) {
+        let cell = cells[worker]
+        cell.openConnections.store(cell.openConnections.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    @inline(__always)
+    package func connectionClosed(worker: Int) {
+        let cell = cells[worker]
+        cell.openConnections.store(cell.openConnections.load(ordering: .relaxed) &- 1, ordering: .relaxed)
+    }
+
+    package func connections(worker: Int) -> Int { cells[worker].openConnections.load(ordering: .relaxed) }
+}

@@ -1,0 +1,78 @@
+/// Where a run of bytes a connection holds lives: a kernel-provided receive buffer or a pool block.
+package enum ByteSource: UInt8 {
+    case none = 0
+    case provided = 1
+    case block = 2
+}
+
+/// What a downstream (client) connection is doing.
+package enum ClientState: UInt8 {
+    /// Waiting for, or parsing, a request head.
+    case readingHead
+    /// A request is being proxied (request body and/or response still in flight).
+    case exchanging
+    /// Sending a gateway-generated response; the connection closes or continues after it.
+    case responding
+    /// Closed; the slot is free.
+    case closed
+}
+
+/// Per-connection state of a downstream client, stored in a worker's slab and addressed by slot.
+///
+/// Plain data only (no references), so the slab holds it without ARC and a slot costs a few hundred
+/// bytes: an idle keep-alive connection owns no receive buffer.
+package struct ClientConnection {
+    package var fd: Int32 = -1
+    package var generation: UInt32 = 0
+    package var state: ClientState = .closed
+
+    /// A receive is posted.
+    package var receiving = false
+    /// A send to the client is posted.
+    package var sending = false
+    /// Close once the current response is sent.
+    package var closeAfter = false
+    /// The current request's body has been fully forwarded upstream.
+    package var requestDone = false
+    /// The current response has been fully received from the upstream.
+    package var responseDone = false
+    /// The response head has been sent (after this an error can only close the connection).
+    package var responseStarted = false
+
+    // Unprocessed input: bytes of `inputSource`/`inputID` at `inputOffset..<inputOffset+inputLength`.
+    package var inputSource: ByteSource = .none
+    package var inputID: Int32 = 0
+    package var inputOffset: Int32 = 0
+    package var inputLength: Int32 = 0
+    /// Bytes at the front of the input currently being sent upstream (zero-copy body forwarding).
+    package var inputInFlight: Int32 = 0
+
+    /// A block accumulating a request head split across receives (-1: none).
+    package var headBlock: Int32 = -1
+    package var headLength: Int32 = 0
+
+    // Output being sent to the client.
+    package var outputSource: ByteSource = .none
+    package var outputID: Int32 = 0
+    package var outputOffset: Int32 = 0
+    package var outputLength: Int32 = 0
+
+    /// Upstream connection slot serving the current request (-1: none).
+    package var upstream: Int32 = -1
+    package var route: Int32 = -1
+    package var method: HTTPMethod = .get
+    package var versionMinor: UInt8 = 1
+    package var keepAlive = true
+    /// The client is an HTTP/1.0 peer receiving a chunked response: the worker dechunks.
+    package var dechunk = false
+    package var requestFramer = HTTPBodyFramer(.none, limits: HTTPLimits())
+    package var requestIDLength: UInt8 = 0
+    package var clientAddressLength: UInt8 = 0
+    package var status: Int16 = 0
+    package var requestsServed: UInt32 = 0
+    package var bytesIn: Int64 = 0
+    package var bytesOut: Int64 = 0
+    package var requestStart: UInt64 = 0
+
+    package init() {}
+}

@@ -1,0 +1,217 @@
+import Glibc
+
+/// The loaded configuration compiled into flat, reference-free tables a worker reads per request.
+///
+/// Immutable once built. Hot fields live in manually allocated arrays of plain structs so that reading
+/// them costs no ARC traffic and no bounds-checked copies of nested arrays.
+package final class ProxyPlan: @unchecked Sendable {
+    /// Per-route facts the worker needs after a match.
+    package struct Route {
+        /// Index into `upstreams`, or -1 for a route answered by the gateway itself (mocking).
+        package var upstream: Int32
+        /// 0 = unlimited.
+        package var maxBodyBytes: Int64
+        /// Status line and fixed headers of a mock response (per-request headers follow them).
+        package var mockHeadOffset: Int32
+        package var mockHeadLength: Int32
+        package var mockBodyOffset: Int32
+        package var mockBodyLength: Int32
+        package var mockStatus: Int16
+    }
+
+    /// Per-upstream settings in nanoseconds and counts.
+    package struct Upstream {
+        package var firstNode: Int32
+        package var nodeCount: Int32
+        package var connectTimeout: UInt64
+        package var sendTimeout: UInt64
+        package var readTimeout: UInt64
+        package var poolSize: Int32
+        package var poolIdleTimeout: UInt64
+        package var poolMaxRequests: UInt32
+        /// 0 = pass the client's Host, 1 = the node's address, 2 = `upstreamHost`.
+        package var passHost: UInt8
+        package var hostOffset: Int32
+        package var hostLength: Int32
+    }
+
+    /// One upstream node.
+    package struct Node {
+        package var address: SocketAddress
+        package var weight: Int32
+        package var upstream: Int32
+        /// "host:port" as configured, used as the Host header for `pass_host: node`.
+        package var hostOffset: Int32
+        package var hostLength: Int32
+    }
+
+    package let config: GatewayConfig
+    package let routeTable: RouteTable
+    package let routeCount: Int
+    package let routes: UnsafeMutablePointer<Route>
+    package let upstreamCount: Int
+    package let upstreams: UnsafeMutablePointer<Upstream>
+    package let nodeCount: Int
+    package let nodes: UnsafeMutablePointer<Node>
+    /// Byte arena for mock responses and host strings.
+    package let bytes: UnsafeMutableRawPointer
+    package let httpLimits: HTTPLimits
+    package let headerTimeout: UInt64
+    package let keepaliveTimeout: UInt64
+    package let bodyTimeout: UInt64
+    package let sendTimeout: UInt64
+    package let drainTimeout: UInt64
+    package let routeIDs: [String]
+    package let upstreamIDs: [String]
+
+    /// Compiles `config`; node host names must already be resolvable.
+    package init(config: GatewayConfig) throws(ConfigError) {
+        self.config = config
+        let enabledRoutes = config.routes.filter(\.enabled)
+        routeTable = RouteTable(routes: enabledRoutes)
+        routeIDs = enabledRoutes.map(\.id)
+        upstreamIDs = config.upstreams.map(\.id)
+
+        var arena: [UInt8] = []
+        func store(_ data: [UInt8]) -> (Int32, Int32) {
+            let offset = arena.count
+            arena.append(contentsOf: data)
+            return (Int32(offset), Int32(data.count))
+        }
+
+        var issues: [ConfigIssue] = []
+        var nodeList: [Node] = []
+        var upstreamList: [Upstream] = []
+        for (upstreamIndex, upstream) in config.upstreams.enumerated() {
+            let first = nodeList.count
+            for (nodeIndex, node) in upstream.nodes.enumerated() {
+                guard let address = SocketAddress.resolve(host: node.host, port: node.port) else {
+                    issues.append(
+                        ConfigIssue(
+                            path: "upstreams[\(upstreamIndex)].nodes.\(node.address)",
+                            line: nil,
+                            reason: "cannot resolve host '\(node.host)'"
+                        )
+                    )
+                    continue
+                }
+                let host = store(Array(node.address.utf8))
+                nodeList.append(
+                    Node(
+                        address: address,
+                        weight: Int32(clamping: node.weight),
+                        upstream: Int32(upstreamIndex),
+                        hostOffset: host.0,
+                        hostLength: host.1
+                    )
+                )
+            }
+            let passHost: UInt8
+            switch upstream.passHost {
+            case .pass: passHost = 0
+            case .node: passHost = 1
+            case .rewrite: passHost = 2
+            }
+            let host = store(Array((upstream.upstreamHost ?? "").utf8))
+            upstreamList.append(
+                Upstream(
+                    firstNode: Int32(first),
+                    nodeCount: Int32(nodeList.count - first),
+                    connectTimeout: upstream.timeout.connect.nanoseconds,
+                    sendTimeout: upstream.timeout.send.nanoseconds,
+                    readTimeout: upstream.timeout.read.nanoseconds,
+                    poolSize: Int32(clamping: upstream.keepalivePool.size),
+                    poolIdleTimeout: upstream.keepalivePool.idleTimeout.nanoseconds,
+                    poolMaxRequests: UInt32(clamping: upstream.keepalivePool.requests),
+                    passHost: passHost,
+                    hostOffset: host.0,
+                    hostLength: host.1
+                )
+            )
+        }
+        if !issues.isEmpty { throw ConfigError(code: .invalid, issues: issues, sourceName: config.sourceName) }
+
+        var routeList: [Route] = []
+        for route in enabledRoutes {
+            var entry = Route(
+                upstream: -1,
+                maxBodyBytes: config.limits.clientMaxBodySize,
+                mockHeadOffset: 0,
+                mockHeadLength: 0,
+                mockBodyOffset: 0,
+                mockBodyLength: 0,
+                mockStatus: 0
+            )
+            if let limit = route.clientMaxBodySize { entry.maxBodyBytes = limit }
+            if let mock = route.mocking {
+                let head = store(Array(ProxyPlan.mockResponseHead(mock).utf8))
+                let body = store(Array(mock.body.utf8))
+                (entry.mockHeadOffset, entry.mockHeadLength) = head
+                (entry.mockBodyOffset, entry.mockBodyLength) = body
+                entry.mockStatus = Int16(clamping: mock.status)
+            } else if let id = route.upstreamID, let index = config.upstreams.firstIndex(where: { $0.id == id }) {
+                entry.upstream = Int32(index)
+            }
+            routeList.append(entry)
+        }
+
+        routeCount = routeList.count
+        routes = .allocate(capacity: max(1, routeList.count))
+        routes.initialize(from: routeList, count: routeList.count)
+        upstreamCount = upstreamList.count
+        upstreams = .allocate(capacity: max(1, upstreamList.count))
+        upstreams.initialize(from: upstreamList, count: upstreamList.count)
+        nodeCount = nodeList.count
+        nodes = .allocate(capacity: max(1, nodeList.count))
+        nodes.initialize(from: nodeList, count: nodeList.count)
+        let arenaBytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, arena.count), alignment: 16)
+        arena.withUnsafeBytes { raw in
+            if let base = raw.baseAddress { arenaBytes.copyMemory(from: base, byteCount: raw.count) }
+        }
+        bytes = arenaBytes
+
+        var limits = HTTPLimits()
+        limits.maxRequestLineBytes = config.limits.maxRequestLineBytes
+        limits.maxHeaderBytes = config.limits.maxHeaderBytes
+        limits.maxHeaderCount = config.limits.maxHeaderCount
+        httpLimits = limits
+        headerTimeout = config.limits.headerTimeout.nanoseconds
+        keepaliveTimeout = config.limits.keepaliveTimeout.nanoseconds
+        bodyTimeout = config.limits.clientBodyTimeout.nanoseconds
+        sendTimeout = config.limits.sendTimeout.nanoseconds
+        drainTimeout = config.shutdown.drainTimeout.nanoseconds
+    }
+
+    deinit {
+        routes.deallocate()
+        upstreams.deallocate()
+        nodes.deallocate()
+        bytes.deallocate()
+    }
+
+    /// Status line and headers of a mock response, up to (not including) the per-request headers.
+    private static func mockResponseHead(_ mock: MockResponse) -> String {
+        var text = "HTTP/1.1 \(mock.status) \(HTTPStatusText.reason(mock.status).description)\r\n"
+        text += "Content-Type: \(mock.contentType)\r\n"
+        for header in mock.headers { text += "\(header.name): \(header.value)\r\n" }
+        text += "Content-Length: \(mock.body.utf8.count)\r\n"
+        return text
+    }
+
+    /// The bytes of the arena at `offset`.
+    @inline(__always)
+    package func arena(_ offset: Int32, _ length: Int32) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: bytes + Int(offset), count: Int(length))
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating.
+    package var nanoseconds: UInt64 {
+        let parts = components
+        if parts.seconds < 0 { return 0 }
+        let (product, overflow) = UInt64(parts.seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max }
+        return product &+ UInt64(parts.attoseconds / 1_000_000_000)
+    }
+}

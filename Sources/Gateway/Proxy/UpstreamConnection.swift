@@ -1,0 +1,51 @@
+/// What an upstream connection is doing.
+package enum UpstreamState: UInt8 {
+    case connecting
+    /// Serving a client's request.
+    case active
+    /// Parked in its node's keep-alive pool.
+    case idle
+    case closed
+}
+
+/// Per-connection state of an upstream connection, stored in a worker's slab.
+package struct UpstreamConnection {
+    package var fd: Int32 = -1
+    package var generation: UInt32 = 0
+    package var state: UpstreamState = .closed
+    package var receiving = false
+    package var sending = false
+    /// Came from the keep-alive pool (a failure before any response byte may be retried).
+    package var reused = false
+    /// Extra bytes or a close-delimited body: never return to the pool.
+    package var reusable = true
+    package var responseHeadDone = false
+    package var upstream: Int32 = 0
+    package var node: Int32 = 0
+    package var client: Int32 = -1
+
+    // Output being sent upstream: a block we own, or the client's input (`.provided` marks borrowed bytes).
+    package var outputSource: ByteSource = .none
+    package var outputID: Int32 = 0
+    package var outputOffset: Int32 = 0
+    package var outputLength: Int32 = 0
+    /// The output is the front of the client's input rather than a block we own.
+    package var outputBorrowed = false
+
+    package var headBlock: Int32 = -1
+    package var headLength: Int32 = 0
+    package var responseFramer = HTTPBodyFramer(.none, limits: HTTPLimits())
+    package var requestsServed: UInt32 = 0
+    package var idleNext: Int32 = -1
+    package var idlePrevious: Int32 = -1
+    package var responseBytes: Int64 = 0
+    /// The whole request (head and body) kept until the response head arrives, so a request that
+    /// failed on a stale keep-alive connection can be sent again on a fresh one (-1: none).
+    package var retainedBlock: Int32 = -1
+    package var retainedLength: Int32 = 0
+    /// A response buffer received while the client was still being sent something else (-1: none).
+    package var pendingBuffer: Int32 = -1
+    package var pendingLength: Int32 = 0
+
+    package init() {}
+}

@@ -1,0 +1,491 @@
+import CLiburing
+import Glibc
+
+extension Worker {
+    // MARK: - Input bookkeeping
+
+    @inline(__always)
+    func pointer(_ source: ByteSource, _ id: Int32) -> UnsafeMutableRawPointer {
+        source == .provided ? buffers.pointer(UInt16(truncatingIfNeeded: id)) : blocks.pointer(id)
+    }
+
+    @inline(__always)
+    func release(_ source: ByteSource, _ id: Int32) {
+        switch source {
+        case .provided: buffers.recycle(UInt16(truncatingIfNeeded: id))
+        case .block: blocks.release(id)
+        case .none: break
+        }
+    }
+
+    /// The client's unprocessed input (after any bytes in flight upstream).
+    @inline(__always)
+    func clientInput(_ slot: Int) -> UnsafeRawBufferPointer {
+        let c = clients[slot]
+        guard c.inputSource != .none else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let skip = Int(c.inputInFlight)
+        return UnsafeRawBufferPointer(
+            start: pointer(c.inputSource, c.inputID) + Int(c.inputOffset) + skip,
+            count: Int(c.inputLength) - skip
+        )
+    }
+
+    /// Marks `count` bytes at the front of the client's input as consumed.
+    @inline(__always)
+    func consumeClientInput(_ slot: Int, _ count: Int) {
+        clients[slot].inputOffset += Int32(count)
+        clients[slot].inputLength -= Int32(count)
+        if clients[slot].inputLength == 0 {
+            release(clients[slot].inputSource, clients[slot].inputID)
+            clients[slot].inputSource = .none
+            clients[slot].inputOffset = 0
+        }
+    }
+
+    @inline(__always)
+    func clientData(_ slot: Int) -> UInt64 {
+        UserData.make(.clientReceive, slot: UInt32(slot), generation: clients[slot].generation)
+    }
+
+    @inline(__always)
+    func postClientReceive(_ slot: Int) {
+        guard !clients[slot].receiving else { return }
+        clients[slot].receiving = true
+        ring.receive(fd: clients[slot].fd, group: buffers.group, userData: clientData(slot))
+    }
+
+    func retryStarvedReceives() {
+        let pending = starvedReceives
+        starvedReceives.removeAll(keepingCapacity: true)
+        for packed in pending {
+            let slot = Int(packed)
+            if clients[slot].state != .closed { postClientReceive(slot) }
+        }
+    }
+
+    // MARK: - Receive
+
+    func onClientReceive(_ slot: Int, _ result: Int32, _ flags: UInt32) {
+        clients[slot].receiving = false
+        if result == -ENOBUFS {
+            // Every receive buffer is busy: try again on the next loop turn rather than fail the client.
+            starvedReceives.append(Int32(slot))
+            return
+        }
+        guard result > 0 else {
+            // EOF or reset from the client.
+            closeClient(slot)
+            return
+        }
+        let id = Int32(flags >> 16)
+        buffers.taken()
+        clients[slot].bytesIn &+= Int64(result)
+        if clients[slot].inputSource != .none {
+            // Should not happen (we only receive with no pending input); keep the data safe by closing.
+            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            closeClient(slot)
+            return
+        }
+        clients[slot].inputSource = .provided
+        clients[slot].inputID = id
+        clients[slot].inputOffset = 0
+        clients[slot].inputLength = result
+        processClientInput(slot)
+    }
+
+    /// Acts on whatever input the client has, in its current state.
+    func processClientInput(_ slot: Int) {
+        switch clients[slot].state {
+        case .readingHead: readRequestHead(slot)
+        case .exchanging: pumpRequestBody(slot)
+        case .responding, .closed: break
+        }
+    }
+
+    // MARK: - Request head
+
+    func readRequestHead(_ slot: Int) {
+        let capacity = blocks.blockSize - 1024
+        var view: UnsafeRawBufferPointer
+        if clients[slot].headBlock >= 0 {
+            // Append to the split head collected so far.
+            let input = clientInput(slot)
+            let room = capacity - Int(clients[slot].headLength)
+            let take = min(room, input.count)
+            let block = blocks.pointer(clients[slot].headBlock)
+            (block + Int(clients[slot].headLength)).copyMemory(from: input.baseAddress!, byteCount: take)
+            clients[slot].headLength += Int32(take)
+            consumeClientInput(slot, take)
+            view = UnsafeRawBufferPointer(start: block, count: Int(clients[slot].headLength))
+        } else {
+            view = clientInput(slot)
+            if view.count == 0 {
+                postClientReceive(slot)
+                return
+            }
+        }
+        switch HTTPParser.parseRequestHead(view, headers: headers, limits: plan.httpLimits) {
+        case .incomplete:
+            if clients[slot].headBlock < 0 {
+                let block = blocks.take()
+                if block < 0 {
+                    respondWithError(slot, status: 503, message: "gateway out of memory")
+                    return
+                }
+                if !timers.isScheduled(slot) || isFirstPartial(slot) {
+                    timers.schedule(slot, at: now &+ plan.headerTimeout)
+                }
+                clients[slot].headBlock = block
+                clients[slot].headLength = Int32(view.count)
+                blocks.pointer(block).copyMemory(from: view.baseAddress!, byteCount: view.count)
+                consumeClientInput(slot, view.count)
+            } else if Int(clients[slot].headLength) >= capacity {
+                respondWithError(slot, status: 431, message: "request header fields too large")
+                return
+            }
+            if clients[slot].inputSource != .none {
+                // More input than the head can hold.
+                respondWithError(slot, status: 431, message: "request header fields too large")
+                return
+            }
+            postClientReceive(slot)
+        case .invalid(let error):
+            respondWithError(slot, status: error.status, message: error.reason.name)
+        case .complete(let head):
+            if clients[slot].headBlock >= 0 {
+                // The collected head becomes the input (it may hold body bytes or a next request).
+                if clients[slot].inputSource != .none {
+                    // Input left over after filling the head block: cannot happen when the head completed
+                    // within capacity; refuse rather than reorder bytes.
+                    respondWithError(slot, status: 431, message: "request header fields too large")
+                    return
+                }
+                clients[slot].inputSource = .block
+                clients[slot].inputID = clients[slot].headBlock
+                clients[slot].inputOffset = 0
+                clients[slot].inputLength = clients[slot].headLength
+                clients[slot].inputInFlight = 0
+                clients[slot].headBlock = -1
+                clients[slot].headLength = 0
+            }
+            startRequest(slot, head, source: clientInput(slot))
+        }
+    }
+
+    /// A keep-alive connection's deadline is the idle timeout until a request starts arriving.
+    @inline(__always)
+    func isFirstPartial(_ slot: Int) -> Bool { clients[slot].requestsServed > 0 }
+
+    // MARK: - Request
+
+    func startRequest(_ slot: Int, _ head: HTTPRequestHead, source: UnsafeRawBufferPointer) {
+        timers.cancel(slot)
+        clients[slot].requestStart = now
+        clients[slot].method = head.method
+        clients[slot].versionMinor = head.versionMinor
+        clients[slot].keepAlive = head.keepAlive
+        clients[slot].closeAfter = !head.keepAlive || draining
+        clients[slot].requestDone = head.body == .none
+        clients[slot].responseDone = false
+        clients[slot].responseStarted = false
+        clients[slot].dechunk = false
+        clients[slot].status = 0
+        clients[slot].requestFramer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
+        assignRequestID(slot, head, source)
+
+        let hostRange = head.host ?? 0..<0
+        let host = UnsafeRawBufferPointer(rebasing: source[hostRange])
+        let path = UnsafeRawBufferPointer(rebasing: source[head.pathRange])
+        let routeIndex = plan.routeTable.match(method: head.method, host: host, path: path)
+        clients[slot].route = Int32(routeIndex)
+        guard routeIndex >= 0 else {
+            consumeClientInput(slot, head.headLength)
+            if head.body != .none { clients[slot].closeAfter = true }
+            respondWithError(slot, status: 404, message: "no route matches the request")
+            return
+        }
+        let route = plan.routes[routeIndex]
+        if route.maxBodyBytes > 0, case .contentLength(let length) = head.body, length > route.maxBodyBytes {
+            consumeClientInput(slot, head.headLength)
+            clients[slot].closeAfter = true
+            respondWithError(slot, status: 413, message: "request body larger than client_max_body_size")
+            return
+        }
+        if route.upstream < 0 {
+            consumeClientInput(slot, head.headLength)
+            if head.body != .none { clients[slot].closeAfter = true }
+            respondWithMock(slot, route)
+            return
+        }
+        let node = pickNode(upstream: Int(route.upstream))
+        guard node >= 0 else {
+            consumeClientInput(slot, head.headLength)
+            if head.body != .none { clients[slot].closeAfter = true }
+            respondWithError(slot, status: 503, message: "no available node in upstream")
+            return
+        }
+
+        // Rewrite the head into a block that is sent to the upstream.
+        let block = blocks.take()
+        guard block >= 0 else {
+            consumeClientInput(slot, head.headLength)
+            clients[slot].closeAfter = true
+            respondWithError(slot, status: 503, message: "gateway out of memory")
+            return
+        }
+        let upstreamPlan = plan.upstreams[Int(route.upstream)]
+        var hostOverride: UnsafeRawBufferPointer? = nil
+        if upstreamPlan.passHost == 1 {
+            let n = plan.nodes[node]
+            hostOverride = plan.arena(n.hostOffset, n.hostLength)
+        } else if upstreamPlan.passHost == 2 {
+            hostOverride = plan.arena(upstreamPlan.hostOffset, upstreamPlan.hostLength)
+        }
+        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        let fitted = HTTPProxyHeads.writeUpstreamRequest(
+            head: head,
+            source: source,
+            headers: headers,
+            hostOverride: hostOverride,
+            clientAddress: UnsafeRawBufferPointer(
+                start: clientAddressBytes + slot * 48,
+                count: Int(clients[slot].clientAddressLength)
+            ),
+            proto: "http",
+            requestID: UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength)),
+            into: &writer
+        )
+        consumeClientInput(slot, head.headLength)
+        guard fitted && !writer.overflowed else {
+            blocks.release(block)
+            clients[slot].closeAfter = true
+            respondWithError(slot, status: 431, message: "request header fields too large")
+            return
+        }
+        var length = writer.count
+        // Body bytes that arrived with the head travel in the same send when they fit.
+        if !clients[slot].requestDone {
+            let input = clientInput(slot)
+            let room = blocks.blockSize - length
+            let chunk = min(room, input.count)
+            if chunk > 0 {
+                var framer = clients[slot].requestFramer
+                let result = framer.consume(UnsafeRawBufferPointer(rebasing: input[0..<chunk]))
+                clients[slot].requestFramer = framer
+                var used = chunk
+                switch result {
+                case .needMore: break
+                case .done(let consumed):
+                    used = consumed
+                    clients[slot].requestDone = true
+                case .invalid(let error):
+                    blocks.release(block)
+                    clients[slot].closeAfter = true
+                    respondWithError(slot, status: error.status, message: error.reason.name)
+                    return
+                }
+                (blocks.pointer(block) + length).copyMemory(from: input.baseAddress!, byteCount: used)
+                length += used
+                consumeClientInput(slot, used)
+            }
+        }
+        if head.expectContinue && !clients[slot].requestDone {
+            sendInterimContinue(slot)
+        }
+        clients[slot].state = .exchanging
+        beginUpstreamExchange(client: slot, upstream: Int(route.upstream), node: node, block: block, length: length)
+    }
+
+    /// Keeps a sane client-supplied X-Request-Id (1-64 visible ASCII bytes), otherwise makes one.
+    @inline(__always)
+    func assignRequestID(_ slot: Int, _ head: HTTPRequestHead, _ source: UnsafeRawBufferPointer) {
+        let destination = requestIDBytes + slot * 64
+        if let range = head.requestID, range.count > 0, range.count <= 64 {
+            var valid = true
+            for index in range where source[index] <= 0x20 || source[index] >= 0x7F || source[index] == 0x22 {
+                valid = false
+                break
+            }
+            if valid {
+                destination.copyMemory(from: source.baseAddress! + range.lowerBound, byteCount: range.count)
+                clients[slot].requestIDLength = UInt8(range.count)
+                return
+            }
+        }
+        requestIDs.write(to: destination)
+        clients[slot].requestIDLength = 32
+    }
+
+    /// Forwards request body bytes the client has sent, one send at a time (backpressure).
+    func pumpRequestBody(_ slot: Int) {
+        guard clients[slot].state == .exchanging, !clients[slot].requestDone else { return }
+        let upstreamSlot = Int(clients[slot].upstream)
+        guard upstreamSlot >= 0 else { return }
+        guard upstreamConnections[upstreamSlot].state == .active, !upstreamConnections[upstreamSlot].sending,
+            upstreamConnections[upstreamSlot].outputSource == .none
+        else { return }
+        let input = clientInput(slot)
+        guard input.count > 0 else {
+            timers.schedule(slot, at: now &+ plan.bodyTimeout)
+            postClientReceive(slot)
+            return
+        }
+        var framer = clients[slot].requestFramer
+        let result = framer.consume(input)
+        clients[slot].requestFramer = framer
+        var count = input.count
+        switch result {
+        case .needMore: break
+        case .done(let consumed):
+            count = consumed
+            clients[slot].requestDone = true
+            timers.cancel(slot)
+        case .invalid(let error):
+            abortExchange(slot, status: error.status, message: error.reason.name)
+            return
+        }
+        let route = plan.routes[Int(clients[slot].route)]
+        if route.maxBodyBytes > 0 && clients[slot].bytesIn > route.maxBodyBytes &+ Int64(plan.httpLimits.maxHeaderBytes) {
+            abortExchange(slot, status: 413, message: "request body larger than client_max_body_size")
+            return
+        }
+        if count == 0 {
+            pumpRequestBody(slot)
+            return
+        }
+        clients[slot].inputInFlight = Int32(count)
+        upstreamConnections[upstreamSlot].outputSource = clients[slot].inputSource
+        upstreamConnections[upstreamSlot].outputBorrowed = true
+        upstreamConnections[upstreamSlot].outputID = clients[slot].inputID
+        upstreamConnections[upstreamSlot].outputOffset = clients[slot].inputOffset
+        upstreamConnections[upstreamSlot].outputLength = Int32(count)
+        sendUpstreamOutput(upstreamSlot)
+    }
+
+    // MARK: - Send
+
+    @inline(__always)
+    func sendClientOutput(_ slot: Int) {
+        let c = clients[slot]
+        clients[slot].sending = true
+        ring.send(
+            fd: c.fd,
+            buffer: pointer(c.outputSource, c.outputID) + Int(c.outputOffset),
+            count: Int(c.outputLength),
+            userData: UserData.make(.clientSend, slot: UInt32(slot), generation: c.generation)
+        )
+        timers.schedule(slot, at: now &+ plan.sendTimeout)
+    }
+
+    func onClientSend(_ slot: Int, _ result: Int32) {
+        clients[slot].sending = false
+        guard result > 0 else {
+            closeClient(slot)
+            return
+        }
+        clients[slot].bytesOut &+= Int64(result)
+        if result < clients[slot].outputLength {
+            clients[slot].outputOffset += result
+            clients[slot].outputLength -= result
+            sendClientOutput(slot)
+            return
+        }
+        timers.cancel(slot)
+        release(clients[slot].outputSource, clients[slot].outputID)
+        clients[slot].outputSource = .none
+        clients[slot].outputLength = 0
+        switch clients[slot].state {
+        case .responding:
+            finishClientResponse(slot)
+        case .exchanging:
+            if clients[slot].responseDone {
+                finishExchange(slot)
+            } else if clients[slot].upstream >= 0 {
+                resumeUpstreamResponse(Int(clients[slot].upstream))
+            }
+        case .readingHead, .closed:
+            break
+        }
+    }
+
+    /// After a complete response: park or close the upstream, then serve the next request or close.
+    func finishExchange(_ slot: Int) {
+        let upstreamSlot = Int(clients[slot].upstream)
+        clients[slot].upstream = -1
+        if upstreamSlot >= 0 {
+            upstreamConnections[upstreamSlot].client = -1
+            if clients[slot].requestDone { releaseUpstream(upstreamSlot) } else { closeUpstream(upstreamSlot) }
+        }
+        finishClientResponse(slot)
+    }
+
+    /// The response is sent: close, or go back to reading the next request.
+    func finishClientResponse(_ slot: Int) {
+        clients[slot].requestsServed &+= 1
+        if clients[slot].closeAfter || draining || !clients[slot].requestDone {
+            closeClient(slot)
+            return
+        }
+        clients[slot].state = .readingHead
+        clients[slot].route = -1
+        clients[slot].bytesIn = Int64(clientInput(slot).count)
+        clients[slot].bytesOut = 0
+        if clients[slot].inputSource != .none {
+            readRequestHead(slot)
+        } else {
+            timers.schedule(slot, at: now &+ plan.keepaliveTimeout)
+            postClientReceive(slot)
+        }
+    }
+
+    // MARK: - Close
+
+    func closeClient(_ slot: Int) {
+        guard clients[slot].state != .closed else { return }
+        let upstreamSlot = Int(clients[slot].upstream)
+        if upstreamSlot >= 0 {
+            clients[slot].upstream = -1
+            upstreamConnections[upstreamSlot].client = -1
+            closeUpstream(upstreamSlot)
+        }
+        timers.cancel(slot)
+        let fd = clients[slot].fd
+        if clients[slot].receiving || clients[slot].sending { ring.cancel(fd: fd) }
+        ring.close(fd: fd)
+        if clients[slot].inputSource != .none { release(clients[slot].inputSource, clients[slot].inputID) }
+        if clients[slot].outputSource != .none { release(clients[slot].outputSource, clients[slot].outputID) }
+        if clients[slot].headBlock >= 0 { blocks.release(clients[slot].headBlock) }
+        clients[slot].inputSource = .none
+        clients[slot].outputSource = .none
+        clients[slot].headBlock = -1
+        clients[slot].state = .closed
+        clients[slot].fd = -1
+        clientSlots.release(slot)
+        control.connectionClosed(worker: index)
+    }
+
+    // MARK: - Timers
+
+    func timerExpired(_ slot: Int) {
+        if slot >= clientCapacity {
+            upstreamTimerExpired(slot - clientCapacity)
+            return
+        }
+        switch clients[slot].state {
+        case .readingHead:
+            if clients[slot].headBlock >= 0 || clients[slot].inputSource != .none {
+                respondWithError(slot, status: 408, message: "timed out reading the request head")
+            } else {
+                closeClient(slot)
+            }
+        case .exchanging:
+            if clients[slot].sending {
+                closeClient(slot)
+            } else {
+                abortExchange(slot, status: 408, message: "timed out reading the request body")
+            }
+        case .responding, .closed:
+            closeClient(slot)
+        }
+    }
+}

@@ -1,0 +1,350 @@
+import CLiburing
+import Glibc
+
+extension Worker {
+    // MARK: - Upstream response
+
+    /// Handles `length` response bytes in provided buffer `id` from upstream `slot`.
+    func handleUpstreamData(_ slot: Int, id: Int32, length: Int32) {
+        let client = Int(upstreamConnections[slot].client)
+        guard client >= 0 else {
+            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            closeUpstream(slot)
+            return
+        }
+        upstreamConnections[slot].responseBytes &+= Int64(length)
+        if upstreamConnections[slot].responseHeadDone {
+            forwardResponseBody(slot, client: client, id: id, length: Int(length))
+        } else {
+            readResponseHead(slot, client: client, id: id, length: Int(length))
+        }
+    }
+
+    func readResponseHead(_ slot: Int, client: Int, id: Int32, length: Int) {
+        let capacity = blocks.blockSize - 1024
+        var source = ByteSource.provided
+        var sourceID = id
+        var view = UnsafeRawBufferPointer(start: buffers.pointer(UInt16(truncatingIfNeeded: id)), count: length)
+        if upstreamConnections[slot].headBlock >= 0 {
+            let block = upstreamConnections[slot].headBlock
+            let room = capacity - Int(upstreamConnections[slot].headLength)
+            guard length <= room else {
+                buffers.recycle(UInt16(truncatingIfNeeded: id))
+                upstreamFailed(slot, status: 502, message: "upstream response head too large")
+                return
+            }
+            (blocks.pointer(block) + Int(upstreamConnections[slot].headLength)).copyMemory(
+                from: view.baseAddress!,
+                byteCount: length
+            )
+            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            upstreamConnections[slot].headLength += Int32(length)
+            source = .block
+            sourceID = block
+            view = UnsafeRawBufferPointer(start: blocks.pointer(block), count: Int(upstreamConnections[slot].headLength))
+        }
+        while true {
+            switch HTTPParser.parseResponseHead(
+                view,
+                headers: headers,
+                requestMethod: clients[client].method,
+                limits: plan.httpLimits
+            ) {
+            case .incomplete:
+                if source == .provided {
+                    let block = blocks.take()
+                    guard block >= 0 else {
+                        buffers.recycle(UInt16(truncatingIfNeeded: id))
+                        upstreamFailed(slot, status: 502, message: "gateway out of memory")
+                        return
+                    }
+                    blocks.pointer(block).copyMemory(from: view.baseAddress!, byteCount: view.count)
+                    buffers.recycle(UInt16(truncatingIfNeeded: id))
+                    upstreamConnections[slot].headBlock = block
+                    upstreamConnections[slot].headLength = Int32(view.count)
+                } else if view.baseAddress != UnsafeRawPointer(blocks.pointer(sourceID)) {
+                    // An informational response was skipped: move the rest to the block's front.
+                    let base = blocks.pointer(sourceID)
+                    memmove(base, view.baseAddress!, view.count)
+                    upstreamConnections[slot].headLength = Int32(view.count)
+                }
+                postUpstreamReceive(slot)
+                return
+            case .invalid:
+                release(source, sourceID)
+                if source == .block { upstreamConnections[slot].headBlock = -1 }
+                upstreamFailed(slot, status: 502, message: "upstream sent an invalid response")
+                return
+            case .complete(let head):
+                if head.isInformational {
+                    // 1xx interim responses are not forwarded (the gateway answers Expect itself).
+                    view = UnsafeRawBufferPointer(rebasing: view[head.headLength...])
+                    if view.count == 0 {
+                        release(source, sourceID)
+                        if source == .block { upstreamConnections[slot].headBlock = -1 }
+                        upstreamConnections[slot].headLength = 0
+                        postUpstreamReceive(slot)
+                        return
+                    }
+                    continue
+                }
+                if head.status == 101 {
+                    release(source, sourceID)
+                    if source == .block { upstreamConnections[slot].headBlock = -1 }
+                    upstreamFailed(slot, status: 502, message: "upstream switched protocols unexpectedly")
+                    return
+                }
+                startResponse(slot, client: client, head: head, view: view)
+                release(source, sourceID)
+                if source == .block {
+                    upstreamConnections[slot].headBlock = -1
+                    upstreamConnections[slot].headLength = 0
+                }
+                return
+            }
+        }
+    }
+
+    /// Writes the downstream head plus any body bytes that came with it, and sends them.
+    func startResponse(_ slot: Int, client: Int, head: HTTPResponseHead, view: UnsafeRawBufferPointer) {
+        upstreamConnections[slot].responseHeadDone = true
+        if upstreamConnections[slot].retainedBlock >= 0 {
+            blocks.release(upstreamConnections[slot].retainedBlock)
+            upstreamConnections[slot].retainedBlock = -1
+        }
+        if !head.keepAlive || head.body == .closeDelimited { upstreamConnections[slot].reusable = false }
+        clients[client].status = Int16(clamping: head.status)
+        if head.body == .closeDelimited || !clients[client].requestDone { clients[client].closeAfter = true }
+        if clients[client].versionMinor == 0 && head.body == .chunked {
+            clients[client].dechunk = true
+            clients[client].closeAfter = true
+        }
+        let block = blocks.take()
+        guard block >= 0 else {
+            upstreamFailed(slot, status: 502, message: "gateway out of memory")
+            return
+        }
+        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        let fitted = HTTPProxyHeads.writeDownstreamResponse(
+            head: head,
+            source: view,
+            headers: headers,
+            requestID: UnsafeRawBufferPointer(start: requestIDBytes + client * 64, count: Int(clients[client].requestIDLength)),
+            clientVersionMinor: clients[client].versionMinor,
+            closeAfter: clients[client].closeAfter || draining,
+            into: &writer
+        )
+        guard fitted && !writer.overflowed else {
+            blocks.release(block)
+            upstreamFailed(slot, status: 502, message: "upstream response head too large")
+            return
+        }
+        var length = writer.count
+        var framer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
+        let rest = UnsafeRawBufferPointer(rebasing: view[head.headLength...])
+        let destination = blocks.pointer(block)
+        if framer.isComplete {
+            if rest.count > 0 { upstreamConnections[slot].reusable = false }
+            clients[client].responseDone = true
+        } else if rest.count > 0 {
+            let result: HTTPBodyFramer.Result
+            if clients[client].dechunk {
+                var written = length
+                let room = blocks.blockSize
+                result = framer.consumeDecoding(rest) { payload in
+                    let take = min(payload.count, room - written)
+                    (destination + written).copyMemory(from: payload.baseAddress!, byteCount: take)
+                    written += take
+                }
+                length = written
+            } else {
+                result = framer.consume(rest)
+                var used = rest.count
+                if case .done(let consumed) = result { used = consumed }
+                let take = min(used, blocks.blockSize - length)
+                (destination + length).copyMemory(from: rest.baseAddress!, byteCount: take)
+                length += take
+            }
+            switch result {
+            case .needMore: break
+            case .done(let consumed):
+                if consumed < rest.count { upstreamConnections[slot].reusable = false }
+                clients[client].responseDone = true
+            case .invalid:
+                blocks.release(block)
+                upstreamFailed(slot, status: 502, message: "upstream sent an invalid body")
+                return
+            }
+        }
+        upstreamConnections[slot].responseFramer = framer
+        clients[client].responseStarted = true
+        clients[client].outputSource = .block
+        clients[client].outputID = block
+        clients[client].outputOffset = 0
+        clients[client].outputLength = Int32(length)
+        sendClientOutput(client)
+    }
+
+    /// Forwards a body buffer to the client without copying (or dechunked into a block for HTTP/1.0).
+    func forwardResponseBody(_ slot: Int, client: Int, id: Int32, length: Int) {
+        let data = UnsafeRawBufferPointer(start: buffers.pointer(UInt16(truncatingIfNeeded: id)), count: length)
+        var framer = upstreamConnections[slot].responseFramer
+        var source = ByteSource.provided
+        var sourceID = id
+        var count = length
+        let result: HTTPBodyFramer.Result
+        if clients[client].dechunk {
+            let block = blocks.take()
+            guard block >= 0 else {
+                buffers.recycle(UInt16(truncatingIfNeeded: id))
+                closeClient(client)
+                return
+            }
+            let destination = blocks.pointer(block)
+            var written = 0
+            let room = blocks.blockSize
+            result = framer.consumeDecoding(data) { payload in
+                let take = min(payload.count, room - written)
+                (destination + written).copyMemory(from: payload.baseAddress!, byteCount: take)
+                written += take
+            }
+            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            source = .block
+            sourceID = block
+            count = written
+        } else {
+            result = framer.consume(data)
+            if case .done(let consumed) = result { count = consumed }
+        }
+        upstreamConnections[slot].responseFramer = framer
+        switch result {
+        case .needMore: break
+        case .done(let consumed):
+            if consumed < length { upstreamConnections[slot].reusable = false }
+            clients[client].responseDone = true
+        case .invalid:
+            release(source, sourceID)
+            closeClient(client)
+            return
+        }
+        if count == 0 {
+            release(source, sourceID)
+            if clients[client].responseDone {
+                finishExchange(client)
+            } else {
+                postUpstreamReceive(slot)
+            }
+            return
+        }
+        clients[client].outputSource = source
+        clients[client].outputID = sourceID
+        clients[client].outputOffset = 0
+        clients[client].outputLength = Int32(count)
+        sendClientOutput(client)
+    }
+
+    // MARK: - Gateway-generated responses
+
+    /// Sends `100 Continue` so a client waiting on `Expect` starts its body.
+    func sendInterimContinue(_ slot: Int) {
+        guard !clients[slot].sending, clients[slot].outputSource == .none else { return }
+        let block = blocks.take()
+        guard block >= 0 else { return }
+        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        writer.appendStatic("HTTP/1.1 100 Continue\r\n\r\n")
+        clients[slot].outputSource = .block
+        clients[slot].outputID = block
+        clients[slot].outputOffset = 0
+        clients[slot].outputLength = Int32(writer.count)
+        sendClientOutput(slot)
+    }
+
+    /// Answers with a small JSON error carrying the request id, then closes or continues.
+    func respondWithError(_ slot: Int, status: Int, message: StaticString) {
+        if clients[slot].sending || clients[slot].outputSource != .none {
+            closeClient(slot)
+            return
+        }
+        if clients[slot].state == .readingHead {
+            // The head never parsed: no id yet, and the stream position is unknown, so close after.
+            requestIDs.write(to: requestIDBytes + slot * 64)
+            clients[slot].requestIDLength = 32
+            clients[slot].closeAfter = true
+            clients[slot].requestDone = false
+            clients[slot].requestStart = now
+        }
+        let block = blocks.take()
+        guard block >= 0 else {
+            closeClient(slot)
+            return
+        }
+        let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
+        let requestID = UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength))
+        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        let bodyLength = 41 + message.utf8CodeUnitCount + requestID.count
+        writer.appendStatic("HTTP/1.1 ")
+        writer.appendDecimal(status)
+        writer.appendStatic(" ")
+        HTTPStatusText.write(status, into: &writer)
+        writer.appendStatic("\r\nContent-Type: application/json\r\nContent-Length: ")
+        writer.appendDecimal(bodyLength)
+        writer.appendStatic("\r\nX-Request-Id: ")
+        writer.append(requestID)
+        writer.appendStatic(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n")
+        // {"error":"…","status":NNN,"request_id":"…"} — 41 fixed bytes with a 3-digit status.
+        writer.appendStatic("{\"error\":\"")
+        writer.appendStatic(message)
+        writer.appendStatic("\",\"status\":")
+        writer.appendDecimal(status)
+        writer.appendStatic(",\"request_id\":\"")
+        writer.append(requestID)
+        writer.appendStatic("\"}")
+        clients[slot].closeAfter = close
+        clients[slot].status = Int16(status)
+        clients[slot].state = .responding
+        clients[slot].responseStarted = true
+        clients[slot].outputSource = .block
+        clients[slot].outputID = block
+        clients[slot].outputOffset = 0
+        clients[slot].outputLength = Int32(writer.count)
+        sendClientOutput(slot)
+    }
+
+    /// Answers a route served by the `mocking` plugin.
+    func respondWithMock(_ slot: Int, _ route: ProxyPlan.Route) {
+        let block = blocks.take()
+        guard block >= 0 else {
+            closeClient(slot)
+            return
+        }
+        let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
+        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        if clients[slot].versionMinor == 0 {
+            // The stored head starts with "HTTP/1.1"; answer a 1.0 client in its own version.
+            writer.appendStatic("HTTP/1.0")
+            let head = plan.arena(route.mockHeadOffset, route.mockHeadLength)
+            writer.append(UnsafeRawBufferPointer(rebasing: head[8...]))
+        } else {
+            writer.append(plan.arena(route.mockHeadOffset, route.mockHeadLength))
+        }
+        writer.appendStatic("X-Request-Id: ")
+        writer.append(UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength)))
+        if close {
+            writer.appendStatic("\r\nConnection: close\r\n\r\n")
+        } else if clients[slot].versionMinor == 0 {
+            writer.appendStatic("\r\nConnection: keep-alive\r\n\r\n")
+        } else {
+            writer.appendStatic("\r\n\r\n")
+        }
+        if clients[slot].method != .head { writer.append(plan.arena(route.mockBodyOffset, route.mockBodyLength)) }
+        clients[slot].closeAfter = close
+        clients[slot].status = route.mockStatus
+        clients[slot].state = .responding
+        clients[slot].responseStarted = true
+        clients[slot].outputSource = .block
+        clients[slot].outputID = block
+        clients[slot].outputOffset = 0
+        clients[slot].outputLength = Int32(writer.count)
+        sendClientOutput(slot)
+    }
+}

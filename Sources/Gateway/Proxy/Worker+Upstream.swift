@@ -1,0 +1,407 @@
+import CLiburing
+import Glibc
+
+extension Worker {
+    @inline(__always)
+    func upstreamData(_ kind: UserData.Kind, _ slot: Int) -> UInt64 {
+        UserData.make(kind, slot: UInt32(slot), generation: upstreamConnections[slot].generation)
+    }
+
+    // MARK: - Balancing
+
+    /// Smooth weighted round-robin (nginx's algorithm) over the upstream's nodes with weight > 0.
+    func pickNode(upstream: Int) -> Int {
+        let entry = plan.upstreams[upstream]
+        var best = -1
+        var total: Int64 = 0
+        var node = Int(entry.firstNode)
+        let end = node + Int(entry.nodeCount)
+        while node < end {
+            let weight = Int64(plan.nodes[node].weight)
+            if weight > 0 {
+                currentWeights[node] &+= weight
+                total &+= weight
+                if best < 0 || currentWeights[node] > currentWeights[best] { best = node }
+            }
+            node += 1
+        }
+        if best >= 0 { currentWeights[best] &-= total }
+        return best
+    }
+
+    // MARK: - Exchange start
+
+    /// Sends the prepared request block over a pooled or new connection to `node`.
+    func beginUpstreamExchange(client: Int, upstream: Int, node: Int, block: Int32, length: Int) {
+        let slot: Int
+        if let idle = takeIdle(node: node) {
+            slot = idle
+        } else {
+            guard let fresh = openUpstream(upstream: upstream, node: node) else {
+                blocks.release(block)
+                respondWithError(client, status: 502, message: "cannot open a connection to the upstream")
+                return
+            }
+            slot = fresh
+        }
+        upstreamConnections[slot].client = Int32(client)
+        clients[client].upstream = Int32(slot)
+        upstreamConnections[slot].outputSource = .block
+        upstreamConnections[slot].outputID = block
+        upstreamConnections[slot].outputOffset = 0
+        upstreamConnections[slot].outputLength = Int32(length)
+        if clients[client].requestDone {
+            // The whole request is in this block: keep it until the response starts, for a retry.
+            upstreamConnections[slot].retainedBlock = block
+            upstreamConnections[slot].retainedLength = Int32(length)
+            upstreamConnections[slot].outputBorrowed = true
+        } else {
+            upstreamConnections[slot].outputBorrowed = false
+        }
+        if upstreamConnections[slot].state == .active { sendUpstreamOutput(slot) }
+    }
+
+    /// Opens a socket and posts a connect; returns the slot, or nil if no socket or slot is available.
+    func openUpstream(upstream: Int, node: Int) -> Int? {
+        let address = plan.nodes[node].address
+        let fd = Sockets.upstreamSocket(family: address.family)
+        guard fd >= 0 else { return nil }
+        guard let (slot, fresh) = upstreamSlots.allocate() else {
+            Glibc.close(fd)
+            return nil
+        }
+        var generation: UInt32 = 1
+        if fresh {
+            upstreamConnections.advanced(by: slot).initialize(to: UpstreamConnection())
+        } else {
+            generation = (upstreamConnections[slot].generation &+ 1) & 0xFF_FFFF
+            upstreamConnections[slot] = UpstreamConnection()
+        }
+        upstreamConnections[slot].generation = generation
+        upstreamConnections[slot].fd = fd
+        upstreamConnections[slot].state = .connecting
+        upstreamConnections[slot].upstream = Int32(upstream)
+        upstreamConnections[slot].node = Int32(node)
+        plan.nodes[node].address.withSockAddr { pointer, length in
+            ring.connect(fd: fd, address: pointer, length: length, userData: upstreamData(.upstreamConnect, slot), timeout: nil)
+        }
+        timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[upstream].connectTimeout)
+        return slot
+    }
+
+    func onUpstreamConnect(_ slot: Int, _ result: Int32) {
+        timers.cancel(clientCapacity + slot)
+        guard result == 0 else {
+            upstreamFailed(slot, status: 502, message: "cannot connect to the upstream")
+            return
+        }
+        upstreamConnections[slot].state = .active
+        if upstreamConnections[slot].outputSource != .none { sendUpstreamOutput(slot) }
+    }
+
+    // MARK: - Send
+
+    @inline(__always)
+    func sendUpstreamOutput(_ slot: Int) {
+        let u = upstreamConnections[slot]
+        upstreamConnections[slot].sending = true
+        ring.send(
+            fd: u.fd,
+            buffer: pointer(u.outputSource, u.outputID) + Int(u.outputOffset),
+            count: Int(u.outputLength),
+            userData: upstreamData(.upstreamSend, slot)
+        )
+        if !u.receiving {
+            timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[Int(u.upstream)].sendTimeout)
+        }
+    }
+
+    func onUpstreamSend(_ slot: Int, _ result: Int32) {
+        upstreamConnections[slot].sending = false
+        guard result > 0 else {
+            upstreamFailed(slot, status: 502, message: "upstream closed the connection while sending the request")
+            return
+        }
+        if result < upstreamConnections[slot].outputLength {
+            upstreamConnections[slot].outputOffset += result
+            upstreamConnections[slot].outputLength -= result
+            sendUpstreamOutput(slot)
+            return
+        }
+        let client = Int(upstreamConnections[slot].client)
+        let borrowed = upstreamConnections[slot].outputBorrowed
+        let source = upstreamConnections[slot].outputSource
+        if !borrowed {
+            release(source, upstreamConnections[slot].outputID)
+        } else if client >= 0 && upstreamConnections[slot].retainedBlock < 0 {
+            // Borrowed bytes were the front of the client's input.
+            let sent = Int(clients[client].inputInFlight)
+            clients[client].inputInFlight = 0
+            consumeClientInput(client, sent)
+        }
+        upstreamConnections[slot].outputSource = .none
+        upstreamConnections[slot].outputBorrowed = false
+        upstreamConnections[slot].outputLength = 0
+        guard client >= 0 else { return }
+        if !upstreamConnections[slot].receiving && !clients[client].sending && !clients[client].responseDone {
+            postUpstreamReceive(slot)
+        }
+        if clients[client].requestDone {
+            if clients[client].responseDone && !clients[client].sending { finishExchange(client) }
+        } else {
+            pumpRequestBody(client)
+        }
+    }
+
+    // MARK: - Receive
+
+    @inline(__always)
+    func postUpstreamReceive(_ slot: Int) {
+        upstreamConnections[slot].receiving = true
+        ring.receive(fd: upstreamConnections[slot].fd, group: buffers.group, userData: upstreamData(.upstreamReceive, slot))
+        let timeout = plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
+        timers.schedule(clientCapacity + slot, at: now &+ timeout)
+    }
+
+    /// The client finished sending: continue with stashed or new response bytes.
+    func resumeUpstreamResponse(_ slot: Int) {
+        if upstreamConnections[slot].pendingBuffer >= 0 {
+            let id = upstreamConnections[slot].pendingBuffer
+            let length = upstreamConnections[slot].pendingLength
+            upstreamConnections[slot].pendingBuffer = -1
+            handleUpstreamData(slot, id: id, length: length)
+        } else if !upstreamConnections[slot].receiving && upstreamConnections[slot].state == .active {
+            postUpstreamReceive(slot)
+        }
+    }
+
+    func onUpstreamReceive(_ slot: Int, _ result: Int32, _ flags: UInt32) {
+        upstreamConnections[slot].receiving = false
+        timers.cancel(clientCapacity + slot)
+        if upstreamConnections[slot].state == .idle {
+            // A pooled connection spoke or closed: it is no longer usable.
+            if result > 0 {
+                buffers.taken()
+                buffers.recycle(UInt16(truncatingIfNeeded: flags >> 16))
+            }
+            removeIdle(slot)
+            closeUpstream(slot)
+            return
+        }
+        if result == -ENOBUFS {
+            postUpstreamReceive(slot)
+            return
+        }
+        guard result > 0 else {
+            upstreamEnded(slot, error: result)
+            return
+        }
+        buffers.taken()
+        let id = Int32(flags >> 16)
+        let client = Int(upstreamConnections[slot].client)
+        if client >= 0 && clients[client].sending {
+            upstreamConnections[slot].pendingBuffer = id
+            upstreamConnections[slot].pendingLength = result
+            return
+        }
+        handleUpstreamData(slot, id: id, length: result)
+    }
+
+    /// The upstream closed (0) or failed (< 0) while a request was using it.
+    func upstreamEnded(_ slot: Int, error: Int32) {
+        let client = Int(upstreamConnections[slot].client)
+        guard client >= 0 else {
+            closeUpstream(slot)
+            return
+        }
+        if upstreamConnections[slot].responseHeadDone {
+            if error == 0 && upstreamConnections[slot].responseFramer.isCloseDelimited {
+                // End of a close-delimited body.
+                upstreamConnections[slot].reusable = false
+                clients[client].responseDone = true
+                if !clients[client].sending { finishExchange(client) }
+            } else {
+                // Cut mid-body: the client cannot be told with a status any more.
+                closeClient(client)
+            }
+            return
+        }
+        if upstreamConnections[slot].reused && upstreamConnections[slot].retainedBlock >= 0
+            && upstreamConnections[slot].headLength == 0
+        {
+            retryOnFreshConnection(slot)
+            return
+        }
+        upstreamFailed(slot, status: 502, message: error == 0 ? "upstream closed the connection prematurely" : "upstream connection failed")
+    }
+
+    /// A pooled connection turned out stale before answering: send the retained request on a new one.
+    func retryOnFreshConnection(_ slot: Int) {
+        let client = Int(upstreamConnections[slot].client)
+        let block = upstreamConnections[slot].retainedBlock
+        let length = Int(upstreamConnections[slot].retainedLength)
+        let node = Int(upstreamConnections[slot].node)
+        let upstream = Int(upstreamConnections[slot].upstream)
+        upstreamConnections[slot].retainedBlock = -1
+        if upstreamConnections[slot].outputSource == .block && upstreamConnections[slot].outputID == block {
+            upstreamConnections[slot].outputSource = .none
+        }
+        upstreamConnections[slot].client = -1
+        clients[client].upstream = -1
+        closeUpstream(slot)
+        guard let fresh = openUpstream(upstream: upstream, node: node) else {
+            blocks.release(block)
+            respondWithError(client, status: 502, message: "cannot open a connection to the upstream")
+            return
+        }
+        upstreamConnections[fresh].client = Int32(client)
+        clients[client].upstream = Int32(fresh)
+        upstreamConnections[fresh].outputSource = .block
+        upstreamConnections[fresh].outputID = block
+        upstreamConnections[fresh].outputOffset = 0
+        upstreamConnections[fresh].outputLength = Int32(length)
+        upstreamConnections[fresh].outputBorrowed = true
+        upstreamConnections[fresh].retainedBlock = block
+        upstreamConnections[fresh].retainedLength = Int32(length)
+    }
+
+    // MARK: - Upstream failure
+
+    /// The upstream failed before the exchange could complete: answer the client or cut it.
+    func upstreamFailed(_ slot: Int, status: Int, message: StaticString) {
+        let client = Int(upstreamConnections[slot].client)
+        upstreamConnections[slot].client = -1
+        closeUpstream(slot)
+        guard client >= 0 else { return }
+        clients[client].upstream = -1
+        if clients[client].responseStarted || clients[client].sending {
+            closeClient(client)
+            return
+        }
+        if !clients[client].requestDone { clients[client].closeAfter = true }
+        respondWithError(client, status: status, message: message)
+    }
+
+    /// The client side failed mid-exchange (bad body, timeout, too large).
+    func abortExchange(_ slot: Int, status: Int, message: StaticString) {
+        let upstreamSlot = Int(clients[slot].upstream)
+        if upstreamSlot >= 0 {
+            clients[slot].upstream = -1
+            upstreamConnections[upstreamSlot].client = -1
+            closeUpstream(upstreamSlot)
+        }
+        if clients[slot].responseStarted || clients[slot].sending {
+            closeClient(slot)
+            return
+        }
+        clients[slot].closeAfter = true
+        respondWithError(slot, status: status, message: message)
+    }
+
+    func upstreamTimerExpired(_ slot: Int) {
+        switch upstreamConnections[slot].state {
+        case .connecting:
+            upstreamFailed(slot, status: 504, message: "timed out connecting to the upstream")
+        case .active:
+            let message: StaticString =
+                upstreamConnections[slot].sending
+                ? "timed out sending the request to the upstream" : "timed out waiting for the upstream"
+            upstreamFailed(slot, status: 504, message: message)
+        case .idle:
+            removeIdle(slot)
+            closeUpstream(slot)
+        case .closed:
+            break
+        }
+    }
+
+    // MARK: - Pool
+
+    func takeIdle(node: Int) -> Int? {
+        let head = idleHeads[node]
+        guard head >= 0 else { return nil }
+        let slot = Int(head)
+        removeIdle(slot)
+        timers.cancel(clientCapacity + slot)
+        upstreamConnections[slot].state = .active
+        upstreamConnections[slot].reused = true
+        upstreamConnections[slot].reusable = true
+        upstreamConnections[slot].responseHeadDone = false
+        upstreamConnections[slot].headLength = 0
+        return slot
+    }
+
+    func removeIdle(_ slot: Int) {
+        let node = Int(upstreamConnections[slot].node)
+        let previous = upstreamConnections[slot].idlePrevious
+        let next = upstreamConnections[slot].idleNext
+        if previous >= 0 { upstreamConnections[Int(previous)].idleNext = next } else { idleHeads[node] = next }
+        if next >= 0 { upstreamConnections[Int(next)].idlePrevious = previous }
+        upstreamConnections[slot].idleNext = -1
+        upstreamConnections[slot].idlePrevious = -1
+        idleCounts[node] -= 1
+        upstreamConnections[slot].state = .active
+    }
+
+    /// Parks a connection whose exchange completed cleanly, or closes it.
+    func releaseUpstream(_ slot: Int) {
+        let node = Int(upstreamConnections[slot].node)
+        let settings = plan.upstreams[Int(upstreamConnections[slot].upstream)]
+        upstreamConnections[slot].requestsServed &+= 1
+        guard upstreamConnections[slot].reusable, upstreamConnections[slot].responseFramer.isComplete,
+            !upstreamConnections[slot].sending, upstreamConnections[slot].outputSource == .none,
+            upstreamConnections[slot].pendingBuffer < 0,
+            upstreamConnections[slot].requestsServed < settings.poolMaxRequests,
+            idleCounts[node] < settings.poolSize, !draining
+        else {
+            closeUpstream(slot)
+            return
+        }
+        if upstreamConnections[slot].retainedBlock >= 0 {
+            blocks.release(upstreamConnections[slot].retainedBlock)
+            upstreamConnections[slot].retainedBlock = -1
+        }
+        upstreamConnections[slot].state = .idle
+        upstreamConnections[slot].client = -1
+        let head = idleHeads[node]
+        upstreamConnections[slot].idleNext = head
+        upstreamConnections[slot].idlePrevious = -1
+        if head >= 0 { upstreamConnections[Int(head)].idlePrevious = Int32(slot) }
+        idleHeads[node] = Int32(slot)
+        idleCounts[node] += 1
+        if !upstreamConnections[slot].receiving {
+            // Watch the idle connection so an upstream close is noticed before it is reused.
+            upstreamConnections[slot].receiving = true
+            ring.receive(fd: upstreamConnections[slot].fd, group: buffers.group, userData: upstreamData(.upstreamReceive, slot))
+        }
+        timers.schedule(clientCapacity + slot, at: now &+ settings.poolIdleTimeout)
+    }
+
+    func closeUpstream(_ slot: Int) {
+        guard upstreamConnections[slot].state != .closed else { return }
+        if upstreamConnections[slot].state == .idle { removeIdle(slot) }
+        timers.cancel(clientCapacity + slot)
+        let fd = upstreamConnections[slot].fd
+        if upstreamConnections[slot].receiving || upstreamConnections[slot].sending
+            || upstreamConnections[slot].state == .connecting
+        {
+            ring.cancel(fd: fd)
+        }
+        ring.close(fd: fd)
+        if upstreamConnections[slot].outputSource != .none && !upstreamConnections[slot].outputBorrowed {
+            release(upstreamConnections[slot].outputSource, upstreamConnections[slot].outputID)
+        }
+        if upstreamConnections[slot].retainedBlock >= 0 { blocks.release(upstreamConnections[slot].retainedBlock) }
+        if upstreamConnections[slot].headBlock >= 0 { blocks.release(upstreamConnections[slot].headBlock) }
+        if upstreamConnections[slot].pendingBuffer >= 0 {
+            buffers.recycle(UInt16(truncatingIfNeeded: upstreamConnections[slot].pendingBuffer))
+        }
+        upstreamConnections[slot].retainedBlock = -1
+        upstreamConnections[slot].headBlock = -1
+        upstreamConnections[slot].pendingBuffer = -1
+        upstreamConnections[slot].outputSource = .none
+        upstreamConnections[slot].state = .closed
+        upstreamConnections[slot].fd = -1
+        upstreamSlots.release(slot)
+    }
+}

@@ -1,0 +1,215 @@
+import CLiburing
+import Glibc
+import Synchronization
+
+/// One data-plane thread: its own io_uring, listener, connection slabs, buffers, pools and timers.
+///
+/// Everything here is touched only by the worker's thread (hence `@unchecked Sendable`, needed just to
+/// hand the object to that thread). The only shared state it reads is the ``WorkerControl`` flags.
+package final class Worker: @unchecked Sendable {
+    package let index: Int
+    package let plan: ProxyPlan
+    package let control: WorkerControl
+    let ring: IORing
+    let buffers: ProvidedBuffers
+    var blocks: BlockPool
+    let headers: HTTPHeaderIndex
+    var timers: TimerWheel
+    var requestIDs: RequestIDGenerator
+
+    let clientCapacity: Int
+    var clientSlots: SlotAllocator
+    let clients: UnsafeMutablePointer<ClientConnection>
+    /// 64 bytes per client: the request id of the current request.
+    let requestIDBytes: UnsafeMutableRawPointer
+    /// 48 bytes per client: the peer address as text, for X-Forwarded-For and logs.
+    let clientAddressBytes: UnsafeMutableRawPointer
+
+    let upstreamCapacity: Int
+    var upstreamSlots: SlotAllocator
+    let upstreamConnections: UnsafeMutablePointer<UpstreamConnection>
+
+    /// Smooth weighted round-robin state, one per node.
+    let currentWeights: UnsafeMutablePointer<Int64>
+    /// Keep-alive pool per node: head of an intrusive list of idle upstream slots, and its length.
+    let idleHeads: UnsafeMutablePointer<Int32>
+    let idleCounts: UnsafeMutablePointer<Int32>
+
+    var listenFDs: [Int32]
+    var now: UInt64 = 0
+    var draining = false
+    var drainDeadline: UInt64 = 0
+    /// Clients whose receive hit ENOBUFS and must be re-posted on the next loop turn.
+    var starvedReceives: [Int32] = []
+
+    static let acceptData = UserData.make(.accept, slot: 0, generation: 0)
+
+    /// Creates the worker's ring and memory on the calling thread; call ``run()`` on the same thread.
+    package init(index: Int, plan: ProxyPlan, control: WorkerControl, listeners: [Int32]) throws(EngineError) {
+        self.index = index
+        self.plan = plan
+        self.control = control
+        ring = try IORing(entries: 4096)
+        buffers = try ProvidedBuffers(ring: ring, group: 0, count: 512, size: 16384)
+        blocks = BlockPool(blockSize: plan.httpLimits.maxHeaderBytes + 16384)
+        headers = HTTPHeaderIndex(capacity: max(128, plan.httpLimits.maxHeaderCount + 1))
+        clientCapacity = max(16, plan.config.limits.maxConnectionsPerWorker)
+        upstreamCapacity = clientCapacity
+        now = gw_monotonic_ns()
+        timers = TimerWheel(capacity: clientCapacity + upstreamCapacity, now: now)
+        requestIDs = RequestIDGenerator(worker: index)
+        clientSlots = SlotAllocator(capacity: clientCapacity)
+        clients = zeroed(clientCapacity)
+        requestIDBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 64) as UnsafeMutablePointer<UInt8>)
+        clientAddressBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 48) as UnsafeMutablePointer<UInt8>)
+        upstreamSlots = SlotAllocator(capacity: upstreamCapacity)
+        upstreamConnections = zeroed(upstreamCapacity)
+        currentWeights = zeroed(max(1, plan.nodeCount))
+        idleHeads = zeroed(max(1, plan.nodeCount))
+        idleCounts = zeroed(max(1, plan.nodeCount))
+        for node in 0..<plan.nodeCount { idleHeads[node] = -1 }
+        listenFDs = listeners
+        starvedReceives.reserveCapacity(1024)
+    }
+
+    /// Runs the event loop until shutdown completes.
+    package func run() {
+        for fd in listenFDs { ring.multishotAccept(fd: fd, userData: Self.acceptData | UInt64(UInt32(bitPattern: fd))) }
+        control.markRunning(worker: index)
+        while true {
+            ring.submitAndWait(timeoutNanoseconds: 10_000_000)
+            now = gw_monotonic_ns()
+            ring.drainCompletions { userData, result, flags in
+                self.dispatch(userData, result, flags)
+            }
+            if !starvedReceives.isEmpty { retryStarvedReceives() }
+            buffers.publish()
+            timers.advance(to: now) { slot in self.timerExpired(slot) }
+            if !draining && control.isDraining { beginDrain() }
+            if draining {
+                if clientSlots.live == 0 || now >= drainDeadline { break }
+            }
+        }
+        shutdownConnections()
+        control.markStopped(worker: index)
+    }
+
+    @inline(__always)
+    func dispatch(_ userData: UInt64, _ result: Int32, _ flags: UInt32) {
+        switch UserData.kind(userData) {
+        case .accept: onAccept(listener: Int32(bitPattern: UserData.slot(userData)), result: result, flags: flags)
+        case .clientReceive:
+            let slot = Int(UserData.slot(userData))
+            guard clients[slot].generation == UserData.generation(userData), clients[slot].state != .closed else {
+                recycleStale(result: result, flags: flags)
+                return
+            }
+            onClientReceive(slot, result, flags)
+        case .clientSend:
+            let slot = Int(UserData.slot(userData))
+            guard clients[slot].generation == UserData.generation(userData), clients[slot].state != .closed else { return }
+            onClientSend(slot, result)
+        case .upstreamConnect:
+            let slot = Int(UserData.slot(userData))
+            guard upstreamConnections[slot].generation == UserData.generation(userData),
+                upstreamConnections[slot].state != .closed
+            else { return }
+            onUpstreamConnect(slot, result)
+        case .upstreamReceive:
+            let slot = Int(UserData.slot(userData))
+            guard upstreamConnections[slot].generation == UserData.generation(userData),
+                upstreamConnections[slot].state != .closed
+            else {
+                recycleStale(result: result, flags: flags)
+                return
+            }
+            onUpstreamReceive(slot, result, flags)
+        case .upstreamSend:
+            let slot = Int(UserData.slot(userData))
+            guard upstreamConnections[slot].generation == UserData.generation(userData),
+                upstreamConnections[slot].state != .closed
+            else { return }
+            onUpstreamSend(slot, result)
+        case .ignored, .wake:
+            recycleStale(result: result, flags: flags)
+        }
+    }
+
+    /// A receive completed for a connection that is gone: give its buffer back.
+    @inline(__always)
+    func recycleStale(result: Int32, flags: UInt32) {
+        if flags & UInt32(IORING_CQE_F_BUFFER) != 0 {
+            buffers.taken()
+            buffers.recycle(UInt16(truncatingIfNeeded: flags >> 16))
+        }
+    }
+
+    // MARK: - Accept
+
+    func onAccept(listener: Int32, result: Int32, flags: UInt32) {
+        if flags & UInt32(IORING_CQE_F_MORE) == 0 && !draining {
+            // The kernel ended the multishot accept (error or overflow): post it again.
+            ring.multishotAccept(fd: listener, userData: Self.acceptData | UInt64(UInt32(bitPattern: listener)))
+        }
+        guard result >= 0 else { return }
+        let fd = result
+        if draining {
+            ring.close(fd: fd)
+            return
+        }
+        guard let (slot, fresh) = clientSlots.allocate() else {
+            // Over max_connections: shed the connection rather than queue it.
+            ring.close(fd: fd)
+            return
+        }
+        let generation: UInt32
+        if fresh {
+            clients.advanced(by: slot).initialize(to: ClientConnection())
+            generation = 1
+        } else {
+            generation = (clients[slot].generation &+ 1) & 0xFF_FFFF
+            clients[slot] = ClientConnection()
+        }
+        clients[slot].generation = generation
+        clients[slot].fd = fd
+        clients[slot].state = .readingHead
+        let addressArea = UnsafeMutableRawBufferPointer(start: clientAddressBytes + slot * 48, count: 48)
+        if let peer = SocketAddress.peer(of: fd) {
+            clients[slot].clientAddressLength = UInt8(peer.writeHost(into: addressArea))
+        }
+        control.connectionOpened(worker: index)
+        timers.schedule(slot, at: now &+ plan.headerTimeout)
+        postClientReceive(slot)
+    }
+
+    // MARK: - Drain and shutdown
+
+    func beginDrain() {
+        draining = true
+        drainDeadline = now &+ plan.drainTimeout
+        for fd in listenFDs {
+            ring.cancel(fd: fd)
+            ring.close(fd: fd)
+        }
+        listenFDs.removeAll()
+        // Idle keep-alive connections close now; busy ones close after their current response.
+        for slot in 0..<clientSlots.highWater where clients[slot].state != .closed {
+            if isIdle(slot) { closeClient(slot) } else { clients[slot].closeAfter = true }
+        }
+    }
+
+    /// Waiting for the first byte of a next request, holding nothing.
+    @inline(__always)
+    func isIdle(_ slot: Int) -> Bool {
+        clients[slot].state == .readingHead && clients[slot].headBlock < 0 && clients[slot].inputSource == .none
+            && !clients[slot].sending
+    }
+
+    func shutdownConnections() {
+        for slot in 0..<clientSlots.highWater where clients[slot].state != .closed { closeClient(slot) }
+        for slot in 0..<upstreamSlots.highWater where upstreamConnections[slot].state != .closed {
+            closeUpstream(slot)
+        }
+        ring.submit()
+    }
+}
