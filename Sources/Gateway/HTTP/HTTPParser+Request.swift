@@ -33,22 +33,16 @@ extension HTTPParser {
             if byte == HTTPBytes.cr || byte == HTTPBytes.lf { break }
             lineEnd &+= 1
         }
-        let lineComplete: Bool
-        if lineEnd < searchEnd {
-            if buffer[lineEnd] == HTTPBytes.lf { return .invalid(.request(.bareLF)) }
-            lineComplete = true
-        } else if n > lineLimit {
-            return .invalid(.request(.requestLineTooLong))
-        } else {
-            lineComplete = false
-        }
-
+        // Structure errors win over the terminator and the length limit, so a request reports the
+        // same error however it was split across reads.
+        let lineComplete = lineEnd < searchEnd
         let line: RequestLine
         switch parseRequestLine(buffer, start: start, end: lineEnd, complete: lineComplete) {
-        case .incomplete: return .incomplete
+        case .incomplete: return n > lineLimit ? .invalid(.request(.requestLineTooLong)) : .incomplete
         case .invalid(let reason): return .invalid(.request(reason))
         case .complete(let parsed): line = parsed
         }
+        if buffer[lineEnd] == HTTPBytes.lf { return .invalid(.request(.bareLF)) }
         guard lineEnd &+ 1 < n else { return .incomplete }
         guard buffer[lineEnd &+ 1] == HTTPBytes.lf else { return .invalid(.request(.bareCR)) }
 

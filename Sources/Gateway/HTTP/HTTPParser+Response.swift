@@ -21,18 +21,13 @@ extension HTTPParser {
             if byte == HTTPBytes.cr || byte == HTTPBytes.lf { break }
             lineEnd &+= 1
         }
-        let lineComplete: Bool
-        if lineEnd < searchEnd {
-            if buffer[lineEnd] == HTTPBytes.lf { return .invalid(.response(.bareLF)) }
-            lineComplete = true
-        } else if n > limitEnd {
-            return .invalid(.response(.headerTooLarge))
-        } else {
-            lineComplete = false
-        }
-
+        // Structure errors win over the terminator and the size limit, so a response reports the
+        // same error however it was split across reads.
+        let lineComplete = lineEnd < searchEnd
         let cutShort: HTTPHeadResult<HTTPResponseHead> =
-            lineComplete ? .invalid(.response(.badStatusLine)) : .incomplete
+            lineComplete
+            ? .invalid(.response(.badStatusLine))
+            : n > limitEnd ? .invalid(.response(.headerTooLarge)) : .incomplete
         let versionMinor: UInt8
         switch matchVersion(buffer, at: 0, end: lineEnd) {
         case .mismatch: return .invalid(.response(.badStatusLine))
@@ -66,7 +61,8 @@ extension HTTPParser {
             }
             reasonRange = 13..<lineEnd
         }
-        guard lineComplete else { return .incomplete }
+        guard lineComplete else { return cutShort }
+        if buffer[lineEnd] == HTTPBytes.lf { return .invalid(.response(.bareLF)) }
         guard lineEnd &+ 1 < n else { return .incomplete }
         guard buffer[lineEnd &+ 1] == HTTPBytes.lf else { return .invalid(.response(.bareCR)) }
 

@@ -170,9 +170,8 @@ package enum HTTPParser {
         return value
     }
 
-    /// Matches `HTTP/d.d` at `position` against the bytes available before `end`.
-    ///
-    /// Returns nil on a mismatch, `(nil, nil)`-like incomplete as `.some(nil)`, or the digits.
+    /// Matches `HTTP/d.d` at `position` against the bytes available before `end`: a mismatch, a
+    /// prefix that still fits (`partial`), or the two digits.
     static func matchVersion(
         _ buffer: UnsafeRawBufferPointer,
         at position: Int,
