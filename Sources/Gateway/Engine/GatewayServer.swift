@@ -12,6 +12,7 @@ package final class GatewayServer: @unchecked Sendable {
     /// The addresses actually bound (port 0 resolved).
     package private(set) var boundAddresses: [SocketAddress] = []
     private var threads: [pthread_t] = []
+    private let failures = StartupFailures()
 
     package init(plan: ProxyPlan, logger: Logger) {
         self.plan = plan
@@ -55,31 +56,14 @@ package final class GatewayServer: @unchecked Sendable {
         sigaddset(&signals, SIGPIPE)
         // Block before creating threads so workers inherit the mask and only this thread takes them.
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-
-        let failures = StartupFailures()
-        for worker in 0..<control.workerCount {
-            let context = WorkerContext(index: worker, plan: plan, control: control, listeners: listeners[worker], failures: failures)
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(context).toOpaque()
-            let created = pthread_create(&thread, nil, { raw in
-                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                context.run()
-                return nil
-            }, box)
-            guard created == 0 else {
-                Unmanaged<WorkerContext>.fromOpaque(box).release()
-                throw EngineError(code: .thread, message: "cannot start worker thread: \(String(cString: strerror(created)))")
-            }
-            threads.append(thread)
-        }
+        try start()
         for address in boundAddresses {
             logger.info("listening on \(address) with \(control.workerCount) workers")
         }
         // Wait for a termination signal, or for a worker that failed to start.
         while true {
             if let failure = failures.first {
-                control.beginDrain()
-                joinAll()
+                stop()
                 throw failure
             }
             var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
@@ -89,9 +73,52 @@ package final class GatewayServer: @unchecked Sendable {
                 break
             }
         }
+        stop()
+        logger.info("stopped")
+    }
+
+    /// Starts one thread per worker and returns; the workers serve until ``stop()``.
+    package func start() throws(EngineError) {
+        for worker in 0..<control.workerCount {
+            let context = WorkerContext(
+                index: worker,
+                plan: plan,
+                control: control,
+                listeners: listeners[worker],
+                failures: failures
+            )
+            var thread = pthread_t()
+            let box = Unmanaged.passRetained(context).toOpaque()
+            let created = pthread_create(
+                &thread,
+                nil,
+                { raw in
+                    let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                    context.run()
+                    return nil
+                },
+                box
+            )
+            guard created == 0 else {
+                Unmanaged<WorkerContext>.fromOpaque(box).release()
+                throw EngineError(code: .thread, message: "cannot start worker thread: \(String(cString: strerror(created)))")
+            }
+            threads.append(thread)
+        }
+    }
+
+    /// Waits until every worker has posted its accepts (or one failed to start).
+    package func waitUntilRunning() throws(EngineError) {
+        while !control.allRunning {
+            if let failure = failures.first { throw failure }
+            usleep(1000)
+        }
+    }
+
+    /// Drains every worker (finishing in-flight requests up to the drain timeout) and joins them.
+    package func stop() {
         control.beginDrain()
         joinAll()
-        logger.info("stopped")
     }
 
     private func joinAll() {
