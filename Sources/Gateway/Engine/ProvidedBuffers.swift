@@ -12,9 +12,9 @@ package final class ProvidedBuffers: @unchecked Sendable {
     package let size: Int
     private let ring: UnsafeMutablePointer<io_uring_buf_ring>
     private let memory: UnsafeMutableRawPointer
-    private var pendingReturns: Int32 = 0
+    @exclusivity(unchecked) private var pendingReturns: Int32 = 0
     /// Buffers currently handed out by the kernel and not yet recycled.
-    package private(set) var outstanding: Int = 0
+    @exclusivity(unchecked) package private(set) var outstanding: Int = 0
 
     package init(ring io: IORing, group: UInt16, count: Int, size: Int) throws(EngineError) {
         precondition(count > 0 && count & (count - 1) == 0 && count <= 32768, "buffer count must be a power of two")

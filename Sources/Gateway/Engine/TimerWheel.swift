@@ -73,31 +73,29 @@ package struct TimerWheel: ~Copyable {
     /// Whether `slot` has a deadline.
     package func isScheduled(_ slot: Int) -> Bool { bucketOf[slot] != Self.none }
 
-    /// Calls `expired` for every slot whose deadline is at or before `now`.
+    /// Returns the next slot whose deadline is at or before `now` (its timer removed), or nil.
     ///
-    /// `expired` may reschedule or cancel any slot.
-    package mutating func advance(to now: UInt64, _ expired: (Int) -> Void) {
-        let target = now / tickNanoseconds
+    /// A pull interface rather than a callback, so the caller may schedule and cancel timers while
+    /// handling each expiry without overlapping access to the wheel.
+    package mutating func nextExpired(now: UInt64) -> Int? {
         let expiring = bucketCount
-        while currentTick < target {
+        while true {
+            while buckets[expiring] != Self.none {
+                let slot = Int(buckets[expiring]) - 1
+                cancel(slot)
+                if deadlines[slot] <= now { return slot }
+                schedule(slot, at: deadlines[slot])
+            }
+            if currentTick >= now / tickNanoseconds { return nil }
             currentTick += 1
+            // Move this tick's bucket to the expiring bucket, then pop one entry at a time.
             let bucket = Int(currentTick % UInt64(bucketCount))
-            // Move the bucket's list to the expiring bucket, then pop one entry at a time.
             var cursor = buckets[bucket]
             buckets[bucket] = Self.none
             buckets[expiring] = cursor
             while cursor != Self.none {
                 bucketOf[Int(cursor) - 1] = Int32(expiring + 1)
                 cursor = next[Int(cursor) - 1]
-            }
-            while buckets[expiring] != Self.none {
-                let slot = Int(buckets[expiring]) - 1
-                cancel(slot)
-                if deadlines[slot] <= now {
-                    expired(slot)
-                } else {
-                    schedule(slot, at: deadlines[slot])
-                }
             }
         }
     }

@@ -9,24 +9,16 @@ extension Worker {
 
     // MARK: - Balancing
 
-    /// Smooth weighted round-robin (nginx's algorithm) over the upstream's nodes with weight > 0.
+    /// Picks a node of `upstream` by smooth weighted round-robin; -1 when none can take traffic.
+    @inline(__always)
     func pickNode(upstream: Int) -> Int {
         let entry = plan.upstreams[upstream]
-        var best = -1
-        var total: Int64 = 0
-        var node = Int(entry.firstNode)
-        let end = node + Int(entry.nodeCount)
-        while node < end {
-            let weight = Int64(plan.nodes[node].weight)
-            if weight > 0 {
-                currentWeights[node] &+= weight
-                total &+= weight
-                if best < 0 || currentWeights[node] > currentWeights[best] { best = node }
-            }
-            node += 1
+        let first = Int(entry.firstNode)
+        let nodes = plan.nodes
+        let picked = SmoothWeightedRoundRobin.pick(count: Int(entry.nodeCount), current: currentWeights + first) {
+            Int64(nodes[first + $0].weight)
         }
-        if best >= 0 { currentWeights[best] &-= total }
-        return best
+        return picked < 0 ? -1 : first + picked
     }
 
     // MARK: - Exchange start

@@ -12,13 +12,13 @@ package final class Worker: @unchecked Sendable {
     package let control: WorkerControl
     let ring: IORing
     let buffers: ProvidedBuffers
-    var blocks: BlockPool
+    @exclusivity(unchecked) var blocks: BlockPool
     let headers: HTTPHeaderIndex
-    var timers: TimerWheel
-    var requestIDs: RequestIDGenerator
+    @exclusivity(unchecked) var timers: TimerWheel
+    @exclusivity(unchecked) var requestIDs: RequestIDGenerator
 
     let clientCapacity: Int
-    var clientSlots: SlotAllocator
+    @exclusivity(unchecked) var clientSlots: SlotAllocator
     let clients: UnsafeMutablePointer<ClientConnection>
     /// 64 bytes per client: the request id of the current request.
     let requestIDBytes: UnsafeMutableRawPointer
@@ -26,7 +26,7 @@ package final class Worker: @unchecked Sendable {
     let clientAddressBytes: UnsafeMutableRawPointer
 
     let upstreamCapacity: Int
-    var upstreamSlots: SlotAllocator
+    @exclusivity(unchecked) var upstreamSlots: SlotAllocator
     let upstreamConnections: UnsafeMutablePointer<UpstreamConnection>
 
     /// Smooth weighted round-robin state, one per node.
@@ -35,12 +35,12 @@ package final class Worker: @unchecked Sendable {
     let idleHeads: UnsafeMutablePointer<Int32>
     let idleCounts: UnsafeMutablePointer<Int32>
 
-    var listenFDs: [Int32]
-    var now: UInt64 = 0
-    var draining = false
-    var drainDeadline: UInt64 = 0
+    @exclusivity(unchecked) var listenFDs: [Int32]
+    @exclusivity(unchecked) var now: UInt64 = 0
+    @exclusivity(unchecked) var draining = false
+    @exclusivity(unchecked) var drainDeadline: UInt64 = 0
     /// Clients whose receive hit ENOBUFS and must be re-posted on the next loop turn.
-    var starvedReceives: [Int32] = []
+    @exclusivity(unchecked) var starvedReceives: [Int32] = []
 
     static let acceptData = UserData.make(.accept, slot: 0, generation: 0)
 
@@ -84,7 +84,7 @@ package final class Worker: @unchecked Sendable {
             }
             if !starvedReceives.isEmpty { retryStarvedReceives() }
             buffers.publish()
-            timers.advance(to: now) { slot in self.timerExpired(slot) }
+            while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
             if !draining && control.isDraining { beginDrain() }
             if draining {
                 if clientSlots.live == 0 || now >= drainDeadline { break }
