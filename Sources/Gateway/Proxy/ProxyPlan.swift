@@ -198,6 +198,13 @@ package final class ProxyPlan: @unchecked Sendable {
         return text
     }
 
+    /// A stable pointer to node `node`'s socket address, for io_uring connects.
+    @inline(__always)
+    package func socketAddressPointer(node: Int) -> UnsafePointer<sockaddr> {
+        let offset = MemoryLayout<Node>.offset(of: \Node.address)! + MemoryLayout<SocketAddress>.offset(of: \SocketAddress.storage)!
+        return UnsafeRawPointer(nodes + node).advanced(by: offset).assumingMemoryBound(to: sockaddr.self)
+    }
+
     /// The bytes of the arena at `offset`.
     @inline(__always)
     package func arena(_ offset: Int32, _ length: Int32) -> UnsafeRawBufferPointer {

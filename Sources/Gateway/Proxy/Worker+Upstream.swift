@@ -74,9 +74,15 @@ extension Worker {
         upstreamConnections[slot].state = .connecting
         upstreamConnections[slot].upstream = Int32(upstream)
         upstreamConnections[slot].node = Int32(node)
-        plan.nodes[node].address.withSockAddr { pointer, length in
-            ring.connect(fd: fd, address: pointer, length: length, userData: upstreamData(.upstreamConnect, slot), timeout: nil)
-        }
+        // The kernel reads the address when the ring is submitted, after this returns: point it at the
+        // plan's own storage (alive as long as the worker), never at a temporary copy.
+        ring.connect(
+            fd: fd,
+            address: plan.socketAddressPointer(node: node),
+            length: address.length,
+            userData: upstreamData(.upstreamConnect, slot),
+            timeout: nil
+        )
         timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[upstream].connectTimeout)
         return slot
     }
@@ -103,9 +109,7 @@ extension Worker {
             count: Int(u.outputLength),
             userData: upstreamData(.upstreamSend, slot)
         )
-        if !u.receiving {
-            timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[Int(u.upstream)].sendTimeout)
-        }
+        timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[Int(u.upstream)].sendTimeout)
     }
 
     func onUpstreamSend(_ slot: Int, _ result: Int32) {
@@ -137,6 +141,11 @@ extension Worker {
         guard client >= 0 else { return }
         if !upstreamConnections[slot].receiving && !clients[client].sending && !clients[client].responseDone {
             postUpstreamReceive(slot)
+        } else if upstreamConnections[slot].receiving {
+            // A pooled connection's receive is already posted: the read timeout starts now.
+            timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout)
+        } else {
+            timers.cancel(clientCapacity + slot)
         }
         if clients[client].requestDone {
             if clients[client].responseDone && !clients[client].sending { finishExchange(client) }
