@@ -273,10 +273,17 @@ EOF
 EOF
 } >"$tmp/nginx.conf"
 
+# HAProxy reserves two descriptors per maxconn and refuses to start when the hard limit is lower;
+# "no strict-limits" lets it run with what this run actually needs (one per client connection,
+# plus the few upstream ones).
+haproxy_maxconn=$((idle_count + slowloris_count + CONNECTIONS + 512))
+((haproxy_maxconn >= 4096)) || haproxy_maxconn=4096
 cat >"$tmp/haproxy.cfg" <<EOF
 global
     nbthread $WORKERS
-    maxconn $((worker_connections / 2))
+    maxconn $haproxy_maxconn
+    ulimit-n $fd_limit
+    no strict-limits
 defaults
     mode http
     timeout connect 5s
