@@ -133,6 +133,8 @@ def main():
         print(text_table(header, rows))
     if "gateway" in startrss:
         print(f"\ngateway RSS right after start (before any request): {startrss['gateway'] / 1024:.1f} MiB")
+    if "gateway-end" in startrss:
+        print(f"gateway RSS at the end of the run: {startrss['gateway-end'] / 1024:.1f} MiB")
 
     md = [f"Run {meta.get('date', '?')} on {meta.get('machine', '?')}.", "",
           "```", meta.get("command", "?"), "```", "",
@@ -140,8 +142,10 @@ def main():
     for title, (header, rows) in tables:
         md += [f"{title}:", "", markdown_table(header, rows), ""]
     if "gateway" in startrss:
-        md.append(f"Gateway RSS right after start, before any request: {startrss['gateway'] / 1024:.1f} MiB.")
-        md.append("")
+        line = f"Gateway RSS right after start, before any request: {startrss['gateway'] / 1024:.1f} MiB"
+        if "gateway-end" in startrss:
+            line += f"; at the end of the run: {startrss['gateway-end'] / 1024:.1f} MiB"
+        md += [line + ".", ""]
     markdown = "\n".join(md)
     if args.markdown:
         with open(args.markdown, "w") as file:

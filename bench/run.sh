@@ -174,7 +174,8 @@ expect_200() {
         [[ $code == 200 ]] && return 0
         sleep 0.3
     done
-    die "$name on $HOST:$port answered '$code' instead of 200 (log: $tmp/$name.log)"
+    failed=1
+    die "$name on $HOST:$port answered '$code' instead of 200: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log; TARGETS can leave it out)"
 }
 
 # Sum of VmRSS (KiB) over a process and all its descendants (nginx master + workers).
