@@ -465,13 +465,17 @@ if wants gateway; then
     fi
 fi
 
+gateway_note=""
+wants gateway && gateway_note=" Gateway $GATEWAY_BIN, access log disabled."
 access_note="nginx access log $nginx_access_log"
 [[ $nginx_access_log == on ]] && access_note+=" (combined format, to a file)"
 {
     printf 'meta\tdate\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
     printf 'meta\tmachine\t%s\n' "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)), all on loopback"
-    printf 'meta\tcommand\t%s\n' "WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
-    printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. $access_note; HAProxy logs nothing; gateway access log disabled. Gateway: $GATEWAY_BIN."
+    targets_env=""
+    [[ $TARGETS != "backend nginx haproxy gateway" ]] && targets_env="TARGETS=\"$TARGETS\" "
+    printf 'meta\tcommand\t%s\n' "${targets_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
+    printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. $access_note; HAProxy logs nothing.$gateway_note"
 } >>"$records"
 
 report_args=("$records")
