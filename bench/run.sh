@@ -1,0 +1,483 @@
+#!/usr/bin/env bash
+# Whole-process proxy comparison: an nginx backend, then nginx, HAProxy and the gateway proxying to it,
+# all with the same worker count, driven by wrk in alternating rounds. See bench/README.md.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: bench/run.sh [options]
+
+Starts an nginx backend, nginx and HAProxy as reverse proxies and the gateway (same worker count,
+same backend, all on 127.0.0.1), checks each answers 200, drives each with wrk in alternating
+rounds and prints requests/s and p99 with ratios to nginx.
+
+Options:
+  --markdown FILE          write the markdown report to FILE instead of stdout
+  --idle-connections N     also hold N idle keep-alive connections against each proxy and report
+                           RSS before/after (bytes per idle connection)
+  --slowloris N            also run wrk against each proxy with and without N slowloris connections
+  --no-access-log          turn nginx's access log off (on by default, to a file, as in production)
+  --keep-tmp               keep the temp dir (configs, logs, raw wrk output)
+  -h, --help               this text
+
+Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 WARMUP=1s
+  GATEWAY_BIN=<repo>/.build/release/gateway  TARGETS="backend nginx haproxy gateway"
+  BACKEND_PORT=18090 NGINX_PORT=18081 GATEWAY_PORT=18082 HAPROXY_PORT=18083
+  SLOWLORIS_INTERVAL=2 (seconds between header bytes)  MAX_RUNTIME=1800 (seconds, whole run)
+EOF
+}
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/.." && pwd)
+
+WORKERS=${WORKERS:-1}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-6s}
+ROUNDS=${ROUNDS:-2}
+WARMUP=${WARMUP:-1s}
+GATEWAY_BIN=${GATEWAY_BIN:-$repo_root/.build/release/gateway}
+TARGETS=${TARGETS:-backend nginx haproxy gateway}
+BACKEND_PORT=${BACKEND_PORT:-18090}
+NGINX_PORT=${NGINX_PORT:-18081}
+GATEWAY_PORT=${GATEWAY_PORT:-18082}
+HAPROXY_PORT=${HAPROXY_PORT:-18083}
+SLOWLORIS_INTERVAL=${SLOWLORIS_INTERVAL:-2}
+MAX_RUNTIME=${MAX_RUNTIME:-1800}
+HOST=127.0.0.1
+
+markdown_file=""
+idle_count=0
+slowloris_count=0
+nginx_access_log=on
+keep_tmp=0
+command_line="$0 $*"
+while (($#)); do
+    case "$1" in
+        --markdown) markdown_file=${2:?--markdown needs a file}; shift 2 ;;
+        --idle-connections) idle_count=${2:?--idle-connections needs a count}; shift 2 ;;
+        --slowloris) slowloris_count=${2:?--slowloris needs a count}; shift 2 ;;
+        --no-access-log) nginx_access_log=off; shift ;;
+        --keep-tmp) keep_tmp=1; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+
+for number in WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME; do
+    [[ ${!number} =~ ^[0-9]+$ ]] || die "$number must be a whole number, got '${!number}'"
+done
+((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
+for target in $TARGETS; do
+    case "$target" in backend | nginx | haproxy | gateway) ;; *) die "unknown target '$target' in TARGETS" ;; esac
+done
+wants() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+# wrk durations look like 6s, 500ms, 1m; timeouts need whole seconds.
+seconds_of() {
+    local value=$1
+    case "$value" in
+        *ms) echo 1 ;;
+        *m) echo $((${value%m} * 60)) ;;
+        *s) echo "${value%s}" ;;
+        *) echo "$value" ;;
+    esac
+}
+[[ $(seconds_of "$DURATION") =~ ^[0-9]+$ ]] || die "DURATION must look like 6s, 1m or 6, got '$DURATION'"
+
+require() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH ($2)"; }
+require nginx "apt-get install nginx"
+require wrk "apt-get install wrk"
+require curl "apt-get install curl"
+require python3 "needed for the report and the connection helpers"
+require timeout "coreutils"
+require pgrep "procps"
+wants haproxy && require haproxy "apt-get install haproxy"
+if wants gateway; then
+    [[ -x $GATEWAY_BIN ]] || die "gateway binary '$GATEWAY_BIN' is missing or not executable; build it with 'swift build -c release' or set GATEWAY_BIN"
+fi
+
+# Every connection is a descriptor in the client and in the proxy; raise the soft limit to the hard one.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fd_limit=$(ulimit -n)
+needed_fds=$((idle_count + slowloris_count + CONNECTIONS + 600))
+((fd_limit >= needed_fds)) || die "open-file limit $fd_limit is below the $needed_fds this run needs; lower --idle-connections or raise 'ulimit -Hn'"
+# nginx counts client and upstream connections against worker_connections.
+worker_connections=$((fd_limit - 100))
+
+tmp=$(mktemp -d /tmp/gateway-bench.XXXXXX)
+records=$tmp/records.tsv
+: >"$records"
+started_pids=()
+helper_pids=()
+watchdog_pid=""
+failed=0
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    [[ -n $watchdog_pid ]] && kill "$watchdog_pid" 2>/dev/null || true
+    local pid
+    for pid in "${helper_pids[@]}" "${started_pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${helper_pids[@]}" "${started_pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    if ((keep_tmp || failed || status != 0)); then
+        log "logs, configs and raw wrk output kept in $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "stopped (MAX_RUNTIME=${MAX_RUNTIME}s reached or TERM)"; exit 143' TERM
+
+# Bound the whole run: a stuck step must not hold the machine.
+# The watchdog kills its own sleep when cleanup stops it, so nothing is left behind.
+bash -c 'sleep "$1" & s=$!; trap "kill \$s; exit 0" TERM; wait "$s" && kill -TERM "$2"' watchdog "$MAX_RUNTIME" $$ &
+watchdog_pid=$!
+
+port_of() {
+    case "$1" in
+        backend) echo "$BACKEND_PORT" ;; nginx) echo "$NGINX_PORT" ;;
+        haproxy) echo "$HAPROXY_PORT" ;; gateway) echo "$GATEWAY_PORT" ;;
+    esac
+}
+declare -A pid_of=()
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+wait_for_port() {
+    local name=$1 port=$2 pid=$3 deadline=$((SECONDS + 15))
+    until port_open "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log "$name exited during start; its log:"
+            tail -n 20 "$tmp/$name.log" >&2 || true
+            die "$name did not start"
+        fi
+        ((SECONDS < deadline)) || { tail -n 20 "$tmp/$name.log" >&2 || true; die "$name is not listening on $HOST:$port after 15 s"; }
+        sleep 0.1
+    done
+}
+
+expect_200() {
+    local name=$1 port=$2 code=""
+    for _ in 1 2 3 4 5; do
+        code=$(curl -s -o "$tmp/$name.curl-body" -w '%{http_code}' --max-time 3 "http://$HOST:$port/") || true
+        [[ $code == 200 ]] && return 0
+        sleep 0.3
+    done
+    failed=1
+    die "$name on $HOST:$port answered '$code' instead of 200: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log; TARGETS can leave it out)"
+}
+
+# Sum of VmRSS (KiB) over a process and all its descendants (nginx master + workers).
+rss_kb() {
+    local pids=("$1") queue=("$1") pid child total=0 rss
+    while ((${#queue[@]})); do
+        pid=${queue[0]}
+        queue=("${queue[@]:1}")
+        for child in $(pgrep -P "$pid" || true); do pids+=("$child"); queue+=("$child"); done
+    done
+    for pid in "${pids[@]}"; do
+        rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${rss:-0}))
+    done
+    echo "$total"
+}
+
+alive() { kill -0 "${pid_of[$1]}" 2>/dev/null; }
+
+start() {
+    local name=$1
+    shift
+    "$@" >"$tmp/$name.log" 2>&1 &
+    pid_of[$name]=$!
+    started_pids+=("$!")
+    wait_for_port "$name" "$(port_of "$name")" "$!"
+}
+
+nginx_common() {
+    cat <<EOF
+daemon off;
+master_process on;
+pid $tmp/$1.pid;
+worker_rlimit_nofile $fd_limit;
+events { worker_connections $worker_connections; }
+EOF
+}
+nginx_temp_paths() {
+    local dir
+    for dir in client_body proxy fastcgi uwsgi scgi; do echo "    ${dir}_temp_path $tmp/$1-${dir}-temp;"; done
+}
+
+for target in $TARGETS; do
+    port_open "$(port_of "$target")" && die "$HOST:$(port_of "$target") ($target) is already in use; set ${target^^}_PORT"
+done
+port_open "$BACKEND_PORT" && die "$HOST:$BACKEND_PORT (backend) is already in use; set BACKEND_PORT"
+
+# Backend: always one nginx worker answering a fixed body, so every proxy meets the same ceiling.
+{
+    nginx_common backend
+    echo "worker_processes 1;"
+    echo "http {"
+    nginx_temp_paths backend
+    cat <<EOF
+    access_log off;
+    keepalive_requests 10000000;
+    keepalive_timeout 300s;
+    default_type text/plain;
+    server {
+        listen $HOST:$BACKEND_PORT;
+        location / { return 200 "hello from the benchmark backend\n"; }
+    }
+}
+EOF
+} >"$tmp/backend.conf"
+
+{
+    nginx_common nginx
+    echo "worker_processes $WORKERS;"
+    echo "http {"
+    nginx_temp_paths nginx
+    if [[ $nginx_access_log == on ]]; then
+        echo "    access_log $tmp/nginx-access.log combined;"
+    else
+        echo "    access_log off;"
+    fi
+    cat <<EOF
+    keepalive_requests 100000;
+    keepalive_timeout 75s;
+    client_header_timeout 10s;
+    upstream backend {
+        server $HOST:$BACKEND_PORT;
+        keepalive 256;
+        keepalive_requests 100000;
+        keepalive_timeout 60s;
+    }
+    server {
+        listen $HOST:$NGINX_PORT;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+} >"$tmp/nginx.conf"
+
+# HAProxy reserves two descriptors per maxconn and refuses to start when the hard limit is lower;
+# "no strict-limits" lets it run with what this run actually needs (one per client connection,
+# plus the few upstream ones).
+haproxy_maxconn=$((idle_count + slowloris_count + CONNECTIONS + 512))
+((haproxy_maxconn >= 4096)) || haproxy_maxconn=4096
+cat >"$tmp/haproxy.cfg" <<EOF
+global
+    nbthread $WORKERS
+    maxconn $haproxy_maxconn
+    ulimit-n $fd_limit
+    no strict-limits
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 75s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 75s
+    http-reuse always
+frontend proxy
+    bind $HOST:$HAPROXY_PORT
+    default_backend backend
+backend backend
+    server node1 $HOST:$BACKEND_PORT
+EOF
+
+cat >"$tmp/gateway.yaml" <<EOF
+workers: $WORKERS
+listen: "$HOST:$GATEWAY_PORT"
+access_log: {enabled: false}
+upstreams:
+  - id: backend
+    nodes: {"$HOST:$BACKEND_PORT": 1}
+    keepalive_pool: {size: 256, idle_timeout: 60, requests: 100000}
+routes:
+  - id: all
+    uris: ["/*"]
+    upstream_id: backend
+EOF
+
+log "temp dir $tmp; workers=$WORKERS wrk -t$THREADS -c$CONNECTIONS -d$DURATION rounds=$ROUNDS; open-file limit $fd_limit"
+start backend nginx -p "$tmp" -e "$tmp/backend.error.log" -c "$tmp/backend.conf"
+expect_200 backend "$BACKEND_PORT"
+if wants gateway; then
+    start gateway "$GATEWAY_BIN" run --config "$tmp/gateway.yaml"
+    # Sampled before any request reaches it: the idle footprint of a fresh gateway.
+    sleep 0.5
+    printf 'startrss\tgateway\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
+    expect_200 gateway "$GATEWAY_PORT"
+fi
+if wants nginx; then
+    start nginx nginx -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/nginx.conf"
+    expect_200 nginx "$NGINX_PORT"
+fi
+if wants haproxy; then
+    start haproxy haproxy -db -f "$tmp/haproxy.cfg"
+    expect_200 haproxy "$HAPROXY_PORT"
+fi
+# The backend's process stays in pid_of for liveness checks; "backend" as a target means direct.
+
+run_wrk() { # name port duration outfile
+    timeout --kill-after=5 $(($(seconds_of "$3") + 30)) \
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --latency "http://$HOST:$2/" >"$4" 2>&1 || true
+}
+
+# Prints "REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS" from one wrk output file.
+parse_wrk() {
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+            if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
+            return v + 0
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        $1 == "99%" { p99 = ms($2) }
+        /Non-2xx or 3xx responses:/ { non2xx = $NF }
+        /Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
+        END {
+            if (rps == "" || p99 == "") exit 1
+            printf "%s %.3f %d %d\n", rps, p99, non2xx + 0, sock + 0
+        }' "$1"
+}
+
+check_alive() {
+    local name
+    for name in "${!pid_of[@]}"; do
+        if ! alive "$name"; then
+            failed=1
+            log "$name (pid ${pid_of[$name]}) is no longer running; last lines of its log:"
+            tail -n 30 "$tmp/$name.log" >&2 || true
+            die "$name died during the run"
+        fi
+    done
+}
+
+# Runs one measured wrk and sets rps, p99, non2xx, sockerr.
+measure() { # target label
+    local target=$1 label=$2 out parsed
+    out="$tmp/wrk-$target-$label.txt"
+    run_wrk "$target" "$(port_of "$target")" "$DURATION" "$out"
+    check_alive
+    parsed=$(parse_wrk "$out") || { failed=1; cat "$out" >&2; die "could not parse wrk output for $target ($out)"; }
+    read -r rps p99 non2xx sockerr <<<"$parsed"
+}
+
+if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
+    for target in $TARGETS; do run_wrk "$target" "$(port_of "$target")" "$WARMUP" "$tmp/wrk-$target-warmup.txt"; done
+    check_alive
+fi
+
+for round in $(seq "$ROUNDS"); do
+    for target in $TARGETS; do
+        measure "$target" "round$round"
+        log "round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr"
+        printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" >>"$records"
+    done
+done
+
+proxies=()
+for target in nginx haproxy gateway; do wants "$target" && proxies+=("$target"); done
+
+# Starts a helper in the background and waits for its READY line (or fails after a deadline).
+start_helper() { # name timeout command...
+    local name=$1 limit=$2
+    shift 2
+    "$@" >"$tmp/$name.out" 2>&1 &
+    helper_pids+=("$!")
+    local pid=$! deadline=$((SECONDS + limit))
+    until grep -q '^READY' "$tmp/$name.out"; do
+        if ! kill -0 "$pid" 2>/dev/null; then cat "$tmp/$name.out" >&2; die "$name exited before it was ready"; fi
+        ((SECONDS < deadline)) || { cat "$tmp/$name.out" >&2; die "$name not ready after ${limit}s"; }
+        sleep 0.2
+    done
+    helper_pid=$pid
+}
+
+stop_helper() { # pid name -> prints DONE summary
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    grep '^DONE' "$tmp/$2.out" | sed 's/^DONE //' || echo "no summary"
+}
+
+if ((idle_count > 0)); then
+    for target in "${proxies[@]}"; do
+        before=$(rss_kb "${pid_of[$target]}")
+        start_helper "idle-$target" 300 python3 "$script_dir/idle_conns.py" --host "$HOST" \
+            --port "$(port_of "$target")" --count "$idle_count"
+        pid=$helper_pid
+        ready=$(grep '^READY' "$tmp/idle-$target.out" | sed 's/^READY //')
+        sleep 2 # let the proxy settle (freed upstream connections, trimmed buffers)
+        after=$(rss_kb "${pid_of[$target]}")
+        check_alive
+        done_line=$(stop_helper "$pid" "idle-$target")
+        log "idle $target: RSS $before -> $after KiB with $idle_count connections ($ready; $done_line)"
+        printf 'idle\t%s\t%s\t%s\t%s\t%s\n' "$target" "$idle_count" "$before" "$after" "$ready; $done_line" >>"$records"
+        sleep 1
+        expect_200 "$target" "$(port_of "$target")"
+    done
+fi
+
+if ((slowloris_count > 0)); then
+    for target in "${proxies[@]}"; do
+        measure "$target" "slowloris-without"
+        rps0=$rps p990=$p99
+        start_helper "slowloris-$target" 120 python3 "$script_dir/slowloris.py" --host "$HOST" \
+            --port "$(port_of "$target")" --count "$slowloris_count" --interval "$SLOWLORIS_INTERVAL"
+        pid=$helper_pid
+        measure "$target" "slowloris-with"
+        rps1=$rps p991=$p99
+        summary=$(stop_helper "$pid" "slowloris-$target")
+        log "slowloris $target: $rps0 -> $rps1 req/s, p99 $p990 -> $p991 ms ($summary)"
+        printf 'slow\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$slowloris_count" "$rps0" "$p990" \
+            "$rps1" "$p991" "$((non2xx + sockerr))" "$summary" >>"$records"
+    done
+fi
+
+check_alive
+if wants gateway; then
+    printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
+    # Anything the gateway printed besides its start line is worth a look.
+    if grep -v -e 'gateway .* config .* routes' "$tmp/gateway.log" | grep -q .; then
+        log "the gateway wrote to its log during the run (kept in $tmp/gateway.log):"
+        grep -v -e 'gateway .* config .* routes' "$tmp/gateway.log" | tail -n 10 >&2
+        keep_tmp=1
+    fi
+fi
+
+gateway_note=""
+wants gateway && gateway_note=" Gateway $GATEWAY_BIN, access log disabled."
+access_note="nginx access log $nginx_access_log"
+[[ $nginx_access_log == on ]] && access_note+=" (combined format, to a file)"
+{
+    printf 'meta\tdate\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'meta\tmachine\t%s\n' "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)), all on loopback"
+    targets_env=""
+    [[ $TARGETS != "backend nginx haproxy gateway" ]] && targets_env="TARGETS=\"$TARGETS\" "
+    printf 'meta\tcommand\t%s\n' "${targets_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
+    printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. $access_note; HAProxy logs nothing.$gateway_note"
+} >>"$records"
+
+report_args=("$records")
+[[ -n $markdown_file ]] && report_args+=(--markdown "$markdown_file")
+python3 "$script_dir/report.py" "${report_args[@]}"
