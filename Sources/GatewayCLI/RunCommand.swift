@@ -25,14 +25,25 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let server = GatewayServer(plan: plan, logger: logger)
+        var controlServer: ControlServer? = nil
         do {
             try server.prepare()
+            if let listen = loaded.control.listen {
+                guard let address = SocketAddress(host: listen.host, port: listen.port) else {
+                    throw EngineError(code: .bind, message: "control.listen: '\(listen.host)' is not an IP address")
+                }
+                let plane = ControlPlane(plan: plan, control: server.control)
+                controlServer = try ControlServer(address: address) { plane.handle($0) }
+                try controlServer?.start()
+                logger.info("control plane on \(controlServer!.address) (/healthz /readyz /status)")
+            }
             logger.info(
                 "gateway \(GatewayVersion.string) config \(config) (\(loaded.sourceHash)): \(plan.routeCount) routes, \(plan.upstreamCount) upstreams"
             )
             try server.run()
+            controlServer?.stop()
         } catch {
-            FileHandle.standardError.write(Data("gateway: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("gateway: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

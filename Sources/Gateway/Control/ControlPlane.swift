@@ -1,0 +1,94 @@
+import Foundation
+import Glibc
+
+/// The control-plane endpoints: `/healthz`, `/readyz`, `/status`, and `/metrics` when a renderer is set.
+package final class ControlPlane: Sendable {
+    package let plan: ProxyPlan
+    package let control: WorkerControl
+    private let startedAt: Date
+    private let loadedAt: Date
+    /// Renders `/metrics` from the scraper's Accept and Accept-Encoding headers.
+    package typealias MetricsRenderer = @Sendable (_ accept: String?, _ acceptEncoding: String?) -> ControlResponse
+    private let metrics: MetricsRenderer?
+
+    package init(plan: ProxyPlan, control: WorkerControl, metrics: MetricsRenderer? = nil) {
+        self.plan = plan
+        self.control = control
+        startedAt = Date()
+        loadedAt = Date()
+        self.metrics = metrics
+    }
+
+    /// Routes a control request.
+    package func handle(_ request: ControlRequest) -> ControlResponse {
+        guard request.method == .get || request.method == .head else {
+            return .error(405, "method not allowed")
+        }
+        switch request.path {
+        case "/healthz":
+            return .json(200, Array("{\"status\":\"ok\"}".utf8))
+        case "/readyz":
+            return readiness()
+        case "/status":
+            return status()
+        case "/metrics":
+            guard let metrics else { return .error(404, "metrics are not enabled") }
+            return metrics(request.header("accept"), request.header("accept-encoding"))
+        default:
+            return .error(404, "unknown control endpoint")
+        }
+    }
+
+    private func readiness() -> ControlResponse {
+        var reasons: [String] = []
+        if control.isDraining { reasons.append("shutting down") }
+        for worker in 0..<control.workerCount where !control.isRunning(worker: worker) {
+            reasons.append("worker \(worker) is not running")
+        }
+        if reasons.isEmpty {
+            return .json(200, encode(["status": "ready"]))
+        }
+        return .json(503, encode(["status": "not ready", "reasons": reasons]))
+    }
+
+    private func status() -> ControlResponse {
+        let config = plan.config
+        var workers: [[String: Any]] = []
+        for worker in 0..<control.workerCount {
+            workers.append([
+                "id": worker,
+                "running": control.isRunning(worker: worker),
+                "connections": control.connections(worker: worker),
+            ])
+        }
+        var upstreams: [[String: Any]] = []
+        for upstream in config.upstreams {
+            upstreams.append([
+                "id": upstream.id,
+                "type": upstream.type.rawValue,
+                "nodes": upstream.nodes.map { ["node": $0.address, "weight": $0.weight] as [String: Any] },
+            ])
+        }
+        let formatter = ISO8601DateFormatter()
+        let body: [String: Any] = [
+            "version": GatewayVersion.string,
+            "uptime_seconds": Date().timeIntervalSince(startedAt),
+            "draining": control.isDraining,
+            "config": [
+                "source": config.sourceName,
+                "hash": config.sourceHash,
+                "loaded_at": formatter.string(from: loadedAt),
+                "routes": config.routes.count,
+                "upstreams": config.upstreams.count,
+            ] as [String: Any],
+            "workers": workers,
+            "upstreams": upstreams,
+        ]
+        return .json(200, encode(body))
+    }
+
+    private func encode(_ object: Any) -> [UInt8] {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Array(data)
+    }
+}
