@@ -13,6 +13,9 @@ package enum ClientState: UInt8 {
     case exchanging
     /// Sending a gateway-generated response; the connection closes or continues after it.
     case responding
+    /// Response sent, write side shut: discarding what the client still sends until it closes, so
+    /// the kernel does not answer unread bytes with a reset that could destroy the response in flight.
+    case lingering
     /// Closed; the slot is free.
     case closed
 }

@@ -98,6 +98,13 @@ extension Worker {
         switch clients[slot].state {
         case .readingHead: readRequestHead(slot)
         case .exchanging: pumpRequestBody(slot)
+        case .lingering:
+            if clients[slot].inputSource != .none {
+                release(clients[slot].inputSource, clients[slot].inputID)
+                clients[slot].inputSource = .none
+                clients[slot].inputLength = 0
+            }
+            postClientReceive(slot)
         case .responding, .closed: break
         }
     }
@@ -403,7 +410,7 @@ extension Worker {
             } else if clients[slot].upstream >= 0 {
                 resumeUpstreamResponse(Int(clients[slot].upstream))
             }
-        case .readingHead, .closed:
+        case .readingHead, .lingering, .closed:
             break
         }
     }
@@ -423,7 +430,11 @@ extension Worker {
     func finishClientResponse(_ slot: Int) {
         clients[slot].requestsServed &+= 1
         if clients[slot].closeAfter || draining || !clients[slot].requestDone {
-            closeClient(slot)
+            if !clients[slot].requestDone || clients[slot].inputSource != .none || clients[slot].headBlock >= 0 {
+                lingerAndClose(slot)
+            } else {
+                closeClient(slot)
+            }
             return
         }
         clients[slot].state = .readingHead
@@ -439,6 +450,31 @@ extension Worker {
     }
 
     // MARK: - Close
+
+    /// Half-closes after a response the client may still be sending into (an error before its body
+    /// was read), then drains and closes on EOF or after two seconds.
+    func lingerAndClose(_ slot: Int) {
+        let upstreamSlot = Int(clients[slot].upstream)
+        if upstreamSlot >= 0 {
+            clients[slot].upstream = -1
+            upstreamConnections[upstreamSlot].client = -1
+            closeUpstream(upstreamSlot)
+        }
+        if clients[slot].inputSource != .none {
+            release(clients[slot].inputSource, clients[slot].inputID)
+            clients[slot].inputSource = .none
+            clients[slot].inputLength = 0
+            clients[slot].inputInFlight = 0
+        }
+        if clients[slot].headBlock >= 0 {
+            blocks.release(clients[slot].headBlock)
+            clients[slot].headBlock = -1
+        }
+        clients[slot].state = .lingering
+        shutdown(clients[slot].fd, Int32(SHUT_WR))
+        timers.schedule(slot, at: now &+ 2_000_000_000)
+        postClientReceive(slot)
+    }
 
     func closeClient(_ slot: Int) {
         guard clients[slot].state != .closed else { return }
@@ -484,7 +520,7 @@ extension Worker {
             } else {
                 abortExchange(slot, status: 408, message: "timed out reading the request body")
             }
-        case .responding, .closed:
+        case .responding, .lingering, .closed:
             closeClient(slot)
         }
     }
