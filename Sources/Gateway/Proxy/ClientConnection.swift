@@ -3,6 +3,8 @@ package enum ByteSource: UInt8 {
     case none = 0
     case provided = 1
     case block = 2
+    /// A 4 KiB block (split request heads that are still small).
+    case small = 3
 }
 
 /// What a downstream (client) connection is doing.
@@ -53,6 +55,8 @@ package struct ClientConnection {
     /// A block accumulating a request head split across receives (-1: none).
     package var headBlock: Int32 = -1
     package var headLength: Int32 = 0
+    /// `headBlock` is a small block.
+    package var headSmall = false
 
     // Output being sent to the client.
     package var outputSource: ByteSource = .none

@@ -6,7 +6,11 @@ extension Worker {
 
     @inline(__always)
     func pointer(_ source: ByteSource, _ id: Int32) -> UnsafeMutableRawPointer {
-        source == .provided ? buffers.pointer(UInt16(truncatingIfNeeded: id)) : blocks.pointer(id)
+        switch source {
+        case .provided: return buffers.pointer(UInt16(truncatingIfNeeded: id))
+        case .small: return smallBlocks.pointer(id)
+        case .block, .none: return blocks.pointer(id)
+        }
     }
 
     @inline(__always)
@@ -14,6 +18,7 @@ extension Worker {
         switch source {
         case .provided: buffers.recycle(UInt16(truncatingIfNeeded: id))
         case .block: blocks.release(id)
+        case .small: smallBlocks.release(id)
         case .none: break
         }
     }
@@ -115,11 +120,26 @@ extension Worker {
         let capacity = blocks.blockSize - 1024
         var view: UnsafeRawBufferPointer
         if clients[slot].headBlock >= 0 {
-            // Append to the split head collected so far.
+            // Append to the split head collected so far, moving from a small block to a large one when
+            // the head outgrows it (most heads fit in 4 KiB; slow clients should not pin 48 KiB each).
             let input = clientInput(slot)
-            let room = capacity - Int(clients[slot].headLength)
+            if clients[slot].headSmall && Int(clients[slot].headLength) + input.count > smallBlocks.blockSize {
+                let large = blocks.take()
+                guard large >= 0 else {
+                    respondWithError(slot, status: 503, message: "gateway out of memory")
+                    return
+                }
+                blocks.pointer(large).copyMemory(
+                    from: smallBlocks.pointer(clients[slot].headBlock),
+                    byteCount: Int(clients[slot].headLength)
+                )
+                smallBlocks.release(clients[slot].headBlock)
+                clients[slot].headBlock = large
+                clients[slot].headSmall = false
+            }
+            let room = (clients[slot].headSmall ? smallBlocks.blockSize : capacity) - Int(clients[slot].headLength)
             let take = min(room, input.count)
-            let block = blocks.pointer(clients[slot].headBlock)
+            let block = pointer(clients[slot].headSmall ? .small : .block, clients[slot].headBlock)
             (block + Int(clients[slot].headLength)).copyMemory(from: input.baseAddress!, byteCount: take)
             clients[slot].headLength += Int32(take)
             consumeClientInput(slot, take)
@@ -134,7 +154,8 @@ extension Worker {
         switch HTTPParser.parseRequestHead(view, headers: headers, limits: plan.httpLimits) {
         case .incomplete:
             if clients[slot].headBlock < 0 {
-                let block = blocks.take()
+                let small = view.count <= smallBlocks.blockSize / 2
+                let block = small ? smallBlocks.take() : blocks.take()
                 if block < 0 {
                     respondWithError(slot, status: 503, message: "gateway out of memory")
                     return
@@ -143,8 +164,9 @@ extension Worker {
                     timers.schedule(slot, at: now &+ plan.headerTimeout)
                 }
                 clients[slot].headBlock = block
+                clients[slot].headSmall = small
                 clients[slot].headLength = Int32(view.count)
-                blocks.pointer(block).copyMemory(from: view.baseAddress!, byteCount: view.count)
+                pointer(small ? .small : .block, block).copyMemory(from: view.baseAddress!, byteCount: view.count)
                 consumeClientInput(slot, view.count)
             } else if Int(clients[slot].headLength) >= capacity {
                 respondWithError(slot, status: 431, message: "request header fields too large")
@@ -167,7 +189,7 @@ extension Worker {
                     respondWithError(slot, status: 431, message: "request header fields too large")
                     return
                 }
-                clients[slot].inputSource = .block
+                clients[slot].inputSource = clients[slot].headSmall ? .small : .block
                 clients[slot].inputID = clients[slot].headBlock
                 clients[slot].inputOffset = 0
                 clients[slot].inputLength = clients[slot].headLength
@@ -467,7 +489,7 @@ extension Worker {
             clients[slot].inputInFlight = 0
         }
         if clients[slot].headBlock >= 0 {
-            blocks.release(clients[slot].headBlock)
+            release(clients[slot].headSmall ? .small : .block, clients[slot].headBlock)
             clients[slot].headBlock = -1
         }
         clients[slot].state = .lingering
@@ -490,7 +512,7 @@ extension Worker {
         ring.close(fd: fd)
         if clients[slot].inputSource != .none { release(clients[slot].inputSource, clients[slot].inputID) }
         if clients[slot].outputSource != .none { release(clients[slot].outputSource, clients[slot].outputID) }
-        if clients[slot].headBlock >= 0 { blocks.release(clients[slot].headBlock) }
+        if clients[slot].headBlock >= 0 { release(clients[slot].headSmall ? .small : .block, clients[slot].headBlock) }
         clients[slot].inputSource = .none
         clients[slot].outputSource = .none
         clients[slot].headBlock = -1

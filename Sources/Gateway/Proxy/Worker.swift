@@ -13,6 +13,7 @@ package final class Worker: @unchecked Sendable {
     let ring: IORing
     let buffers: ProvidedBuffers
     @exclusivity(unchecked) var blocks: BlockPool
+    @exclusivity(unchecked) var smallBlocks: BlockPool
     let headers: HTTPHeaderIndex
     @exclusivity(unchecked) var timers: TimerWheel
     @exclusivity(unchecked) var requestIDs: RequestIDGenerator
@@ -52,6 +53,7 @@ package final class Worker: @unchecked Sendable {
         ring = try IORing(entries: 4096)
         buffers = try ProvidedBuffers(ring: ring, group: 0, count: 512, size: 16384)
         blocks = BlockPool(blockSize: plan.httpLimits.maxHeaderBytes + 16384)
+        smallBlocks = BlockPool(blockSize: 4096, blocksPerChunk: 256)
         headers = HTTPHeaderIndex(capacity: max(128, plan.httpLimits.maxHeaderCount + 1))
         clientCapacity = max(16, plan.config.limits.maxConnectionsPerWorker)
         upstreamCapacity = clientCapacity
