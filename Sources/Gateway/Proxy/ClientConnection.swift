@@ -78,6 +78,8 @@ package struct ClientConnection {
     package var status: Int16 = 0
     package var requestsServed: UInt32 = 0
     package var bytesIn: Int64 = 0
+    /// Request body payload bytes seen so far (chunk framing excluded).
+    package var bodyBytes: Int64 = 0
     package var bytesOut: Int64 = 0
     package var requestStart: UInt64 = 0
 

@@ -220,6 +220,7 @@ extension Worker {
         clients[slot].dechunk = false
         clients[slot].status = 0
         clients[slot].requestFramer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
+        clients[slot].bodyBytes = 0
         assignRequestID(slot, head, source)
 
         let hostRange = head.host ?? 0..<0
@@ -299,7 +300,7 @@ extension Worker {
             let chunk = min(room, input.count)
             if chunk > 0 {
                 var framer = clients[slot].requestFramer
-                let result = framer.consume(UnsafeRawBufferPointer(rebasing: input[0..<chunk]))
+                let result = consumeRequestBody(slot, &framer, UnsafeRawBufferPointer(rebasing: input[0..<chunk]))
                 clients[slot].requestFramer = framer
                 var used = chunk
                 switch result {
@@ -316,6 +317,12 @@ extension Worker {
                 (blocks.pointer(block) + length).copyMemory(from: input.baseAddress!, byteCount: used)
                 length += used
                 consumeClientInput(slot, used)
+                if route.maxBodyBytes > 0 && clients[slot].bodyBytes > route.maxBodyBytes {
+                    blocks.release(block)
+                    clients[slot].closeAfter = true
+                    respondWithError(slot, status: 413, message: "request body larger than client_max_body_size")
+                    return
+                }
             }
         }
         if head.expectContinue && !clients[slot].requestDone {
@@ -345,6 +352,17 @@ extension Worker {
         clients[slot].requestIDLength = 32
     }
 
+    /// Runs the request framer over `bytes`, counting payload bytes (chunk framing excluded) for limits.
+    @inline(__always)
+    func consumeRequestBody(_ slot: Int, _ framer: inout HTTPBodyFramer, _ bytes: UnsafeRawBufferPointer)
+        -> HTTPBodyFramer.Result
+    {
+        var payload = 0
+        let result = framer.consumeDecoding(bytes) { payload += $0.count }
+        clients[slot].bodyBytes &+= Int64(payload)
+        return result
+    }
+
     /// Forwards request body bytes the client has sent, one send at a time (backpressure).
     func pumpRequestBody(_ slot: Int) {
         guard clients[slot].state == .exchanging, !clients[slot].requestDone else { return }
@@ -360,7 +378,7 @@ extension Worker {
             return
         }
         var framer = clients[slot].requestFramer
-        let result = framer.consume(input)
+        let result = consumeRequestBody(slot, &framer, input)
         clients[slot].requestFramer = framer
         var count = input.count
         switch result {
@@ -374,7 +392,7 @@ extension Worker {
             return
         }
         let route = plan.routes[Int(clients[slot].route)]
-        if route.maxBodyBytes > 0 && clients[slot].bytesIn > route.maxBodyBytes &+ Int64(plan.httpLimits.maxHeaderBytes) {
+        if route.maxBodyBytes > 0 && clients[slot].bodyBytes > route.maxBodyBytes {
             abortExchange(slot, status: 413, message: "request body larger than client_max_body_size")
             return
         }
