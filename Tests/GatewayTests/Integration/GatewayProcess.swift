@@ -75,7 +75,6 @@ final class GatewayProcess: Sendable {
 /// Builds gateway configs for the tests: one upstream `backend` and a few standard routes.
 struct GatewayConfigBuilder {
     var workers = 1
-    var upstreamPort: Int
     var connectTimeout = 1.0
     var sendTimeout = 2.0
     var readTimeout = 2.0
@@ -83,18 +82,16 @@ struct GatewayConfigBuilder {
     var keepaliveTimeout = 5.0
     var drainTimeout = 5.0
     var passHost = "pass"
-    /// Extra YAML list items placed under `upstreams:` (indented two spaces, starting with "  - id:").
+    /// Extra YAML list items placed under `upstreams:` (indented two spaces, starting with "  - id:");
+    /// `UPSTREAM_PORT` in them stands for the test upstream's port.
     var extraUpstreams = ""
     /// Extra YAML list items placed under `routes:` before the catch-all route.
     var extraRoutes = ""
     /// Whether the catch-all `/*` route to `backend` is present.
     var catchAll = true
 
-    init(upstreamPort: Int) {
-        self.upstreamPort = upstreamPort
-    }
-
-    var yaml: String {
+    /// The config text, with `backend` pointing at 127.0.0.1:`upstreamPort`.
+    func yaml(upstreamPort: Int) -> String {
         var text = """
             workers: \(workers)
             listen: "127.0.0.1:0"
@@ -108,7 +105,7 @@ struct GatewayConfigBuilder {
                 pass_host: \(passHost)
 
             """
-        text += extraUpstreams
+        text += extraUpstreams.replacingOccurrences(of: "UPSTREAM_PORT", with: String(upstreamPort))
         text += """
             routes:
               - id: demo
@@ -136,16 +133,14 @@ struct GatewayConfigBuilder {
 /// One upstream plus one gateway in front of it, torn down after `body` even when it throws.
 func withProxy<T>(
     _ label: String,
-    configure: (inout GatewayConfigBuilder) -> Void = { _ in },
+    _ config: GatewayConfigBuilder = GatewayConfigBuilder(),
     _ body: (GatewayProcess, UpstreamProcess, URL) async throws -> T
 ) async throws -> T {
     let directory = try IntegrationEnvironment.makeTemporaryDirectory(label)
     let upstream = try await UpstreamProcess.start(in: directory)
-    var builder = GatewayConfigBuilder(upstreamPort: upstream.port)
-    configure(&builder)
     let gateway: GatewayProcess
     do {
-        gateway = try await GatewayProcess.start(yaml: builder.yaml, in: directory)
+        gateway = try await GatewayProcess.start(yaml: config.yaml(upstreamPort: upstream.port), in: directory)
     } catch {
         await upstream.stop()
         throw error

@@ -98,7 +98,7 @@ struct ProxyBasicsIntegrationTests {
 
     @Test("no matching route gives 404 JSON with the request id")
     func notFound() async throws {
-        try await withProxy("404", configure: { $0.catchAll = false }) { gateway, _, directory in
+        try await withProxy("404", GatewayConfigBuilder(catchAll: false)) { gateway, _, directory in
             let result = try await Curl.run("\(gateway.url)/nothing/here", in: directory)
             #expect(result.status == 404)
             let json = try result.jsonObject()
@@ -140,7 +140,7 @@ struct ProxyBasicsIntegrationTests {
                     + "3e8\r\n\(chunk)\r\n3e8\r\n\(chunk)\r\n0\r\n\r\n"
             )
             let response = try await connection.readResponse()
-            #expect(response.status == 413)
+            #expect(response.status == 413, "body: \(response.bodyString)")
         }
     }
 }
