@@ -15,7 +15,7 @@ Endpoints (the first path segment naming an endpoint selects it, so /prefix/head
   /status/N             status N (no body for 1xx/204/304)
   /upload               streams a CL or chunked body; JSON {bytes, sha256}
   /bad                  malformed response: Content-Length together with Transfer-Encoding: chunked
-  /count                JSON {connections, requests}
+  /count                JSON {connections, requests}, not counting /count requests or connections opened for them
 """
 
 import argparse
@@ -165,6 +165,10 @@ class Handler(BaseHTTPRequestHandler):
             )
         if endpoint == "count":
             with STATS.lock:
+                # Asking does not count: neither this request nor a connection opened just to ask.
+                STATS.requests -= 1
+                if self.conn_requests == 1:
+                    STATS.connections -= 1
                 return self.reply_json({"connections": STATS.connections, "requests": STATS.requests})
         if endpoint == "big":
             size = int(query.get("size", "0"))

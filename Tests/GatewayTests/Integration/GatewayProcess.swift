@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -60,6 +61,13 @@ final class GatewayProcess: Sendable {
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// The start of the log and its crash report, if any, trimmed for test messages.
+    var logTail: String {
+        let text = log
+        guard text.count > 3000 else { return text }
+        return String(text.prefix(3000)) + "\n..."
+    }
 
     var residentKiB: Int? { IntegrationEnvironment.residentKiB(of: pid) }
 
@@ -151,7 +159,13 @@ func withProxy<T>(
     } catch {
         result = .failure(error)
     }
-    await gateway.stop()
+    // Whatever a test does, the gateway must survive it and then drain cleanly.
+    if let code = gateway.process.exitCode {
+        Issue.record("gateway died during the test (status \(code)):\n\(gateway.logTail)")
+    } else {
+        let code = await gateway.stop()
+        #expect(code == 0, "gateway exit status after SIGTERM: \(String(describing: code))\n\(gateway.logTail)")
+    }
     await upstream.stop()
     if case .success = result {
         try? FileManager.default.removeItem(at: directory)

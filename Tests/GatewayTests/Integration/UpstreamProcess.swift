@@ -55,7 +55,6 @@ final class UpstreamProcess: Sendable {
         guard let connections = json["connections"] as? Int, let requests = json["requests"] as? Int else {
             throw IntegrationError("bad /count answer: \(response.bodyString)")
         }
-        // The /count request itself is one more connection and request.
-        return (connections - 1, requests - 1)
+        return (connections, requests)
     }
 }
