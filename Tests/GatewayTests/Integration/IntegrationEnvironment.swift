@@ -1,0 +1,125 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Paths, temp folders and small utilities the integration tests share.
+enum IntegrationEnvironment {
+    /// `.build/<config>/`: the directory of the running test bundle, where `gateway` is built too.
+    static let buildDirectory: URL = {
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent()
+    }()
+
+    static var gatewayBinary: URL { buildDirectory.appendingPathComponent("gateway") }
+
+    /// `Tests/Support/upstream.py`, found from this source file's location.
+    static let upstreamScript: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // Integration
+        .deletingLastPathComponent()  // GatewayTests
+        .deletingLastPathComponent()  // Tests
+        .appendingPathComponent("Support/upstream.py")
+
+    /// A fresh private directory for one test's configs, logs and data files.
+    static func makeTemporaryDirectory(_ label: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("gateway-it-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A loopback port with nothing listening on it: bound by us, then released without listen().
+    static func unusedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw IntegrationError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = loopbackAddress(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw IntegrationError("bind() failed: errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func loopbackAddress(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    /// Whether a TCP connect to 127.0.0.1:`port` succeeds right now.
+    static func portAccepts(_ port: Int) -> Bool {
+        guard let connection = try? RawConnection(port: port) else { return false }
+        connection.close()
+        return true
+    }
+
+    /// Resident set size of `pid` in KiB, from /proc/PID/status (nil once the process is gone).
+    static func residentKiB(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+}
+
+/// A failure of the test harness itself (a process that did not start, a malformed response).
+struct IntegrationError: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Samples a process's RSS in the background and keeps the peak.
+final class ResidentSetSampler: Sendable {
+    private let peak = LockedValue(0)
+    private let task: Task<Void, Never>
+
+    init(pid: Int32, interval: Duration = .milliseconds(20)) {
+        let peak = self.peak
+        task = Task {
+            while !Task.isCancelled {
+                if let kib = IntegrationEnvironment.residentKiB(of: pid) {
+                    peak.withLock { $0 = max($0, kib) }
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Stops sampling and returns the peak RSS seen, in KiB.
+    func stop() async -> Int {
+        task.cancel()
+        await task.value
+        return peak.withLock { $0 }
+    }
+}
+
+/// A value shared between a test and its background tasks.
+final class LockedValue<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        mutex = Mutex(value)
+    }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        mutex.withLock { body(&$0) }
+    }
+
+    var value: Value { mutex.withLock { $0 } }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SIGTERM with requests in flight: they finish, new connections are refused, exit status 0.
+@Suite("Integration: graceful shutdown")
+struct ShutdownIntegrationTests {
+    @Test("in-flight requests complete after SIGTERM; new connections are refused; exit 0")
+    func drainInFlight() async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory("drain")
+        let upstream = try await UpstreamProcess.start(in: directory)
+        let gateway = try await GatewayProcess.start(
+            yaml: GatewayConfigBuilder(workers: 2, drainTimeout: 5).yaml(upstreamPort: upstream.port),
+            in: directory
+        )
+        let url = gateway.url
+        // An idle keep-alive client connection, which the drain should close.
+        let idle = try RawConnection(port: gateway.port)
+        try idle.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try await idle.readResponse().status == 200)
+
+        let inFlight = (0..<6).map { index in
+            Task { try await Curl.run("\(url)/slow?delay=1&n=\(index)", in: directory) }
+        }
+        // Wait until every slow request has reached the upstream.
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(5))
+        while clock.now < deadline, try await upstream.counts().requests < 7 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await upstream.counts().requests == 7)
+        gateway.process.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!IntegrationEnvironment.portAccepts(gateway.port), "a new connection was accepted while draining")
+        #expect(await idle.waitForClose(timeout: .seconds(3)), "idle keep-alive connection not closed by the drain")
+
+        for task in inFlight {
+            let result = try await task.value
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(result.status == 200)
+            #expect(result.bodyString == "slept")
+        }
+        let code = await gateway.process.waitForExit(timeout: .seconds(6))
+        #expect(code == 0, "gateway exit status \(String(describing: code)):\n\(gateway.log)")
+        await gateway.stop()
+        await upstream.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test("the drain timeout bounds the shutdown when a request hangs")
+    func drainTimeout() async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory("drain-timeout")
+        let upstream = try await UpstreamProcess.start(in: directory)
+        let gateway = try await GatewayProcess.start(
+            yaml: GatewayConfigBuilder(readTimeout: 30, drainTimeout: 1).yaml(upstreamPort: upstream.port),
+            in: directory
+        )
+        let hanging = try RawConnection(port: gateway.port)
+        try hanging.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock().now
+        gateway.process.signal(SIGTERM)
+        let code = await gateway.process.waitForExit(timeout: .seconds(5))
+        let elapsed = ContinuousClock().now - started
+        #expect(code == 0, "exit status \(String(describing: code))")
+        #expect(elapsed < .milliseconds(2500), "shutdown took \(elapsed) with drain_timeout 1")
+        #expect(elapsed >= .milliseconds(900), "shutdown took \(elapsed): the in-flight request was not waited for")
+        await gateway.stop()
+        await upstream.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
