@@ -1,5 +1,5 @@
-import Benchmark
 import AccessLog
+import Benchmark
 
 let benchmarks: @Sendable () -> Void = {
     // Filled by the AccessLog work; see docs/BENCHMARKS.md.

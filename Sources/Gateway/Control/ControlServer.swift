@@ -82,7 +82,9 @@ package final class ControlServer: @unchecked Sendable {
                 let fd = Int32(bitPattern: UserData.slot(data))
                 switch kind {
                 case .accept:
-                    if flags & UInt32(IORING_CQE_F_MORE) == 0 { ring.multishotAccept(fd: listenFD, userData: acceptData) }
+                    if flags & UInt32(IORING_CQE_F_MORE) == 0 {
+                        ring.multishotAccept(fd: listenFD, userData: acceptData)
+                    }
                     guard result >= 0 else { continue }
                     let connection = Connection(fd: result)
                     connections[result] = connection
@@ -134,7 +136,10 @@ package final class ControlServer: @unchecked Sendable {
             connection.buffer.count - connection.received,
             0
         )
-        io_uring_sqe_set_data64(entry, UserData.make(.clientReceive, slot: UInt32(bitPattern: connection.fd), generation: 0))
+        io_uring_sqe_set_data64(
+            entry,
+            UserData.make(.clientReceive, slot: UInt32(bitPattern: connection.fd), generation: 0)
+        )
     }
 
     private func postSend(_ ring: IORing, _ connection: Connection) {

@@ -101,7 +101,10 @@ package final class GatewayServer: @unchecked Sendable {
             )
             guard created == 0 else {
                 Unmanaged<WorkerContext>.fromOpaque(box).release()
-                throw EngineError(code: .thread, message: "cannot start worker thread: \(String(cString: strerror(created)))")
+                throw EngineError(
+                    code: .thread,
+                    message: "cannot start worker thread: \(String(cString: strerror(created)))"
+                )
             }
             threads.append(thread)
         }

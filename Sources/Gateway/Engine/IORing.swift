@@ -53,7 +53,10 @@ package final class IORing: @unchecked Sendable {
 
     /// Submits queued entries and waits for at least one completion or the timeout.
     package func submitAndWait(timeoutNanoseconds: Int64) {
-        var ts = __kernel_timespec(tv_sec: timeoutNanoseconds / 1_000_000_000, tv_nsec: timeoutNanoseconds % 1_000_000_000)
+        var ts = __kernel_timespec(
+            tv_sec: timeoutNanoseconds / 1_000_000_000,
+            tv_nsec: timeoutNanoseconds % 1_000_000_000
+        )
         var cqe: UnsafeMutablePointer<io_uring_cqe>? = nil
         _ = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nil)
     }

@@ -24,7 +24,11 @@ package final class ProvidedBuffers: @unchecked Sendable {
         guard let mem = mmap(nil, count * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
             mem != MAP_FAILED
         else {
-            throw EngineError(code: .resources, message: "cannot map \(count * size) bytes of receive buffers", errno: errno)
+            throw EngineError(
+                code: .resources,
+                message: "cannot map \(count * size) bytes of receive buffers",
+                errno: errno
+            )
         }
         memory = mem
         var err: Int32 = 0
@@ -32,7 +36,8 @@ package final class ProvidedBuffers: @unchecked Sendable {
             munmap(mem, count * size)
             throw EngineError(
                 code: .resources,
-                message: "cannot register a provided-buffer ring: \(String(cString: strerror(err))) (needs Linux 5.19+)",
+                message:
+                    "cannot register a provided-buffer ring: \(String(cString: strerror(err))) (needs Linux 5.19+)",
                 errno: err
             )
         }

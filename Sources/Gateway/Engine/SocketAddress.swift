@@ -47,7 +47,9 @@ package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         var address = SocketAddress(host: "0.0.0.0", port: port)!
         address.length = first.pointee.ai_addrlen
         withUnsafeMutableBytes(of: &address.storage) { raw in
-            raw.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
+            raw.copyMemory(
+                from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen))
+            )
         }
         return address
     }
@@ -81,9 +83,16 @@ package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     package var port: UInt16 {
         withUnsafeBytes(of: storage) { raw in
             if family == AF_INET6 {
-                return UInt16(bigEndian: raw.load(fromByteOffset: MemoryLayout<sockaddr_in6>.offset(of: \.sin6_port)!, as: UInt16.self))
+                return UInt16(
+                    bigEndian: raw.load(
+                        fromByteOffset: MemoryLayout<sockaddr_in6>.offset(of: \.sin6_port)!,
+                        as: UInt16.self
+                    )
+                )
             }
-            return UInt16(bigEndian: raw.load(fromByteOffset: MemoryLayout<sockaddr_in>.offset(of: \.sin_port)!, as: UInt16.self))
+            return UInt16(
+                bigEndian: raw.load(fromByteOffset: MemoryLayout<sockaddr_in>.offset(of: \.sin_port)!, as: UInt16.self)
+            )
         }
     }
 

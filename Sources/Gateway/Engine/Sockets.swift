@@ -5,7 +5,11 @@ import Glibc
 package enum Sockets {
     /// Opens a non-blocking listening socket with SO_REUSEPORT so every worker can bind its own.
     package static func listen(on address: SocketAddress, backlog: Int32 = 4096) throws(EngineError) -> Int32 {
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0
+        )
         guard fd >= 0 else {
             throw EngineError(code: .socket, message: "socket(): \(String(cString: strerror(errno)))", errno: errno)
         }
@@ -28,7 +32,11 @@ package enum Sockets {
         guard Glibc.listen(fd, backlog) == 0 else {
             let error = errno
             Glibc.close(fd)
-            throw EngineError(code: .listen, message: "listen() on \(address): \(String(cString: strerror(error)))", errno: error)
+            throw EngineError(
+                code: .listen,
+                message: "listen() on \(address): \(String(cString: strerror(error)))",
+                errno: error
+            )
         }
         return fd
     }
@@ -36,7 +44,11 @@ package enum Sockets {
     /// Opens a non-blocking TCP socket for an upstream connection; -1 on failure (errno set).
     @inline(__always)
     package static func upstreamSocket(family: Int32) -> Int32 {
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            family,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0
+        )
         if fd >= 0 {
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))

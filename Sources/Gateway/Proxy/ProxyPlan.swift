@@ -201,7 +201,10 @@ package final class ProxyPlan: @unchecked Sendable {
     /// A stable pointer to node `node`'s socket address, for io_uring connects.
     @inline(__always)
     package func socketAddressPointer(node: Int) -> UnsafePointer<sockaddr> {
-        let offset = MemoryLayout<Node>.offset(of: \Node.address)! + MemoryLayout<SocketAddress>.offset(of: \SocketAddress.storage)!
+        let offset =
+            MemoryLayout<Node>.offset(of: \Node.address)! + MemoryLayout<SocketAddress>.offset(
+                of: \SocketAddress.storage
+            )!
         return UnsafeRawPointer(nodes + node).advanced(by: offset).assumingMemoryBound(to: sockaddr.self)
     }
 

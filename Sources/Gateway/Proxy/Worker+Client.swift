@@ -271,7 +271,9 @@ extension Worker {
         } else if upstreamPlan.passHost == 2 {
             hostOverride = plan.arena(upstreamPlan.hostOffset, upstreamPlan.hostLength)
         }
-        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        var writer = HTTPHeadWriter(
+            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
+        )
         let fitted = HTTPProxyHeads.writeUpstreamRequest(
             head: head,
             source: source,
@@ -282,7 +284,10 @@ extension Worker {
                 count: Int(clients[slot].clientAddressLength)
             ),
             proto: "http",
-            requestID: UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength)),
+            requestID: UnsafeRawBufferPointer(
+                start: requestIDBytes + slot * 64,
+                count: Int(clients[slot].requestIDLength)
+            ),
             into: &writer
         )
         consumeClientInput(slot, head.headLength)
@@ -354,7 +359,11 @@ extension Worker {
 
     /// Runs the request framer over `bytes`, counting payload bytes (chunk framing excluded) for limits.
     @inline(__always)
-    func consumeRequestBody(_ slot: Int, _ framer: inout HTTPBodyFramer, _ bytes: UnsafeRawBufferPointer)
+    func consumeRequestBody(
+        _ slot: Int,
+        _ framer: inout HTTPBodyFramer,
+        _ bytes: UnsafeRawBufferPointer
+    )
         -> HTTPBodyFramer.Result
     {
         var payload = 0

@@ -41,7 +41,10 @@ extension Worker {
             upstreamConnections[slot].headLength += Int32(length)
             source = .block
             sourceID = block
-            view = UnsafeRawBufferPointer(start: blocks.pointer(block), count: Int(upstreamConnections[slot].headLength))
+            view = UnsafeRawBufferPointer(
+                start: blocks.pointer(block),
+                count: Int(upstreamConnections[slot].headLength)
+            )
         }
         while true {
             switch HTTPParser.parseResponseHead(
@@ -124,12 +127,17 @@ extension Worker {
             upstreamFailed(slot, status: 502, message: "gateway out of memory")
             return
         }
-        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        var writer = HTTPHeadWriter(
+            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
+        )
         let fitted = HTTPProxyHeads.writeDownstreamResponse(
             head: head,
             source: view,
             headers: headers,
-            requestID: UnsafeRawBufferPointer(start: requestIDBytes + client * 64, count: Int(clients[client].requestIDLength)),
+            requestID: UnsafeRawBufferPointer(
+                start: requestIDBytes + client * 64,
+                count: Int(clients[client].requestIDLength)
+            ),
             clientVersionMinor: clients[client].versionMinor,
             closeAfter: clients[client].closeAfter || draining,
             into: &writer
@@ -250,7 +258,9 @@ extension Worker {
         guard !clients[slot].sending, clients[slot].outputSource == .none else { return }
         let block = blocks.take()
         guard block >= 0 else { return }
-        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        var writer = HTTPHeadWriter(
+            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
+        )
         writer.appendStatic("HTTP/1.1 100 Continue\r\n\r\n")
         clients[slot].outputSource = .block
         clients[slot].outputID = block
@@ -279,8 +289,13 @@ extension Worker {
             return
         }
         let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
-        let requestID = UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength))
-        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        let requestID = UnsafeRawBufferPointer(
+            start: requestIDBytes + slot * 64,
+            count: Int(clients[slot].requestIDLength)
+        )
+        var writer = HTTPHeadWriter(
+            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
+        )
         let bodyLength = 41 + message.utf8CodeUnitCount + requestID.count
         writer.appendStatic("HTTP/1.1 ")
         writer.appendDecimal(status)
@@ -318,7 +333,9 @@ extension Worker {
             return
         }
         let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
-        var writer = HTTPHeadWriter(UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize))
+        var writer = HTTPHeadWriter(
+            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
+        )
         if clients[slot].versionMinor == 0 {
             // The stored head starts with "HTTP/1.1"; answer a 1.0 client in its own version.
             writer.appendStatic("HTTP/1.0")
@@ -328,7 +345,9 @@ extension Worker {
             writer.append(plan.arena(route.mockHeadOffset, route.mockHeadLength))
         }
         writer.appendStatic("X-Request-Id: ")
-        writer.append(UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength)))
+        writer.append(
+            UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength))
+        )
         if close {
             writer.appendStatic("\r\nConnection: close\r\n\r\n")
         } else if clients[slot].versionMinor == 0 {

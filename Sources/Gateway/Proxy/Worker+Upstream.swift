@@ -143,7 +143,10 @@ extension Worker {
             postUpstreamReceive(slot)
         } else if upstreamConnections[slot].receiving {
             // A pooled connection's receive is already posted: the read timeout starts now.
-            timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout)
+            timers.schedule(
+                clientCapacity + slot,
+                at: now &+ plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
+            )
         } else {
             timers.cancel(clientCapacity + slot)
         }
@@ -159,7 +162,11 @@ extension Worker {
     @inline(__always)
     func postUpstreamReceive(_ slot: Int) {
         upstreamConnections[slot].receiving = true
-        ring.receive(fd: upstreamConnections[slot].fd, group: buffers.group, userData: upstreamData(.upstreamReceive, slot))
+        ring.receive(
+            fd: upstreamConnections[slot].fd,
+            group: buffers.group,
+            userData: upstreamData(.upstreamReceive, slot)
+        )
         let timeout = plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
         timers.schedule(clientCapacity + slot, at: now &+ timeout)
     }
@@ -233,7 +240,11 @@ extension Worker {
             retryOnFreshConnection(slot)
             return
         }
-        upstreamFailed(slot, status: 502, message: error == 0 ? "upstream closed the connection prematurely" : "upstream connection failed")
+        upstreamFailed(
+            slot,
+            status: 502,
+            message: error == 0 ? "upstream closed the connection prematurely" : "upstream connection failed"
+        )
     }
 
     /// A pooled connection turned out stale before answering: send the retained request on a new one.
@@ -373,7 +384,11 @@ extension Worker {
         if !upstreamConnections[slot].receiving {
             // Watch the idle connection so an upstream close is noticed before it is reused.
             upstreamConnections[slot].receiving = true
-            ring.receive(fd: upstreamConnections[slot].fd, group: buffers.group, userData: upstreamData(.upstreamReceive, slot))
+            ring.receive(
+                fd: upstreamConnections[slot].fd,
+                group: buffers.group,
+                userData: upstreamData(.upstreamReceive, slot)
+            )
         }
         timers.schedule(clientCapacity + slot, at: now &+ settings.poolIdleTimeout)
     }

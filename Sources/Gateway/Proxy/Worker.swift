@@ -109,7 +109,9 @@ package final class Worker: @unchecked Sendable {
             onClientReceive(slot, result, flags)
         case .clientSend:
             let slot = Int(UserData.slot(userData))
-            guard clients[slot].generation == UserData.generation(userData), clients[slot].state != .closed else { return }
+            guard clients[slot].generation == UserData.generation(userData), clients[slot].state != .closed else {
+                return
+            }
             onClientSend(slot, result)
         case .upstreamConnect:
             let slot = Int(UserData.slot(userData))
