@@ -103,9 +103,10 @@ struct UpstreamFailureIntegrationTests {
     func keepAliveTimeout() async throws {
         try await withProxy("idle", GatewayConfigBuilder(keepaliveTimeout: 1)) { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
+            // Measured from before the request: a stalled test thread can only make `elapsed` longer.
+            let started = ContinuousClock().now
             try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
-            let started = ContinuousClock().now
             #expect(await connection.waitForClose(timeout: .seconds(4)))
             let elapsed = ContinuousClock().now - started
             #expect(elapsed >= .milliseconds(900), "closed after \(elapsed)")
