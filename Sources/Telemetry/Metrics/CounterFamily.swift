@@ -47,7 +47,7 @@ public struct CounterHandle: Sendable {
 
     /// Adds a fractional `amount` on the writer's own shard. Negative or NaN amounts are ignored.
     @inline(__always)
-    public func increment(by amount: Double, on writer: borrowing MetricWriter) {
+    public func add(_ amount: Double, on writer: borrowing MetricWriter) {
         guard amount > 0 else { return }
         self.cells.block(writer.shardIndex).addOwnedDouble(1, amount)
         if let overflow = self.overflow {
@@ -64,7 +64,7 @@ public struct CounterHandle: Sendable {
     }
 
     /// Adds a fractional `amount` from any thread through the shared shard. Negative or NaN amounts are ignored.
-    public func increment(by amount: Double) {
+    public func add(_ amount: Double) {
         guard amount > 0 else { return }
         self.cells.block(self.cells.sharedShard).addSharedDouble(1, amount)
         if let overflow = self.overflow {
