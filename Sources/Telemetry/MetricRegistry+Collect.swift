@@ -25,13 +25,21 @@ extension MetricRegistry {
             case .counter:
                 for entry in entries {
                     snapshot.series.append(
-                        SeriesSnapshot(labelValues: entry.labelValues, created: entry.created, value: reader.readCounter(entry.cells))
+                        SeriesSnapshot(
+                            labelValues: entry.labelValues,
+                            created: entry.created,
+                            value: reader.readCounter(entry.cells)
+                        )
                     )
                 }
             case .gauge:
                 for entry in entries {
                     snapshot.series.append(
-                        SeriesSnapshot(labelValues: entry.labelValues, created: entry.created, value: reader.readGauge(entry.cells))
+                        SeriesSnapshot(
+                            labelValues: entry.labelValues,
+                            created: entry.created,
+                            value: reader.readGauge(entry.cells)
+                        )
                     )
                 }
             case .histogram(let histogram):
@@ -47,7 +55,11 @@ extension MetricRegistry {
             snapshots.append(snapshot)
             if let overflowCounter, let created = entries.last?.created {
                 overflow.append(
-                    SeriesSnapshot(labelValues: [core.name], created: created, value: reader.readCounter(overflowCounter))
+                    SeriesSnapshot(
+                        labelValues: [core.name],
+                        created: created,
+                        value: reader.readCounter(overflowCounter)
+                    )
                 )
             }
         }

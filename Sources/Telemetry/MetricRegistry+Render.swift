@@ -17,7 +17,12 @@ extension MetricRegistry {
         let format = ExpositionFormat.negotiate(accept: accept)
         let body = self.render(format)
         if ExpositionFormat.acceptsGzip(acceptEncoding), let compressed = Gzip.compress(body) {
-            return ScrapeResponse(contentType: format.contentType, contentEncoding: "gzip", body: compressed, format: format)
+            return ScrapeResponse(
+                contentType: format.contentType,
+                contentEncoding: "gzip",
+                body: compressed,
+                format: format
+            )
         }
         return ScrapeResponse(contentType: format.contentType, contentEncoding: nil, body: body, format: format)
     }

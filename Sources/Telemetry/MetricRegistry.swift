@@ -124,7 +124,8 @@ public final class MetricRegistry: Sendable {
         exemplarLabelName: String? = nil,
         maxSeries: Int = 10_000
     ) throws(TelemetryError) -> HistogramFamily {
-        guard !buckets.isEmpty, buckets.allSatisfy(\.isFinite), zip(buckets, buckets.dropFirst()).allSatisfy({ $0 < $1 })
+        guard !buckets.isEmpty, buckets.allSatisfy(\.isFinite),
+            zip(buckets, buckets.dropFirst()).allSatisfy({ $0 < $1 })
         else {
             throw TelemetryError(.invalidConfiguration, "\(name): buckets must be finite and strictly increasing")
         }
@@ -152,7 +153,9 @@ public final class MetricRegistry: Sendable {
             maxSeries: maxSeries,
             slots: slots
         ) { core in
-            .histogram(HistogramFamily(core: core, buckets: buckets, native: native, exemplarLabelName: exemplarLabelName))
+            .histogram(
+                HistogramFamily(core: core, buckets: buckets, native: native, exemplarLabelName: exemplarLabelName)
+            )
         }
         guard case .histogram(let histogram) = family, histogram.buckets == buckets, histogram.native == native,
             histogram.exemplarLabelName == exemplarLabelName
@@ -161,7 +164,10 @@ public final class MetricRegistry: Sendable {
     }
 
     private static func conflict(_ name: String) -> TelemetryError {
-        TelemetryError(.conflictingRegistration, "\(name) is already registered with a different type, labels or buckets")
+        TelemetryError(
+            .conflictingRegistration,
+            "\(name) is already registered with a different type, labels or buckets"
+        )
     }
 
     private func register(

@@ -158,7 +158,10 @@ import Testing
         #expect(ExpositionFormat.negotiate(accept: nil) == .text)
         #expect(ExpositionFormat.negotiate(accept: "text/plain") == .text)
         #expect(ExpositionFormat.negotiate(accept: "application/json") == .text)
-        #expect(ExpositionFormat.negotiate(accept: "application/vnd.google.protobuf;encoding=text;q=1,text/plain;q=0.2") == .text)
+        #expect(
+            ExpositionFormat.negotiate(accept: "application/vnd.google.protobuf;encoding=text;q=1,text/plain;q=0.2")
+                == .text
+        )
         #expect(ExpositionFormat.acceptsGzip("gzip"))
         #expect(ExpositionFormat.acceptsGzip("deflate, gzip;q=0.5"))
         #expect(!ExpositionFormat.acceptsGzip("gzip;q=0"))

@@ -107,7 +107,8 @@ final class PrometheusProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        let log = (try? String(contentsOf: self.directory.appendingPathComponent("prometheus.log"), encoding: .utf8)) ?? ""
+        let log =
+            (try? String(contentsOf: self.directory.appendingPathComponent("prometheus.log"), encoding: .utf8)) ?? ""
         throw PrometheusTestError(message: "target never came up; log:\n\(log.suffix(2000))")
     }
 

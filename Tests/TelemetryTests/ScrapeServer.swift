@@ -64,7 +64,9 @@ final class ScrapeServer: Sendable {
         var headers: [String: String] = [:]
         for line in String(decoding: request, as: UTF8.self).split(separator: "\r\n").dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces
+            )
         }
         if let accept = headers["accept"] {
             self.acceptHeaders.withLock { $0.append(accept) }
@@ -78,7 +80,9 @@ final class ScrapeServer: Sendable {
         let bytes = Array(head.utf8) + response.body
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[sent...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { return }
             sent += count
         }

@@ -56,7 +56,11 @@ package struct ProtobufEncoder {
         return message
     }
 
-    private func histogram(_ snapshot: HistogramSnapshot, family: FamilySnapshot, created: Double)
+    private func histogram(
+        _ snapshot: HistogramSnapshot,
+        family: FamilySnapshot,
+        created: Double
+    )
         -> Io_Prometheus_Client_Histogram
     {
         var histogram = Io_Prometheus_Client_Histogram()

@@ -51,7 +51,8 @@ package final class FamilyCore: Sendable {
 
     /// Finds or creates the series for `labelValues`; past the series limit, returns the overflow series
     /// together with the cells of the counter of redirected observations.
-    package func resolve(_ labelValues: [String]) throws(TelemetryError) -> (cells: SeriesCells, overflow: SeriesCells?) {
+    package func resolve(_ labelValues: [String]) throws(TelemetryError) -> (cells: SeriesCells, overflow: SeriesCells?)
+    {
         guard labelValues.count == self.labelNames.count else {
             throw TelemetryError(
                 .invalidLabels,

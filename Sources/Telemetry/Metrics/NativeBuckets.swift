@@ -37,7 +37,11 @@ package enum NativeBuckets {
     private static func header(_ sign: Int) -> Int { 2 + 3 * sign }
 
     @inline(__always)
-    private static func counts(_ sign: Int, _ area: UnsafeMutablePointer<Slot>, _ capacity: Int) -> UnsafeMutablePointer<Slot> {
+    private static func counts(
+        _ sign: Int,
+        _ area: UnsafeMutablePointer<Slot>,
+        _ capacity: Int
+    ) -> UnsafeMutablePointer<Slot> {
         area + HistogramLayout.nativeHeader + sign * capacity
     }
 

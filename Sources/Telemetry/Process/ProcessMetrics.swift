@@ -75,7 +75,9 @@ public struct ProcessMetrics: Sendable {
         guard let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
             throw TelemetryError(.processMetricsUnavailable, "unexpected /proc/self/stat format")
         }
-        let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+        let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " ")).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         // fields[0] is field 3 (state): utime is field 14, stime 15, starttime 22, vsize 23, rss 24.
         func field(_ number: Int) -> Double {
             let index = number - 3

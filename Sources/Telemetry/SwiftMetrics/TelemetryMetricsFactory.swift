@@ -38,7 +38,11 @@ public struct TelemetryMetricsFactory: MetricsFactory {
     public func makeCounter(label: String, dimensions: [(String, String)]) -> CounterHandler {
         let (names, values) = Self.split(dimensions)
         let name = MetricName.sanitize(label)
-        let family = try? self.registry.counter(name.hasSuffix("_total") ? name : name + "_total", help: Self.help(label), labelNames: names)
+        let family = try? self.registry.counter(
+            name.hasSuffix("_total") ? name : name + "_total",
+            help: Self.help(label),
+            labelNames: names
+        )
         let handle = try? family?.handle(values)
         return SwiftMetricsCounter(handle: handle)
     }
@@ -46,7 +50,11 @@ public struct TelemetryMetricsFactory: MetricsFactory {
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> FloatingPointCounterHandler {
         let (names, values) = Self.split(dimensions)
         let name = MetricName.sanitize(label)
-        let family = try? self.registry.counter(name.hasSuffix("_total") ? name : name + "_total", help: Self.help(label), labelNames: names)
+        let family = try? self.registry.counter(
+            name.hasSuffix("_total") ? name : name + "_total",
+            help: Self.help(label),
+            labelNames: names
+        )
         return SwiftMetricsCounter(handle: try? family?.handle(values))
     }
 
