@@ -39,7 +39,12 @@ public final class HistogramFamily: @unchecked Sendable {
     /// Returns the handle for these label values, in the order of the family's label names.
     public func handle(_ labelValues: [String]) throws(TelemetryError) -> HistogramHandle {
         let (cells, overflow) = try self.core.resolve(labelValues)
-        return HistogramHandle(cells: cells, overflow: overflow, layout: self.layout, sharedWriters: self.sharedWriters)
+        return HistogramHandle(
+            cells: cells,
+            overflow: overflow,
+            layout: self.layout,
+            sharedWriters: Unmanaged.passUnretained(self.sharedWriters)
+        )
     }
 
     /// Returns the handle of a family without labels.

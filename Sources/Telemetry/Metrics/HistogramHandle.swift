@@ -9,16 +9,16 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
     package let cells: SeriesCells
     package let overflow: SeriesCells?
     package let layout: UnsafeMutablePointer<HistogramLayout>
-    package let sharedWriters: SharedWriterLock
+    /// Unmanaged so copying or using a handle on a worker causes no reference counting; the family keeps it alive.
+    package let sharedWriters: Unmanaged<SharedWriterLock>
 
     /// Records `value` on the writer's own shard. No lock, no read-modify-write, no allocation.
     @inline(__always)
     public func observe(_ value: Double, on writer: borrowing MetricWriter) {
         let block = self.cells.block(writer.shardIndex)
         let sequence = Self.begin(block)
-        let bucket = Self.record(value, block, self.layout)
+        _ = Self.record(value, block, self.layout)
         Self.end(block, sequence)
-        _ = bucket
         if let overflow = self.overflow {
             overflow.block(writer.shardIndex).addOwned(0, 1)
         }
@@ -41,7 +41,7 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
     /// Records `value` from any thread through the shared shard (takes a lock).
     public func observe(_ value: Double) {
         let block = self.cells.block(self.cells.sharedShard)
-        self.sharedWriters.withLock {
+        self.sharedWriters.takeUnretainedValue().withLock {
             let sequence = Self.begin(block)
             _ = Self.record(value, block, self.layout)
             Self.end(block, sequence)
@@ -54,7 +54,7 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
     /// Records `value` with an exemplar from any thread through the shared shard (takes a lock).
     public func observe(_ value: Double, exemplar: String) {
         let block = self.cells.block(self.cells.sharedShard)
-        self.sharedWriters.withLock {
+        self.sharedWriters.takeUnretainedValue().withLock {
             let sequence = Self.begin(block)
             let bucket = Self.record(value, block, self.layout)
             Self.writeExemplar(exemplar, value: value, bucket: bucket, block, self.layout)
