@@ -33,7 +33,9 @@ extension MetricRegistry {
         switch format {
         case .text: return TextEncoder(.prometheus004).encode(families)
         case .openMetrics: return TextEncoder(.openMetrics100).encode(families)
-        case .protobuf: return ProtobufEncoder().encode(families)
+        case .protobuf:
+            var writer = ProtobufWriter()
+            return writer.encode(families)
         }
     }
 }

@@ -101,7 +101,7 @@ import Testing
         #expect(text == expected)
         let now = WallClock.now()
         let exemplarTime = Double(timestamp)!
-        #expect(exemplarTime <= now && exemplarTime > now - 60)
+        #expect(exemplarTime <= now + 0.001 && exemplarTime > now - 60)
     }
 
     @Test func protobufDelimited() throws {
@@ -143,6 +143,26 @@ import Testing
         #expect(histogram.positiveSpan.map { [$0.offset, Int32($0.length)] } == [[-4, 6]])
         #expect(histogram.positiveDelta == [1, -1, 0, 1, -1, 1])
         #expect(histogram.negativeSpan.isEmpty)
+    }
+
+    /// The fast writer and swift-protobuf's generated encoder must produce the same messages.
+    @Test func directWriterMatchesGeneratedMessages() throws {
+        let registry = try Self.makeRegistry()
+        let empty = try registry.histogram("empty_seconds", help: "", native: NativeHistogramOptions(zeroThreshold: 0))
+        _ = try empty.handle()
+        let negative = try registry.histogram("mixed", help: "", native: NativeHistogramOptions(schema: 1))
+        for value in [-4.0, -0.3, 0, 1e-3, 5, 900, 1e6] {
+            try negative.handle().observe(value)
+        }
+        let families = registry.collect()
+        var writer = ProtobufWriter()
+        let decoded = try Self.decodeDelimited(writer.encode(families))
+        let generated = families.map { ProtobufEncoder().message($0) }
+        #expect(decoded == generated)
+        let viaSwiftProtobuf = try Self.decodeDelimited(ProtobufEncoder().encode(families))
+        #expect(viaSwiftProtobuf == generated)
+        let emptyHistogram = decoded.first { $0.name == "empty_seconds" }!.metric[0].histogram
+        #expect(emptyHistogram.positiveSpan.count == 1 && emptyHistogram.positiveSpan[0].length == 0)
     }
 
     @Test func negotiatesPrometheusAcceptHeaders() {
