@@ -150,24 +150,61 @@ package struct ShardReader {
     ) -> NativeHistogramSnapshot {
         let reduction = parts.map(\.reduction).max() ?? 0
         var zero: UInt64 = 0
-        var positive: [Int: UInt64] = [:]
-        var negative: [Int: UInt64] = [:]
+        var positive: [(key: Int, count: UInt64)] = []
+        var negative: [(key: Int, count: UInt64)] = []
         for part in parts {
             zero &+= part.zero
             let shift = reduction - part.reduction
-            for (key, count) in part.positive {
-                positive[shiftKeyCeiling(key, shift), default: 0] &+= count
-            }
-            for (key, count) in part.negative {
-                negative[shiftKeyCeiling(key, shift), default: 0] &+= count
-            }
+            positive = Self.mergeSorted(positive, Self.coarsen(part.positive, shift))
+            negative = Self.mergeSorted(negative, Self.coarsen(part.negative, shift))
         }
         return NativeHistogramSnapshot(
             schema: layout.schema - reduction,
             zeroThreshold: layout.zeroThreshold,
             zeroCount: zero,
-            positive: positive.sorted { $0.key < $1.key }.map { (key: $0.key, count: $0.value) },
-            negative: negative.sorted { $0.key < $1.key }.map { (key: $0.key, count: $0.value) }
+            positive: positive,
+            negative: negative
         )
+    }
+
+    /// Re-keys sorted buckets at a coarser schema; the mapping is monotonic, so neighbours coalesce.
+    private static func coarsen(_ buckets: [(Int, UInt64)], _ shift: Int) -> [(key: Int, count: UInt64)] {
+        var result: [(key: Int, count: UInt64)] = []
+        result.reserveCapacity(buckets.count)
+        for (key, count) in buckets {
+            let coarse = shiftKeyCeiling(key, shift)
+            if let last = result.last, last.key == coarse {
+                result[result.count - 1].count &+= count
+            } else {
+                result.append((coarse, count))
+            }
+        }
+        return result
+    }
+
+    private static func mergeSorted(
+        _ left: [(key: Int, count: UInt64)],
+        _ right: [(key: Int, count: UInt64)]
+    ) -> [(key: Int, count: UInt64)] {
+        if left.isEmpty { return right }
+        if right.isEmpty { return left }
+        var result: [(key: Int, count: UInt64)] = []
+        result.reserveCapacity(left.count + right.count)
+        var leftIndex = 0
+        var rightIndex = 0
+        while leftIndex < left.count || rightIndex < right.count {
+            if rightIndex == right.count || (leftIndex < left.count && left[leftIndex].key < right[rightIndex].key) {
+                result.append(left[leftIndex])
+                leftIndex += 1
+            } else if leftIndex == left.count || right[rightIndex].key < left[leftIndex].key {
+                result.append(right[rightIndex])
+                rightIndex += 1
+            } else {
+                result.append((left[leftIndex].key, left[leftIndex].count &+ right[rightIndex].count))
+                leftIndex += 1
+                rightIndex += 1
+            }
+        }
+        return result
     }
 }

@@ -94,12 +94,21 @@ package struct TextEncoder {
         _ boundTexts: BoundTextCache,
         _ out: inout ByteWriter
     ) {
+        // The series' labels are escaped once and reused on every bucket line.
+        var labels = ByteWriter(capacity: 128)
+        labels.appendLabels(family.labelNames, series.labelValues)
+        let labelBytes = labels.bytes
+        let bucketPrefix = family.baseName + "_bucket"
         for index in 0...histogram.bounds.count {
-            out.append(family.baseName)
-            out.append("_bucket")
-            let le = index < histogram.bounds.count ? boundTexts.text(histogram.bounds[index]) : "+Inf"
-            out.appendLabels(family.labelNames, series.labelValues, le: le)
-            out.append(byte: UInt8(ascii: " "))
+            out.append(bucketPrefix)
+            if labelBytes.isEmpty {
+                out.append("{le=\"")
+            } else {
+                out.bytes.append(contentsOf: labelBytes.dropLast())
+                out.append(",le=\"")
+            }
+            out.append(index < histogram.bounds.count ? boundTexts.text(histogram.bounds[index]) : "+Inf")
+            out.append("\"} ")
             out.append(histogram.cumulative[index])
             if self.dialect == .openMetrics100, let labelName = family.exemplarLabelName,
                 let exemplar = histogram.exemplars[index]
@@ -117,18 +126,23 @@ package struct TextEncoder {
         }
         out.append(family.baseName)
         out.append("_sum")
-        out.appendLabels(family.labelNames, series.labelValues)
+        out.bytes.append(contentsOf: labelBytes)
         out.append(byte: UInt8(ascii: " "))
         out.append(histogram.sum)
         out.append(byte: UInt8(ascii: "\n"))
         out.append(family.baseName)
         out.append("_count")
-        out.appendLabels(family.labelNames, series.labelValues)
+        out.bytes.append(contentsOf: labelBytes)
         out.append(byte: UInt8(ascii: " "))
         out.append(histogram.count)
         out.append(byte: UInt8(ascii: "\n"))
         if self.dialect == .openMetrics100 {
-            self.encodeCreated(family, series, &out)
+            out.append(family.baseName)
+            out.append("_created")
+            out.bytes.append(contentsOf: labelBytes)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendTimestamp(series.created)
+            out.append(byte: UInt8(ascii: "\n"))
         }
     }
 }
