@@ -24,6 +24,11 @@ let package = Package(
             providers: [.apt(["liburing-dev"])]
         ),
         .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
             name: "CZstd",
             path: "Sources/CZstd",
             providers: [.apt(["libzstd-dev"])]
@@ -31,9 +36,11 @@ let package = Package(
         .target(
             name: "Telemetry",
             dependencies: [
+                "CZlib",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ],
+            exclude: ["Proto/metrics.proto"]
         ),
         .target(
             name: "AccessLog",
