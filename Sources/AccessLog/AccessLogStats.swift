@@ -6,7 +6,8 @@ public struct AccessLogStats: Sendable, Equatable {
     public var recordsDropped: UInt64 = 0
     /// Bytes of formatted lines, before compression.
     public var bytesUncompressed: UInt64 = 0
-    /// Bytes written to the output, after compression.
+    /// Bytes of frames holding lines written to the output, after compression (the 9-byte empty
+    /// frame that starts each new file, so that it decodes, is not counted).
     public var bytesWritten: UInt64 = 0
     /// zstd frames (or plain flushes) written.
     public var frames: UInt64 = 0

@@ -102,7 +102,7 @@ final class LogPipeline: @unchecked Sendable {
             // Whatever was formatted goes into the old file, so each file ends with a complete frame.
             self.encodeBuffer()
             self.closeFrame()
-            guard self.sink.fileSize > 0 || requested else { return }
+            guard self.sink.hasData || requested else { return }
             do {
                 try self.sink.rotate()
                 logger.counters.rotations.bump()

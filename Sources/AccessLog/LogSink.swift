@@ -1,3 +1,5 @@
+import CZstd
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,9 +17,19 @@ final class LogSink {
     private(set) var firstWriteAt: Int64?
     private var lastRotationStamp: Int64 = 0
     let retention: Int?
+    /// Written into a new, empty file so that even a file without lines decodes (`zstdcat` fails on 0 bytes).
+    private let emptyFrame: [UInt8]
 
     init(configuration: AccessLogConfiguration) throws(AccessLogError) {
         self.retention = configuration.retention
+        if case .zstd(let level) = configuration.compression {
+            var frame = [UInt8](repeating: 0, count: 64)
+            let size = frame.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, nil, 0, level) }
+            frame.removeSubrange((ZSTD_isError(size) != 0 ? 0 : size)...)
+            self.emptyFrame = frame
+        } else {
+            self.emptyFrame = []
+        }
         switch configuration.destination {
         case .standardOutput:
             self.files = nil
@@ -39,7 +51,8 @@ final class LogSink {
             self.fd = -1
             self.fd = try Self.open(files.currentPath)
             self.fileSize = Self.size(of: self.fd)
-            if self.fileSize > 0 { self.firstWriteAt = monotonicNanoseconds() }
+            if self.fileSize > self.emptyFrame.count { self.firstWriteAt = monotonicNanoseconds() }
+            self.writeEmptyFrameIfNew()
         }
     }
 
@@ -74,7 +87,7 @@ final class LogSink {
 
     /// Whether the current file should be rotated now.
     func rotationDue(maxFileSize: Int?, maxAge: Double?, now: Int64) -> Bool {
-        guard self.files != nil, self.fileSize > 0 else { return false }
+        guard self.files != nil, self.hasData else { return false }
         if let maxFileSize, self.fileSize >= maxFileSize { return true }
         if let maxAge, let firstWriteAt = self.firstWriteAt, Double(now - firstWriteAt) >= maxAge * 1e9 {
             return true
@@ -116,6 +129,19 @@ final class LogSink {
         close(self.fd)
         self.fd = newFD
         self.fileSize = Self.size(of: newFD)
-        self.firstWriteAt = self.fileSize > 0 ? monotonicNanoseconds() : nil
+        self.firstWriteAt = self.fileSize > self.emptyFrame.count ? monotonicNanoseconds() : nil
+        self.writeEmptyFrameIfNew()
+    }
+
+    /// Whether the current file holds lines (not just the empty start frame).
+    var hasData: Bool { self.firstWriteAt != nil }
+
+    private func writeEmptyFrameIfNew() {
+        guard self.fileSize == 0, !self.emptyFrame.isEmpty else { return }
+        // Best effort: a failure here shows up on the next real write.
+        let written = self.emptyFrame.withUnsafeBytes { bytes in
+            (try? writeAll(self.fd, bytes)) != nil
+        }
+        if written { self.fileSize = self.emptyFrame.count }
     }
 }
