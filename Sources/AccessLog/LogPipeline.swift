@@ -38,6 +38,7 @@ final class LogPipeline: @unchecked Sendable {
     func run(stopImmediately: Bool = false) {
         guard let logger else { return }
         let flushInterval = Int64(self.configuration.flushInterval * 1e9)
+        let frameSize = self.configuration.frameSize
         while true {
             let stopping = stopImmediately || logger.stopRequested.load(ordering: .acquiring)
             self.refresh(logger)
@@ -47,14 +48,16 @@ final class LogPipeline: @unchecked Sendable {
                     if self.buffer.freeCapacity < LineFormatter.maximumLineLength { self.encodeBuffer() }
                     self.formatter.append(record, symbols: self.symbols, to: &self.buffer)
                     self.pendingRecords &+= 1
+                    if self.encoder.frameInputBytes &+ self.buffer.count >= frameSize {
+                        self.encodeBuffer()
+                        self.closeFrame()
+                    }
                 }
             }
             let now = monotonicNanoseconds()
-            if drained > 0 && self.frameStartedAt == nil { self.frameStartedAt = now }
+            if self.pendingRecords > 0 && self.frameStartedAt == nil { self.frameStartedAt = now }
             if self.buffer.count >= Self.encoderChunk || drained == 0 { self.encodeBuffer() }
-            if self.encoder.frameInputBytes >= self.configuration.frameSize {
-                self.closeFrame()
-            } else if let started = self.frameStartedAt, now - started >= flushInterval {
+            if let started = self.frameStartedAt, now - started >= flushInterval {
                 self.encodeBuffer()
                 self.closeFrame()
             }
