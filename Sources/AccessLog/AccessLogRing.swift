@@ -88,9 +88,10 @@ public final class AccessLogRing: Sendable {
         self.tail.store(self.tail.load(ordering: .relaxed) &+ 1, ordering: .releasing)
     }
 
-    /// Consumer side: calls `body` with up to `limit` waiting records, then frees their slots.
-    /// Returns how many were consumed. Only the logging thread may call this.
-    func drain(limit: Int, _ body: (UnsafePointer<AccessRecord>) -> Void) -> Int {
+    /// Consumer side: calls `body` with up to `limit` waiting records, then frees their slots, and
+    /// returns how many were consumed. For a ring registered with ``AccessLogger/makeRing()`` only the
+    /// logging thread calls this; a standalone ring may be drained by one consumer thread of your own.
+    public func drain(limit: Int, _ body: (UnsafePointer<AccessRecord>) -> Void) -> Int {
         let head = self.head.load(ordering: .relaxed)
         let tail = self.tail.load(ordering: .acquiring)
         let waiting = tail &- head

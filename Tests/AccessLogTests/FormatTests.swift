@@ -87,3 +87,27 @@ import Testing
         #expect(AccessLogLine(#"{"broken":"#).fields.isEmpty)
     }
 }
+
+@Suite struct PlainOutputTests {
+    @Test func plainFilesAreTextAndTailReadsThem() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        var configuration = testConfiguration(directory.path, fields: [.bytesOut])
+        configuration.compression = .none
+        let logger = try AccessLogger(configuration: configuration)
+        let ring = logger.makeRing()
+        try logger.start()
+        RotationTests.pushAll(ring, 0..<30, route: .none)
+        logger.rotate()
+        #expect(RotationTests.waitUntil { logger.stats().rotations == 1 })
+        RotationTests.pushAll(ring, 30..<40, route: .none)
+        logger.shutdown()
+        let files = AccessLogFiles(directory: directory.path, suffix: ".log")
+        #expect(files.rotatedPaths().count == 1)
+        let text = try String(contentsOfFile: files.currentPath, encoding: .utf8)
+        #expect(text == (30..<40).map { #"{"bytes_out":\#($0)}"# + "\n" }.joined())
+        var lines: [String] = []
+        try AccessLogTail(path: directory.path, options: AccessLogTailOptions(lines: 15)).run { lines.append($0) }
+        #expect(lines == (25..<40).map { #"{"bytes_out":\#($0)}"# })
+    }
+}
