@@ -60,6 +60,7 @@ let package = Package(
             name: "GatewayCLI",
             dependencies: [
                 "Gateway",
+                "AccessLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

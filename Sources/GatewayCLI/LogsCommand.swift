@@ -4,6 +4,6 @@ struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
         abstract: "Read the gateway's access logs.",
-        subcommands: []
+        subcommands: [LogsTailCommand.self, LogsGenerateCommand.self]
     )
 }

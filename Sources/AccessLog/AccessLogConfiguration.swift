@@ -1,0 +1,133 @@
+/// How and where the logging thread writes access-log lines.
+public struct AccessLogConfiguration: Sendable {
+    /// Where lines go.
+    public enum Destination: Sendable, Equatable {
+        /// Files in `directory` named `<baseName>.log.zst` (or `.log` uncompressed); rotated files are
+        /// `<baseName>-<UTC timestamp>.log.zst`.
+        case directory(String)
+        /// Standard output (for containers); never rotated.
+        case standardOutput
+    }
+
+    /// How lines are compressed.
+    public enum Compression: Sendable, Equatable {
+        /// A sequence of complete zstd frames at the given level (1...19; 3 is zstd's default).
+        case zstd(level: Int32)
+        /// Plain text lines.
+        case none
+    }
+
+    /// Where lines go.
+    public var destination: Destination
+    /// The file name stem: `access` gives `access.log.zst` and `access-20250102T030405.678Z.log.zst`.
+    public var baseName: String
+    /// The line format.
+    public var format: AccessLogFormat
+    /// The fields written by the JSON and logfmt formats, in this order (`combined` is fixed).
+    public var fields: [AccessLogField]
+    /// Compression of the output.
+    public var compression: Compression
+    /// A frame holding data is closed (and written) at least this often, in seconds.
+    public var flushInterval: Double
+    /// A frame is also closed once this many uncompressed bytes went into it.
+    public var frameSize: Int
+    /// Rotate when the current file reaches this many bytes on disk; nil for never.
+    public var maxFileSize: Int?
+    /// Rotate when the current file holding data is older than this many seconds; nil for never.
+    public var maxAge: Double?
+    /// How many rotated files to keep (oldest deleted first); nil keeps all.
+    public var retention: Int?
+    /// Slots in each writer's ring (rounded up to a power of two).
+    public var ringCapacity: Int
+    /// How long the logging thread sleeps when every ring is empty, in seconds.
+    public var idleSleep: Double
+
+    /// The shipped defaults for a log directory: JSON lines, every field, zstd level 3, frames closed
+    /// every second or every 1 MiB, rotation at 256 MiB or 24 h, 14 rotated files kept, 16384-slot rings.
+    public init(
+        destination: Destination,
+        baseName: String = "access",
+        format: AccessLogFormat = .json,
+        fields: [AccessLogField] = AccessLogField.allCases,
+        compression: Compression = .zstd(level: 3),
+        flushInterval: Double = 1,
+        frameSize: Int = 1 << 20,
+        maxFileSize: Int? = 256 << 20,
+        maxAge: Double? = 86_400,
+        retention: Int? = 14,
+        ringCapacity: Int = 16_384,
+        idleSleep: Double = 0.001
+    ) {
+        self.destination = destination
+        self.baseName = baseName
+        self.format = format
+        self.fields = fields
+        self.compression = compression
+        self.flushInterval = flushInterval
+        self.frameSize = frameSize
+        self.maxFileSize = maxFileSize
+        self.maxAge = maxAge
+        self.retention = retention
+        self.ringCapacity = ringCapacity
+        self.idleSleep = idleSleep
+    }
+
+    /// The current file's name, e.g. `access.log.zst`.
+    public var currentFileName: String {
+        self.baseName + (self.compression == .none ? ".log" : ".log.zst")
+    }
+
+    func validate() throws(AccessLogError) {
+        if case .zstd(let level) = self.compression, !(1...22).contains(level) {
+            throw AccessLogError(.invalidConfiguration, "zstd level must be within 1...22, got \(level)")
+        }
+        if !(self.flushInterval > 0) {
+            throw AccessLogError(.invalidConfiguration, "flush interval must be positive, got \(self.flushInterval)")
+        }
+        if self.frameSize < 4096 {
+            throw AccessLogError(.invalidConfiguration, "frame size must be at least 4096 bytes, got \(self.frameSize)")
+        }
+        if self.baseName.isEmpty || self.baseName.contains("/") {
+            throw AccessLogError(.invalidConfiguration, "base name must be a plain file name, got '\(self.baseName)'")
+        }
+        if let retention = self.retention, retention < 0 {
+            throw AccessLogError(.invalidConfiguration, "retention must not be negative, got \(retention)")
+        }
+        if self.ringCapacity < 2 || self.ringCapacity > 1 << 24 {
+            throw AccessLogError(.invalidConfiguration, "ring capacity must be within 2...16777216")
+        }
+        if self.fields.isEmpty && self.format != .combined {
+            throw AccessLogError(.invalidConfiguration, "the field set must not be empty")
+        }
+    }
+}
+
+/// The line format.
+public enum AccessLogFormat: String, Sendable, CaseIterable {
+    /// One JSON object per line.
+    case json
+    /// nginx's `combined` format.
+    case combined
+    /// `key=value` pairs, quoted when needed.
+    case logfmt
+}
+
+/// A field of a JSON or logfmt line; the raw value is the key.
+public enum AccessLogField: String, Sendable, CaseIterable {
+    case time
+    case requestID = "request_id"
+    case client
+    case method
+    case path
+    case `protocol`
+    case status
+    case bytesIn = "bytes_in"
+    case bytesOut = "bytes_out"
+    case duration
+    case upstream
+    case upstreamStatus = "upstream_status"
+    case upstreamDuration = "upstream_duration"
+    case route
+    case userAgent = "user_agent"
+    case error
+}

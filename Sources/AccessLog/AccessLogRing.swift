@@ -1,0 +1,109 @@
+import Synchronization
+
+/// A bounded single-producer/single-consumer ring of ``AccessRecord`` slots owned by one writer thread.
+///
+/// The writer (one worker thread) calls ``push(_:)`` or ``push(filling:)``; the logging thread is the
+/// only reader. Enqueue is wait-free and never allocates: it reads the consumer's index only when its
+/// cached copy says the ring is full, writes the slot in place and publishes it with one release store.
+/// When the ring is full the record is dropped and counted in ``dropped``.
+public final class AccessLogRing: Sendable {
+    /// Number of slots (a power of two).
+    public let capacity: Int
+    @usableFromInline let mask: Int
+    // Slots are written by the producer before the release store of `tail` and read by the consumer
+    // after its acquire load, so the raw memory is never accessed by both sides at once.
+    @usableFromInline nonisolated(unsafe) let slots: UnsafeMutablePointer<AccessRecord>
+
+    // Producer-owned; relaxed atomics compile to plain loads and stores (no read-modify-write).
+    @usableFromInline let tail = Atomic<Int>(0)
+    @usableFromInline let cachedHead = Atomic<Int>(0)
+    @usableFromInline let droppedCount = Atomic<UInt64>(0)
+    // Keeps the consumer's index off the producer's cache line.
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    // Consumer-owned.
+    @usableFromInline let head = Atomic<Int>(0)
+    let highWater = Atomic<Int>(0)
+
+    /// A ring with room for at least `minimumCapacity` records (rounded up to a power of two, at least 2).
+    public init(minimumCapacity: Int) {
+        var capacity = 2
+        while capacity < minimumCapacity {
+            capacity <<= 1
+        }
+        self.capacity = capacity
+        self.mask = capacity - 1
+        self.slots = .allocate(capacity: capacity)
+        self.slots.initialize(repeating: AccessRecord(), count: capacity)
+    }
+
+    deinit {
+        self.slots.deinitialize(count: self.capacity)
+        self.slots.deallocate()
+    }
+
+    /// Records dropped because the ring was full (written by the producer, readable from any thread).
+    public var dropped: UInt64 { self.droppedCount.load(ordering: .relaxed) }
+
+    /// The most records the logging thread has found waiting at once.
+    public var highWaterMark: Int { self.highWater.load(ordering: .relaxed) }
+
+    /// Enqueues a copy of `record`; returns false (and counts a drop) when the ring is full.
+    @inlinable
+    @discardableResult
+    public func push(_ record: borrowing AccessRecord) -> Bool {
+        guard let slot = self.reserve() else { return false }
+        slot.pointee = copy record
+        self.publish()
+        return true
+    }
+
+    /// Fills the next free slot in place with `fill` (the slot is ``AccessRecord/reset()`` first) and
+    /// enqueues it; returns false without calling `fill` (and counts a drop) when the ring is full.
+    @inlinable
+    @discardableResult
+    public func push(filling fill: (inout AccessRecord) -> Void) -> Bool {
+        guard let slot = self.reserve() else { return false }
+        slot.pointee.reset()
+        fill(&slot.pointee)
+        self.publish()
+        return true
+    }
+
+    @inlinable
+    func reserve() -> UnsafeMutablePointer<AccessRecord>? {
+        let tail = self.tail.load(ordering: .relaxed)
+        if tail &- self.cachedHead.load(ordering: .relaxed) >= self.capacity {
+            let head = self.head.load(ordering: .acquiring)
+            self.cachedHead.store(head, ordering: .relaxed)
+            if tail &- head >= self.capacity {
+                self.droppedCount.store(self.droppedCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+                return nil
+            }
+        }
+        return self.slots + (tail & self.mask)
+    }
+
+    @inlinable
+    func publish() {
+        self.tail.store(self.tail.load(ordering: .relaxed) &+ 1, ordering: .releasing)
+    }
+
+    /// Consumer side: calls `body` with up to `limit` waiting records, then frees their slots, and
+    /// returns how many were consumed. For a ring registered with ``AccessLogger/makeRing()`` only the
+    /// logging thread calls this; a standalone ring may be drained by one consumer thread of your own.
+    public func drain(limit: Int, _ body: (UnsafePointer<AccessRecord>) -> Void) -> Int {
+        let head = self.head.load(ordering: .relaxed)
+        let tail = self.tail.load(ordering: .acquiring)
+        let waiting = tail &- head
+        if waiting == 0 { return 0 }
+        if waiting > self.highWater.load(ordering: .relaxed) {
+            self.highWater.store(waiting, ordering: .relaxed)
+        }
+        let count = min(waiting, limit)
+        for offset in 0..<count {
+            body(UnsafePointer(self.slots + ((head &+ offset) & self.mask)))
+        }
+        self.head.store(head &+ count, ordering: .releasing)
+        return count
+    }
+}

@@ -1,0 +1,15 @@
+/// A small index for a string registered up front with ``AccessLogger/register(_:)``
+/// (route ids, upstream node addresses, error kinds), so records carry two bytes instead of text.
+public struct AccessLogSymbol: Sendable, Hashable {
+    /// The index into the logger's table; 0 means no value.
+    public var rawValue: UInt16
+
+    /// A symbol from its index.
+    @inlinable
+    public init(rawValue: UInt16) {
+        self.rawValue = rawValue
+    }
+
+    /// No value: the field is empty (route) or left out (upstream, error).
+    public static let none = AccessLogSymbol(rawValue: 0)
+}

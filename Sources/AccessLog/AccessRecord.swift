@@ -1,0 +1,132 @@
+/// One request's access-log entry: a fixed-size value with no references, copied into a ring slot.
+///
+/// Everything a line needs is stored inline: numbers, closed sets (method, protocol), interned strings
+/// by index (``AccessLogSymbol``: route, upstream node, error kind) and a bounded text area for the
+/// request id, the path and the user agent. Text longer than its area is cut at a UTF-8 boundary and
+/// ends with `…` (``AccessRecord/truncationMarker``). Filling a record never allocates.
+public struct AccessRecord: Sendable {
+    /// Bytes reserved for the request id.
+    public static let requestIDCapacity = 48
+    /// Bytes reserved for the path (with query).
+    public static let pathCapacity = 256
+    /// Bytes reserved for the user agent.
+    public static let userAgentCapacity = 128
+    /// Appended (within the capacity) to text that was cut: U+2026 HORIZONTAL ELLIPSIS.
+    public static let truncationMarker: [UInt8] = [0xE2, 0x80, 0xA6]
+
+    @usableFromInline static let requestIDOffset = 0
+    @usableFromInline static let pathOffset = requestIDCapacity
+    @usableFromInline static let userAgentOffset = requestIDCapacity + pathCapacity
+
+    /// Request start, in nanoseconds since the Unix epoch (UTC).
+    public var time: Int64
+    /// Total time spent on the request, in nanoseconds.
+    public var duration: Int64
+    /// Time spent waiting for the upstream, in nanoseconds; negative when there was no upstream exchange.
+    public var upstreamDuration: Int64
+    /// Request bytes received from the client (headers and body).
+    public var bytesIn: UInt64
+    /// Response bytes sent to the client (headers and body).
+    public var bytesOut: UInt64
+    /// The client's address.
+    public var client: ClientAddress
+    /// Status code sent to the client.
+    public var status: UInt16
+    /// Status code received from the upstream; 0 when there was none.
+    public var upstreamStatus: UInt16
+    /// The matched route; ``AccessLogSymbol/none`` when no route matched.
+    public var route: AccessLogSymbol
+    /// The upstream node (address) the request went to; ``AccessLogSymbol/none`` when none.
+    public var upstream: AccessLogSymbol
+    /// Why the gateway generated the response itself; ``AccessLogSymbol/none`` otherwise.
+    public var error: AccessLogSymbol
+    /// The request method.
+    public var method: Method
+    /// The request's protocol version.
+    public var httpVersion: HTTPVersion
+    @usableFromInline var requestIDLength: UInt8
+    @usableFromInline var userAgentLength: UInt8
+    @usableFromInline var pathLength: UInt16
+    @usableFromInline var text: InlineArray<432, UInt8>
+
+    /// A record with every field empty (status 0, no upstream, no text).
+    @inlinable
+    public init() {
+        self.time = 0
+        self.duration = 0
+        self.upstreamDuration = -1
+        self.bytesIn = 0
+        self.bytesOut = 0
+        self.client = ClientAddress()
+        self.status = 0
+        self.upstreamStatus = 0
+        self.route = .none
+        self.upstream = .none
+        self.error = .none
+        self.method = .get
+        self.httpVersion = .http1_1
+        self.requestIDLength = 0
+        self.userAgentLength = 0
+        self.pathLength = 0
+        self.text = InlineArray(repeating: 0)
+    }
+
+    /// Empties every field without touching the text bytes (their lengths are reset), for reuse in place.
+    @inlinable
+    public mutating func reset() {
+        self.time = 0
+        self.duration = 0
+        self.upstreamDuration = -1
+        self.bytesIn = 0
+        self.bytesOut = 0
+        self.client = ClientAddress()
+        self.status = 0
+        self.upstreamStatus = 0
+        self.route = .none
+        self.upstream = .none
+        self.error = .none
+        self.method = .get
+        self.httpVersion = .http1_1
+        self.requestIDLength = 0
+        self.userAgentLength = 0
+        self.pathLength = 0
+    }
+}
+
+extension AccessRecord {
+    /// The request method, from a closed set so it costs one byte.
+    public enum Method: UInt8, Sendable, CaseIterable {
+        case get, head, post, put, delete, connect, options, trace, patch, other
+
+        /// The method as it appears on the request line (`OTHER` for methods outside the set).
+        public var name: StaticString {
+            switch self {
+            case .get: return "GET"
+            case .head: return "HEAD"
+            case .post: return "POST"
+            case .put: return "PUT"
+            case .delete: return "DELETE"
+            case .connect: return "CONNECT"
+            case .options: return "OPTIONS"
+            case .trace: return "TRACE"
+            case .patch: return "PATCH"
+            case .other: return "OTHER"
+            }
+        }
+    }
+
+    /// The request's protocol version.
+    public enum HTTPVersion: UInt8, Sendable, CaseIterable {
+        case http1_0, http1_1, http2, http3
+
+        /// The version as written on a request line, e.g. `HTTP/1.1`.
+        public var name: StaticString {
+            switch self {
+            case .http1_0: return "HTTP/1.0"
+            case .http1_1: return "HTTP/1.1"
+            case .http2: return "HTTP/2.0"
+            case .http3: return "HTTP/3.0"
+            }
+        }
+    }
+}

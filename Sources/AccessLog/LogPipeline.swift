@@ -1,0 +1,149 @@
+/// The logging thread's work: drain rings, format, compress, write, rotate, reopen.
+///
+/// Thread-confined: created on the caller's thread, then used only by the logging thread (handed over
+/// once through `pthread_create`), hence `@unchecked Sendable`.
+final class LogPipeline: @unchecked Sendable {
+    private static let drainBatch = 4096
+    private static let encoderChunk = 64 << 10
+
+    private let configuration: AccessLogConfiguration
+    private var formatter: LineFormatter
+    private var buffer: LineBuffer
+    private let encoder: FrameEncoder
+    private let sink: LogSink
+    // Set while running; breaks the logger <-> pipeline cycle when the thread ends.
+    var logger: AccessLogger?
+
+    private var rings: [AccessLogRing] = []
+    private var symbols: [UnsafeRawBufferPointer] = []
+    private var seenReopens = 0
+    private var seenRotations = 0
+    private var seenSignals = 0
+    /// When the oldest line of the current frame was formatted (monotonic ns).
+    private var frameStartedAt: Int64?
+    private var pendingRecords: UInt64 = 0
+
+    init(configuration: AccessLogConfiguration) throws(AccessLogError) {
+        self.configuration = configuration
+        self.formatter = LineFormatter(format: configuration.format, fields: configuration.fields)
+        self.buffer = LineBuffer(capacity: Self.encoderChunk + LineFormatter.maximumLineLength)
+        self.encoder = try FrameEncoder(
+            compression: configuration.compression,
+            expectedFrameSize: configuration.frameSize
+        )
+        self.sink = try LogSink(configuration: configuration)
+    }
+
+    /// The thread body; returns after a requested stop once every ring is empty and the frame is closed.
+    func run(stopImmediately: Bool = false) {
+        guard let logger else { return }
+        let flushInterval = Int64(self.configuration.flushInterval * 1e9)
+        let frameSize = self.configuration.frameSize
+        while true {
+            let stopping = stopImmediately || logger.stopRequested.load(ordering: .acquiring)
+            self.refresh(logger)
+            var drained = 0
+            for ring in self.rings {
+                drained += ring.drain(limit: Self.drainBatch) { record in
+                    if self.buffer.freeCapacity < LineFormatter.maximumLineLength { self.encodeBuffer() }
+                    self.formatter.append(record, symbols: self.symbols, to: &self.buffer)
+                    self.pendingRecords &+= 1
+                    if self.encoder.frameInputBytes &+ self.buffer.count >= frameSize {
+                        self.encodeBuffer()
+                        self.closeFrame()
+                    }
+                }
+            }
+            let now = monotonicNanoseconds()
+            if self.pendingRecords > 0 && self.frameStartedAt == nil { self.frameStartedAt = now }
+            if self.buffer.count >= Self.encoderChunk || drained == 0 { self.encodeBuffer() }
+            if let started = self.frameStartedAt, now - started >= flushInterval {
+                self.encodeBuffer()
+                self.closeFrame()
+            }
+            self.handleRequests(logger, now: now)
+            if stopping && drained == 0 {
+                self.encodeBuffer()
+                self.closeFrame()
+                break
+            }
+            if drained == 0 { sleepSeconds(self.configuration.idleSleep) }
+        }
+        self.logger = nil
+    }
+
+    private func refresh(_ logger: AccessLogger) {
+        if logger.ringCount.load(ordering: .acquiring) != self.rings.count { self.rings = logger.currentRings() }
+        if logger.symbols.count != self.symbols.count { self.symbols = logger.symbols.snapshot() }
+    }
+
+    private func handleRequests(_ logger: AccessLogger, now: Int64) {
+        let reopens = logger.reopenRequests.load(ordering: .acquiring)
+        let signals =
+            logger.followsReopenSignal.load(ordering: .relaxed) ? reopenSignalCount.load(ordering: .acquiring) : 0
+        if reopens != self.seenReopens || signals != self.seenSignals {
+            self.seenReopens = reopens
+            self.seenSignals = signals
+            self.encodeBuffer()
+            self.closeFrame()
+            do {
+                try self.sink.reopen()
+                logger.counters.reopens.bump()
+            } catch {
+                logger.counters.writeErrors.bump()
+            }
+        }
+        let rotations = logger.rotateRequests.load(ordering: .acquiring)
+        let requested = rotations != self.seenRotations
+        self.seenRotations = rotations
+        let due = self.sink.rotationDue(
+            maxFileSize: self.configuration.maxFileSize,
+            maxAge: self.configuration.maxAge,
+            now: now
+        )
+        if requested || due {
+            // Whatever was formatted goes into the old file, so each file ends with a complete frame.
+            self.encodeBuffer()
+            self.closeFrame()
+            guard self.sink.hasData || requested else { return }
+            do {
+                try self.sink.rotate()
+                logger.counters.rotations.bump()
+            } catch {
+                logger.counters.writeErrors.bump()
+            }
+        }
+    }
+
+    /// Moves formatted lines into the compressor.
+    private func encodeBuffer() {
+        guard self.buffer.count > 0 else { return }
+        do {
+            try self.encoder.add(self.buffer.bytes)
+        } catch {
+            self.logger?.counters.writeErrors.bump()
+        }
+        self.logger?.counters.bytesUncompressed.bump(by: UInt64(self.buffer.count))
+        self.buffer.count = 0
+    }
+
+    /// Ends the current frame and writes it in one piece.
+    private func closeFrame() {
+        guard let counters = self.logger?.counters else { return }
+        defer {
+            self.encoder.reset()
+            self.frameStartedAt = nil
+            self.pendingRecords = 0
+        }
+        guard self.encoder.frameInputBytes > 0 else { return }
+        do {
+            let frame = try self.encoder.finishFrame()
+            try self.sink.write(frame)
+            counters.bytesWritten.bump(by: UInt64(frame.count))
+            counters.frames.bump()
+            counters.recordsWritten.bump(by: self.pendingRecords)
+        } catch {
+            counters.writeErrors.bump()
+        }
+    }
+}

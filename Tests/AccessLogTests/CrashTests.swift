@@ -1,0 +1,77 @@
+import AccessLog
+import Foundation
+import Testing
+
+@Suite struct CrashTests {
+    @Test(.enabled(if: gatewayBinary != nil, "gateway binary not built next to the test bundle; run `swift build`"))
+    func killDashNineLeavesADecodableFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gatewayBinary!)
+        process.arguments = [
+            "logs", "generate", "--count", "0", "--rate", "50000", "--flush-interval", "0.05", directory.path,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let path = directory.file("access.log.zst")
+        let start = Date()
+        var size = 0
+        while size < 64 << 10 && Date().timeIntervalSince(start) < 20 {
+            usleep(20_000)
+            size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(size >= 64 << 10)
+
+        let (status, lines) = try zstdDecompress([path])
+        #expect(status == 0)
+        #expect(lines.count > 1000)
+        // Every line from gen-0 on is there, in order, each valid JSON: only the unfinished frame is lost.
+        let ids = lines.map { jsonObject($0)?["request_id"] as? String }
+        #expect(ids == (0..<lines.count).map { "gen-\($0)" })
+    }
+
+    @Test func readerWaitsForAPartialFrameAndSkipsDamage() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        var configuration = testConfiguration(directory.path, fields: [.bytesOut])
+        configuration.frameSize = 4096
+        let logger = try AccessLogger(configuration: configuration)
+        let ring = logger.makeRing()
+        try logger.start()
+        RotationTests.pushAll(ring, 0..<2000, route: .none)
+        logger.shutdown()
+        #expect(logger.stats().frames >= 3)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: directory.file("access.log.zst")))
+
+        // A live file whose writer is midway through a frame: lines up to the last complete frame.
+        let live = directory.file("live.zst")
+        let cut = whole.count * 2 / 3
+        try whole.prefix(cut).write(to: URL(fileURLWithPath: live))
+        let reader = try AccessLogFileReader(path: live)
+        let first = try reader.readLines()
+        #expect(first.count > 0 && first.count < 2000)
+        #expect(try reader.readLines().isEmpty)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: live))
+        handle.seekToEndOfFile()
+        handle.write(whole.suffix(from: cut))
+        try handle.close()
+        let rest = try reader.readLines()
+        #expect((first + rest).map { jsonObject($0)?["bytes_out"] as? Int } == (0..<2000).map { $0 })
+        #expect(reader.skippedBytes == 0)
+
+        // A torn frame followed by good ones (a crash, then a restart appending): the torn part is skipped.
+        let damaged = directory.file("damaged.zst")
+        var bytes = whole.prefix(cut)
+        bytes.append(whole)
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        let damagedLines = try AccessLogFileReader(path: damaged).readLines()
+        #expect(
+            damagedLines.count >= 2000
+                && damagedLines.suffix(2000).map { jsonObject($0)?["bytes_out"] as? Int } == (0..<2000).map { $0 }
+        )
+    }
+}

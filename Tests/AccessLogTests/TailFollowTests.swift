@@ -1,0 +1,55 @@
+import AccessLog
+import Foundation
+import Testing
+
+@Suite struct TailFollowTests {
+    @Test(.enabled(if: gatewayBinary != nil, "gateway binary not built next to the test bundle; run `swift build`"))
+    func followSeesNewLinesWithinAFlushIntervalAcrossRotation() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let flushInterval = 0.5
+        var configuration = testConfiguration(directory.path)
+        configuration.flushInterval = flushInterval
+        let logger = try AccessLogger(configuration: configuration)
+        let ring = logger.makeRing()
+        try logger.start()
+        defer { logger.shutdown() }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gatewayBinary!)
+        process.arguments = ["logs", "tail", "-f", "-n", "0", directory.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        let collector = LineCollector(pipe.fileHandleForReading)
+        try process.run()
+        defer {
+            // SIGKILL: the test runner's children inherit a signal mask that blocks SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        usleep(300_000)  // let tail open the current file
+
+        func ids(_ lines: [String]) -> [Int] {
+            lines.compactMap { (jsonObject($0)?["bytes_out"] as? NSNumber)?.intValue }
+        }
+        // The frame closes at most one flush interval after the first line; tail polls every 0.1 s.
+        // The allowance adds 1 s for process scheduling on a busy 2-core machine.
+        let allowance = flushInterval + 0.1 + 1.0
+        RotationTests.pushAll(ring, 0..<10, route: .none)
+        let firstDelay = collector.wait(timeout: 10) { ids($0) == Array(0..<10) }
+        #expect(firstDelay != nil && firstDelay! < allowance, "first lines after \(firstDelay ?? -1) s")
+
+        logger.rotate()
+        #expect(RotationTests.waitUntil { logger.stats().rotations == 1 })
+        RotationTests.pushAll(ring, 10..<20, route: .none)
+        let secondDelay = collector.wait(timeout: 10) { ids($0) == Array(0..<20) }
+        #expect(secondDelay != nil && secondDelay! < allowance, "lines after rotation after \(secondDelay ?? -1) s")
+
+        // Lines written just before a rotation (still in the old file when renamed) are not lost.
+        RotationTests.pushAll(ring, 20..<30, route: .none)
+        logger.rotate()
+        RotationTests.pushAll(ring, 30..<40, route: .none)
+        let thirdDelay = collector.wait(timeout: 10) { ids($0) == Array(0..<40) }
+        #expect(thirdDelay != nil, "got \(ids(collector.snapshot))")
+    }
+}
