@@ -1,6 +1,8 @@
 import ArgumentParser
+import AccessLog
 import Foundation
 import Gateway
+import Glibc
 import Logging
 
 struct RunCommand: ParsableCommand {
@@ -24,23 +26,45 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data(output.utf8))
             throw ExitCode(1)
         }
-        let server = GatewayServer(plan: plan, logger: logger)
+        let observability: GatewayObservability
+        do {
+            observability = try GatewayObservability(plan: plan)
+        } catch {
+            FileHandle.standardError.write(Data("gateway: cannot set up metrics or the access log: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let server = GatewayServer(plan: plan, logger: logger, observability: observability)
         var controlServer: ControlServer? = nil
         do {
             try server.prepare()
+            if let accessLogger = observability.accessLogger {
+                try accessLogger.start()
+                accessLogger.handleReopenSignal(SIGUSR1)
+                logger.info("access log: \(loaded.accessLog.path) (\(loaded.accessLog.format.rawValue)); SIGUSR1 reopens it")
+            }
             if let listen = loaded.control.listen {
                 guard let address = SocketAddress(host: listen.host, port: listen.port) else {
                     throw EngineError(code: .bind, message: "control.listen: '\(listen.host)' is not an IP address")
                 }
-                let plane = ControlPlane(plan: plan, control: server.control)
+                let registry = observability.registry
+                let plane = ControlPlane(plan: plan, control: server.control) { accept, encoding in
+                    let scrape = registry.render(accept: accept, acceptEncoding: encoding)
+                    var headers: [(name: String, value: String)] = []
+                    if let contentEncoding = scrape.contentEncoding {
+                        headers.append((name: "Content-Encoding", value: contentEncoding))
+                    }
+                    return ControlResponse(status: 200, contentType: scrape.contentType, headers: headers, body: scrape.body)
+                }
                 controlServer = try ControlServer(address: address) { plane.handle($0) }
                 try controlServer?.start()
-                logger.info("control plane on \(controlServer!.address) (/healthz /readyz /status)")
+                logger.info("control plane on \(controlServer!.address): /metrics /healthz /readyz /status")
             }
             logger.info(
                 "gateway \(GatewayVersion.string) config \(config) (\(loaded.sourceHash)): \(plan.routeCount) routes, \(plan.upstreamCount) upstreams"
             )
             try server.run()
+            // Workers have stopped: everything they logged is in the rings; write it and close the frame.
+            observability.accessLogger?.shutdown()
             controlServer?.stop()
         } catch {
             FileHandle.standardError.write(Data("gateway: \(error)\n".utf8))

@@ -2,7 +2,14 @@ import Yams
 
 extension ConfigReader {
     static let topLevelKeys = [
-        "workers", "listen", "control", "access_log", "limits", "shutdown", "upstreams", "routes",
+        "workers", "listen", "control", "access_log", "metrics", "limits", "shutdown", "upstreams", "routes",
+    ]
+
+    /// Families whose buckets `metrics.buckets` may set.
+    static let bucketFamilies = [
+        "gateway_http_request_duration_seconds", "gateway_upstream_request_duration_seconds",
+        "gateway_http_overhead_duration_seconds", "gateway_http_request_size_bytes",
+        "gateway_http_response_size_bytes",
     ]
 
     /// Reads the whole document into `config`, then checks cross-references between routes and upstreams.
@@ -19,6 +26,9 @@ extension ConfigReader {
         }
         if let node = top["access_log"] {
             accessLog(node, into: &config.accessLog)
+        }
+        if let node = top["metrics"] {
+            metrics(node, into: &config.metrics)
         }
         if let node = top["limits"] {
             limits(node, into: &config.limits)
@@ -135,6 +145,48 @@ extension ConfigReader {
             let compression = choice(value, at: "access_log.compression", as: AccessLogSettings.Compression.self)
         {
             settings.compression = compression
+        }
+    }
+
+    private mutating func metrics(_ node: Node, into settings: inout MetricsSettings) {
+        let keys = ["enabled", "node_labels", "native_histograms", "buckets", "max_series"]
+        guard let section = fields(node, at: "metrics", allowed: keys) else { return }
+        if let value = section["enabled"], let enabled = bool(value, at: "metrics.enabled") {
+            settings.enabled = enabled
+        }
+        if let value = section["node_labels"], let enabled = bool(value, at: "metrics.node_labels") {
+            settings.nodeLabels = enabled
+        }
+        if let value = section["native_histograms"], let enabled = bool(value, at: "metrics.native_histograms") {
+            settings.nativeHistograms = enabled
+        }
+        if let value = section["max_series"], let limit = int(value, at: "metrics.max_series", in: 1...10_000_000) {
+            settings.maxSeries = limit
+        }
+        if let value = section["buckets"],
+            let families = fields(value, at: "metrics.buckets", allowed: Self.bucketFamilies)
+        {
+            for family in Self.bucketFamilies {
+                guard let list = families[family] else { continue }
+                let path = "metrics.buckets.\(family)"
+                guard let items = self.list(list, at: path, allowSingle: false) else { continue }
+                var bounds: [Double] = []
+                for item in items {
+                    guard case .scalar = item.node, item.node.tagName == .int || item.node.tagName == .float,
+                        let bound = item.node.float, bound.isFinite, bound > 0
+                    else {
+                        report(item.path, item.node, "expected a positive number (a bucket upper bound)")
+                        continue
+                    }
+                    bounds.append(bound)
+                }
+                guard bounds.count == items.count else { continue }
+                guard !bounds.isEmpty, zip(bounds, bounds.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                    report(path, list, "needs at least one bound, strictly increasing")
+                    continue
+                }
+                settings.buckets[family] = bounds
+            }
         }
     }
 

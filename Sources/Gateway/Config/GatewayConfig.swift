@@ -11,6 +11,8 @@ package struct GatewayConfig: Sendable, Equatable {
     package var control: ControlConfig = ControlConfig()
     /// Access-log settings; the logger itself lives in the AccessLog module.
     package var accessLog: AccessLogSettings = AccessLogSettings()
+    /// The `metrics:` section.
+    package var metrics: MetricsSettings = MetricsSettings()
     /// Limits and timeouts applied to client connections.
     package var limits: LimitsConfig = LimitsConfig()
     /// Graceful-shutdown settings.

@@ -14,9 +14,13 @@ package final class GatewayServer: @unchecked Sendable {
     private var threads: [pthread_t] = []
     private let failures = StartupFailures()
 
-    package init(plan: ProxyPlan, logger: Logger) {
+    package let observability: GatewayObservability
+
+    /// `observability` defaults to metrics only (no access log), for embedding in tests and benchmarks.
+    package init(plan: ProxyPlan, logger: Logger, observability: GatewayObservability? = nil) {
         self.plan = plan
         self.logger = logger
+        self.observability = observability ?? (try! GatewayObservability(plan: plan, accessLog: false))
         let configured = plan.config.workers
         let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         control = WorkerControl(workerCount: count)
@@ -84,6 +88,7 @@ package final class GatewayServer: @unchecked Sendable {
                 index: worker,
                 plan: plan,
                 control: control,
+                observability: observability,
                 listeners: listeners[worker],
                 failures: failures
             )
@@ -155,20 +160,35 @@ private final class WorkerContext: @unchecked Sendable {
     let index: Int
     let plan: ProxyPlan
     let control: WorkerControl
+    let observability: GatewayObservability
     let listeners: [Int32]
     let failures: StartupFailures
 
-    init(index: Int, plan: ProxyPlan, control: WorkerControl, listeners: [Int32], failures: StartupFailures) {
+    init(
+        index: Int,
+        plan: ProxyPlan,
+        control: WorkerControl,
+        observability: GatewayObservability,
+        listeners: [Int32],
+        failures: StartupFailures
+    ) {
         self.index = index
         self.plan = plan
         self.control = control
+        self.observability = observability
         self.listeners = listeners
         self.failures = failures
     }
 
     func run() {
         do {
-            let worker = try Worker(index: index, plan: plan, control: control, listeners: listeners)
+            let worker = try Worker(
+                index: index,
+                plan: plan,
+                control: control,
+                observability: observability,
+                listeners: listeners
+            )
             worker.run()
         } catch {
             failures.record(error)

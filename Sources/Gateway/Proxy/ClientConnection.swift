@@ -82,6 +82,16 @@ package struct ClientConnection {
     package var bodyBytes: Int64 = 0
     package var bytesOut: Int64 = 0
     package var requestStart: UInt64 = 0
+    /// A request is being served and has not been measured and logged yet.
+    package var active = false
+    /// When the request was sent upstream and when the upstream response ended (0: not yet).
+    package var upstreamStart: UInt64 = 0
+    package var upstreamEnd: UInt64 = 0
+    package var upstreamStatus: Int16 = 0
+    /// The upstream node that served the request (-1: none).
+    package var node: Int32 = -1
+    /// Why the gateway answered itself, for the access log (nil: the upstream answered).
+    package var errorMessage: StaticString? = nil
 
     package init() {}
 }

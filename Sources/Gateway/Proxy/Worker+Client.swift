@@ -179,6 +179,7 @@ extension Worker {
             }
             postClientReceive(slot)
         case .invalid(let error):
+            telemetry.recordRejected(error.reason)
             respondWithError(slot, status: error.status, message: error.reason.name)
         case .complete(let head):
             if clients[slot].headBlock >= 0 {
@@ -222,6 +223,7 @@ extension Worker {
         clients[slot].requestFramer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
         clients[slot].bodyBytes = 0
         assignRequestID(slot, head, source)
+        beginRecord(slot, head, source)
 
         let hostRange = head.host ?? 0..<0
         let host = UnsafeRawBufferPointer(rebasing: source[hostRange])
@@ -314,6 +316,7 @@ extension Worker {
                     used = consumed
                     clients[slot].requestDone = true
                 case .invalid(let error):
+                    telemetry.recordRejected(error.reason)
                     blocks.release(block)
                     clients[slot].closeAfter = true
                     respondWithError(slot, status: error.status, message: error.reason.name)
@@ -397,6 +400,7 @@ extension Worker {
             clients[slot].requestDone = true
             timers.cancel(slot)
         case .invalid(let error):
+            telemetry.recordRejected(error.reason)
             abortExchange(slot, status: error.status, message: error.reason.name)
             return
         }
@@ -477,6 +481,7 @@ extension Worker {
 
     /// The response is sent: close, or go back to reading the next request.
     func finishClientResponse(_ slot: Int) {
+        completeRequest(slot)
         clients[slot].requestsServed &+= 1
         if clients[slot].closeAfter || draining || !clients[slot].requestDone {
             if !clients[slot].requestDone || clients[slot].inputSource != .none || clients[slot].headBlock >= 0 {
@@ -527,6 +532,8 @@ extension Worker {
 
     func closeClient(_ slot: Int) {
         guard clients[slot].state != .closed else { return }
+        completeRequest(slot, aborted: true)
+        telemetry.recordConnection(opened: false)
         let upstreamSlot = Int(clients[slot].upstream)
         if upstreamSlot >= 0 {
             clients[slot].upstream = -1
@@ -559,14 +566,17 @@ extension Worker {
         switch clients[slot].state {
         case .readingHead:
             if clients[slot].headBlock >= 0 || clients[slot].inputSource != .none {
+                telemetry.recordTimeout(.clientHeader)
                 respondWithError(slot, status: 408, message: "timed out reading the request head")
             } else {
                 closeClient(slot)
             }
         case .exchanging:
             if clients[slot].sending {
+                telemetry.recordTimeout(.clientSend)
                 closeClient(slot)
             } else {
+                telemetry.recordTimeout(.clientBody)
                 abortExchange(slot, status: 408, message: "timed out reading the request body")
             }
         case .responding, .lingering, .closed:

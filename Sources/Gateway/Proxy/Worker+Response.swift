@@ -117,6 +117,7 @@ extension Worker {
         }
         if !head.keepAlive || head.body == .closeDelimited { upstreamConnections[slot].reusable = false }
         clients[client].status = Int16(clamping: head.status)
+        clients[client].upstreamStatus = Int16(clamping: head.status)
         if head.body == .closeDelimited || !clients[client].requestDone { clients[client].closeAfter = true }
         if clients[client].versionMinor == 0 && head.body == .chunked {
             clients[client].dechunk = true
@@ -154,6 +155,7 @@ extension Worker {
         if framer.isComplete {
             if rest.count > 0 { upstreamConnections[slot].reusable = false }
             clients[client].responseDone = true
+                clients[client].upstreamEnd = now
         } else if rest.count > 0 {
             let result: HTTPBodyFramer.Result
             if clients[client].dechunk {
@@ -178,6 +180,7 @@ extension Worker {
             case .done(let consumed):
                 if consumed < rest.count { upstreamConnections[slot].reusable = false }
                 clients[client].responseDone = true
+                clients[client].upstreamEnd = now
             case .invalid:
                 blocks.release(block)
                 upstreamFailed(slot, status: 502, message: "upstream sent an invalid body")
@@ -230,6 +233,7 @@ extension Worker {
         case .done(let consumed):
             if consumed < length { upstreamConnections[slot].reusable = false }
             clients[client].responseDone = true
+                clients[client].upstreamEnd = now
         case .invalid:
             release(source, sourceID)
             closeClient(client)
@@ -275,14 +279,16 @@ extension Worker {
             closeClient(slot)
             return
         }
-        if clients[slot].state == .readingHead {
+        if clients[slot].state == .readingHead && !clients[slot].active {
             // The head never parsed: no id yet, and the stream position is unknown, so close after.
             requestIDs.write(to: requestIDBytes + slot * 64)
             clients[slot].requestIDLength = 32
             clients[slot].closeAfter = true
             clients[slot].requestDone = false
             clients[slot].requestStart = now
+            beginUnparsedRecord(slot)
         }
+        clients[slot].errorMessage = message
         let block = blocks.take()
         guard block >= 0 else {
             closeClient(slot)

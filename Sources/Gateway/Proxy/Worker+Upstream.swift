@@ -38,6 +38,8 @@ extension Worker {
         }
         upstreamConnections[slot].client = Int32(client)
         clients[client].upstream = Int32(slot)
+        clients[client].upstreamStart = now
+        clients[client].node = Int32(node)
         upstreamConnections[slot].outputSource = .block
         upstreamConnections[slot].outputID = block
         upstreamConnections[slot].outputOffset = 0
@@ -90,9 +92,11 @@ extension Worker {
     func onUpstreamConnect(_ slot: Int, _ result: Int32) {
         timers.cancel(clientCapacity + slot)
         guard result == 0 else {
+            telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: 2)
             upstreamFailed(slot, status: 502, message: "cannot connect to the upstream")
             return
         }
+        telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: 0)
         upstreamConnections[slot].state = .active
         if upstreamConnections[slot].outputSource != .none { sendUpstreamOutput(slot) }
     }
@@ -227,6 +231,7 @@ extension Worker {
                 // End of a close-delimited body.
                 upstreamConnections[slot].reusable = false
                 clients[client].responseDone = true
+                clients[client].upstreamEnd = now
                 if !clients[client].sending { finishExchange(client) }
             } else {
                 // Cut mid-body: the client cannot be told with a status any more.
@@ -313,8 +318,11 @@ extension Worker {
     func upstreamTimerExpired(_ slot: Int) {
         switch upstreamConnections[slot].state {
         case .connecting:
+            telemetry.recordTimeout(.upstreamConnect)
+            telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: 2)
             upstreamFailed(slot, status: 504, message: "timed out connecting to the upstream")
         case .active:
+            telemetry.recordTimeout(upstreamConnections[slot].sending ? .upstreamSend : .upstreamRead)
             let message: StaticString =
                 upstreamConnections[slot].sending
                 ? "timed out sending the request to the upstream" : "timed out waiting for the upstream"
@@ -337,6 +345,7 @@ extension Worker {
         timers.cancel(clientCapacity + slot)
         upstreamConnections[slot].state = .active
         upstreamConnections[slot].reused = true
+        telemetry.recordUpstreamConnection(node: node, event: 1)
         upstreamConnections[slot].reusable = true
         upstreamConnections[slot].responseHeadDone = false
         upstreamConnections[slot].headLength = 0
@@ -353,6 +362,7 @@ extension Worker {
         upstreamConnections[slot].idlePrevious = -1
         idleCounts[node] -= 1
         upstreamConnections[slot].state = .active
+        telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: -1)
     }
 
     /// Parks a connection whose exchange completed cleanly, or closes it.
@@ -381,6 +391,7 @@ extension Worker {
         if head >= 0 { upstreamConnections[Int(head)].idlePrevious = Int32(slot) }
         idleHeads[node] = Int32(slot)
         idleCounts[node] += 1
+        telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: 1)
         if !upstreamConnections[slot].receiving {
             // Watch the idle connection so an upstream close is noticed before it is reused.
             upstreamConnections[slot].receiving = true

@@ -1,3 +1,4 @@
+import AccessLog
 import CLiburing
 import Glibc
 import Synchronization
@@ -10,6 +11,14 @@ package final class Worker: @unchecked Sendable {
     package let index: Int
     package let plan: ProxyPlan
     package let control: WorkerControl
+    package let telemetry: WorkerTelemetry
+    let observability: GatewayObservability
+    /// This worker's access-log ring (nil when logging is off); unmanaged so pushing costs no ARC.
+    let accessRing: Unmanaged<AccessLogRing>?
+    /// The access record of each client's current request, filled as the request goes.
+    let records: UnsafeMutablePointer<AccessRecord>
+    /// Interned error messages, keyed by the message's address.
+    @exclusivity(unchecked) var errorSymbols: [UInt: AccessLogSymbol] = [:]
     let ring: IORing
     let buffers: ProvidedBuffers
     @exclusivity(unchecked) var blocks: BlockPool
@@ -46,10 +55,23 @@ package final class Worker: @unchecked Sendable {
     static let acceptData = UserData.make(.accept, slot: 0, generation: 0)
 
     /// Creates the worker's ring and memory on the calling thread; call ``run()`` on the same thread.
-    package init(index: Int, plan: ProxyPlan, control: WorkerControl, listeners: [Int32]) throws(EngineError) {
+    package init(
+        index: Int,
+        plan: ProxyPlan,
+        control: WorkerControl,
+        observability: GatewayObservability,
+        listeners: [Int32]
+    ) throws(EngineError) {
         self.index = index
         self.plan = plan
         self.control = control
+        self.observability = observability
+        do {
+            telemetry = try WorkerTelemetry(metrics: observability.metrics, plan: plan, worker: index)
+        } catch {
+            throw EngineError(code: .resources, message: "worker \(index): cannot set up metrics: \(error)")
+        }
+        accessRing = observability.accessLogger.map { Unmanaged.passRetained($0.makeRing()) }
         ring = try IORing(entries: 4096)
         buffers = try ProvidedBuffers(ring: ring, group: 0, count: 512, size: 16384)
         blocks = BlockPool(blockSize: plan.httpLimits.maxHeaderBytes + 16384)
@@ -62,6 +84,7 @@ package final class Worker: @unchecked Sendable {
         requestIDs = RequestIDGenerator(worker: index)
         clientSlots = SlotAllocator(capacity: clientCapacity)
         clients = zeroed(clientCapacity)
+        records = zeroed(clientCapacity)
         requestIDBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 64) as UnsafeMutablePointer<UInt8>)
         clientAddressBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 48) as UnsafeMutablePointer<UInt8>)
         upstreamSlots = SlotAllocator(capacity: upstreamCapacity)
@@ -182,6 +205,7 @@ package final class Worker: @unchecked Sendable {
             clients[slot].clientAddressLength = UInt8(peer.writeHost(into: addressArea))
         }
         control.connectionOpened(worker: index)
+        telemetry.recordConnection(opened: true)
         timers.schedule(slot, at: now &+ plan.headerTimeout)
         postClientReceive(slot)
     }

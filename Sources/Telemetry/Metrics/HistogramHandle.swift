@@ -38,6 +38,28 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
         }
     }
 
+    /// Records `value` with an exemplar label value given as UTF-8 bytes (at most 64 are kept), so a
+    /// caller holding the id in a buffer never builds a String. No allocation.
+    @inline(__always)
+    public func observe(_ value: Double, exemplar: UnsafeRawBufferPointer, on writer: borrowing MetricWriter) {
+        let block = self.cells.block(writer.shardIndex)
+        let sequence = Self.begin(block)
+        let bucket = Self.record(value, block, self.layout)
+        if self.layout.pointee.exemplarBase >= 0 {
+            let base = block + self.layout.pointee.exemplarBase + bucket * HistogramLayout.exemplarSlots
+            _ = Self.packExemplar(
+                UnsafeRawBufferPointer(rebasing: exemplar.prefix(HistogramLayout.exemplarBytes)),
+                base
+            )
+            base.store(9, value.bitPattern)
+            base.store(10, WallClock.now().bitPattern)
+        }
+        Self.end(block, sequence)
+        if let overflow = self.overflow {
+            overflow.block(writer.shardIndex).addOwned(0, 1)
+        }
+    }
+
     /// Records `value` from any thread through the shared shard (takes a lock).
     public func observe(_ value: Double) {
         let block = self.cells.block(self.cells.sharedShard)

@@ -1,0 +1,122 @@
+import Telemetry
+
+/// The gateway's metric families, registered once per process, with per-route series resolved ahead of
+/// time so a worker records by array index. Names are a contract (dashboards, alerts): see docs/METRICS.md.
+package final class GatewayMetrics: Sendable {
+    /// Label value for requests that matched no route (never the raw path).
+    package static let unmatchedRoute = "__unmatched__"
+
+    package let registry: MetricRegistry
+    package let settings: MetricsSettings
+    package let requests: CounterFamily
+    package let requestDuration: HistogramFamily
+    package let upstreamDuration: HistogramFamily
+    package let overheadDuration: HistogramFamily
+    package let requestSize: HistogramFamily
+    package let responseSize: HistogramFamily
+    package let downstreamConnections: GaugeFamily
+    package let downstreamConnectionsTotal: CounterFamily
+    package let upstreamConnections: CounterFamily
+    package let timeouts: CounterFamily
+    package let rejected: CounterFamily
+    package let poolIdle: GaugeFamily
+    /// Route label values, index `routeCount` being ``unmatchedRoute``.
+    package let routeLabels: [String]
+    package let upstreamLabels: [String]
+
+    package init(registry: MetricRegistry, plan: ProxyPlan) throws(TelemetryError) {
+        self.registry = registry
+        settings = plan.config.metrics
+        let settings = plan.config.metrics
+        let native: NativeHistogramOptions? = settings.nativeHistograms ? NativeHistogramOptions() : nil
+        func buckets(_ family: String, _ fallback: [Double]) -> [Double] { settings.buckets[family] ?? fallback }
+        let latency: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+        let sizes: [Double] = [64, 256, 1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216]
+        let limit = settings.maxSeries
+
+        requests = try registry.counter(
+            "gateway_http_requests_total",
+            help: "Requests answered, by route, method and status code.",
+            labelNames: ["route", "method", "code"],
+            maxSeries: limit
+        )
+        requestDuration = try registry.histogram(
+            "gateway_http_request_duration_seconds",
+            help: "Total time from a complete request head to the last response byte handed to the kernel.",
+            labelNames: ["route"],
+            buckets: buckets("gateway_http_request_duration_seconds", latency),
+            native: native,
+            exemplarLabelName: "request_id",
+            maxSeries: limit
+        )
+        upstreamDuration = try registry.histogram(
+            "gateway_upstream_request_duration_seconds",
+            help: "Time from sending the request upstream to the end of the upstream response.",
+            labelNames: ["route", "upstream"],
+            buckets: buckets("gateway_upstream_request_duration_seconds", latency),
+            native: native,
+            exemplarLabelName: "request_id",
+            maxSeries: limit
+        )
+        overheadDuration = try registry.histogram(
+            "gateway_http_overhead_duration_seconds",
+            help: "Time the gateway itself added: total request time minus time waiting on the upstream.",
+            labelNames: ["route"],
+            buckets: buckets(
+                "gateway_http_overhead_duration_seconds",
+                [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
+            ),
+            native: nil,
+            maxSeries: limit
+        )
+        requestSize = try registry.histogram(
+            "gateway_http_request_size_bytes",
+            help: "Bytes received from the client per request (head and body).",
+            labelNames: ["route"],
+            buckets: buckets("gateway_http_request_size_bytes", sizes),
+            native: nil,
+            maxSeries: limit
+        )
+        responseSize = try registry.histogram(
+            "gateway_http_response_size_bytes",
+            help: "Bytes sent to the client per response (head and body).",
+            labelNames: ["route"],
+            buckets: buckets("gateway_http_response_size_bytes", sizes),
+            native: nil,
+            maxSeries: limit
+        )
+        downstreamConnections = try registry.gauge(
+            "gateway_downstream_connections_active",
+            help: "Open client connections, per worker.",
+            labelNames: ["worker"]
+        )
+        downstreamConnectionsTotal = try registry.counter(
+            "gateway_downstream_connections_total",
+            help: "Client connections accepted, per worker.",
+            labelNames: ["worker"]
+        )
+        upstreamConnections = try registry.counter(
+            "gateway_upstream_connections_total",
+            help: "Upstream connection events: opened (new TCP connection), reused (from the keep-alive pool), failed (connect error or timeout).",
+            labelNames: settings.nodeLabels ? ["upstream", "node", "event"] : ["upstream", "event"],
+            maxSeries: limit
+        )
+        timeouts = try registry.counter(
+            "gateway_timeouts_total",
+            help: "Timeouts by kind: client_header, client_body, client_send, upstream_connect, upstream_send, upstream_read.",
+            labelNames: ["kind"]
+        )
+        rejected = try registry.counter(
+            "gateway_http_rejected_requests_total",
+            help: "Requests rejected by the HTTP parser, by reason.",
+            labelNames: ["reason"]
+        )
+        poolIdle = try registry.gauge(
+            "gateway_upstream_pool_idle_connections",
+            help: "Idle keep-alive connections parked in the upstream pools (all workers).",
+            labelNames: ["upstream"]
+        )
+        routeLabels = plan.routeIDs + [Self.unmatchedRoute]
+        upstreamLabels = plan.upstreamIDs
+    }
+}

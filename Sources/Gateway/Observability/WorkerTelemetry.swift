@@ -1,0 +1,188 @@
+import Glibc
+import Telemetry
+
+/// One worker's recording side: its metric shard writer and every series it needs, resolved ahead of
+/// time into flat arrays, plus a fixed-size cache for `gateway_http_requests_total{route,method,code}`
+/// whose status codes are only known per response.
+///
+/// Created on the worker's thread and used only there (the writer must stay on its thread).
+package final class WorkerTelemetry: @unchecked Sendable {
+    package let enabled: Bool
+    package let metrics: GatewayMetrics
+    let writer: MetricWriter
+    let routeCount: Int
+    let requestDuration: UnsafeMutablePointer<HistogramHandle>
+    let overheadDuration: UnsafeMutablePointer<HistogramHandle>
+    let requestSize: UnsafeMutablePointer<HistogramHandle>
+    let responseSize: UnsafeMutablePointer<HistogramHandle>
+    /// Per route; only valid where `hasUpstream[route]`.
+    let upstreamDuration: UnsafeMutablePointer<HistogramHandle>
+    let hasUpstream: UnsafeMutablePointer<Bool>
+    let timeouts: UnsafeMutablePointer<CounterHandle>
+    let rejected: UnsafeMutablePointer<CounterHandle>
+    /// Per node: opened, reused, failed.
+    let upstreamEvents: UnsafeMutablePointer<CounterHandle>
+    let poolIdle: UnsafeMutablePointer<GaugeHandle>
+    let connections: GaugeHandle
+    let connectionsTotal: CounterHandle
+
+    // Open-addressing cache of request counter handles keyed by route, method and status.
+    private static let cacheSize = 4096
+    private let cacheKeys: UnsafeMutablePointer<UInt64>
+    private let cacheHandles: UnsafeMutablePointer<CounterHandle>
+    private var cacheCount = 0
+
+    package init(metrics: GatewayMetrics, plan: ProxyPlan, worker: Int) throws(TelemetryError) {
+        self.metrics = metrics
+        enabled = metrics.settings.enabled
+        writer = try metrics.registry.registerWriter()
+        routeCount = plan.routeCount
+        let routes = plan.routeCount + 1
+        requestDuration = .allocate(capacity: routes)
+        overheadDuration = .allocate(capacity: routes)
+        requestSize = .allocate(capacity: routes)
+        responseSize = .allocate(capacity: routes)
+        upstreamDuration = .allocate(capacity: routes)
+        hasUpstream = .allocate(capacity: routes)
+        for route in 0..<routes {
+            let label = metrics.routeLabels[route]
+            (requestDuration + route).initialize(to: try metrics.requestDuration.handle([label]))
+            (overheadDuration + route).initialize(to: try metrics.overheadDuration.handle([label]))
+            (requestSize + route).initialize(to: try metrics.requestSize.handle([label]))
+            (responseSize + route).initialize(to: try metrics.responseSize.handle([label]))
+            let upstream = route < plan.routeCount ? Int(plan.routes[route].upstream) : -1
+            (hasUpstream + route).initialize(to: upstream >= 0)
+            let upstreamLabel = upstream >= 0 ? metrics.upstreamLabels[upstream] : ""
+            // Routes without an upstream share one series that is never observed.
+            (upstreamDuration + route).initialize(
+                to: try metrics.upstreamDuration.handle([label, upstream >= 0 ? upstreamLabel : "-"])
+            )
+        }
+        timeouts = .allocate(capacity: TimeoutKind.allCases.count)
+        for kind in TimeoutKind.allCases {
+            (timeouts + kind.rawValue).initialize(to: try metrics.timeouts.handle([kind.label]))
+        }
+        let reasons = HTTPParseError.Reason.allCases
+        rejected = .allocate(capacity: reasons.count)
+        for reason in reasons {
+            (rejected + Int(reason.rawValue)).initialize(to: try metrics.rejected.handle(["\(reason.name)"]))
+        }
+        upstreamEvents = .allocate(capacity: max(1, plan.nodeCount * 3))
+        for node in 0..<plan.nodeCount {
+            let upstream = metrics.upstreamLabels[Int(plan.nodes[node].upstream)]
+            let address = String(decoding: plan.arena(plan.nodes[node].hostOffset, plan.nodes[node].hostLength), as: UTF8.self)
+            for (index, event) in ["opened", "reused", "failed"].enumerated() {
+                let labels = metrics.settings.nodeLabels ? [upstream, address, event] : [upstream, event]
+                (upstreamEvents + node * 3 + index).initialize(to: try metrics.upstreamConnections.handle(labels))
+            }
+        }
+        poolIdle = .allocate(capacity: max(1, plan.upstreamCount))
+        for upstream in 0..<plan.upstreamCount {
+            (poolIdle + upstream).initialize(to: try metrics.poolIdle.handle([metrics.upstreamLabels[upstream]]))
+        }
+        connections = try metrics.downstreamConnections.handle(["\(worker)"])
+        connectionsTotal = try metrics.downstreamConnectionsTotal.handle(["\(worker)"])
+        cacheKeys = .allocate(capacity: Self.cacheSize)
+        cacheKeys.initialize(repeating: 0, count: Self.cacheSize)
+        cacheHandles = .allocate(capacity: Self.cacheSize)
+    }
+
+    // MARK: - Recording (worker thread only; no locks, no allocation in steady state)
+
+    /// Records one finished request. `route` is -1 when none matched; durations are nanoseconds;
+    /// `upstreamNanoseconds` < 0 when no upstream answered.
+    @inline(__always)
+    package func recordRequest(
+        route: Int,
+        method: HTTPMethod,
+        status: Int,
+        totalNanoseconds: UInt64,
+        upstreamNanoseconds: Int64,
+        bytesIn: Int64,
+        bytesOut: Int64,
+        requestID: UnsafeRawBufferPointer
+    ) {
+        guard enabled else { return }
+        let index = route < 0 ? routeCount : route
+        requestCounter(route: index, method: method, status: status).increment(on: writer)
+        let total = Double(totalNanoseconds) / 1e9
+        requestDuration[index].observe(total, exemplar: requestID, on: writer)
+        if upstreamNanoseconds >= 0 && hasUpstream[index] {
+            let upstream = Double(upstreamNanoseconds) / 1e9
+            upstreamDuration[index].observe(upstream, exemplar: requestID, on: writer)
+            overheadDuration[index].observe(max(0, total - upstream), on: writer)
+        } else {
+            overheadDuration[index].observe(total, on: writer)
+        }
+        requestSize[index].observe(Double(bytesIn), on: writer)
+        responseSize[index].observe(Double(bytesOut), on: writer)
+    }
+
+    @inline(__always)
+    package func recordTimeout(_ kind: TimeoutKind) {
+        guard enabled else { return }
+        timeouts[kind.rawValue].increment(on: writer)
+    }
+
+    @inline(__always)
+    package func recordRejected(_ reason: HTTPParseError.Reason) {
+        guard enabled else { return }
+        rejected[Int(reason.rawValue)].increment(on: writer)
+    }
+
+    /// `event`: 0 opened, 1 reused, 2 failed.
+    @inline(__always)
+    package func recordUpstreamConnection(node: Int, event: Int) {
+        guard enabled else { return }
+        upstreamEvents[node * 3 + event].increment(on: writer)
+    }
+
+    @inline(__always)
+    package func recordPoolIdle(upstream: Int, delta: Double) {
+        guard enabled else { return }
+        poolIdle[upstream].add(delta, on: writer)
+    }
+
+    @inline(__always)
+    package func recordConnection(opened: Bool) {
+        guard enabled else { return }
+        connections.add(opened ? 1 : -1, on: writer)
+        if opened { connectionsTotal.increment(on: writer) }
+    }
+
+    /// The counter for (route, method, status), resolved once per worker and then cached.
+    @inline(__always)
+    private func requestCounter(route: Int, method: HTTPMethod, status: Int) -> CounterHandle {
+        let key = (UInt64(route) << 24 | UInt64(method.rawValue) << 16 | UInt64(UInt16(clamping: status))) &+ 1
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52) & (Self.cacheSize - 1)
+        while true {
+            let stored = cacheKeys[slot]
+            if stored == key { return cacheHandles[slot] }
+            if stored == 0 { break }
+            slot = (slot + 1) & (Self.cacheSize - 1)
+        }
+        return resolveRequestCounter(key: key, slot: slot, route: route, method: method, status: status)
+    }
+
+    /// First time this worker sees a (route, method, status): resolve the series (allocates once).
+    @inline(never)
+    private func resolveRequestCounter(key: UInt64, slot: Int, route: Int, method: HTTPMethod, status: Int)
+        -> CounterHandle
+    {
+        let labels = [metrics.routeLabels[route], "\(method.name)", String(status)]
+        let handle: CounterHandle
+        do {
+            handle = try metrics.requests.handle(labels)
+        } catch {
+            // Only on a label problem, which cannot happen with these values; count under the unmatched route.
+            handle = try! metrics.requests.handle([GatewayMetrics.unmatchedRoute, "OTHER", "0"])
+        }
+        // Keep the table at most 3/4 full so probes stay short; beyond that, resolve each time.
+        if cacheCount < Self.cacheSize * 3 / 4 {
+            cacheKeys[slot] = key
+            (cacheHandles + slot).initialize(to: handle)
+            cacheCount += 1
+        }
+        return handle
+    }
+}

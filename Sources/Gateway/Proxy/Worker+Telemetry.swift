@@ -1,0 +1,113 @@
+import AccessLog
+import CLiburing
+import Glibc
+
+extension Worker {
+    /// Starts measuring and logging a request whose head parsed.
+    @inline(__always)
+    func beginRecord(_ slot: Int, _ head: HTTPRequestHead, _ source: UnsafeRawBufferPointer) {
+        clients[slot].active = true
+        clients[slot].upstreamStart = 0
+        clients[slot].upstreamEnd = 0
+        clients[slot].upstreamStatus = 0
+        clients[slot].node = -1
+        clients[slot].errorMessage = nil
+        guard accessRing != nil else { return }
+        let record = records + slot
+        record.pointee.reset()
+        record.pointee.time = Int64(gw_realtime_ns())
+        record.pointee.method = AccessRecord.Method(rawValue: head.method.rawValue) ?? .other
+        record.pointee.httpVersion = head.versionMinor == 0 ? .http1_0 : .http1_1
+        record.pointee.client = clientAddress(slot)
+        record.pointee.setPath(UnsafeRawBufferPointer(rebasing: source[head.targetRange]))
+        if let agent = head.userAgent {
+            record.pointee.setUserAgent(UnsafeRawBufferPointer(rebasing: source[agent]))
+        }
+        record.pointee.setRequestID(requestID(slot))
+    }
+
+    /// Starts a record for a request that never parsed (it gets a 4xx from the gateway).
+    func beginUnparsedRecord(_ slot: Int) {
+        clients[slot].active = true
+        clients[slot].upstreamStart = 0
+        clients[slot].upstreamEnd = 0
+        clients[slot].node = -1
+        clients[slot].route = -1
+        guard accessRing != nil else { return }
+        let record = records + slot
+        record.pointee.reset()
+        record.pointee.time = Int64(gw_realtime_ns())
+        record.pointee.method = .other
+        record.pointee.client = clientAddress(slot)
+        record.pointee.setRequestID(requestID(slot))
+    }
+
+    @inline(__always)
+    func requestID(_ slot: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength))
+    }
+
+    /// The peer address in the access log's compact form, parsed back from the stored text.
+    func clientAddress(_ slot: Int) -> ClientAddress {
+        let text = UnsafeRawBufferPointer(start: clientAddressBytes + slot * 48, count: Int(clients[slot].clientAddressLength))
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        var cString: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &cString) { raw in
+            raw.copyMemory(from: text)
+            let pointer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            if inet_pton(AF_INET, pointer, &v4) == 1 { return ClientAddress(v4) }
+            if inet_pton(AF_INET6, pointer, &v6) == 1 { return ClientAddress(v6) }
+            return ClientAddress()
+        }
+    }
+
+    /// Measures and logs the client's current request once, when its response ends (or the client goes).
+    func completeRequest(_ slot: Int, aborted: Bool = false) {
+        guard clients[slot].active else { return }
+        clients[slot].active = false
+        let c = clients[slot]
+        // 499: the client went away before a response was sent (nginx's convention).
+        let status = c.responseStarted || !aborted ? Int(c.status) : 499
+        let total = now &- c.requestStart
+        var upstream: Int64 = -1
+        if c.upstreamStart > 0 && c.upstreamStatus > 0 {
+            upstream = Int64((c.upstreamEnd > 0 ? c.upstreamEnd : now) &- c.upstreamStart)
+        }
+        telemetry.recordRequest(
+            route: Int(c.route),
+            method: c.method,
+            status: status,
+            totalNanoseconds: total,
+            upstreamNanoseconds: upstream,
+            bytesIn: c.bytesIn,
+            bytesOut: c.bytesOut,
+            requestID: requestID(slot)
+        )
+        guard let ring = accessRing else { return }
+        let record = records + slot
+        record.pointee.status = UInt16(clamping: status)
+        record.pointee.duration = Int64(total)
+        record.pointee.upstreamDuration = upstream
+        record.pointee.upstreamStatus = UInt16(clamping: Int(c.upstreamStatus))
+        record.pointee.bytesIn = UInt64(clamping: c.bytesIn)
+        record.pointee.bytesOut = UInt64(clamping: c.bytesOut)
+        record.pointee.route = c.route >= 0 ? observability.routeSymbols[Int(c.route)] : .none
+        record.pointee.upstream = c.node >= 0 ? observability.nodeSymbols[Int(c.node)] : .none
+        if let message = c.errorMessage {
+            record.pointee.error = errorSymbol(message)
+        } else if aborted && !c.responseStarted {
+            record.pointee.error = errorSymbol("client closed the connection")
+        }
+        _ = ring._withUnsafeGuaranteedRef { $0.push(record.pointee) }
+    }
+
+    /// The interned symbol for a gateway error message (interned on first use per worker).
+    func errorSymbol(_ message: StaticString) -> AccessLogSymbol {
+        let key = UInt(bitPattern: message.utf8Start)
+        if let symbol = errorSymbols[key] { return symbol }
+        let symbol = (try? observability.accessLogger?.register("\(message)")) ?? .none
+        errorSymbols[key] = symbol
+        return symbol
+    }
+}
