@@ -1,7 +1,7 @@
 /// Every problem found in a configuration, each with its key path and line.
 ///
 /// The loader never stops at the first problem: one run of `gateway check` lists them all.
-package struct ConfigError: Error, Sendable, CustomStringConvertible {
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; compare with the static members.
     package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
@@ -45,7 +45,7 @@ package struct ConfigError: Error, Sendable, CustomStringConvertible {
     }
 
     /// One line per issue: `path: reason (line N)`.
-    package var description: String {
+    public var description: String {
         issues.map(\.description).joined(separator: "\n")
     }
 }

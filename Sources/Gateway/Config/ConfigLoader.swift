@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 /// Reads, checks and normalises gateway configuration files.
-package enum ConfigLoader {
+public enum ConfigLoader {
     /// Reads and validates the YAML file at `path`, reporting every problem at once.
     ///
     /// With `resolveHostnames` node host names are resolved now, so a name that does not resolve is a
@@ -25,7 +25,7 @@ package enum ConfigLoader {
     }
 
     /// Validates YAML text; `sourceName` is recorded in the result and in errors.
-    package static func parse(
+    public static func parse(
         yaml: String,
         sourceName: String,
         resolveHostnames: Bool = true

@@ -2,7 +2,7 @@
 ///
 /// Built only by ``ConfigLoader``, which checks every value and normalises inline upstreams into
 /// ``upstreams`` (with the id `route:<route id>`), so an engine only ever follows ``RouteConfig/upstreamID``.
-package struct GatewayConfig: Sendable, Equatable {
+public struct GatewayConfig: Sendable, Equatable {
     /// Worker threads; 0 means one per CPU core.
     package var workers: Int = 0
     /// Data-plane listening addresses; every worker binds each with SO_REUSEPORT.

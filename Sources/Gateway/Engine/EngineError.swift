@@ -4,7 +4,7 @@ import Glibc
 ///
 /// Carries an opaque ``Code`` so callers can match on the kind of failure, a message written for the
 /// operator (what happened and how to fix it), and the underlying `errno` when there is one.
-package struct EngineError: Error, CustomStringConvertible {
+public struct EngineError: Error, CustomStringConvertible {
     /// The kind of engine failure.
     package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
@@ -39,7 +39,7 @@ package struct EngineError: Error, CustomStringConvertible {
         self.errno = errno
     }
 
-    package var description: String { message }
+    public var description: String { message }
 
     /// Explains an `io_uring_queue_init` failure: the cause and the fix.
     package static func ioUringSetup(errno: Int32) -> EngineError {

@@ -3,21 +3,26 @@ import Glibc
 import Logging
 
 /// Starts the workers for a configuration, waits for SIGTERM/SIGINT, drains, and stops.
-package final class GatewayServer: @unchecked Sendable {
+public final class GatewayServer: @unchecked Sendable {
     package let plan: ProxyPlan
     package let control: WorkerControl
     private let logger: Logger
     /// Bound listening sockets, one list per worker.
     private var listeners: [[Int32]] = []
     /// The addresses actually bound (port 0 resolved).
-    package private(set) var boundAddresses: [SocketAddress] = []
+    public private(set) var boundAddresses: [SocketAddress] = []
     private var threads: [pthread_t] = []
     private let failures = StartupFailures()
 
     package let observability: GatewayObservability
 
-    /// `observability` defaults to metrics only (no access log), for embedding in tests and benchmarks.
-    package init(plan: ProxyPlan, logger: Logger, observability: GatewayObservability? = nil) {
+    /// A server recording metrics but no access log, for embedding in tests and benchmarks.
+    public convenience init(plan: ProxyPlan, logger: Logger) {
+        self.init(plan: plan, logger: logger, observability: nil)
+    }
+
+    /// `observability` defaults to metrics only (no access log).
+    package init(plan: ProxyPlan, logger: Logger, observability: GatewayObservability?) {
         self.plan = plan
         self.logger = logger
         self.observability = observability ?? (try! GatewayObservability(plan: plan, accessLog: false))
@@ -27,7 +32,7 @@ package final class GatewayServer: @unchecked Sendable {
     }
 
     /// Checks io_uring works here, binds every listener for every worker.
-    package func prepare() throws(EngineError) {
+    public func prepare() throws(EngineError) {
         // Fail fast with an explanation if io_uring is unavailable (seccomp, sysctl, kernel).
         _ = try IORing(entries: 8)
         var addresses: [SocketAddress] = []
@@ -82,7 +87,7 @@ package final class GatewayServer: @unchecked Sendable {
     }
 
     /// Starts one thread per worker and returns; the workers serve until ``stop()``.
-    package func start() throws(EngineError) {
+    public func start() throws(EngineError) {
         for worker in 0..<control.workerCount {
             let context = WorkerContext(
                 index: worker,
@@ -116,7 +121,7 @@ package final class GatewayServer: @unchecked Sendable {
     }
 
     /// Waits until every worker has posted its accepts (or one failed to start).
-    package func waitUntilRunning() throws(EngineError) {
+    public func waitUntilRunning() throws(EngineError) {
         while !control.allRunning {
             if let failure = failures.first { throw failure }
             usleep(1000)
@@ -124,7 +129,7 @@ package final class GatewayServer: @unchecked Sendable {
     }
 
     /// Drains every worker (finishing in-flight requests up to the drain timeout) and joins them.
-    package func stop() {
+    public func stop() {
         control.beginDrain()
         joinAll()
     }

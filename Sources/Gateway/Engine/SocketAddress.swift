@@ -2,7 +2,7 @@ import CLiburing
 import Glibc
 
 /// An IPv4 or IPv6 socket address stored inline, so connects never allocate.
-package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
+public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     package var storage: sockaddr_storage
     package var length: socklen_t
 
@@ -54,9 +54,14 @@ package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         return address
     }
 
-    /// Reads the peer address of a connected socket.
+    private init(zeroedWithLength length: socklen_t) {
+        storage = sockaddr_storage()
+        self.length = length
+    }
+
+    /// Reads the peer address of a connected socket (no allocation: called for every accepted client).
     package static func peer(of fd: Int32) -> SocketAddress? {
-        var address = SocketAddress(host: "0.0.0.0", port: 0)!
+        var address = SocketAddress(zeroedWithLength: 0)
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
@@ -68,7 +73,7 @@ package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Reads the local address of a bound socket (to learn the port the kernel picked for port 0).
     package static func local(of fd: Int32) -> SocketAddress? {
-        var address = SocketAddress(host: "0.0.0.0", port: 0)!
+        var address = SocketAddress(zeroedWithLength: 0)
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -80,7 +85,7 @@ package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
 
     package var family: Int32 { Int32(storage.ss_family) }
 
-    package var port: UInt16 {
+    public var port: UInt16 {
         withUnsafeBytes(of: storage) { raw in
             if family == AF_INET6 {
                 return UInt16(
@@ -96,21 +101,25 @@ package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Writes the numeric host (no port) into `buffer`; returns the byte count.
+    /// Writes the numeric host (no port) into `buffer`; returns the byte count. No allocation.
     package func writeHost(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var text = [CChar](repeating: 0, count: 64)
-        withUnsafeBytes(of: storage) { raw in
-            if family == AF_INET6 {
-                let offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
-                _ = inet_ntop(AF_INET6, raw.baseAddress! + offset, &text, 64)
-            } else {
-                let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
-                _ = inet_ntop(AF_INET, raw.baseAddress! + offset, &text, 64)
+        // INET6_ADDRSTRLEN is 46; a 64-byte stack buffer holds any numeric host.
+        var text: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &text) { scratch in
+            let destination = scratch.baseAddress!.assumingMemoryBound(to: CChar.self)
+            withUnsafeBytes(of: storage) { raw in
+                if family == AF_INET6 {
+                    let offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
+                    _ = inet_ntop(AF_INET6, raw.baseAddress! + offset, destination, 64)
+                } else {
+                    let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+                    _ = inet_ntop(AF_INET, raw.baseAddress! + offset, destination, 64)
+                }
             }
+            let length = min(strlen(destination), buffer.count)
+            buffer.baseAddress!.copyMemory(from: scratch.baseAddress!, byteCount: length)
+            return length
         }
-        let length = min(strlen(text), buffer.count)
-        text.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
-        return length
     }
 
     package var hostString: String {
@@ -119,11 +128,11 @@ package struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         return String(decoding: bytes[0..<count], as: UTF8.self)
     }
 
-    package var description: String {
+    public var description: String {
         family == AF_INET6 ? "[\(hostString)]:\(port)" : "\(hostString):\(port)"
     }
 
-    package static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
+    public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
         guard lhs.length == rhs.length else { return false }
         return withUnsafeBytes(of: lhs.storage) { l in
             withUnsafeBytes(of: rhs.storage) { r in memcmp(l.baseAddress!, r.baseAddress!, Int(lhs.length)) == 0 }

@@ -3,7 +3,7 @@
 /// Allocated once and reused for every head, so parsing never allocates. Offsets are relative to the
 /// buffer handed to the parser.
 // Thread-confined: owned and used by one worker thread; Sendable only so it can be moved there.
-package final class HTTPHeaderIndex: @unchecked Sendable {
+public final class HTTPHeaderIndex: @unchecked Sendable {
     private struct Entry {
         var nameStart: Int
         var nameEnd: Int
@@ -21,7 +21,7 @@ package final class HTTPHeaderIndex: @unchecked Sendable {
     /// Number of headers recorded for the last parsed head.
     package private(set) var count: Int = 0
 
-    package init(capacity: Int = 128) {
+    public init(capacity: Int = 128) {
         self.capacity = max(1, capacity)
         self.entries = .allocate(capacity: self.capacity)
     }

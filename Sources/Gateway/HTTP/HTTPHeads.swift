@@ -18,7 +18,7 @@ package enum HTTPTargetForm: UInt8, Equatable, Sendable {
 }
 
 /// A parsed request head; all ranges are byte offsets into the buffer that was parsed.
-package struct HTTPRequestHead: Equatable, Sendable {
+public struct HTTPRequestHead: Equatable, Sendable {
     package var method: HTTPMethod
     package var methodRange: Range<Int>
     /// The target exactly as sent.
@@ -66,7 +66,7 @@ package struct HTTPResponseHead: Equatable, Sendable {
 }
 
 /// The outcome of parsing a head from a possibly partial buffer.
-package enum HTTPHeadResult<Head> {
+public enum HTTPHeadResult<Head> {
     /// More bytes are needed; nothing is wrong yet.
     case incomplete
     case complete(Head)

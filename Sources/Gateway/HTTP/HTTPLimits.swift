@@ -1,5 +1,5 @@
 /// Size limits the parser and body framer enforce; exceeding one is an error with the noted status.
-package struct HTTPLimits: Sendable, Equatable {
+public struct HTTPLimits: Sendable, Equatable {
     /// Longest request line without its CRLF (414 beyond).
     package var maxRequestLineBytes = 8192
     /// Longest head, start line to the final CRLFCRLF inclusive (431 beyond).
@@ -11,5 +11,5 @@ package struct HTTPLimits: Sendable, Equatable {
     /// Largest trailer section of a chunked body.
     package var maxTrailerBytes = 8192
 
-    package init() {}
+    public init() {}
 }

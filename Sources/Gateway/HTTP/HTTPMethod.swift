@@ -1,5 +1,5 @@
 /// An HTTP request method, parsed without allocating; anything outside the common set is `.other`.
-package enum HTTPMethod: UInt8, Sendable, CaseIterable {
+public enum HTTPMethod: UInt8, Sendable, CaseIterable {
     case get
     case head
     case post

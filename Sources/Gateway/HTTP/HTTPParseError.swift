@@ -3,7 +3,7 @@
 /// Request errors carry 400, 414, 431, 501 or 505. Response-head errors carry 502: the upstream
 /// broke the protocol. Body-framing errors carry 400; the proxy maps those on an upstream body to 502
 /// or a close.
-package struct HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct HTTPParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The status to answer with.
     package var status: Int
     /// The machine-readable cause.
@@ -14,7 +14,7 @@ package struct HTTPParseError: Error, Equatable, Sendable, CustomStringConvertib
         self.reason = reason
     }
 
-    package var description: String {
+    public var description: String {
         "HTTPParseError(\(status), \(reason.name))"
     }
 

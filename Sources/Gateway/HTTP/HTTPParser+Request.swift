@@ -4,7 +4,7 @@ extension HTTPParser {
     /// One CRLF before the request line is skipped (RFC 9112 §2.2, between pipelined requests) and
     /// counted in `headLength`. CONNECT is refused with 501 (the gateway does not tunnel); a request
     /// line longer than the limit is 414 as soon as the buffer holds more than the limit without a CR.
-    package static func parseRequestHead(
+    public static func parseRequestHead(
         _ buffer: UnsafeRawBufferPointer,
         headers: HTTPHeaderIndex,
         limits: HTTPLimits

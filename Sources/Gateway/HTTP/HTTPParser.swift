@@ -2,7 +2,7 @@
 ///
 /// Parsing restarts from the buffer's start on every call, so a head that arrives in pieces is
 /// re-parsed as it grows; each call is a single pass over the bytes. Nothing allocates.
-package enum HTTPParser {
+public enum HTTPParser {
     enum BlockResult {
         case incomplete
         case complete(end: Int)

@@ -4,7 +4,7 @@ import Glibc
 ///
 /// Immutable once built. Hot fields live in manually allocated arrays of plain structs so that reading
 /// them costs no ARC traffic and no bounds-checked copies of nested arrays.
-package final class ProxyPlan: @unchecked Sendable {
+public final class ProxyPlan: @unchecked Sendable {
     /// Per-route facts the worker needs after a match.
     package struct Route {
         /// Index into `upstreams`, or -1 for a route answered by the gateway itself (mocking).
@@ -46,7 +46,7 @@ package final class ProxyPlan: @unchecked Sendable {
     }
 
     package let config: GatewayConfig
-    package let routeTable: RouteTable
+    public let routeTable: RouteTable
     package let routeCount: Int
     package let routes: UnsafeMutablePointer<Route>
     package let upstreamCount: Int
@@ -65,7 +65,7 @@ package final class ProxyPlan: @unchecked Sendable {
     package let upstreamIDs: [String]
 
     /// Compiles `config`; node host names must already be resolvable.
-    package init(config: GatewayConfig) throws(ConfigError) {
+    public init(config: GatewayConfig) throws(ConfigError) {
         self.config = config
         let enabledRoutes = config.routes.filter(\.enabled)
         routeTable = RouteTable(routes: enabledRoutes)

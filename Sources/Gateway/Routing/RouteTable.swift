@@ -14,7 +14,7 @@ import Darwin
 ///
 /// `@unchecked Sendable`: the storage is raw memory written only in `init` and freed in `deinit`; it is
 /// read-only in between, so sharing across workers is safe, and raw pointers keep `match` free of ARC.
-package final class RouteTable: @unchecked Sendable {
+public final class RouteTable: @unchecked Sendable {
     struct Node {
         var edgeStart: Int32
         var edgeCount: Int32
@@ -88,7 +88,7 @@ package final class RouteTable: @unchecked Sendable {
     ///
     /// `host` is the Host header value as received (any case, optional `:port`); `path` is the request
     /// target's path (a `?query` or `#fragment` is ignored). Allocation-free and lock-free.
-    package func match(method: HTTPMethod, host: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> Int {
+    public func match(method: HTTPMethod, host: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> Int {
         guard let pathBase = path.baseAddress, path.count > 0 else { return -1 }
         let pathBytes = pathBase.assumingMemoryBound(to: UInt8.self)
         guard pathBytes[0] == UInt8(ascii: "/") else { return -1 }
