@@ -7,6 +7,7 @@ import Glibc
 /// error responses.
 final class BlockingClient {
     private var fd: Int32
+    private let port: UInt16
     private let request: UnsafeMutableRawBufferPointer
     private let buffer: UnsafeMutablePointer<UInt8>
     private let capacity = 65536
@@ -14,6 +15,7 @@ final class BlockingClient {
 
     /// Connects to 127.0.0.1:`port`; `request` is sent verbatim on every round trip.
     init(port: UInt16, request: String, expectedStatus: Int = 200) {
+        self.port = port
         fd = LoopbackSockets.connectLoopback(port: port)
         self.request = RawBytes.copy(request)
         buffer = .allocate(capacity: capacity)
@@ -33,6 +35,12 @@ final class BlockingClient {
     func close() {
         if fd >= 0 { _ = Glibc.close(fd) }
         fd = -1
+    }
+
+    /// Closes the connection and opens a new one (socket calls only, no allocation in this process).
+    func reconnect() {
+        close()
+        fd = LoopbackSockets.connectLoopback(port: port)
     }
 
     /// Sends the request and reads the whole response; returns the response's byte count.
