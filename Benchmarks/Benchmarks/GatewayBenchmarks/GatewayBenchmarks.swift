@@ -1,6 +1,116 @@
 import Benchmark
 import Gateway
 
+// The fixture of the benchmark being run: created in its setup, used by its measured closure on
+// the benchmark thread only, shut down in its teardown.
+nonisolated(unsafe) var fixture: GatewayFixture?
+
+/// Each measured run does 1000 round trips; the malloc gate allows a little constant noise per run
+/// (e.g. one-off timer or pool bookkeeping), not one allocation per request.
+var roundTripConfiguration: Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .cpuTotal, .mallocCountTotal],
+        warmupIterations: 2,
+        scalingFactor: .kilo,
+        maxDuration: .seconds(3),
+        maxIterations: 50,
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 10])]
+    )
+}
+
+var cpuConfiguration: Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .instructions, .mallocCountTotal],
+        warmupIterations: 10,
+        scalingFactor: .kilo,
+        maxDuration: .seconds(2),
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])]
+    )
+}
+
+/// Registers a benchmark that does `scaledIterations` keep-alive round trips with `request`.
+func roundTripBenchmark(_ name: String, target: GatewayFixture.Target, request: String) {
+    Benchmark(
+        name,
+        configuration: roundTripConfiguration,
+        closure: { benchmark in
+            let client = fixture!.client
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                blackHole(client.roundTrip())
+            }
+            benchmark.stopMeasurement()
+        },
+        setup: { fixture = try GatewayFixture(target: target, request: request) },
+        teardown: {
+            fixture?.shutdown()
+            fixture = nil
+        }
+    )
+}
+
+/// Fewer round trips per run: each one leaves a client port in TIME_WAIT.
+var newConnectionConfiguration: Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .cpuTotal, .mallocCountTotal],
+        warmupIterations: 1,
+        scalingFactor: .kilo,
+        maxDuration: .seconds(2),
+        maxIterations: 5,
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 10])]
+    )
+}
+
+// Names carry no spaces: `thresholds update` writes `Target.name.p90.json` with spaces turned into
+// underscores but `thresholds check` looks the file up by the raw name (benchmark 1.38.1).
 let benchmarks: @Sendable () -> Void = {
-    // Filled by the Gateway work; see docs/BENCHMARKS.md.
+    roundTripBenchmark("control-GET-upstream-direct", target: .upstreamDirect, request: Requests.get)
+    roundTripBenchmark("proxied-GET-keep-alive", target: .gateway, request: Requests.get)
+    roundTripBenchmark("mock-route-GET", target: .gateway, request: Requests.mock)
+    roundTripBenchmark("proxied-POST-1KiB-content-length", target: .gateway, request: Requests.postContentLength)
+    roundTripBenchmark("proxied-POST-1KiB-chunked", target: .gateway, request: Requests.postChunked)
+    roundTripBenchmark(
+        "control-POST-chunked-upstream-direct",
+        target: .upstreamDirect,
+        request: Requests.postChunked
+    )
+
+    Benchmark(
+        "mock-route-GET-new-connection",
+        configuration: newConnectionConfiguration,
+        closure: { benchmark in
+            let client = fixture!.client
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                client.reconnect()
+                blackHole(client.roundTrip())
+            }
+            benchmark.stopMeasurement()
+        },
+        setup: { fixture = try GatewayFixture(target: .gateway, request: Requests.mock, warmup: 200) },
+        teardown: {
+            fixture?.shutdown()
+            fixture = nil
+        }
+    )
+
+    Benchmark("HTTP-parse-request-head", configuration: cpuConfiguration) { benchmark, parse in
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(parse.run())
+        }
+        benchmark.stopMeasurement()
+    } setup: {
+        ParseFixture()
+    }
+
+    Benchmark("router-match", configuration: cpuConfiguration) { benchmark, router in
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(router.run())
+        }
+        benchmark.stopMeasurement()
+    } setup: {
+        try RouterFixture()
+    }
 }

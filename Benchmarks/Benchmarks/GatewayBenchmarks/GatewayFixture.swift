@@ -1,0 +1,104 @@
+import Gateway
+import Glibc
+import Logging
+
+/// The canned upstream, an in-process gateway with one worker in front of it, and one keep-alive client.
+///
+/// Everything runs in the benchmark process so `mallocCountTotal` sees the worker thread; the client
+/// and the upstream never allocate per request, so what the metric counts is the gateway's.
+final class GatewayFixture: @unchecked Sendable {
+    // Used by one benchmark at a time: created in setup, driven by the measured closure, torn down after.
+    let upstream: CannedUpstream
+    let server: GatewayServer?
+    let client: BlockingClient
+
+    /// Which side of the proxy the client talks to.
+    enum Target {
+        /// Through the gateway.
+        case gateway
+        /// Straight to the canned upstream: the control that proves the harness itself allocates nothing.
+        case upstreamDirect
+    }
+
+    /// Starts the upstream and (for `.gateway`) the gateway, connects, and warms up with `warmup` round trips.
+    init(target: Target, request: String, warmup: Int = 2000) throws {
+        upstream = CannedUpstream()
+        upstream.start()
+        switch target {
+        case .gateway:
+            let config = try ConfigLoader.parse(yaml: Self.config(upstreamPort: upstream.port), sourceName: "bench")
+            let plan = try ProxyPlan(config: config)
+            var logger = Logger(label: "gateway-bench")
+            logger.logLevel = .warning
+            let server = GatewayServer(plan: plan, logger: logger)
+            try server.prepare()
+            try server.start()
+            try server.waitUntilRunning()
+            self.server = server
+            client = BlockingClient(port: server.boundAddresses[0].port, request: request)
+        case .upstreamDirect:
+            server = nil
+            client = BlockingClient(port: upstream.port, request: request)
+        }
+        // Creates the worker's connection slot, blocks, provided buffers and the upstream pool entry.
+        for _ in 0..<warmup { client.roundTrip() }
+    }
+
+    /// Closes the client, drains the gateway and stops the upstream.
+    func shutdown() {
+        client.close()
+        server?.stop()
+        upstream.stop()
+    }
+
+    static func config(upstreamPort: UInt16) -> String {
+        """
+        workers: 1
+        listen: "127.0.0.1:0"
+        upstreams:
+          - id: backend
+            nodes: {"127.0.0.1:\(upstreamPort)": 1}
+            keepalive_pool: {size: 64, idle_timeout: 60, requests: 1000000}
+        routes:
+          - id: demo
+            uri: /__demo
+            plugins: {mocking: {response_status: 200, response_example: 'ok', content_type: text/plain}}
+          - id: api
+            uris: ["/*"]
+            upstream_id: backend
+        """
+    }
+}
+
+/// Requests the benchmarks send: realistic browser-ish heads, bodies built once.
+enum Requests {
+    static let get =
+        "GET /api/v1/users/42?fields=name HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n"
+        + "Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
+
+    static let mock = "GET /__demo HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n\r\n"
+
+    static let body1KiB = String(repeating: "0123456789abcdef", count: 64)
+
+    static let postContentLength =
+        "POST /api/v1/orders HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n"
+        + "Content-Type: application/octet-stream\r\nContent-Length: 1024\r\n\r\n" + body1KiB
+
+    /// The same 1 KiB as two 512-byte chunks.
+    static let postChunked =
+        "POST /api/v1/orders HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n"
+        + "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "200\r\n" + String(body1KiB.prefix(512)) + "\r\n200\r\n" + String(body1KiB.suffix(512)) + "\r\n0\r\n\r\n"
+
+    /// A ~400-byte head like a browser's API call, for the parser benchmark.
+    static let realisticHead =
+        "GET /api/v1/users/42/orders?limit=20&cursor=eyJpZCI6MTIzfQ HTTP/1.1\r\n"
+        + "Host: api.example.com\r\n"
+        + "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
+        + "Accept: application/json, text/plain, */*\r\n"
+        + "Accept-Language: en-US,en;q=0.5\r\n"
+        + "Accept-Encoding: gzip, deflate, br\r\n"
+        + "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl\r\n"
+        + "X-Request-Id: 7f3c9a2e-1b4d-4c8e-9f0a-2d6b8e1c3a5f\r\n"
+        + "Connection: keep-alive\r\n\r\n"
+}
