@@ -33,11 +33,15 @@ extension ConfigReader {
         if let node = top["limits"] {
             limits(node, into: &config.limits)
         }
-        if let node = top["shutdown"], let section = fields(node, at: "shutdown", allowed: ["drain_timeout"]),
-            let value = section["drain_timeout"],
-            let timeout = duration(value, at: "shutdown.drain_timeout", allowZero: true)
-        {
-            config.shutdown.drainTimeout = timeout
+        if let node = top["shutdown"], let section = fields(node, at: "shutdown", allowed: ["drain_timeout", "delay"]) {
+            if let value = section["drain_timeout"],
+                let timeout = duration(value, at: "shutdown.drain_timeout", allowZero: true)
+            {
+                config.shutdown.drainTimeout = timeout
+            }
+            if let value = section["delay"], let delay = duration(value, at: "shutdown.delay", allowZero: true) {
+                config.shutdown.delay = delay
+            }
         }
         var declared: [(UpstreamConfig, Node)] = []
         if let node = top["upstreams"], let items = list(node, at: "upstreams", allowSingle: false) {

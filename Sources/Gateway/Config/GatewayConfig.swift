@@ -48,6 +48,9 @@ package struct ControlConfig: Sendable, Equatable {
 package struct ShutdownConfig: Sendable, Equatable {
     /// How long in-flight requests may run after SIGTERM/SIGINT before connections are closed.
     package var drainTimeout: Duration = .seconds(30)
+    /// How long to keep serving (and accepting) after `/readyz` turns 503 on SIGTERM, so load balancers
+    /// stop sending new connections before the listeners close (`shutdown.delay`, default 0).
+    package var delay: Duration = .zero
 
     package init() {}
 }

@@ -41,7 +41,7 @@ package final class ControlPlane: Sendable {
 
     private func readiness() -> ControlResponse {
         var reasons: [String] = []
-        if control.isDraining { reasons.append("shutting down") }
+        if control.isShuttingDown { reasons.append("shutting down") }
         for worker in 0..<control.workerCount where !control.isRunning(worker: worker) {
             reasons.append("worker \(worker) is not running")
         }

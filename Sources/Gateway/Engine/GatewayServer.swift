@@ -78,7 +78,10 @@ public final class GatewayServer: @unchecked Sendable {
             var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
             if signal == SIGTERM || signal == SIGINT {
-                logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"): draining")
+                control.beginShutdown()
+                let delay = plan.config.shutdown.delay
+                logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"): not ready; draining in \(delay)")
+                if delay > .zero { usleep(UInt32(clamping: delay.nanoseconds / 1000)) }
                 break
             }
         }

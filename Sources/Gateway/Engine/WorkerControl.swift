@@ -21,6 +21,14 @@ package final class WorkerControl: Sendable {
         cells = (0..<workerCount).map { _ in Cell() }
     }
 
+    private let shuttingDown = Atomic<Bool>(false)
+
+    /// True from the moment a shutdown is requested (before the drain starts): `/readyz` turns 503.
+    package var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) || isDraining }
+
+    /// Marks the process as going away, ahead of the drain.
+    package func beginShutdown() { shuttingDown.store(true, ordering: .relaxed) }
+
     /// True once a graceful shutdown has begun.
     package var isDraining: Bool { draining.load(ordering: .relaxed) }
 
