@@ -18,7 +18,7 @@ extension Worker {
         record.pointee.time = Int64(gw_realtime_ns())
         record.pointee.method = AccessRecord.Method(rawValue: head.method.rawValue) ?? .other
         record.pointee.httpVersion = head.versionMinor == 0 ? .http1_0 : .http1_1
-        record.pointee.client = clientAddress(slot)
+        record.pointee.client = clientAddresses[slot]
         record.pointee.setPath(UnsafeRawBufferPointer(rebasing: source[head.targetRange]))
         if let agent = head.userAgent {
             record.pointee.setUserAgent(UnsafeRawBufferPointer(rebasing: source[agent]))
@@ -38,7 +38,7 @@ extension Worker {
         record.pointee.reset()
         record.pointee.time = Int64(gw_realtime_ns())
         record.pointee.method = .other
-        record.pointee.client = clientAddress(slot)
+        record.pointee.client = clientAddresses[slot]
         record.pointee.setRequestID(requestID(slot))
     }
 
@@ -47,18 +47,15 @@ extension Worker {
         UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength))
     }
 
-    /// The peer address in the access log's compact form, parsed back from the stored text.
-    func clientAddress(_ slot: Int) -> ClientAddress {
-        let text = UnsafeRawBufferPointer(start: clientAddressBytes + slot * 48, count: Int(clients[slot].clientAddressLength))
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        var cString: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &cString) { raw in
-            raw.copyMemory(from: text)
-            let pointer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            if inet_pton(AF_INET, pointer, &v4) == 1 { return ClientAddress(v4) }
-            if inet_pton(AF_INET6, pointer, &v6) == 1 { return ClientAddress(v6) }
-            return ClientAddress()
+    /// The peer address in the access log's compact form (once per connection, at accept).
+    static func logAddress(_ peer: SocketAddress) -> ClientAddress {
+        withUnsafeBytes(of: peer.storage) { raw in
+            if peer.family == AF_INET6 {
+                let offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
+                return ClientAddress(raw.load(fromByteOffset: offset, as: in6_addr.self))
+            }
+            let offset = MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+            return ClientAddress(raw.load(fromByteOffset: offset, as: in_addr.self))
         }
     }
 
@@ -92,8 +89,8 @@ extension Worker {
         record.pointee.upstreamStatus = UInt16(clamping: Int(c.upstreamStatus))
         record.pointee.bytesIn = UInt64(clamping: c.bytesIn)
         record.pointee.bytesOut = UInt64(clamping: c.bytesOut)
-        record.pointee.route = c.route >= 0 ? observability.routeSymbols[Int(c.route)] : .none
-        record.pointee.upstream = c.node >= 0 ? observability.nodeSymbols[Int(c.node)] : .none
+        record.pointee.route = c.route >= 0 ? routeSymbols[Int(c.route)] : .none
+        record.pointee.upstream = c.node >= 0 ? nodeSymbols[Int(c.node)] : .none
         if let message = c.errorMessage {
             record.pointee.error = errorSymbol(message)
         } else if aborted && !c.responseStarted {

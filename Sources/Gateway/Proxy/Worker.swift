@@ -17,6 +17,11 @@ package final class Worker: @unchecked Sendable {
     let accessRing: Unmanaged<AccessLogRing>?
     /// The access record of each client's current request, filled as the request goes.
     let records: UnsafeMutablePointer<AccessRecord>
+    /// Each client's address in the access log's form, set at accept.
+    let clientAddresses: UnsafeMutablePointer<ClientAddress>
+    /// Interned route ids and node addresses, copied out of arrays so records are filled without ARC.
+    let routeSymbols: UnsafeMutablePointer<AccessLogSymbol>
+    let nodeSymbols: UnsafeMutablePointer<AccessLogSymbol>
     /// Interned error messages, keyed by the message's address.
     @exclusivity(unchecked) var errorSymbols: [UInt: AccessLogSymbol] = [:]
     let ring: IORing
@@ -85,6 +90,15 @@ package final class Worker: @unchecked Sendable {
         clientSlots = SlotAllocator(capacity: clientCapacity)
         clients = zeroed(clientCapacity)
         records = zeroed(clientCapacity)
+        clientAddresses = zeroed(clientCapacity)
+        routeSymbols = .allocate(capacity: plan.routeCount + 1)
+        nodeSymbols = .allocate(capacity: max(1, plan.nodeCount))
+        for route in 0...plan.routeCount {
+            routeSymbols[route] = route < observability.routeSymbols.count ? observability.routeSymbols[route] : .none
+        }
+        for node in 0..<plan.nodeCount {
+            nodeSymbols[node] = node < observability.nodeSymbols.count ? observability.nodeSymbols[node] : .none
+        }
         requestIDBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 64) as UnsafeMutablePointer<UInt8>)
         clientAddressBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 48) as UnsafeMutablePointer<UInt8>)
         upstreamSlots = SlotAllocator(capacity: upstreamCapacity)
@@ -203,6 +217,9 @@ package final class Worker: @unchecked Sendable {
         let addressArea = UnsafeMutableRawBufferPointer(start: clientAddressBytes + slot * 48, count: 48)
         if let peer = SocketAddress.peer(of: fd) {
             clients[slot].clientAddressLength = UInt8(peer.writeHost(into: addressArea))
+            clientAddresses[slot] = Self.logAddress(peer)
+        } else {
+            clientAddresses[slot] = ClientAddress()
         }
         control.connectionOpened(worker: index)
         telemetry.recordConnection(opened: true)
