@@ -21,8 +21,9 @@ Options:
   -h, --help               this text
 
 Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 WARMUP=1s
-  GATEWAY_BIN=<repo>/.build/release/gateway  TARGETS="backend nginx haproxy gateway"
-  BACKEND_PORT=18090 NGINX_PORT=18081 GATEWAY_PORT=18082 HAPROXY_PORT=18083
+  GATEWAY_BIN=<repo>/.build/release/gateway  TARGETS="backend nginx haproxy gateway gateway-bare"
+  BACKEND_PORT=18090 NGINX_PORT=18081 GATEWAY_PORT=18082 HAPROXY_PORT=18083 GATEWAY_BARE_PORT=18084
+  gateway runs the shipped defaults (metrics and a zstd access log on); gateway-bare has both off.
   SLOWLORIS_INTERVAL=2 (seconds between header bytes)  MAX_RUNTIME=1800 (seconds, whole run)
 EOF
 }
@@ -37,11 +38,12 @@ DURATION=${DURATION:-6s}
 ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-1s}
 GATEWAY_BIN=${GATEWAY_BIN:-$repo_root/.build/release/gateway}
-TARGETS=${TARGETS:-backend nginx haproxy gateway}
+TARGETS=${TARGETS:-backend nginx haproxy gateway gateway-bare}
 BACKEND_PORT=${BACKEND_PORT:-18090}
 NGINX_PORT=${NGINX_PORT:-18081}
 GATEWAY_PORT=${GATEWAY_PORT:-18082}
 HAPROXY_PORT=${HAPROXY_PORT:-18083}
+GATEWAY_BARE_PORT=${GATEWAY_BARE_PORT:-18084}
 SLOWLORIS_INTERVAL=${SLOWLORIS_INTERVAL:-2}
 MAX_RUNTIME=${MAX_RUNTIME:-1800}
 HOST=127.0.0.1
@@ -72,7 +74,7 @@ for number in WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_
 done
 ((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
 for target in $TARGETS; do
-    case "$target" in backend | nginx | haproxy | gateway) ;; *) die "unknown target '$target' in TARGETS" ;; esac
+    case "$target" in backend | nginx | haproxy | gateway | gateway-bare) ;; *) die "unknown target '$target' in TARGETS" ;; esac
 done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
@@ -96,7 +98,7 @@ require python3 "needed for the report and the connection helpers"
 require timeout "coreutils"
 require pgrep "procps"
 wants haproxy && require haproxy "apt-get install haproxy"
-if wants gateway; then
+if wants gateway || wants gateway-bare; then
     [[ -x $GATEWAY_BIN ]] || die "gateway binary '$GATEWAY_BIN' is missing or not executable; build it with 'swift build -c release' or set GATEWAY_BIN"
 fi
 
@@ -148,6 +150,7 @@ port_of() {
     case "$1" in
         backend) echo "$BACKEND_PORT" ;; nginx) echo "$NGINX_PORT" ;;
         haproxy) echo "$HAPROXY_PORT" ;; gateway) echo "$GATEWAY_PORT" ;;
+        gateway-bare) echo "$GATEWAY_BARE_PORT" ;;
     esac
 }
 declare -A pid_of=()
@@ -300,10 +303,13 @@ backend backend
     server node1 $HOST:$BACKEND_PORT
 EOF
 
+# The shipped defaults: metrics recorded, zstd access log on (as nginx's log is on).
 cat >"$tmp/gateway.yaml" <<EOF
 workers: $WORKERS
 listen: "$HOST:$GATEWAY_PORT"
-access_log: {enabled: false}
+access_log: {enabled: true, path: "$tmp/gateway-logs/access.log.zst", format: json}
+metrics: {enabled: true}
+control: {listen: "$HOST:$((GATEWAY_PORT + 10))"}
 upstreams:
   - id: backend
     nodes: {"$HOST:$BACKEND_PORT": 1}
@@ -314,6 +320,11 @@ routes:
     upstream_id: backend
 EOF
 
+sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_BARE_PORT#" \
+    -e 's#^access_log:.*#access_log: {enabled: false}#' -e 's#^metrics:.*#metrics: {enabled: false}#' \
+    -e '/^control:/d' \
+    "$tmp/gateway.yaml" >"$tmp/gateway-bare.yaml"
+
 log "temp dir $tmp; workers=$WORKERS wrk -t$THREADS -c$CONNECTIONS -d$DURATION rounds=$ROUNDS; open-file limit $fd_limit"
 start backend nginx -p "$tmp" -e "$tmp/backend.error.log" -c "$tmp/backend.conf"
 expect_200 backend "$BACKEND_PORT"
@@ -323,6 +334,10 @@ if wants gateway; then
     sleep 0.5
     printf 'startrss\tgateway\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
     expect_200 gateway "$GATEWAY_PORT"
+fi
+if wants gateway-bare; then
+    start gateway-bare "$GATEWAY_BIN" run --config "$tmp/gateway-bare.yaml"
+    expect_200 gateway-bare "$GATEWAY_BARE_PORT"
 fi
 if wants nginx; then
     start nginx nginx -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/nginx.conf"
@@ -395,7 +410,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 proxies=()
-for target in nginx haproxy gateway; do wants "$target" && proxies+=("$target"); done
+for target in nginx haproxy gateway gateway-bare; do wants "$target" && proxies+=("$target"); done
 
 # Starts a helper in the background and waits for its READY line (or fails after a deadline).
 start_helper() { # name timeout command...
@@ -457,6 +472,9 @@ fi
 check_alive
 if wants gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
+    # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
+    scrape=$(curl -s "http://$HOST:$((GATEWAY_PORT + 10))/metrics" || true)
+    log "gateway access log: $(grep -E '^gateway_access_log_(records|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
     # Anything the gateway printed besides its start line is worth a look.
     if grep -v -e 'gateway .* config .* routes' "$tmp/gateway.log" | grep -q .; then
         log "the gateway wrote to its log during the run (kept in $tmp/gateway.log):"
@@ -466,14 +484,14 @@ if wants gateway; then
 fi
 
 gateway_note=""
-wants gateway && gateway_note=" Gateway $GATEWAY_BIN, access log disabled."
+wants gateway && gateway_note=" Gateway $GATEWAY_BIN: \`gateway\` with metrics and the zstd JSON access log on (shipped defaults), \`gateway-bare\` with both off."
 access_note="nginx access log $nginx_access_log"
 [[ $nginx_access_log == on ]] && access_note+=" (combined format, to a file)"
 {
     printf 'meta\tdate\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
     printf 'meta\tmachine\t%s\n' "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)), all on loopback"
     targets_env=""
-    [[ $TARGETS != "backend nginx haproxy gateway" ]] && targets_env="TARGETS=\"$TARGETS\" "
+    [[ $TARGETS != "backend nginx haproxy gateway gateway-bare" ]] && targets_env="TARGETS=\"$TARGETS\" "
     printf 'meta\tcommand\t%s\n' "${targets_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
     printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. $access_note; HAProxy logs nothing.$gateway_note"
 } >>"$records"
