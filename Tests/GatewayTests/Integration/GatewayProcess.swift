@@ -160,15 +160,24 @@ func withProxy<T>(
         result = .failure(error)
     }
     // Whatever a test does, the gateway must survive it and then drain cleanly.
+    var healthy = true
     if let code = gateway.process.exitCode {
-        Issue.record("gateway died during the test (status \(code)):\n\(gateway.logTail)")
+        healthy = false
+        Issue.record("gateway died during the test (status \(code)); files in \(directory.path):\n\(gateway.logTail)")
     } else {
         let code = await gateway.stop()
-        #expect(code == 0, "gateway exit status after SIGTERM: \(String(describing: code))\n\(gateway.logTail)")
+        healthy = code == 0
+        #expect(code == 0, "gateway exit status after SIGTERM: \(String(describing: code)); files in \(directory.path)")
     }
     await upstream.stop()
-    if case .success = result {
+    if case .success = result, healthy {
         try? FileManager.default.removeItem(at: directory)
+    } else {
+        // Keep the logs for a post-mortem, but not the large payloads.
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where file.hasPrefix("payload") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
+        }
     }
     return try result.get()
 }

@@ -101,3 +101,24 @@ struct StreamingIntegrationTests {
         }
     }
 }
+
+/// Interim responses from the upstream.
+@Suite("Integration: 1xx from the upstream")
+struct InterimResponseIntegrationTests {
+    @Test("a 103 from the upstream does not break the final response or the connection")
+    func earlyHints() async throws {
+        try await withProxy("early") { gateway, _, _ in
+            let connection = try RawConnection(port: gateway.port)
+            try connection.send("GET /early HTTP/1.1\r\nHost: t\r\n\r\n")
+            var response = try await connection.readResponse()
+            if response.status == 103 {
+                #expect(response.header("Link") == "</style.css>; rel=preload")
+                response = try await connection.readResponse()
+            }
+            #expect(response.status == 200)
+            #expect(response.bodyString == "after hints")
+            try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
+        }
+    }
+}
