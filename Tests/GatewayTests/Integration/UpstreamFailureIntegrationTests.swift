@@ -13,15 +13,16 @@ struct UpstreamFailureIntegrationTests {
             yaml: GatewayConfigBuilder().yaml(upstreamPort: deadPort),
             in: directory
         )
-        let started = ContinuousClock().now
         let result = try await Curl.run("\(gateway.url)/status/200", in: directory)
-        let elapsed = ContinuousClock().now - started
-        await gateway.stop()
+        let survived = gateway.process.isRunning
+        let code = await gateway.stop()
+        #expect(survived && code == 0, "gateway exit status \(String(describing: code)):\n\(gateway.logTail)")
         #expect(result.status == 502)
         let json = try result.jsonObject()
         #expect(json["status"] as? Int == 502)
         #expect(json["request_id"] as? String == result.header("X-Request-Id"))
-        #expect(elapsed < .milliseconds(900), "502 took \(elapsed); connect timeout is 1 s, refusal is immediate")
+        // curl's own clock: the refusal is immediate, well inside the 1 s connect timeout.
+        #expect(result.seconds < 0.9, "502 took \(result.seconds) s")
     }
 
     @Test("an upstream that never answers gives 504 after the read timeout")
