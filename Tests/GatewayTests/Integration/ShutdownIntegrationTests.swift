@@ -22,8 +22,12 @@ struct ShutdownIntegrationTests {
         try idle.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try await idle.readResponse().status == 200)
 
+        let finished = LockedValue(0)
         let inFlight = (0..<6).map { index in
-            Task { try await Curl.run("\(url)/slow?delay=1&n=\(index)", in: directory) }
+            Task {
+                defer { finished.withLock { $0 += 1 } }
+                return try await Curl.run("\(url)/slow?delay=1&n=\(index)", in: directory)
+            }
         }
         // Wait until every slow request has reached the upstream.
         let clock = ContinuousClock()
@@ -33,8 +37,17 @@ struct ShutdownIntegrationTests {
         }
         #expect(try await upstream.counts().requests == 7)
         gateway.process.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(!IntegrationEnvironment.portAccepts(gateway.port), "a new connection was accepted while draining")
+        // The listeners close promptly: new connections are refused while the slow requests still run.
+        var refusedWhileDraining = false
+        let refuseDeadline = clock.now.advanced(by: .seconds(3))
+        while clock.now < refuseDeadline {
+            if !IntegrationEnvironment.portAccepts(gateway.port) {
+                refusedWhileDraining = gateway.process.isRunning && finished.value == 0
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(refusedWhileDraining, "new connections were still accepted while draining")
         #expect(await idle.waitForClose(timeout: .seconds(3)), "idle keep-alive connection not closed by the drain")
 
         for task in inFlight {

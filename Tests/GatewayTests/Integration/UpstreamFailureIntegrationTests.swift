@@ -36,7 +36,7 @@ struct UpstreamFailureIntegrationTests {
             #expect(response.status == 504)
             #expect(try response.jsonObject()["status"] as? Int == 504)
             #expect(elapsed >= .milliseconds(950), "504 after \(elapsed), before the 1 s read timeout")
-            #expect(elapsed < .milliseconds(2500), "504 after \(elapsed), long after the 1 s read timeout")
+            #expect(elapsed < .seconds(4), "504 after \(elapsed), long after the 1 s read timeout")
             // The client connection survives an upstream timeout.
             try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
@@ -74,7 +74,7 @@ struct UpstreamFailureIntegrationTests {
             #expect(response.status == 408)
             #expect(try response.jsonObject()["status"] as? Int == 408)
             #expect(elapsed >= .milliseconds(950), "408 after \(elapsed)")
-            #expect(elapsed < .milliseconds(3000), "408 after \(elapsed)")
+            #expect(elapsed < .seconds(4), "408 after \(elapsed)")
             #expect(await connection.waitForClose())
             #expect(try await upstream.counts().requests == 0)
         }
@@ -96,7 +96,7 @@ struct UpstreamFailureIntegrationTests {
             if let response = try? await connection.readResponse(timeout: .seconds(5)) { status = response.status }
             let elapsed = ContinuousClock().now - started
             #expect(status == 408)
-            #expect(elapsed < .milliseconds(3000), "trickling kept the head open for \(elapsed)")
+            #expect(elapsed < .seconds(4), "trickling kept the head open for \(elapsed)")
         }
     }
 
@@ -104,13 +104,16 @@ struct UpstreamFailureIntegrationTests {
     func keepAliveTimeout() async throws {
         try await withProxy("idle", GatewayConfigBuilder(keepaliveTimeout: 1)) { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
+            // Timed from the send: the idle timer cannot start before that, however late this task runs.
+            let started = ContinuousClock().now
             try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
-            let started = ContinuousClock().now
             #expect(await connection.waitForClose(timeout: .seconds(4)))
             let elapsed = ContinuousClock().now - started
             #expect(elapsed >= .milliseconds(900), "closed after \(elapsed)")
             #expect(connection.buffer.isEmpty, "idle close sent bytes: \(RawResponse.preview(connection.buffer))")
+            // The gateway itself is still there for new connections.
+            #expect(IntegrationEnvironment.portAccepts(gateway.port))
         }
     }
 }
