@@ -83,11 +83,13 @@ final class GatewayProcess: Sendable {
 /// Builds gateway configs for the tests: one upstream `backend` and a few standard routes.
 struct GatewayConfigBuilder {
     var workers = 1
+    // Generous defaults: with the whole suite running on two shared cores, the Python upstream can be slow to
+    // answer. Tests of a timeout set that timeout short themselves.
     var connectTimeout = 1.0
-    var sendTimeout = 2.0
-    var readTimeout = 2.0
-    var headerTimeout = 2.0
-    var keepaliveTimeout = 5.0
+    var sendTimeout = 10.0
+    var readTimeout = 10.0
+    var headerTimeout = 10.0
+    var keepaliveTimeout = 30.0
     var drainTimeout = 5.0
     var passHost = "pass"
     /// Extra YAML list items placed under `upstreams:` (indented two spaces, starting with "  - id:");
@@ -163,7 +165,10 @@ func withProxy<T>(
     var healthy = true
     if let code = gateway.process.exitCode {
         healthy = false
-        Issue.record("gateway died during the test (status \(code)); files in \(directory.path):\n\(gateway.logTail)")
+        Issue.record(
+            "gateway died during the test (status \(code), signals sent by the test: \(gateway.process.signalsSent)); "
+                + "files in \(directory.path):\n\(gateway.logTail)"
+        )
     } else {
         let code = await gateway.stop()
         healthy = code == 0

@@ -18,7 +18,7 @@ struct StreamingIntegrationTests {
             #expect(result.status == 200)
             let json = try result.jsonObject()
             #expect(json["bytes"] as? Int == 1_000_003)
-            #expect(try json["sha256"] as? String == Pattern.sha256(file: file))
+            #expect(try await json["sha256"] as? String == Pattern.sha256(file: file))
         }
     }
 
@@ -45,8 +45,10 @@ struct StreamingIntegrationTests {
             #expect(response.status == 200)
             #expect(response.framing == "chunked")
             #expect(response.body.count == 35000)
-            let expected = try Pattern.sha256(Array(repeating: Pattern.bytes(size: 5000), count: 7).flatMap { $0 })
-            #expect(try Pattern.sha256(response.body) == expected)
+            let expected = try await Pattern.sha256(
+                Array(repeating: Pattern.bytes(size: 5000), count: 7).flatMap { $0 }
+            )
+            #expect(try await Pattern.sha256(response.body) == expected)
             #expect(response.trailers.map(\.name) == ["X-Checksum"])
             #expect(response.trailers.first?.value == expected)
             // The connection remains usable after the trailer section.
@@ -79,7 +81,7 @@ struct StreamingIntegrationTests {
             #expect(result.heads.map(\.statusLine).first?.hasPrefix("HTTP/1.1 100") == true)
             let json = try result.jsonObject()
             #expect(json["bytes"] as? Int == 2 * 1024 * 1024)
-            #expect(try json["sha256"] as? String == Pattern.sha256(file: file))
+            #expect(try await json["sha256"] as? String == Pattern.sha256(file: file))
             // curl waited for the 100, not for its timeout.
             #expect(result.seconds < 5)
         }

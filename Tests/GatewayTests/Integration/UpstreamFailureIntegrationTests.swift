@@ -16,7 +16,10 @@ struct UpstreamFailureIntegrationTests {
         let result = try await Curl.run("\(gateway.url)/status/200", in: directory)
         let survived = gateway.process.isRunning
         let code = await gateway.stop()
-        #expect(survived && code == 0, "gateway exit status \(String(describing: code)):\n\(gateway.logTail)")
+        #expect(
+            survived && code == 0,
+            "exit status \(String(describing: code)), test signals \(gateway.process.signalsSent):\n\(gateway.logTail)"
+        )
         #expect(result.status == 502)
         let json = try result.jsonObject()
         #expect(json["status"] as? Int == 502)
@@ -45,7 +48,7 @@ struct UpstreamFailureIntegrationTests {
 
     @Test("a slow upstream within the read timeout is fine")
     func slowUpstream() async throws {
-        try await withProxy("slow", GatewayConfigBuilder(readTimeout: 2)) { gateway, _, directory in
+        try await withProxy("slow", GatewayConfigBuilder(readTimeout: 3)) { gateway, _, directory in
             let result = try await Curl.run("\(gateway.url)/slow?delay=0.8", in: directory)
             #expect(result.status == 200)
             #expect(result.bodyString == "slept")
