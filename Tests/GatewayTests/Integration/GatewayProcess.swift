@@ -39,7 +39,7 @@ final class GatewayProcess: Sendable {
             logFile: logFile
         )
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(20))
+        let deadline = clock.now.advanced(by: .seconds(60))
         while clock.now < deadline {
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             if let port = listeningPort(in: log), IntegrationEnvironment.portAccepts(port) {
@@ -165,10 +165,9 @@ func withProxy<T>(
     var healthy = true
     if let code = gateway.process.exitCode {
         healthy = false
-        Issue.record(
-            "gateway died during the test (status \(code), signals sent by the test: \(gateway.process.signalsSent)); "
-                + "files in \(directory.path):\n\(gateway.logTail)"
-        )
+        let signals = gateway.process.signalsSent
+        let message = "gateway died during the test (status \(code), signals sent by the test: \(signals)); "
+        Issue.record("\(message)files in \(directory.path):\n\(gateway.logTail)")
     } else {
         let code = await gateway.stop()
         healthy = code == 0

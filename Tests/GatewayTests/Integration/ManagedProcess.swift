@@ -23,10 +23,10 @@ final class ManagedProcess: Sendable {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         if let stdoutFile {
-            FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         } else {
             process.standardOutput = log

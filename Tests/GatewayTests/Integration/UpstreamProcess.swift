@@ -27,7 +27,7 @@ final class UpstreamProcess: Sendable {
         )
         let clock = ContinuousClock()
         let started = clock.now
-        let deadline = started.advanced(by: .seconds(30))
+        let deadline = started.advanced(by: .seconds(60))
         while clock.now < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text),
                 IntegrationEnvironment.portAccepts(port)
