@@ -14,8 +14,10 @@ Endpoints (the first path segment naming an endpoint selects it, so /prefix/head
   /hang                 never responds
   /status/N             status N (no body for 1xx/204/304)
   /upload               streams a CL or chunked body; JSON {bytes, sha256}
+  /early                a 103 Early Hints interim response, then 200 "after hints"
   /bad                  malformed response: Content-Length together with Transfer-Encoding: chunked
-  /count                JSON {connections, requests}, not counting /count requests or connections opened for them
+  /count                JSON {connections, requests}: connections that carried at least one request other than
+                        /count (so readiness probes and /count itself are not counted), and those requests
 """
 
 import argparse
@@ -28,7 +30,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-ENDPOINTS = {"echo", "headers", "big", "chunked", "close", "slow", "hang", "status", "upload", "bad", "count"}
+ENDPOINTS = {"early", "echo", "headers", "big", "chunked", "close", "slow", "hang", "status", "upload", "bad", "count"}
 PIECE = 64 * 1024
 PATTERN = bytes((i * 31 + 7) % 251 for i in range(PIECE))
 
@@ -54,14 +56,18 @@ class Stats:
         self.connections = 0
         self.requests = 0
 
+        self.accepted = 0
+
     def connection(self):
         with self.lock:
-            self.connections += 1
-            return self.connections
+            self.accepted += 1
+            return self.accepted
 
-    def request(self):
+    def request(self, first_on_connection):
         with self.lock:
             self.requests += 1
+            if first_on_connection:
+                self.connections += 1
 
 
 STATS = Stats()
@@ -132,7 +138,6 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, json.dumps(value).encode(), "application/json")
 
     def handle_any(self):
-        STATS.request()
         self.conn_requests += 1
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -142,6 +147,9 @@ class Handler(BaseHTTPRequestHandler):
             if segment in ENDPOINTS:
                 endpoint, args = segment, segments[i + 1 :]
                 break
+        if endpoint != "count":
+            self.counted = getattr(self, "counted", 0) + 1
+            STATS.request(first_on_connection=self.counted == 1)
         if endpoint == "upload":
             digest, count = hashlib.sha256(), 0
             for piece in self.body_pieces():
@@ -165,10 +173,6 @@ class Handler(BaseHTTPRequestHandler):
             )
         if endpoint == "count":
             with STATS.lock:
-                # Asking does not count: neither this request nor a connection opened just to ask.
-                STATS.requests -= 1
-                if self.conn_requests == 1:
-                    STATS.connections -= 1
                 return self.reply_json({"connections": STATS.connections, "requests": STATS.requests})
         if endpoint == "big":
             size = int(query.get("size", "0"))
@@ -211,6 +215,9 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint == "status":
             status = int(args[0]) if args else 200
             return self.reply(status, b"" if status in (204, 304) else b"status %d" % status)
+        if endpoint == "early":
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            return self.reply(200, b"after hints")
         if endpoint == "bad":
             self.close_connection = True
             self.wfile.write(

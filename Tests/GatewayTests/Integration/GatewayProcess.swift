@@ -39,7 +39,7 @@ final class GatewayProcess: Sendable {
             logFile: logFile
         )
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(20))
+        let deadline = clock.now.advanced(by: .seconds(60))
         while clock.now < deadline {
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             if let port = listeningPort(in: log), IntegrationEnvironment.portAccepts(port) {
@@ -83,11 +83,13 @@ final class GatewayProcess: Sendable {
 /// Builds gateway configs for the tests: one upstream `backend` and a few standard routes.
 struct GatewayConfigBuilder {
     var workers = 1
+    // Generous defaults: with the whole suite running on two shared cores, the Python upstream can be slow to
+    // answer. Tests of a timeout set that timeout short themselves.
     var connectTimeout = 1.0
-    var sendTimeout = 2.0
-    var readTimeout = 2.0
-    var headerTimeout = 2.0
-    var keepaliveTimeout = 5.0
+    var sendTimeout = 10.0
+    var readTimeout = 10.0
+    var headerTimeout = 10.0
+    var keepaliveTimeout = 30.0
     var drainTimeout = 5.0
     var passHost = "pass"
     /// Extra YAML list items placed under `upstreams:` (indented two spaces, starting with "  - id:");
@@ -160,15 +162,26 @@ func withProxy<T>(
         result = .failure(error)
     }
     // Whatever a test does, the gateway must survive it and then drain cleanly.
+    var healthy = true
     if let code = gateway.process.exitCode {
-        Issue.record("gateway died during the test (status \(code)):\n\(gateway.logTail)")
+        healthy = false
+        let signals = gateway.process.signalsSent
+        let message = "gateway died during the test (status \(code), signals sent by the test: \(signals)); "
+        Issue.record("\(message)files in \(directory.path):\n\(gateway.logTail)")
     } else {
         let code = await gateway.stop()
-        #expect(code == 0, "gateway exit status after SIGTERM: \(String(describing: code))\n\(gateway.logTail)")
+        healthy = code == 0
+        #expect(code == 0, "gateway exit status after SIGTERM: \(String(describing: code)); files in \(directory.path)")
     }
     await upstream.stop()
-    if case .success = result {
+    if case .success = result, healthy {
         try? FileManager.default.removeItem(at: directory)
+    } else {
+        // Keep the logs for a post-mortem, but not the large payloads.
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where file.hasPrefix("payload") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
+        }
     }
     return try result.get()
 }

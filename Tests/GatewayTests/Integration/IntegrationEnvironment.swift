@@ -14,7 +14,13 @@ enum IntegrationEnvironment {
         return URL(fileURLWithPath: exe).deletingLastPathComponent()
     }()
 
-    static var gatewayBinary: URL { buildDirectory.appendingPathComponent("gateway") }
+    /// The gateway under test: `$GATEWAY_BINARY` if set (e.g. a release build), else the one built beside the tests.
+    static var gatewayBinary: URL {
+        if let path = ProcessInfo.processInfo.environment["GATEWAY_BINARY"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return buildDirectory.appendingPathComponent("gateway")
+    }
 
     /// `Tests/Support/upstream.py`, found from this source file's location.
     static let upstreamScript: URL = URL(fileURLWithPath: #filePath)

@@ -21,7 +21,7 @@ struct KeepAliveIntegrationTests {
             #expect(upstreamConnections.count == 1)
             let counts = try await upstream.counts()
             #expect(counts.requests == 20)
-            #expect(counts.connections <= 2)
+            #expect(counts.connections == 1)
         }
     }
 
@@ -43,7 +43,7 @@ struct KeepAliveIntegrationTests {
             #expect(lines.compactMap { Int($0.split(separator: ":").last ?? "") }.reduce(0, +) == 1)
             let counts = try await upstream.counts()
             #expect(counts.requests == 10)
-            #expect(counts.connections <= 2)
+            #expect(counts.connections == 1)
         }
     }
 
@@ -56,7 +56,7 @@ struct KeepAliveIntegrationTests {
             }
             let counts = try await upstream.counts()
             #expect(counts.requests == 8)
-            #expect(counts.connections <= 2)
+            #expect(counts.connections == 1)
         }
     }
 

@@ -23,10 +23,10 @@ final class ManagedProcess: Sendable {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         if let stdoutFile {
-            FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         } else {
             process.standardOutput = log
@@ -52,8 +52,16 @@ final class ManagedProcess: Sendable {
 
     var isRunning: Bool { exitCode == nil }
 
+    /// Signals this harness sent, so that a failure can tell them from a signal sent by someone else.
+    private let sentSignals = LockedValue<[Int32]>([])
+
+    var signalsSent: [Int32] { sentSignals.value }
+
     func signal(_ number: Int32) {
-        if isRunning { kill(pid, number) }
+        if isRunning {
+            sentSignals.withLock { $0.append(number) }
+            kill(pid, number)
+        }
     }
 
     /// Waits until the process ends (nil if it is still running after `timeout`).

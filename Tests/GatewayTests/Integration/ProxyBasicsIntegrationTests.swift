@@ -23,8 +23,8 @@ struct ProxyBasicsIntegrationTests {
             #expect(result.status == 200)
             #expect(result.body.count == 100_000)
             #expect(result.header("Content-Length") == "100000")
-            #expect(try result.header("X-Body-Sha256") == Pattern.sha256(size: 100_000))
-            #expect(try Pattern.sha256(result.body) == Pattern.sha256(size: 100_000))
+            #expect(try await result.header("X-Body-Sha256") == Pattern.sha256(size: 100_000))
+            #expect(try await Pattern.sha256(result.body) == Pattern.sha256(size: 100_000))
             let missing = try await Curl.run("\(gateway.url)/status/404", in: directory)
             #expect(missing.status == 404)
             #expect(missing.bodyString == "status 404")
@@ -84,7 +84,7 @@ struct ProxyBasicsIntegrationTests {
             #expect(result.exitCode == 0)
             #expect(result.status == 200)
             #expect(result.body.count == 300_000)
-            #expect(try Pattern.sha256(result.body) == Pattern.sha256(size: 300_000))
+            #expect(try await Pattern.sha256(result.body) == Pattern.sha256(size: 300_000))
             // The same through a raw client, which checks the framing the gateway chose.
             let connection = try RawConnection(port: gateway.port)
             try connection.send("GET /close?size=70000 HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -156,26 +156,23 @@ enum Pattern {
         return result
     }
 
-    static func sha256(size: Int) throws -> String {
-        try sha256(bytes(size: size))
+    static func sha256(size: Int) async throws -> String {
+        try await sha256(bytes(size: size))
     }
 
-    static func sha256(_ bytes: [UInt8]) throws -> String {
+    static func sha256(_ bytes: [UInt8]) async throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-it-hash-\(UUID().uuidString)")
         try Data(bytes).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        return try sha256(file: file)
+        return try await sha256(file: file)
     }
 
-    static func sha256(file: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+    /// Runs `sha256sum` through files, not pipes: a pipe's write end could leak into a child spawned concurrently.
+    static func sha256(file: URL) async throws -> String {
+        let result = try await Command.run("sha256sum", [file.path], in: file.deletingLastPathComponent())
+        guard result.exitCode == 0, let digest = result.stdout.split(separator: " ").first else {
+            throw IntegrationError("sha256sum \(file.path) failed: \(result.log)")
+        }
+        return String(digest)
     }
 }

@@ -110,7 +110,7 @@ final class RawConnection {
     }
 
     /// Whether the peer closes the connection within `timeout` (any further bytes are kept in `buffer`).
-    func waitForClose(timeout: Duration = .seconds(3)) async -> Bool {
+    func waitForClose(timeout: Duration = .seconds(5)) async -> Bool {
         let deadline = ContinuousClock().now.advanced(by: timeout)
         while !peerClosed {
             guard await receive(until: deadline) else { return false }

@@ -13,7 +13,7 @@ struct ShutdownIntegrationTests {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("drain")
         let upstream = try await UpstreamProcess.start(in: directory)
         let gateway = try await GatewayProcess.start(
-            yaml: GatewayConfigBuilder(workers: 2, drainTimeout: 5).yaml(upstreamPort: upstream.port),
+            yaml: GatewayConfigBuilder(workers: 2, drainTimeout: 8).yaml(upstreamPort: upstream.port),
             in: directory
         )
         let url = gateway.url
@@ -22,8 +22,12 @@ struct ShutdownIntegrationTests {
         try idle.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try await idle.readResponse().status == 200)
 
+        let finished = LockedValue(0)
         let inFlight = (0..<6).map { index in
-            Task { try await Curl.run("\(url)/slow?delay=1&n=\(index)", in: directory) }
+            Task {
+                defer { finished.withLock { $0 += 1 } }
+                return try await Curl.run("\(url)/slow?delay=2&n=\(index)", in: directory)
+            }
         }
         // Wait until every slow request has reached the upstream.
         let clock = ContinuousClock()
@@ -33,8 +37,25 @@ struct ShutdownIntegrationTests {
         }
         #expect(try await upstream.counts().requests == 7)
         gateway.process.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(!IntegrationEnvironment.portAccepts(gateway.port), "a new connection was accepted while draining")
+        // The listeners close promptly: new connections are refused while the slow requests still run.
+        let signalled = clock.now
+        var refusal: (after: Duration, running: Bool, finished: Int)?
+        while clock.now < signalled.advanced(by: .seconds(3)) {
+            if !IntegrationEnvironment.portAccepts(gateway.port) {
+                refusal = (clock.now - signalled, gateway.process.isRunning, finished.value)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(refusal != nil, "new connections were still accepted 3 s after SIGTERM")
+        if let refusal {
+            // Refused while the gateway was still draining, not merely because it had exited.
+            #expect(refusal.running, "first refusal \(refusal.after) after SIGTERM, gateway already gone")
+            #expect(
+                refusal.finished == 0,
+                "first refusal \(refusal.after) after SIGTERM, \(refusal.finished) requests done"
+            )
+        }
         #expect(await idle.waitForClose(timeout: .seconds(3)), "idle keep-alive connection not closed by the drain")
 
         for task in inFlight {
@@ -66,7 +87,7 @@ struct ShutdownIntegrationTests {
         let code = await gateway.process.waitForExit(timeout: .seconds(5))
         let elapsed = ContinuousClock().now - started
         #expect(code == 0, "exit status \(String(describing: code))")
-        #expect(elapsed < .milliseconds(2500), "shutdown took \(elapsed) with drain_timeout 1")
+        #expect(elapsed < .seconds(4), "shutdown took \(elapsed) with drain_timeout 1")
         #expect(elapsed >= .milliseconds(900), "shutdown took \(elapsed): the in-flight request was not waited for")
         await gateway.stop()
         await upstream.stop()

@@ -18,7 +18,7 @@ struct StreamingIntegrationTests {
             #expect(result.status == 200)
             let json = try result.jsonObject()
             #expect(json["bytes"] as? Int == 1_000_003)
-            #expect(try json["sha256"] as? String == Pattern.sha256(file: file))
+            #expect(try await json["sha256"] as? String == Pattern.sha256(file: file))
         }
     }
 
@@ -45,8 +45,10 @@ struct StreamingIntegrationTests {
             #expect(response.status == 200)
             #expect(response.framing == "chunked")
             #expect(response.body.count == 35000)
-            let expected = try Pattern.sha256(Array(repeating: Pattern.bytes(size: 5000), count: 7).flatMap { $0 })
-            #expect(try Pattern.sha256(response.body) == expected)
+            let expected = try await Pattern.sha256(
+                Array(repeating: Pattern.bytes(size: 5000), count: 7).flatMap { $0 }
+            )
+            #expect(try await Pattern.sha256(response.body) == expected)
             #expect(response.trailers.map(\.name) == ["X-Checksum"])
             #expect(response.trailers.first?.value == expected)
             // The connection remains usable after the trailer section.
@@ -79,7 +81,7 @@ struct StreamingIntegrationTests {
             #expect(result.heads.map(\.statusLine).first?.hasPrefix("HTTP/1.1 100") == true)
             let json = try result.jsonObject()
             #expect(json["bytes"] as? Int == 2 * 1024 * 1024)
-            #expect(try json["sha256"] as? String == Pattern.sha256(file: file))
+            #expect(try await json["sha256"] as? String == Pattern.sha256(file: file))
             // curl waited for the 100, not for its timeout.
             #expect(result.seconds < 5)
         }
@@ -98,6 +100,27 @@ struct StreamingIntegrationTests {
             let final = try await connection.readResponse()
             #expect(final.status == 200)
             #expect(final.bodyString == "0123456789")
+        }
+    }
+}
+
+/// Interim responses from the upstream.
+@Suite("Integration: 1xx from the upstream")
+struct InterimResponseIntegrationTests {
+    @Test("a 103 from the upstream does not break the final response or the connection")
+    func earlyHints() async throws {
+        try await withProxy("early") { gateway, _, _ in
+            let connection = try RawConnection(port: gateway.port)
+            try connection.send("GET /early HTTP/1.1\r\nHost: t\r\n\r\n")
+            var response = try await connection.readResponse()
+            if response.status == 103 {
+                #expect(response.header("Link") == "</style.css>; rel=preload")
+                response = try await connection.readResponse()
+            }
+            #expect(response.status == 200)
+            #expect(response.bodyString == "after hints")
+            try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
         }
     }
 }

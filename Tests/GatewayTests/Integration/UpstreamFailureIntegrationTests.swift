@@ -13,15 +13,19 @@ struct UpstreamFailureIntegrationTests {
             yaml: GatewayConfigBuilder().yaml(upstreamPort: deadPort),
             in: directory
         )
-        let started = ContinuousClock().now
         let result = try await Curl.run("\(gateway.url)/status/200", in: directory)
-        let elapsed = ContinuousClock().now - started
-        await gateway.stop()
+        let survived = gateway.process.isRunning
+        let code = await gateway.stop()
+        #expect(
+            survived && code == 0,
+            "exit status \(String(describing: code)), test signals \(gateway.process.signalsSent):\n\(gateway.logTail)"
+        )
         #expect(result.status == 502)
         let json = try result.jsonObject()
         #expect(json["status"] as? Int == 502)
         #expect(json["request_id"] as? String == result.header("X-Request-Id"))
-        #expect(elapsed < .milliseconds(900), "502 took \(elapsed); connect timeout is 1 s, refusal is immediate")
+        // curl's own clock: the refusal is immediate, well inside the 1 s connect timeout.
+        #expect(result.seconds < 0.9, "502 took \(result.seconds) s")
     }
 
     @Test("an upstream that never answers gives 504 after the read timeout")
@@ -35,7 +39,7 @@ struct UpstreamFailureIntegrationTests {
             #expect(response.status == 504)
             #expect(try response.jsonObject()["status"] as? Int == 504)
             #expect(elapsed >= .milliseconds(950), "504 after \(elapsed), before the 1 s read timeout")
-            #expect(elapsed < .milliseconds(2500), "504 after \(elapsed), long after the 1 s read timeout")
+            #expect(elapsed < .seconds(4), "504 after \(elapsed), long after the 1 s read timeout")
             // The client connection survives an upstream timeout.
             try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
@@ -44,7 +48,7 @@ struct UpstreamFailureIntegrationTests {
 
     @Test("a slow upstream within the read timeout is fine")
     func slowUpstream() async throws {
-        try await withProxy("slow", GatewayConfigBuilder(readTimeout: 2)) { gateway, _, directory in
+        try await withProxy("slow", GatewayConfigBuilder(readTimeout: 3)) { gateway, _, directory in
             let result = try await Curl.run("\(gateway.url)/slow?delay=0.8", in: directory)
             #expect(result.status == 200)
             #expect(result.bodyString == "slept")
@@ -73,7 +77,7 @@ struct UpstreamFailureIntegrationTests {
             #expect(response.status == 408)
             #expect(try response.jsonObject()["status"] as? Int == 408)
             #expect(elapsed >= .milliseconds(950), "408 after \(elapsed)")
-            #expect(elapsed < .milliseconds(3000), "408 after \(elapsed)")
+            #expect(elapsed < .seconds(4), "408 after \(elapsed)")
             #expect(await connection.waitForClose())
             #expect(try await upstream.counts().requests == 0)
         }
@@ -95,7 +99,7 @@ struct UpstreamFailureIntegrationTests {
             if let response = try? await connection.readResponse(timeout: .seconds(5)) { status = response.status }
             let elapsed = ContinuousClock().now - started
             #expect(status == 408)
-            #expect(elapsed < .milliseconds(3000), "trickling kept the head open for \(elapsed)")
+            #expect(elapsed < .seconds(4), "trickling kept the head open for \(elapsed)")
         }
     }
 
@@ -103,7 +107,7 @@ struct UpstreamFailureIntegrationTests {
     func keepAliveTimeout() async throws {
         try await withProxy("idle", GatewayConfigBuilder(keepaliveTimeout: 1)) { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            // Measured from before the request: a stalled test thread can only make `elapsed` longer.
+            // Timed from the send: the idle timer cannot start before that, however late this task runs.
             let started = ContinuousClock().now
             try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
@@ -111,6 +115,8 @@ struct UpstreamFailureIntegrationTests {
             let elapsed = ContinuousClock().now - started
             #expect(elapsed >= .milliseconds(900), "closed after \(elapsed)")
             #expect(connection.buffer.isEmpty, "idle close sent bytes: \(RawResponse.preview(connection.buffer))")
+            // The gateway itself is still there for new connections.
+            #expect(IntegrationEnvironment.portAccepts(gateway.port))
         }
     }
 }

@@ -26,7 +26,8 @@ final class UpstreamProcess: Sendable {
             logFile: logFile
         )
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(20))
+        let started = clock.now
+        let deadline = started.advanced(by: .seconds(60))
         while clock.now < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text),
                 IntegrationEnvironment.portAccepts(port)
@@ -38,7 +39,10 @@ final class UpstreamProcess: Sendable {
         }
         await process.terminate(grace: .seconds(1))
         let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-        throw IntegrationError("upstream.py did not start listening:\n\(log)")
+        throw IntegrationError(
+            "upstream.py did not start listening within \(clock.now - started) "
+                + "(exit status \(String(describing: process.exitCode))):\n\(log)"
+        )
     }
 
     func stop() async {
