@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A bounded single-producer/single-consumer ring of ``AccessRecord`` slots owned by one writer thread.
 ///
 /// The writer (one worker thread) calls ``push(_:)`` or ``push(filling:)``; the logging thread is the
@@ -32,13 +36,16 @@ public final class AccessLogRing: Sendable {
         }
         self.capacity = capacity
         self.mask = capacity - 1
-        self.slots = .allocate(capacity: capacity)
-        self.slots.initialize(repeating: AccessRecord(), count: capacity)
+        // Fresh anonymous pages: an all-zero AccessRecord is a valid (empty) record, and pages stay
+        // non-resident until the ring first wraps over them, so an idle worker's ring costs nothing.
+        let bytes = capacity * MemoryLayout<AccessRecord>.stride
+        let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let raw, raw != MAP_FAILED else { fatalError("cannot map \(bytes) bytes for an access-log ring") }
+        self.slots = raw.bindMemory(to: AccessRecord.self, capacity: capacity)
     }
 
     deinit {
-        self.slots.deinitialize(count: self.capacity)
-        self.slots.deallocate()
+        munmap(UnsafeMutableRawPointer(self.slots), self.capacity * MemoryLayout<AccessRecord>.stride)
     }
 
     /// Records dropped because the ring was full (written by the producer, readable from any thread).

@@ -1,5 +1,6 @@
 import AccessLog
 import Foundation
+import Glibc
 import Telemetry
 
 /// Everything the workers record into, built once at start-up from the configuration: the metric
@@ -15,9 +16,13 @@ package final class GatewayObservability: Sendable {
 
     package init(
         plan: ProxyPlan,
-        registry: MetricRegistry = MetricRegistry(writerCapacity: 256),
+        registry: MetricRegistry? = nil,
         accessLog: Bool = true
     ) throws {
+        // One shard per worker, plus room for a reload's new workers.
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let workers = plan.config.workers > 0 ? plan.config.workers : cores
+        let registry = registry ?? MetricRegistry(writerCapacity: workers * 2 + 2)
         self.registry = registry
         metrics = try GatewayMetrics(registry: registry, plan: plan)
         _ = try ProcessMetrics.register(in: registry)

@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One 64-bit metric cell. Writers store into it; the scraping thread loads from it.
 package typealias Slot = Atomic<UInt64>
 
@@ -38,21 +42,17 @@ package final class SlotArena {
     }
 
     private static func makeChunk(_ slots: Int) -> UnsafeMutablePointer<Slot> {
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: slots * MemoryLayout<Slot>.stride,
-            alignment: 64
-        )
-        let typed = raw.bindMemory(to: Slot.self, capacity: slots)
-        for index in 0..<slots {
-            (typed + index).initialize(to: Slot(0))
-        }
-        return typed
+        // Fresh anonymous pages, not initialized slot by slot: a zero bit pattern is a zero Atomic<UInt64>,
+        // and untouched pages are not resident, so a shard costs memory only for the cache lines its writer
+        // actually touches (hundreds of shards may be reserved, few used).
+        let raw = mmap(nil, slots * MemoryLayout<Slot>.stride, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let raw, raw != MAP_FAILED else { fatalError("cannot map \(slots) metric slots") }
+        return raw.bindMemory(to: Slot.self, capacity: slots)
     }
 
     deinit {
         for (chunk, size) in self.chunks {
-            chunk.deinitialize(count: size)
-            UnsafeMutableRawPointer(chunk).deallocate()
+            munmap(UnsafeMutableRawPointer(chunk), size * MemoryLayout<Slot>.stride)
         }
     }
 }
