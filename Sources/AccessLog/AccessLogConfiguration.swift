@@ -11,7 +11,8 @@ public struct AccessLogConfiguration: Sendable {
 
     /// How lines are compressed.
     public enum Compression: Sendable, Equatable {
-        /// A sequence of complete zstd frames at the given level (1...19; 3 is zstd's default).
+        /// A sequence of complete zstd frames at the given level (1...22, or -7...-1 for zstd's faster,
+        /// lighter levels; 3 is zstd's default).
         case zstd(level: Int32)
         /// Plain text lines.
         case none
@@ -78,8 +79,11 @@ public struct AccessLogConfiguration: Sendable {
     }
 
     func validate() throws(AccessLogError) {
-        if case .zstd(let level) = self.compression, !(1...22).contains(level) {
-            throw AccessLogError(.invalidConfiguration, "zstd level must be within 1...22, got \(level)")
+        if case .zstd(let level) = self.compression, !(-7...22).contains(level) || level == 0 {
+            throw AccessLogError(
+                .invalidConfiguration,
+                "zstd level must be within 1...22 (or -7...-1 for zstd's fast levels), got \(level)"
+            )
         }
         if !(self.flushInterval > 0) {
             throw AccessLogError(.invalidConfiguration, "flush interval must be positive, got \(self.flushInterval)")

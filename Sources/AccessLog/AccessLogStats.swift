@@ -19,6 +19,8 @@ public struct AccessLogStats: Sendable, Equatable {
     public var writeErrors: UInt64 = 0
     /// The most records found waiting in one ring at once.
     public var ringHighWaterMark: Int = 0
+    /// CPU time used by the logging thread so far, in seconds.
+    public var threadCPUSeconds: Double = 0
     /// Number of registered rings.
     public var rings: Int = 0
 

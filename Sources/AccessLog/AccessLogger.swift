@@ -169,6 +169,7 @@ final class AccessLogCounters: Sendable {
     let rotations = Atomic<UInt64>(0)
     let reopens = Atomic<UInt64>(0)
     let writeErrors = Atomic<UInt64>(0)
+    let threadCPUNanoseconds = Atomic<UInt64>(0)
 
     func snapshot() -> AccessLogStats {
         var stats = AccessLogStats()
@@ -179,6 +180,7 @@ final class AccessLogCounters: Sendable {
         stats.rotations = self.rotations.load(ordering: .relaxed)
         stats.reopens = self.reopens.load(ordering: .relaxed)
         stats.writeErrors = self.writeErrors.load(ordering: .relaxed)
+        stats.threadCPUSeconds = Double(self.threadCPUNanoseconds.load(ordering: .relaxed)) / 1e9
         return stats
     }
 }

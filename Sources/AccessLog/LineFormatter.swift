@@ -5,12 +5,23 @@ struct LineFormatter {
     static let maximumLineLength = 432 * 6 + 3 * AccessLogSymbolTable.maximumLength * 6 + 1024
 
     let format: AccessLogFormat
-    let fields: [AccessLogField]
+    // Inline (no array) so walking the field list per record costs no reference counting.
+    private var fieldList: InlineArray<32, AccessLogField> = InlineArray(repeating: .time)
+    private let fieldCount: Int
     var timestamps = TimestampCache()
 
     init(format: AccessLogFormat, fields: [AccessLogField]) {
         self.format = format
-        self.fields = fields
+        let limited = Array(fields.prefix(32))
+        for (index, field) in limited.enumerated() {
+            self.fieldList[index] = field
+        }
+        self.fieldCount = limited.count
+    }
+
+    @inline(__always)
+    private func field(at index: Int) -> AccessLogField {
+        self.fieldList[index]
     }
 
     /// Appends one line (ending in `\n`) for `record`; the buffer must have ``maximumLineLength`` free.
@@ -33,7 +44,8 @@ struct LineFormatter {
     ) {
         buffer.append(UInt8(ascii: "{"))
         var first = true
-        for field in self.fields {
+        for index in 0..<self.fieldCount {
+            let field = self.field(at: index)
             if !Self.isPresent(field, record) { continue }
             buffer.append(first ? "\"" : ",\"")
             first = false
@@ -57,7 +69,8 @@ struct LineFormatter {
         to buffer: inout LineBuffer
     ) {
         var first = true
-        for field in self.fields {
+        for index in 0..<self.fieldCount {
+            let field = self.field(at: index)
             if !Self.isPresent(field, record) { continue }
             if !first { buffer.append(UInt8(ascii: " ")) }
             first = false

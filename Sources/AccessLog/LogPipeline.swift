@@ -7,8 +7,10 @@ final class LogPipeline: @unchecked Sendable {
     private static let encoderChunk = 64 << 10
 
     private let configuration: AccessLogConfiguration
-    private var formatter: LineFormatter
-    private var buffer: LineBuffer
+    // Behind plain pointers rather than class properties: the per-record path then pays no dynamic
+    // exclusivity checks.
+    private let formatter: UnsafeMutablePointer<LineFormatter>
+    private let buffer: UnsafeMutablePointer<LineBuffer>
     private let encoder: FrameEncoder
     private let sink: LogSink
     // Set while running; breaks the logger <-> pipeline cycle when the thread ends.
@@ -25,13 +27,22 @@ final class LogPipeline: @unchecked Sendable {
 
     init(configuration: AccessLogConfiguration) throws(AccessLogError) {
         self.configuration = configuration
-        self.formatter = LineFormatter(format: configuration.format, fields: configuration.fields)
-        self.buffer = LineBuffer(capacity: Self.encoderChunk + LineFormatter.maximumLineLength)
+        self.formatter = .allocate(capacity: 1)
+        self.formatter.initialize(to: LineFormatter(format: configuration.format, fields: configuration.fields))
+        self.buffer = .allocate(capacity: 1)
+        self.buffer.initialize(to: LineBuffer(capacity: Self.encoderChunk + LineFormatter.maximumLineLength))
         self.encoder = try FrameEncoder(
             compression: configuration.compression,
             expectedFrameSize: configuration.frameSize
         )
         self.sink = try LogSink(configuration: configuration)
+    }
+
+    deinit {
+        self.formatter.deinitialize(count: 1)
+        self.formatter.deallocate()
+        self.buffer.deinitialize(count: 1)
+        self.buffer.deallocate()
     }
 
     /// The thread body; returns after a requested stop once every ring is empty and the frame is closed.
@@ -43,25 +54,33 @@ final class LogPipeline: @unchecked Sendable {
             let stopping = stopImmediately || logger.stopRequested.load(ordering: .acquiring)
             self.refresh(logger)
             var drained = 0
+            let symbols = self.symbols
+            let formatter = self.formatter
+            let buffer = self.buffer
             for ring in self.rings {
+                var count = 0
                 drained += ring.drain(limit: Self.drainBatch) { record in
-                    if self.buffer.freeCapacity < LineFormatter.maximumLineLength { self.encodeBuffer() }
-                    self.formatter.append(record, symbols: self.symbols, to: &self.buffer)
-                    self.pendingRecords &+= 1
-                    if self.encoder.frameInputBytes &+ self.buffer.count >= frameSize {
+                    if buffer.pointee.freeCapacity < LineFormatter.maximumLineLength { self.encodeBuffer() }
+                    formatter.pointee.append(record, symbols: symbols, to: &buffer.pointee)
+                    count &+= 1
+                    if self.encoder.frameInputBytes &+ buffer.pointee.count >= frameSize {
+                        self.pendingRecords &+= UInt64(count)
+                        count = 0
                         self.encodeBuffer()
                         self.closeFrame()
                     }
                 }
+                self.pendingRecords &+= UInt64(count)
             }
             let now = monotonicNanoseconds()
             if self.pendingRecords > 0 && self.frameStartedAt == nil { self.frameStartedAt = now }
-            if self.buffer.count >= Self.encoderChunk || drained == 0 { self.encodeBuffer() }
+            if self.buffer.pointee.count >= Self.encoderChunk || drained == 0 { self.encodeBuffer() }
             if let started = self.frameStartedAt, now - started >= flushInterval {
                 self.encodeBuffer()
                 self.closeFrame()
             }
             self.handleRequests(logger, now: now)
+            logger.counters.threadCPUNanoseconds.store(UInt64(threadCPUNanoseconds()), ordering: .relaxed)
             if stopping && drained == 0 {
                 self.encodeBuffer()
                 self.closeFrame()
@@ -117,14 +136,14 @@ final class LogPipeline: @unchecked Sendable {
 
     /// Moves formatted lines into the compressor.
     private func encodeBuffer() {
-        guard self.buffer.count > 0 else { return }
+        guard self.buffer.pointee.count > 0 else { return }
         do {
-            try self.encoder.add(self.buffer.bytes)
+            try self.encoder.add(self.buffer.pointee.bytes)
         } catch {
             self.logger?.counters.writeErrors.bump()
         }
-        self.logger?.counters.bytesUncompressed.bump(by: UInt64(self.buffer.count))
-        self.buffer.count = 0
+        self.logger?.counters.bytesUncompressed.bump(by: UInt64(self.buffer.pointee.count))
+        self.buffer.pointee.count = 0
     }
 
     /// Ends the current frame and writes it in one piece.

@@ -45,3 +45,10 @@ func sleepSeconds(_ seconds: Double) {
         request = remaining
     }
 }
+
+/// CPU time consumed by the calling thread, in nanoseconds.
+func threadCPUNanoseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}

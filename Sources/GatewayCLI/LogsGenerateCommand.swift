@@ -29,16 +29,23 @@ struct LogsGenerateCommand: ParsableCommand {
     @Option(name: .long, help: "Line format: json, combined or logfmt.")
     var format: String = "json"
 
-    @Argument(help: "The log directory.")
-    var directory: String
+    @Flag(name: .long, help: "Write to standard output instead of a directory.")
+    var stdout = false
+
+    @Flag(name: .long, help: "Write plain text instead of zstd frames.")
+    var plain = false
+
+    @Argument(help: "The log directory (ignored with --stdout).")
+    var directory: String = "."
 
     func run() throws {
         guard let format = AccessLogFormat(rawValue: self.format) else {
             throw ValidationError("unknown format '\(self.format)'")
         }
         let configuration = AccessLogConfiguration(
-            destination: .directory(self.directory),
+            destination: self.stdout ? .standardOutput : .directory(self.directory),
             format: format,
+            compression: self.plain ? .none : .zstd(level: 3),
             flushInterval: self.flushInterval,
             maxFileSize: self.maxFileSize,
             maxAge: nil,
@@ -50,7 +57,7 @@ struct LogsGenerateCommand: ParsableCommand {
             let route = try logger.register("generated")
             let upstream = try logger.register("127.0.0.1:8080")
             try logger.start()
-            writeLine("started")
+            writeStatus("started")
             var index = 0
             let startedAt = Double(clockNanoseconds()) / 1e9
             while self.count == 0 || index < self.count {
@@ -77,7 +84,7 @@ struct LogsGenerateCommand: ParsableCommand {
                 if pushed { index += 1 } else { usleep(100) }
             }
             logger.shutdown()
-            writeLine("done \(index)")
+            writeStatus("done \(index)")
         } catch {
             throw ValidationError(error.description)
         }
@@ -94,4 +101,10 @@ private func wallNanoseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}
+
+/// Progress messages go to standard error, so standard output can carry the log itself.
+private func writeStatus(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
 }

@@ -111,3 +111,25 @@ import Testing
         #expect(lines == (25..<40).map { #"{"bytes_out":\#($0)}"# })
     }
 }
+
+@Suite struct StandardOutputTests {
+    @Test(.enabled(if: gatewayBinary != nil, "gateway binary not built next to the test bundle; run `swift build`"))
+    func standardOutputCarriesZstdFramesAndPlainText() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let (status, output) = try run(gatewayBinary!, ["logs", "generate", "--count", "500", "--stdout"])
+        #expect(status == 0)
+        try output.write(to: URL(fileURLWithPath: directory.file("stdout.zst")))
+        let (zstdStatus, lines) = try zstdDecompress([directory.file("stdout.zst")])
+        #expect(zstdStatus == 0)
+        #expect(lines.map { jsonObject($0)?["request_id"] as? String } == (0..<500).map { "gen-\($0)" })
+
+        let (plainStatus, plain) = try run(
+            gatewayBinary!,
+            ["logs", "generate", "--count", "20", "--stdout", "--plain"]
+        )
+        #expect(plainStatus == 0)
+        let plainLines = String(decoding: plain, as: UTF8.self).split(separator: "\n")
+        #expect(plainLines.map { jsonObject(String($0))?["request_id"] as? String } == (0..<20).map { "gen-\($0)" })
+    }
+}
