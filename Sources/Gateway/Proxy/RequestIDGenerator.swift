@@ -1,6 +1,11 @@
 import Glibc
 
-/// Generates 32-hex-digit request ids without allocating: a per-worker random key mixed with a counter.
+/// Generates 32-hex-digit request ids without allocating: 16 digits of a per-worker random prefix (new on
+/// every start) followed by a 16-digit counter.
+///
+/// Unique per process and worker, sortable within a worker, and cheap to compress: in the zstd access log
+/// the repeated prefix and the slowly changing counter cost a few bytes per line, where fully random ids
+/// cost about 17.
 package struct RequestIDGenerator {
     private var counter: UInt64
     private let key: UInt64
@@ -10,7 +15,7 @@ package struct RequestIDGenerator {
         let fd = open("/dev/urandom", O_RDONLY)
         if fd < 0 || read(fd, &seed, 8) != 8 { seed = UInt64(truncatingIfNeeded: time(nil)) ^ UInt64(getpid()) }
         if fd >= 0 { close(fd) }
-        key = seed ^ (UInt64(worker) &* 0x9E37_79B9_7F4A_7C15)
+        key = Self.mix(seed ^ (UInt64(worker) &* 0x9E37_79B9_7F4A_7C15))
         counter = 0
     }
 
@@ -18,10 +23,8 @@ package struct RequestIDGenerator {
     @inline(__always)
     package mutating func write(to destination: UnsafeMutableRawPointer) {
         counter &+= 1
-        let high = Self.mix(key &+ counter)
-        let low = Self.mix(high ^ counter)
-        Self.hex(high, to: destination)
-        Self.hex(low, to: destination + 16)
+        Self.hex(key, to: destination)
+        Self.hex(counter, to: destination + 16)
     }
 
     @inline(__always)
