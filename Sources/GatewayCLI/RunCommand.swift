@@ -1,5 +1,5 @@
-import ArgumentParser
 import AccessLog
+import ArgumentParser
 import Foundation
 import Gateway
 import Glibc
@@ -40,7 +40,9 @@ struct RunCommand: ParsableCommand {
             if let accessLogger = observability.accessLogger {
                 try accessLogger.start()
                 accessLogger.handleReopenSignal(SIGUSR1)
-                logger.info("access log: \(loaded.accessLog.path) (\(loaded.accessLog.format.rawValue)); SIGUSR1 reopens it")
+                logger.info(
+                    "access log: \(loaded.accessLog.path) (\(loaded.accessLog.format.rawValue)); SIGUSR1 reopens it"
+                )
             }
             if let listen = loaded.control.listen {
                 guard let address = SocketAddress(host: listen.host, port: listen.port) else {
@@ -53,7 +55,12 @@ struct RunCommand: ParsableCommand {
                     if let contentEncoding = scrape.contentEncoding {
                         headers.append((name: "Content-Encoding", value: contentEncoding))
                     }
-                    return ControlResponse(status: 200, contentType: scrape.contentType, headers: headers, body: scrape.body)
+                    return ControlResponse(
+                        status: 200,
+                        contentType: scrape.contentType,
+                        headers: headers,
+                        body: scrape.body
+                    )
                 }
                 controlServer = try ControlServer(address: address) { plane.handle($0) }
                 try controlServer?.start()

@@ -97,13 +97,15 @@ package final class GatewayMetrics: Sendable {
         )
         upstreamConnections = try registry.counter(
             "gateway_upstream_connections_total",
-            help: "Upstream connection events: opened (new TCP connection), reused (from the keep-alive pool), failed (connect error or timeout).",
+            help:
+                "Upstream connection events: opened (new TCP connection), reused (from the keep-alive pool), failed (connect error or timeout).",
             labelNames: settings.nodeLabels ? ["upstream", "node", "event"] : ["upstream", "event"],
             maxSeries: limit
         )
         timeouts = try registry.counter(
             "gateway_timeouts_total",
-            help: "Timeouts by kind: client_header, client_body, client_send, upstream_connect, upstream_send, upstream_read.",
+            help:
+                "Timeouts by kind: client_header, client_body, client_send, upstream_connect, upstream_send, upstream_read.",
             labelNames: ["kind"]
         )
         rejected = try registry.counter(

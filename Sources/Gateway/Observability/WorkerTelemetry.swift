@@ -70,7 +70,10 @@ package final class WorkerTelemetry: @unchecked Sendable {
         upstreamEvents = .allocate(capacity: max(1, plan.nodeCount * 3))
         for node in 0..<plan.nodeCount {
             let upstream = metrics.upstreamLabels[Int(plan.nodes[node].upstream)]
-            let address = String(decoding: plan.arena(plan.nodes[node].hostOffset, plan.nodes[node].hostLength), as: UTF8.self)
+            let address = String(
+                decoding: plan.arena(plan.nodes[node].hostOffset, plan.nodes[node].hostLength),
+                as: UTF8.self
+            )
             for (index, event) in ["opened", "reused", "failed"].enumerated() {
                 let labels = metrics.settings.nodeLabels ? [upstream, address, event] : [upstream, event]
                 (upstreamEvents + node * 3 + index).initialize(to: try metrics.upstreamConnections.handle(labels))
@@ -166,7 +169,13 @@ package final class WorkerTelemetry: @unchecked Sendable {
 
     /// First time this worker sees a (route, method, status): resolve the series (allocates once).
     @inline(never)
-    private func resolveRequestCounter(key: UInt64, slot: Int, route: Int, method: HTTPMethod, status: Int)
+    private func resolveRequestCounter(
+        key: UInt64,
+        slot: Int,
+        route: Int,
+        method: HTTPMethod,
+        status: Int
+    )
         -> CounterHandle
     {
         let labels = [metrics.routeLabels[route], "\(method.name)", String(status)]

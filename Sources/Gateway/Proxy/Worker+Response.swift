@@ -155,7 +155,7 @@ extension Worker {
         if framer.isComplete {
             if rest.count > 0 { upstreamConnections[slot].reusable = false }
             clients[client].responseDone = true
-                clients[client].upstreamEnd = now
+            clients[client].upstreamEnd = now
         } else if rest.count > 0 {
             let result: HTTPBodyFramer.Result
             if clients[client].dechunk {
@@ -233,7 +233,7 @@ extension Worker {
         case .done(let consumed):
             if consumed < length { upstreamConnections[slot].reusable = false }
             clients[client].responseDone = true
-                clients[client].upstreamEnd = now
+            clients[client].upstreamEnd = now
         case .invalid:
             release(source, sourceID)
             closeClient(client)

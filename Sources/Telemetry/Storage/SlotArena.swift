@@ -45,7 +45,14 @@ package final class SlotArena {
         // Fresh anonymous pages, not initialized slot by slot: a zero bit pattern is a zero Atomic<UInt64>,
         // and untouched pages are not resident, so a shard costs memory only for the cache lines its writer
         // actually touches (hundreds of shards may be reserved, few used).
-        let raw = mmap(nil, slots * MemoryLayout<Slot>.stride, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        let raw = mmap(
+            nil,
+            slots * MemoryLayout<Slot>.stride,
+            PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS,
+            -1,
+            0
+        )
         guard let raw, raw != MAP_FAILED else { fatalError("cannot map \(slots) metric slots") }
         return raw.bindMemory(to: Slot.self, capacity: slots)
     }
