@@ -131,6 +131,8 @@ public enum AccessLogField: String, Sendable, CaseIterable {
     case upstream
     case upstreamStatus = "upstream_status"
     case upstreamDuration = "upstream_duration"
+    /// Upstream attempts, present only when the request was retried (more than one).
+    case attempts
     case route
     case userAgent = "user_agent"
     case error

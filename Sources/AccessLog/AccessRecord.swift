@@ -34,6 +34,8 @@ public struct AccessRecord: Sendable {
     public var status: UInt16
     /// Status code received from the upstream; 0 when there was none.
     public var upstreamStatus: UInt16
+    /// Upstream attempts made (retries + 1); 0 or 1 leaves the field out of lines.
+    public var attempts: UInt8
     /// The matched route; ``AccessLogSymbol/none`` when no route matched.
     public var route: AccessLogSymbol
     /// The upstream node (address) the request went to; ``AccessLogSymbol/none`` when none.
@@ -60,6 +62,7 @@ public struct AccessRecord: Sendable {
         self.client = ClientAddress()
         self.status = 0
         self.upstreamStatus = 0
+        self.attempts = 0
         self.route = .none
         self.upstream = .none
         self.error = .none
@@ -82,6 +85,7 @@ public struct AccessRecord: Sendable {
         self.client = ClientAddress()
         self.status = 0
         self.upstreamStatus = 0
+        self.attempts = 0
         self.route = .none
         self.upstream = .none
         self.error = .none

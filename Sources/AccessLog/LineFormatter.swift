@@ -52,7 +52,7 @@ struct LineFormatter {
             Self.appendKey(field, to: &buffer)
             buffer.append("\":")
             switch field {
-            case .status, .bytesIn, .bytesOut, .upstreamStatus, .duration, .upstreamDuration:
+            case .status, .bytesIn, .bytesOut, .upstreamStatus, .duration, .upstreamDuration, .attempts:
                 self.appendValue(field, record, symbols: symbols, escaping: .json, to: &buffer)
             default:
                 buffer.append(UInt8(ascii: "\""))
@@ -123,6 +123,7 @@ struct LineFormatter {
         switch field {
         case .upstream: return record.pointee.upstream != .none
         case .upstreamStatus: return record.pointee.upstreamStatus != 0
+        case .attempts: return record.pointee.attempts > 1
         case .upstreamDuration: return record.pointee.upstreamDuration >= 0
         case .error: return record.pointee.error != .none
         default: return true
@@ -143,6 +144,7 @@ struct LineFormatter {
         case .duration: buffer.append("duration")
         case .upstream: buffer.append("upstream")
         case .upstreamStatus: buffer.append("upstream_status")
+        case .attempts: buffer.append("attempts")
         case .upstreamDuration: buffer.append("upstream_duration")
         case .route: buffer.append("route")
         case .userAgent: buffer.append("user_agent")
@@ -181,6 +183,7 @@ struct LineFormatter {
         case .duration: buffer.appendSeconds(nanoseconds: record.pointee.duration)
         case .upstream: buffer.appendEscaped(Self.symbolBytes(record.pointee.upstream, symbols), escaping)
         case .upstreamStatus: buffer.appendDecimal(UInt64(record.pointee.upstreamStatus))
+        case .attempts: buffer.appendDecimal(UInt64(record.pointee.attempts))
         case .upstreamDuration: buffer.appendSeconds(nanoseconds: record.pointee.upstreamDuration)
         case .route: buffer.appendEscaped(Self.symbolBytes(record.pointee.route, symbols), escaping)
         case .userAgent: buffer.appendEscaped(record.userAgentBytes, escaping)

@@ -15,6 +15,8 @@ public final class GatewayServer: @unchecked Sendable {
     private let failures = StartupFailures()
 
     package let observability: GatewayObservability
+    /// Node availability published by the health controller, outcomes counted by the workers.
+    package let health: NodeHealthBoard
 
     /// A server recording metrics but no access log, for embedding in tests and benchmarks.
     public convenience init(plan: ProxyPlan, logger: Logger) {
@@ -29,6 +31,7 @@ public final class GatewayServer: @unchecked Sendable {
         let configured = plan.config.workers
         let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         control = WorkerControl(workerCount: count)
+        health = NodeHealthBoard(nodeCount: plan.nodeCount, workerCount: count)
     }
 
     /// Checks io_uring works here, binds every listener for every worker.
@@ -97,6 +100,7 @@ public final class GatewayServer: @unchecked Sendable {
                 plan: plan,
                 control: control,
                 observability: observability,
+                health: health,
                 listeners: listeners[worker],
                 failures: failures
             )
@@ -169,6 +173,7 @@ private final class WorkerContext: @unchecked Sendable {
     let plan: ProxyPlan
     let control: WorkerControl
     let observability: GatewayObservability
+    let health: NodeHealthBoard
     let listeners: [Int32]
     let failures: StartupFailures
 
@@ -177,9 +182,11 @@ private final class WorkerContext: @unchecked Sendable {
         plan: ProxyPlan,
         control: WorkerControl,
         observability: GatewayObservability,
+        health: NodeHealthBoard,
         listeners: [Int32],
         failures: StartupFailures
     ) {
+        self.health = health
         self.index = index
         self.plan = plan
         self.control = control
@@ -195,6 +202,7 @@ private final class WorkerContext: @unchecked Sendable {
                 plan: plan,
                 control: control,
                 observability: observability,
+                health: health,
                 listeners: listeners
             )
             worker.run()

@@ -20,6 +20,8 @@ package final class GatewayMetrics: Sendable {
     package let timeouts: CounterFamily
     package let rejected: CounterFamily
     package let poolIdle: GaugeFamily
+    package let retries: CounterFamily
+    package let retryBudgetExhausted: CounterFamily
     /// Route label values, index `routeCount` being ``unmatchedRoute``.
     package let routeLabels: [String]
     package let upstreamLabels: [String]
@@ -116,6 +118,16 @@ package final class GatewayMetrics: Sendable {
         poolIdle = try registry.gauge(
             "gateway_upstream_pool_idle_connections",
             help: "Idle keep-alive connections parked in the upstream pools (all workers).",
+            labelNames: ["upstream"]
+        )
+        retries = try registry.counter(
+            "gateway_upstream_retries_total",
+            help: "Attempts sent to another node after a failure, by reason: connect_failure, timeout, status (502/503/504).",
+            labelNames: ["upstream", "reason"]
+        )
+        retryBudgetExhausted = try registry.counter(
+            "gateway_upstream_retry_budget_exhausted_total",
+            help: "Retries refused because retries in flight reached the upstream's retry budget.",
             labelNames: ["upstream"]
         )
         routeLabels = plan.routeIDs + [Self.unmatchedRoute]

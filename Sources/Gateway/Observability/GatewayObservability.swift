@@ -24,7 +24,11 @@ package final class GatewayObservability: Sendable {
         let workers = plan.config.workers > 0 ? plan.config.workers : cores
         let registry = registry ?? MetricRegistry(writerCapacity: workers * 2 + 2)
         self.registry = registry
-        metrics = try GatewayMetrics(registry: registry, plan: plan)
+        // With `metrics.enabled: false` the request families live in a registry nobody scrapes, so
+        // `/metrics` shows no misleading zero series, and workers skip recording altogether.
+        let requestRegistry =
+            plan.config.metrics.enabled ? registry : MetricRegistry(writerCapacity: workers * 2 + 2)
+        metrics = try GatewayMetrics(registry: requestRegistry, plan: plan)
         _ = try ProcessMetrics.register(in: registry)
         try registry.buildInfo(
             "gateway_build_info",

@@ -23,6 +23,9 @@ package final class WorkerTelemetry: @unchecked Sendable {
     /// Per node: opened, reused, failed.
     let upstreamEvents: UnsafeMutablePointer<CounterHandle>
     let poolIdle: UnsafeMutablePointer<GaugeHandle>
+    /// Per upstream: retries by reason (connect_failure, timeout, status), and budget refusals.
+    let retries: UnsafeMutablePointer<CounterHandle>
+    let retryBudgetExhausted: UnsafeMutablePointer<CounterHandle>
     let connections: GaugeHandle
     let connectionsTotal: CounterHandle
 
@@ -83,6 +86,15 @@ package final class WorkerTelemetry: @unchecked Sendable {
         for upstream in 0..<plan.upstreamCount {
             (poolIdle + upstream).initialize(to: try metrics.poolIdle.handle([metrics.upstreamLabels[upstream]]))
         }
+        retries = .allocate(capacity: max(1, plan.upstreamCount * 3))
+        retryBudgetExhausted = .allocate(capacity: max(1, plan.upstreamCount))
+        for upstream in 0..<plan.upstreamCount {
+            let label = metrics.upstreamLabels[upstream]
+            for (index, reason) in ["connect_failure", "timeout", "status"].enumerated() {
+                (retries + upstream * 3 + index).initialize(to: try metrics.retries.handle([label, reason]))
+            }
+            (retryBudgetExhausted + upstream).initialize(to: try metrics.retryBudgetExhausted.handle([label]))
+        }
         connections = try metrics.downstreamConnections.handle(["\(worker)"])
         connectionsTotal = try metrics.downstreamConnectionsTotal.handle(["\(worker)"])
         cacheKeys = .allocate(capacity: Self.cacheSize)
@@ -119,6 +131,26 @@ package final class WorkerTelemetry: @unchecked Sendable {
         }
         requestSize[index].observe(Double(bytesIn), on: writer)
         responseSize[index].observe(Double(bytesOut), on: writer)
+    }
+
+    /// A failed attempt was sent to another node.
+    @inline(__always)
+    package func recordRetry(upstream: Int, condition: ProxyPlan.RetryConditions) {
+        guard enabled else { return }
+        let reason: Int
+        switch condition {
+        case .connectFailure: reason = 0
+        case .timeout: reason = 1
+        default: reason = 2
+        }
+        retries[upstream * 3 + reason].increment(on: writer)
+    }
+
+    /// A retry was refused because the worker's retry budget was spent.
+    @inline(__always)
+    package func recordRetryBudgetExhausted(upstream: Int) {
+        guard enabled else { return }
+        retryBudgetExhausted[upstream].increment(on: writer)
     }
 
     @inline(__always)

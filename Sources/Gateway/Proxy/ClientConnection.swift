@@ -92,6 +92,21 @@ package struct ClientConnection {
     package var node: Int32 = -1
     /// Why the gateway answered itself, for the access log (nil: the upstream answered).
     package var errorMessage: StaticString? = nil
+    /// Upstream attempts so far (1 after the first), nodes already tried (bit = node - first node).
+    package var attempts: UInt8 = 0
+    package var triedNodes: UInt64 = 0
+    /// When the first attempt started (for `retry_timeout`).
+    package var firstAttemptStart: UInt64 = 0
+    /// This request counts in the worker's `retriesInFlight`.
+    package var retrying = false
+    /// Counted in `activeExchanges` / `activePerNode[node]`.
+    package var exchangeCounted = false
+    /// A retry is waiting out its backoff, holding the request block.
+    package var retryPending = false
+    package var retryBlock: Int32 = -1
+    package var retryLength: Int32 = 0
+    /// Consistent-hash key of the request.
+    package var hashKey: UInt64 = 0
 
     package init() {}
 }

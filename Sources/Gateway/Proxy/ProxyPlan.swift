@@ -33,6 +33,51 @@ public final class ProxyPlan: @unchecked Sendable {
         package var passHost: UInt8
         package var hostOffset: Int32
         package var hostLength: Int32
+        /// The upstream id, for error bodies.
+        package var nameOffset: Int32 = 0
+        package var nameLength: Int32 = 0
+        package var balancer: Balancer = .roundRobin
+        /// For `chash`: where the key comes from, and the header or cookie name (arena bytes).
+        package var hashOn: HashSource = .remoteAddress
+        package var hashKeyOffset: Int32 = 0
+        package var hashKeyLength: Int32 = 0
+        /// Index into `rings` for `chash` upstreams.
+        package var ring: Int32 = -1
+        /// Upstream attempts after the first one.
+        package var retries: Int32 = 0
+        /// 0: no limit on the time all attempts may take.
+        package var retryTimeout: UInt64 = 0
+        package var retryOn: RetryConditions = [.connectFailure, .timeout]
+        package var retryBudgetPercent: Int32 = 20
+        package var retryBudgetMinimum: Int32 = 3
+        package var retryBackoffBase: UInt64 = 25_000_000
+        package var retryBackoffMax: UInt64 = 250_000_000
+        /// Response statuses 400-463 and 500-563 that passive health counts as failures (bit = status - 400/500).
+        package var passiveFailures4xx: UInt64 = 1 << 29
+        package var passiveFailures5xx: UInt64 = 1 << 0 | 1 << 3
+        /// Probe requests each worker may send to a half-open node per half-open period.
+        package var halfOpenRequests: Int32 = 1
+    }
+
+    /// How an upstream spreads requests over its nodes.
+    package enum Balancer: UInt8 {
+        case roundRobin, leastConnections, consistentHash, peakEWMA
+    }
+
+    /// Where a consistent-hash key comes from.
+    package enum HashSource: UInt8 {
+        case header, cookie, remoteAddress
+    }
+
+    /// When a failed attempt may be retried on another node.
+    package struct RetryConditions: OptionSet, Sendable {
+        package let rawValue: UInt8
+        package init(rawValue: UInt8) { self.rawValue = rawValue }
+        package static let connectFailure = RetryConditions(rawValue: 1)
+        package static let timeout = RetryConditions(rawValue: 2)
+        package static let status502 = RetryConditions(rawValue: 4)
+        package static let status503 = RetryConditions(rawValue: 8)
+        package static let status504 = RetryConditions(rawValue: 16)
     }
 
     /// One upstream node.
@@ -113,6 +158,7 @@ public final class ProxyPlan: @unchecked Sendable {
             case .rewrite: passHost = 2
             }
             let host = store(Array((upstream.upstreamHost ?? "").utf8))
+            let name = store(Array(upstream.id.utf8))
             upstreamList.append(
                 Upstream(
                     firstNode: Int32(first),
@@ -125,7 +171,11 @@ public final class ProxyPlan: @unchecked Sendable {
                     poolMaxRequests: UInt32(clamping: upstream.keepalivePool.requests),
                     passHost: passHost,
                     hostOffset: host.0,
-                    hostLength: host.1
+                    hostLength: host.1,
+                    nameOffset: name.0,
+                    nameLength: name.1,
+                    retries: Int32(clamping: upstream.retries ?? max(0, upstream.nodes.count - 1)),
+                    retryTimeout: upstream.retryTimeout?.nanoseconds ?? 0
                 )
             )
         }

@@ -249,11 +249,11 @@ extension Worker {
             respondWithMock(slot, route)
             return
         }
-        let node = pickNode(upstream: Int(route.upstream))
+        let node = pickNode(client: slot, upstream: Int(route.upstream))
         guard node >= 0 else {
             consumeClientInput(slot, head.headLength)
             if head.body != .none { clients[slot].closeAfter = true }
-            respondWithError(slot, status: 503, message: "no available node in upstream")
+            respondWithError(slot, status: 503, message: "no available node in upstream", upstream: Int(route.upstream))
             return
         }
 
@@ -572,7 +572,9 @@ extension Worker {
                 closeClient(slot)
             }
         case .exchanging:
-            if clients[slot].sending {
+            if clients[slot].retryPending {
+                startRetryAttempt(slot, block: clients[slot].retryBlock, length: clients[slot].retryLength)
+            } else if clients[slot].sending {
                 telemetry.recordTimeout(.clientSend)
                 closeClient(slot)
             } else {

@@ -97,6 +97,16 @@ extension Worker {
                     upstreamFailed(slot, status: 502, message: "upstream switched protocols unexpectedly")
                     return
                 }
+                let upstream = Int(upstreamConnections[slot].upstream)
+                recordOutcome(node: Int(upstreamConnections[slot].node), responseOutcome(upstream: upstream, status: head.status))
+                if head.status >= 502 && head.status <= 504 {
+                    let condition: ProxyPlan.RetryConditions =
+                        head.status == 502 ? .status502 : head.status == 503 ? .status503 : .status504
+                    if retryIfPossible(slot, condition: condition) {
+                        release(source, sourceID)
+                        return
+                    }
+                }
                 startResponse(slot, client: client, head: head, view: view)
                 release(source, sourceID)
                 if source == .block {
@@ -274,7 +284,7 @@ extension Worker {
     }
 
     /// Answers with a small JSON error carrying the request id, then closes or continues.
-    func respondWithError(_ slot: Int, status: Int, message: StaticString) {
+    func respondWithError(_ slot: Int, status: Int, message: StaticString, upstream: Int = -1) {
         if clients[slot].sending || clients[slot].outputSource != .none {
             closeClient(slot)
             return
@@ -302,7 +312,13 @@ extension Worker {
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
-        let bodyLength = 41 + message.utf8CodeUnitCount + requestID.count
+        // Errors about an upstream name it: {"error":…,"upstream":"id",…}.
+        let upstreamName =
+            upstream >= 0
+            ? plan.arena(plan.upstreams[upstream].nameOffset, plan.upstreams[upstream].nameLength)
+            : UnsafeRawBufferPointer(start: nil, count: 0)
+        let bodyLength =
+            41 + message.utf8CodeUnitCount + requestID.count + (upstream >= 0 ? 14 + upstreamName.count : 0)
         writer.appendStatic("HTTP/1.1 ")
         writer.appendDecimal(status)
         writer.appendStatic(" ")
@@ -315,6 +331,10 @@ extension Worker {
         // {"error":"…","status":NNN,"request_id":"…"} — 41 fixed bytes with a 3-digit status.
         writer.appendStatic("{\"error\":\"")
         writer.appendStatic(message)
+        if upstream >= 0 {
+            writer.appendStatic("\",\"upstream\":\"")
+            writer.append(upstreamName)
+        }
         writer.appendStatic("\",\"status\":")
         writer.appendDecimal(status)
         writer.appendStatic(",\"request_id\":\"")

@@ -12,6 +12,12 @@ extension Worker {
         clients[slot].upstreamStatus = 0
         clients[slot].node = -1
         clients[slot].errorMessage = nil
+        clients[slot].attempts = 0
+        clients[slot].triedNodes = 0
+        clients[slot].retrying = false
+        clients[slot].exchangeCounted = false
+        clients[slot].retryPending = false
+        clients[slot].retryBlock = -1
         guard accessRing != nil else { return }
         let record = records + slot
         record.pointee.reset()
@@ -63,6 +69,7 @@ extension Worker {
     func completeRequest(_ slot: Int, aborted: Bool = false) {
         guard clients[slot].active else { return }
         clients[slot].active = false
+        endExchangeAccounting(client: slot)
         let c = clients[slot]
         // 499: the client went away before a response was sent (nginx's convention).
         let status = c.responseStarted || !aborted ? Int(c.status) : 499
@@ -87,6 +94,7 @@ extension Worker {
         record.pointee.duration = Int64(total)
         record.pointee.upstreamDuration = upstream
         record.pointee.upstreamStatus = UInt16(clamping: Int(c.upstreamStatus))
+        record.pointee.attempts = c.attempts
         record.pointee.bytesIn = UInt64(clamping: c.bytesIn)
         record.pointee.bytesOut = UInt64(clamping: c.bytesOut)
         record.pointee.route = c.route >= 0 ? routeSymbols[Int(c.route)] : .none

@@ -9,18 +9,6 @@ extension Worker {
 
     // MARK: - Balancing
 
-    /// Picks a node of `upstream` by smooth weighted round-robin; -1 when none can take traffic.
-    @inline(__always)
-    func pickNode(upstream: Int) -> Int {
-        let entry = plan.upstreams[upstream]
-        let first = Int(entry.firstNode)
-        let nodes = plan.nodes
-        let picked = SmoothWeightedRoundRobin.pick(count: Int(entry.nodeCount), current: currentWeights + first) {
-            Int64(nodes[first + $0].weight)
-        }
-        return picked < 0 ? -1 : first + picked
-    }
-
     // MARK: - Exchange start
 
     /// Sends the prepared request block over a pooled or new connection to `node`.
@@ -39,7 +27,7 @@ extension Worker {
         upstreamConnections[slot].client = Int32(client)
         clients[client].upstream = Int32(slot)
         clients[client].upstreamStart = now
-        clients[client].node = Int32(node)
+        enterNode(client: client, upstream: upstream, node: node)
         upstreamConnections[slot].outputSource = .block
         upstreamConnections[slot].outputID = block
         upstreamConnections[slot].outputOffset = 0
@@ -92,7 +80,10 @@ extension Worker {
     func onUpstreamConnect(_ slot: Int, _ result: Int32) {
         timers.cancel(clientCapacity + slot)
         guard result == 0 else {
-            telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: 2)
+            let node = Int(upstreamConnections[slot].node)
+            telemetry.recordUpstreamConnection(node: node, event: 2)
+            recordOutcome(node: node, .connectFailure)
+            if retryIfPossible(slot, condition: .connectFailure) { return }
             upstreamFailed(slot, status: 502, message: "cannot connect to the upstream")
             return
         }
@@ -119,6 +110,15 @@ extension Worker {
     func onUpstreamSend(_ slot: Int, _ result: Int32) {
         upstreamConnections[slot].sending = false
         guard result > 0 else {
+            if upstreamConnections[slot].reused && upstreamConnections[slot].retainedBlock >= 0
+                && upstreamConnections[slot].headLength == 0 && !upstreamConnections[slot].responseHeadDone
+            {
+                // A pooled connection the upstream had closed: send the same request on a fresh one.
+                retryOnFreshConnection(slot)
+                return
+            }
+            recordOutcome(node: Int(upstreamConnections[slot].node), .connectFailure)
+            if !upstreamConnections[slot].responseHeadDone && retryIfPossible(slot, condition: .connectFailure) { return }
             upstreamFailed(slot, status: 502, message: "upstream closed the connection while sending the request")
             return
         }
@@ -245,6 +245,8 @@ extension Worker {
             retryOnFreshConnection(slot)
             return
         }
+        recordOutcome(node: Int(upstreamConnections[slot].node), .connectFailure)
+        if upstreamConnections[slot].headLength == 0 && retryIfPossible(slot, condition: .connectFailure) { return }
         upstreamFailed(
             slot,
             status: 502,
@@ -318,11 +320,16 @@ extension Worker {
     func upstreamTimerExpired(_ slot: Int) {
         switch upstreamConnections[slot].state {
         case .connecting:
+            let node = Int(upstreamConnections[slot].node)
             telemetry.recordTimeout(.upstreamConnect)
-            telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: 2)
+            telemetry.recordUpstreamConnection(node: node, event: 2)
+            recordOutcome(node: node, .timeout)
+            if retryIfPossible(slot, condition: .connectFailure) { return }
             upstreamFailed(slot, status: 504, message: "timed out connecting to the upstream")
         case .active:
             telemetry.recordTimeout(upstreamConnections[slot].sending ? .upstreamSend : .upstreamRead)
+            recordOutcome(node: Int(upstreamConnections[slot].node), .timeout)
+            if !upstreamConnections[slot].responseHeadDone && retryIfPossible(slot, condition: .timeout) { return }
             let message: StaticString =
                 upstreamConnections[slot].sending
                 ? "timed out sending the request to the upstream" : "timed out waiting for the upstream"

@@ -12,6 +12,17 @@ package final class Worker: @unchecked Sendable {
     package let plan: ProxyPlan
     package let control: WorkerControl
     package let telemetry: WorkerTelemetry
+    let health: NodeHealthBoard
+    /// Per node: the half-open generation this worker last saw, and probe requests it may still send.
+    let probeGenerations: UnsafeMutablePointer<UInt32>
+    let probesLeft: UnsafeMutablePointer<Int32>
+    /// Per node: exchanges in flight on this worker (least-connections, peak EWMA).
+    let activePerNode: UnsafeMutablePointer<Int32>
+    /// Exchanges with an upstream in flight, and how many of them are retries (the retry budget).
+    @exclusivity(unchecked) var activeExchanges = 0
+    @exclusivity(unchecked) var retriesInFlight = 0
+    /// xorshift state for jitter and two-choice picks.
+    @exclusivity(unchecked) var random: UInt64
     let observability: GatewayObservability
     /// This worker's access-log ring (nil when logging is off); unmanaged so pushing costs no ARC.
     let accessRing: Unmanaged<AccessLogRing>?
@@ -65,8 +76,14 @@ package final class Worker: @unchecked Sendable {
         plan: ProxyPlan,
         control: WorkerControl,
         observability: GatewayObservability,
+        health: NodeHealthBoard,
         listeners: [Int32]
     ) throws(EngineError) {
+        self.health = health
+        probeGenerations = zeroed(max(1, plan.nodeCount))
+        probesLeft = zeroed(max(1, plan.nodeCount))
+        activePerNode = zeroed(max(1, plan.nodeCount))
+        random = 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xBF58_476D_1CE4_E5B9 ^ gw_monotonic_ns()
         self.index = index
         self.plan = plan
         self.control = control

@@ -1,0 +1,207 @@
+import CLiburing
+import Glibc
+
+extension Worker {
+    // MARK: - Node choice
+
+    /// Whether `node` may take a new request: published health and circuit state, and in half-open the
+    /// worker's own probe allowance for the current half-open period.
+    @inline(__always)
+    func nodeAvailable(_ node: Int, halfOpenRequests: Int32) -> Bool {
+        let (state, generation) = health.availability(node: node)
+        switch state {
+        case .available: return true
+        case .unhealthy, .open: return false
+        case .halfOpen:
+            if probeGenerations[node] != generation {
+                probeGenerations[node] = generation
+                probesLeft[node] = halfOpenRequests
+            }
+            return probesLeft[node] > 0
+        }
+    }
+
+    /// Picks an available node of `upstream` not yet tried for this client's request; -1 if none.
+    func pickNode(client: Int, upstream: Int) -> Int {
+        let entry = plan.upstreams[upstream]
+        let first = Int(entry.firstNode)
+        let count = Int(entry.nodeCount)
+        let tried = clients[client].triedNodes
+        let halfOpen = entry.halfOpenRequests
+        let nodes = plan.nodes
+        let picked = SmoothWeightedRoundRobin.pick(
+            count: count,
+            current: currentWeights + first,
+            weight: { Int64(nodes[first + $0].weight) },
+            isAvailable: { index in
+                (index >= 64 || tried & (1 << UInt64(index)) == 0) && self.nodeAvailable(first + index, halfOpenRequests: halfOpen)
+            }
+        )
+        guard picked >= 0 else { return -1 }
+        let node = first + picked
+        if health.availability(node: node).0 == .halfOpen { probesLeft[node] -= 1 }
+        return node
+    }
+
+    /// Whether some node other than those tried could still take the request.
+    func hasUntriedNode(client: Int, upstream: Int) -> Bool {
+        let entry = plan.upstreams[upstream]
+        let first = Int(entry.firstNode)
+        let tried = clients[client].triedNodes
+        for index in 0..<Int(entry.nodeCount) where plan.nodes[first + index].weight > 0 {
+            if index < 64 && tried & (1 << UInt64(index)) != 0 { continue }
+            if nodeAvailable(first + index, halfOpenRequests: entry.halfOpenRequests) { return true }
+        }
+        return false
+    }
+
+    // MARK: - Accounting
+
+    /// Counts a new attempt on `node` for the client's request.
+    @inline(__always)
+    func enterNode(client: Int, upstream: Int, node: Int) {
+        if clients[client].attempts == 0 {
+            clients[client].firstAttemptStart = now
+            activeExchanges += 1
+        }
+        clients[client].attempts &+= 1
+        let index = node - Int(plan.upstreams[upstream].firstNode)
+        if index < 64 { clients[client].triedNodes |= 1 << UInt64(index) }
+        clients[client].node = Int32(node)
+        clients[client].exchangeCounted = true
+        activePerNode[node] += 1
+    }
+
+    /// Stops counting the client's current attempt against its node.
+    @inline(__always)
+    func leaveNode(client: Int) {
+        guard clients[client].exchangeCounted else { return }
+        clients[client].exchangeCounted = false
+        let node = Int(clients[client].node)
+        if node >= 0 { activePerNode[node] -= 1 }
+    }
+
+    /// The request is over: it no longer counts as an exchange or a retry.
+    @inline(__always)
+    func endExchangeAccounting(client: Int) {
+        leaveNode(client: client)
+        if clients[client].attempts > 0 { activeExchanges -= 1 }
+        if clients[client].retrying {
+            retriesInFlight -= 1
+            clients[client].retrying = false
+        }
+        if clients[client].retryPending {
+            clients[client].retryPending = false
+            if clients[client].retryBlock >= 0 { blocks.release(clients[client].retryBlock) }
+            clients[client].retryBlock = -1
+        }
+    }
+
+    /// Feeds passive health: what this exchange with `node` came to.
+    @inline(__always)
+    func recordOutcome(node: Int, _ outcome: NodeOutcome) {
+        guard node >= 0 else { return }
+        health.record(worker: index, node: node, outcome: outcome)
+    }
+
+    /// Success or failure of a response, by the upstream's passive-check statuses.
+    @inline(__always)
+    func responseOutcome(upstream: Int, status: Int) -> NodeOutcome {
+        let entry = plan.upstreams[upstream]
+        if status >= 500 && status < 564 {
+            return entry.passiveFailures5xx & (1 << UInt64(status - 500)) != 0 ? .httpFailure : .success
+        }
+        if status >= 400 && status < 464 {
+            return entry.passiveFailures4xx & (1 << UInt64(status - 400)) != 0 ? .httpFailure : .success
+        }
+        return .success
+    }
+
+    // MARK: - Retries
+
+    /// Moves the client's request from failed upstream connection `slot` to another node if the
+    /// upstream's retry policy, the request and the retry budget allow it. Returns false (touching
+    /// nothing) when the failure should go to the client instead.
+    func retryIfPossible(_ slot: Int, condition: ProxyPlan.RetryConditions) -> Bool {
+        let client = Int(upstreamConnections[slot].client)
+        guard client >= 0, !clients[client].responseStarted else { return false }
+        let upstream = Int(upstreamConnections[slot].upstream)
+        let entry = plan.upstreams[upstream]
+        guard entry.retryOn.contains(condition), Int(clients[client].attempts) <= Int(entry.retries) else { return false }
+        if entry.retryTimeout > 0 && now &- clients[client].firstAttemptStart >= entry.retryTimeout { return false }
+        // Bytes to send again: the whole request kept in a block, or a head the failed connect never sent.
+        let block: Int32
+        let length: Int32
+        if upstreamConnections[slot].retainedBlock >= 0 {
+            block = upstreamConnections[slot].retainedBlock
+            length = upstreamConnections[slot].retainedLength
+        } else if condition == .connectFailure && upstreamConnections[slot].outputSource == .block
+            && !upstreamConnections[slot].outputBorrowed && upstreamConnections[slot].outputOffset == 0
+        {
+            block = upstreamConnections[slot].outputID
+            length = upstreamConnections[slot].outputLength
+        } else {
+            return false
+        }
+        // Once the request may have reached the upstream, only idempotent requests are sent twice.
+        let neverSent = upstreamConnections[slot].state == .connecting
+        if !neverSent && !clients[client].method.isIdempotent { return false }
+        let budget = max(Int(entry.retryBudgetMinimum), activeExchanges * Int(entry.retryBudgetPercent) / 100)
+        guard clients[client].retrying || retriesInFlight < budget else {
+            telemetry.recordRetryBudgetExhausted(upstream: upstream)
+            return false
+        }
+        guard hasUntriedNode(client: client, upstream: upstream) else { return false }
+
+        // Take the request block away from the failed connection, then close it.
+        upstreamConnections[slot].retainedBlock = -1
+        if upstreamConnections[slot].outputSource == .block && upstreamConnections[slot].outputID == block {
+            upstreamConnections[slot].outputSource = .none
+        }
+        upstreamConnections[slot].client = -1
+        clients[client].upstream = -1
+        closeUpstream(slot)
+        leaveNode(client: client)
+        if !clients[client].retrying {
+            clients[client].retrying = true
+            retriesInFlight += 1
+        }
+        telemetry.recordRetry(upstream: upstream, condition: condition)
+
+        // Jittered exponential backoff: base × 2^(attempt-1), capped, times a random factor in [0.5, 1).
+        let exponent = min(Int(clients[client].attempts) - 1, 20)
+        let backoff = min(entry.retryBackoffMax, entry.retryBackoffBase << UInt64(max(0, exponent)))
+        let delay = backoff / 2 + nextRandom() % max(1, backoff / 2)
+        if delay < 1_000_000 {
+            startRetryAttempt(client, block: block, length: length)
+        } else {
+            clients[client].retryPending = true
+            clients[client].retryBlock = block
+            clients[client].retryLength = length
+            timers.schedule(client, at: now &+ delay)
+        }
+        return true
+    }
+
+    /// Sends the kept request to the next node (after any backoff).
+    func startRetryAttempt(_ client: Int, block: Int32, length: Int32) {
+        clients[client].retryPending = false
+        clients[client].retryBlock = -1
+        let upstream = Int(plan.routes[Int(clients[client].route)].upstream)
+        let node = pickNode(client: client, upstream: upstream)
+        guard node >= 0 else {
+            blocks.release(block)
+            respondWithError(client, status: 503, message: "no available node in upstream", upstream: upstream)
+            return
+        }
+        beginUpstreamExchange(client: client, upstream: upstream, node: node, block: block, length: Int(length))
+    }
+
+    @inline(__always)
+    func nextRandom() -> UInt64 {
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return random
+    }
+}
