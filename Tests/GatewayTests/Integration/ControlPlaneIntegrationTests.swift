@@ -110,6 +110,31 @@ struct ControlPlaneIntegrationTests {
         }
     }
 
+    @Test("metrics.node_labels: false drops the node label, keeping the upstream")
+    func nodeLabelsOff() async throws {
+        var settings = ObservabilitySettings()
+        settings.metrics = "{enabled: true, node_labels: false}"
+        settings.accessLog = false
+        try await withObservedGateway("node-labels", settings) { observed in
+            for index in 0..<3 {
+                let response = try await Curl.run(
+                    observed.gateway.url + "/status/200?n=\(index)",
+                    in: observed.directory
+                )
+                #expect(response.status == 200)
+            }
+            let (_, metrics) = try await observed.scrapeText()
+            let connections = metrics.samples("gateway_upstream_connections_total", ["upstream": "backend"])
+            #expect(!connections.isEmpty)
+            #expect(connections.allSatisfy { $0.labels["node"] == nil }, "\(connections)")
+            let opened = metrics.sum("gateway_upstream_connections_total", ["event": "opened"])
+            let reused = metrics.sum("gateway_upstream_connections_total", ["event": "reused"])
+            #expect(opened + reused == 3, "opened \(opened) + reused \(reused) for 3 proxied requests")
+            let withNode = metrics.samples.filter { $0.labels["node"] != nil }
+            #expect(withNode.isEmpty, "node labels with node_labels: false: \(withNode.prefix(5))")
+        }
+    }
+
     @Test("promtool accepts the text exposition; OpenMetrics carries exemplars; gzip when asked")
     func expositionFormats() async throws {
         try await withObservedGateway("promtool") { observed in

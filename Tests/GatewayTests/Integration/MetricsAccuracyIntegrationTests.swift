@@ -43,7 +43,17 @@ struct MetricsAccuracyIntegrationTests {
             let malformed = try await Self.sendMalformed(observed)
             #expect(sent.count + 1 == 300)
 
-            let (_, metrics) = try await observed.scrapeText()
+            // Records are counted when the log pipeline takes them, a flush interval (0.2 s) after the response.
+            var (_, metrics) = try await observed.scrapeText()
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .seconds(3))
+            while metrics.sum("gateway_access_log_records_total") < 300, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                metrics = try await observed.scrapeText().exposition
+            }
+            #expect(metrics.sum("gateway_access_log_records_total") == 300)
+            #expect(metrics.sum("gateway_access_log_dropped_total") == 0)
+            #expect(metrics.sum("gateway_access_log_bytes_total", ["stage": "formatted"]) > 0)
             Self.checkCounters(metrics, sent: sent)
             Self.checkHistograms(metrics, sent: sent)
 
