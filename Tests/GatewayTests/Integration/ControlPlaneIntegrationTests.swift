@@ -37,6 +37,7 @@ struct ControlPlaneIntegrationTests {
             let body = try notReady.jsonObject()
             #expect(body["status"] as? String == "not ready")
             #expect((body["reasons"] as? [String])?.isEmpty == false, "no reasons: \(notReady.bodyString)")
+            #expect(notReady.header("Content-Type")?.hasPrefix("application/json") == true)
             // Within shutdown.delay a new client connection is still accepted and served.
             let served = try await Self.rawGet(observed.gateway.port, "/status/200")
             let servedAt = ContinuousClock().now - signalled
@@ -165,6 +166,10 @@ struct ControlPlaneIntegrationTests {
                     && openMetrics.bodyString.contains("# {request_id=\""),
                 "no request_id exemplar in OpenMetrics output"
             )
+            let upstreamExemplar = openMetrics.bodyString.split(separator: "\n").contains {
+                $0.hasPrefix("gateway_upstream_request_duration_seconds_bucket{") && $0.contains("# {request_id=\"")
+            }
+            #expect(upstreamExemplar, "no request_id exemplar on gateway_upstream_request_duration_seconds")
             let gzipped = try await observed.control("/metrics", ["-H", "Accept-Encoding: gzip"])
             #expect(gzipped.header("Content-Encoding") == "gzip")
             #expect(gzipped.body.starts(with: [0x1f, 0x8b]), "body is not gzip")
