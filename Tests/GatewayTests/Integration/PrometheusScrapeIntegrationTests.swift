@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// Real Prometheus servers scrape the gateway's control plane during a wrk run and answer PromQL about it.
+@Suite("Integration: Prometheus scrapes the gateway")
+struct PrometheusScrapeIntegrationTests {
+    static let loadSeconds = 10
+
+    @Test("request rate, classic and native quantiles, and an exemplar that leads to an access-log line")
+    func prometheusQueriesDuringLoad() async throws {
+        var settings = ObservabilitySettings()
+        settings.base.workers = 2
+        try await withObservedGateway("prometheus", settings) { observed in
+            let target = "127.0.0.1:\(observed.controlPort)"
+            // Prometheus 2.42 drops the classic buckets of a histogram it ingests as native (there is no
+            // scrape_classic_histograms before 2.45), so a second server without the native feature reads
+            // the classic buckets, as a user still on classic histograms would.
+            let native = try PrometheusServer(
+                target: target,
+                job: "gateway-native",
+                features: ["native-histograms", "exemplar-storage"],
+                in: observed.directory
+            )
+            let classic = try PrometheusServer(
+                target: target,
+                job: "gateway-classic",
+                features: ["exemplar-storage"],
+                in: observed.directory
+            )
+            do {
+                try await Self.run(observed, native: native, classic: classic)
+            } catch {
+                await native.stop()
+                await classic.stop()
+                throw error
+            }
+            await native.stop()
+            await classic.stop()
+        }
+    }
+
+    static func run(_ observed: ObservedGateway, native: PrometheusServer, classic: PrometheusServer) async throws {
+        let directory = observed.directory
+        let url = observed.gateway.url + "/status/200"
+        let load = Task {
+            try await Command.run(
+                "wrk",
+                ["-t1", "-c4", "-d\(loadSeconds)s", "--latency", url],
+                in: directory,
+                timeout: .seconds(loadSeconds + 20)
+            )
+        }
+        let loadStarted = ContinuousClock().now
+        try await native.waitForUp()
+        try await classic.waitForUp()
+
+        let rateQuery = "sum(rate(gateway_http_requests_total[5s]))"
+        let classicQuery =
+            "histogram_quantile(0.99, sum by (le) (rate(gateway_http_request_duration_seconds_bucket[10s])))"
+        let nativeQuery = "histogram_quantile(0.99, sum(rate(gateway_http_request_duration_seconds[10s])))"
+        var rate: Double?
+        var classicP99: Double?
+        var nativeP99: Double?
+        // Rates need two scrapes inside their window while the load runs: poll until all three answer.
+        let clock = ContinuousClock()
+        while clock.now < loadStarted.advanced(by: .seconds(loadSeconds + 2)) {
+            rate = try await native.scalar(rateQuery)
+            classicP99 = try await classic.scalar(classicQuery)
+            nativeP99 = try await native.scalar(nativeQuery)
+            if let rate, rate > 0, classicP99?.isFinite == true, nativeP99?.isFinite == true { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect((rate ?? 0) > 0, "\(rateQuery) = \(String(describing: rate))")
+        #expect(classicP99?.isFinite == true, "\(classicQuery) = \(String(describing: classicP99))")
+        #expect(nativeP99?.isFinite == true, "\(nativeQuery) = \(String(describing: nativeP99))")
+        if let classicP99, classicP99.isFinite { #expect(classicP99 > 0 && classicP99 < 10) }
+        if let nativeP99, nativeP99.isFinite { #expect(nativeP99 > 0 && nativeP99 < 10) }
+        let rateSeenByClassic = try await classic.scalar(rateQuery)
+        #expect((rateSeenByClassic ?? 0) > 0, "classic server: \(rateQuery) = \(String(describing: rateSeenByClassic))")
+
+        let wrk = try await load.value
+        #expect(wrk.exitCode == 0, "wrk: \(wrk.log)")
+        #expect(!wrk.stdout.contains("Non-2xx"), "wrk saw errors:\n\(wrk.stdout)")
+
+        var exemplars: [(labels: [String: String], value: Double)] = []
+        for selector in ["gateway_http_request_duration_seconds", "gateway_http_request_duration_seconds_bucket"] {
+            exemplars += try await native.exemplars(selector)
+            exemplars += try await classic.exemplars(selector)
+        }
+        let withID = exemplars.filter { !($0.labels["request_id"] ?? "").isEmpty }
+        #expect(!withID.isEmpty, "no exemplar with a request_id on gateway_http_request_duration_seconds")
+
+        let code = await observed.stopGateway()
+        #expect(code == 0, "exit status \(String(describing: code))")
+        var durations: [String: Double] = [:]
+        for line in try await observed.accessLogLines() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let requestID = object["request_id"] as? String
+            else { continue }
+            durations[requestID] = (object["duration"] as? NSNumber)?.doubleValue
+        }
+        #expect(durations.count > 100, "only \(durations.count) access-log lines after \(loadSeconds) s of wrk")
+        let found = withID.filter { durations[$0.labels["request_id"]!] != nil }
+        #expect(
+            !found.isEmpty,
+            "none of \(withID.count) exemplar request ids is in the access log, e.g. \(withID.prefix(3))"
+        )
+        for exemplar in found.prefix(20) {
+            let logged = durations[exemplar.labels["request_id"]!]!
+            #expect(
+                abs(logged - exemplar.value) < 0.0011,
+                "exemplar value \(exemplar.value) vs access-log duration \(logged) for \(exemplar.labels)"
+            )
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// A real Prometheus (Debian's 2.42) scraping one target every second, queried through its HTTP API.
+/// Adapted from Tests/TelemetryTests/PrometheusIntegrationTests.swift.
+final class PrometheusServer: Sendable {
+    let port: Int
+    let directory: URL
+    let job: String
+    private let process: ManagedProcess
+
+    /// Starts Prometheus with its own storage under `directory`; `features` go to `--enable-feature`.
+    init(target: String, job: String, features: [String], in parent: URL) throws {
+        self.port = try IntegrationEnvironment.unusedPort()
+        self.job = job
+        self.directory = parent.appendingPathComponent("prometheus-\(job)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = """
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: \(job)
+                static_configs:
+                  - targets: ["\(target)"]
+
+            """
+        let configFile = directory.appendingPathComponent("prometheus.yml")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        var arguments = [
+            "--config.file=\(configFile.path)",
+            "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
+            "--web.listen-address=127.0.0.1:\(port)",
+        ]
+        if !features.isEmpty {
+            arguments.append("--enable-feature=\(features.joined(separator: ","))")
+        }
+        process = try ManagedProcess(
+            "prometheus",
+            executable: URL(fileURLWithPath: "/usr/bin/prometheus"),
+            arguments: arguments,
+            logFile: directory.appendingPathComponent("prometheus.log")
+        )
+    }
+
+    var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("prometheus.log"), encoding: .utf8)) ?? ""
+    }
+
+    func stop() async {
+        await process.terminate(grace: .seconds(5))
+    }
+
+    /// Waits until the target has been scraped successfully (the first scrape comes after an offset).
+    func waitForUp(timeout: Duration = .seconds(30)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            if (try? await scalar("up{job=\"\(job)\"}")) == 1 { return }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw IntegrationError("Prometheus never scraped \(job) successfully; log:\n\(log.suffix(3000))")
+    }
+
+    /// Runs an instant query and returns its single value, or nil for an empty result.
+    func scalar(_ query: String) async throws -> Double? {
+        let json = try await get("/api/v1/query", ["query": query])
+        guard let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else {
+            throw IntegrationError("unexpected answer to \(query): \(json)")
+        }
+        guard let first = result.first, let value = first["value"] as? [Any], let text = value.last as? String else {
+            return nil
+        }
+        return Double(text)
+    }
+
+    /// Exemplars of the series selected by `query` over the last ten minutes.
+    func exemplars(_ query: String) async throws -> [(labels: [String: String], value: Double)] {
+        let now = Date().timeIntervalSince1970
+        let json = try await get(
+            "/api/v1/query_exemplars",
+            ["query": query, "start": String(now - 600), "end": String(now + 60)]
+        )
+        var found: [(labels: [String: String], value: Double)] = []
+        for series in json["data"] as? [[String: Any]] ?? [] {
+            for exemplar in series["exemplars"] as? [[String: Any]] ?? [] {
+                found.append(
+                    (exemplar["labels"] as? [String: String] ?? [:], Double(exemplar["value"] as? String ?? "") ?? .nan)
+                )
+            }
+        }
+        return found
+    }
+
+    private func get(_ path: String, _ parameters: [String: String]) async throws -> [String: Any] {
+        var arguments = ["-sS", "--max-time", "5", "-G", "http://127.0.0.1:\(port)\(path)"]
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
+            arguments += ["--data-urlencode", "\(name)=\(value)"]
+        }
+        let result = try await Command.run("curl", arguments, in: directory, timeout: .seconds(10))
+        guard result.exitCode == 0,
+            let json = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else {
+            throw IntegrationError("curl \(path) failed: \(result.log) \(result.stdout)")
+        }
+        guard json["status"] as? String == "success" else {
+            throw IntegrationError("Prometheus rejected \(parameters): \(json)")
+        }
+        return json
+    }
+}
