@@ -25,13 +25,41 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
     }
 
     /// Records `value` with an exemplar label value (for example a request id, up to 64 UTF-8 bytes;
-    /// longer values are cut). The bucket keeps the most recent exemplar. No allocation.
+    /// longer values are cut). The bucket keeps the most recent exemplar. No allocation, but the
+    /// string may be retained and released; prefer the ``ExemplarLabel`` overload on a worker.
     @inline(__always)
     public func observe(_ value: Double, exemplar: String, on writer: borrowing MetricWriter) {
         let block = self.cells.block(writer.shardIndex)
         let sequence = Self.begin(block)
         let bucket = Self.record(value, block, self.layout)
         Self.writeExemplar(exemplar, value: value, bucket: bucket, block, self.layout)
+        Self.end(block, sequence)
+        if let overflow = self.overflow {
+            overflow.block(writer.shardIndex).addOwned(0, 1)
+        }
+    }
+
+    /// Records `value` with a prepared exemplar label: no allocation and no reference counting.
+    @inline(__always)
+    public func observe(_ value: Double, exemplar: borrowing ExemplarLabel, on writer: borrowing MetricWriter) {
+        let block = self.cells.block(writer.shardIndex)
+        let sequence = Self.begin(block)
+        let bucket = Self.record(value, block, self.layout)
+        if self.layout.pointee.exemplarBase >= 0 {
+            let base = block + self.layout.pointee.exemplarBase + bucket * HistogramLayout.exemplarSlots
+            let words = exemplar.words
+            base.store(0, words.0)
+            base.store(1, words.1)
+            base.store(2, words.2)
+            base.store(3, words.3)
+            base.store(4, words.4)
+            base.store(5, words.5)
+            base.store(6, words.6)
+            base.store(7, words.7)
+            base.store(8, UInt64(exemplar.count))
+            base.store(9, value.bitPattern)
+            base.store(10, WallClock.now().bitPattern)
+        }
         Self.end(block, sequence)
         if let overflow = self.overflow {
             overflow.block(writer.shardIndex).addOwned(0, 1)
