@@ -58,7 +58,7 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
             base.store(7, words.7)
             base.store(8, UInt64(exemplar.count))
             base.store(9, value.bitPattern)
-            base.store(10, WallClock.now().bitPattern)
+            base.store(10, WallClock.coarseNow().bitPattern)
         }
         Self.end(block, sequence)
         if let overflow = self.overflow {
@@ -153,7 +153,7 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
             }
         }
         base.store(9, value.bitPattern)
-        base.store(10, WallClock.now().bitPattern)
+        base.store(10, WallClock.coarseNow().bitPattern)
     }
 
     @inline(__always)
