@@ -122,6 +122,22 @@ import Testing
         #expect(Dictionary(uniqueKeysWithValues: native.positive.map { ($0.key, $0.count) }) == expected)
     }
 
+    @Test func exemplarsKeepTheLatestValuePerBucket() throws {
+        let registry = MetricRegistry(writerCapacity: 1)
+        let writer = try registry.registerWriter()
+        let handle = try registry.histogram("lat", help: "", buckets: [1], native: nil, exemplarLabelName: "id")
+            .handle()
+        let long = String(repeating: "x", count: 70)
+        handle.observe(0.5, exemplar: ExemplarLabel("first"), on: writer)
+        handle.observe(0.7, exemplar: ExemplarLabel(long), on: writer)
+        handle.observe(5, exemplar: "über-9", on: writer)
+        guard case .histogram(let snapshot) = registry.collect()[0].series[0].value else { return }
+        #expect(snapshot.exemplars[0]?.labelValue == String(repeating: "x", count: 64))
+        #expect(snapshot.exemplars[0]?.value == 0.7)
+        #expect(snapshot.exemplars[1]?.labelValue == "über-9")
+        #expect(ExemplarLabel("req-1").value == "req-1")
+    }
+
     @Test func swiftMetricsLandsInTheRegistry() throws {
         let registry = MetricRegistry(writerCapacity: 1)
         let factory = TelemetryMetricsFactory(registry: registry)
@@ -139,7 +155,15 @@ import Testing
     }
 
     @Test func processMetricsReadProc() throws {
-        let sample = try ProcessMetrics.read()
+        // Burn a few clock ticks of CPU so the process' CPU time cannot still read 0.
+        let start = try ProcessMetrics.read().cpuSeconds
+        var spin: UInt64 = 1
+        var sample = try ProcessMetrics.read()
+        while sample.cpuSeconds <= start {
+            for step in 0..<1_000_000 { spin = spin &* 6_364_136_223_846_793_005 &+ UInt64(step) }
+            sample = try ProcessMetrics.read()
+        }
+        #expect(spin != 0)
         #expect(sample.residentMemoryBytes > 1_000_000)
         #expect(sample.virtualMemoryBytes >= sample.residentMemoryBytes)
         #expect(sample.openFileDescriptors >= 3)

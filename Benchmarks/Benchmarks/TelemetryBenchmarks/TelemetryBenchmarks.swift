@@ -36,6 +36,13 @@ let benchmarks: @Sendable () -> Void = {
     // so an iteration holds only the observations and the allocation gate can be zero.
     let telemetry = MetricRegistry(writerCapacity: 2)
     let telemetryHandle = try! labelledHistogram(telemetry)
+    let exemplarHandle = try! telemetry.histogram(
+        "gateway_upstream_duration_seconds",
+        help: "Upstream latency.",
+        labelNames: ["upstream"],
+        unit: "seconds",
+        exemplarLabelName: "request_id"
+    ).handle(["users"])
     let prometheus = PrometheusCollectorRegistry()
     let prometheusHistogram = prometheus.makeValueHistogram(
         descriptor: MetricNameDescriptor(
@@ -71,6 +78,17 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("Telemetry observe labelled histogram, 1 thread", configuration: observeConfiguration()) { benchmark in
         observeTelemetry()
+    }
+
+    Benchmark("Telemetry observe with exemplar, 1 thread", configuration: observeConfiguration()) { benchmark in
+        let writer = try telemetry.registerWriter()
+        let requestID = ExemplarLabel("3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c")
+        sampleValues.withUnsafeBufferPointer { values in
+            for index in 0..<observationsPerIteration {
+                exemplarHandle.observe(values[index & 1023], exemplar: requestID, on: writer)
+            }
+        }
+        telemetry.releaseWriter(writer)
     }
 
     Benchmark("Telemetry observe labelled histogram, 2 threads", configuration: observeConfiguration()) { benchmark in

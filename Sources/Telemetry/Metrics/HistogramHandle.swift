@@ -25,7 +25,8 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
     }
 
     /// Records `value` with an exemplar label value (for example a request id, up to 64 UTF-8 bytes;
-    /// longer values are cut). The bucket keeps the most recent exemplar. No allocation.
+    /// longer values are cut). The bucket keeps the most recent exemplar. No allocation, but the
+    /// string may be retained and released; prefer the ``ExemplarLabel`` overload on a worker.
     @inline(__always)
     public func observe(_ value: Double, exemplar: String, on writer: borrowing MetricWriter) {
         let block = self.cells.block(writer.shardIndex)
@@ -38,21 +39,26 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
         }
     }
 
-    /// Records `value` with an exemplar label value given as UTF-8 bytes (at most 64 are kept), so a
-    /// caller holding the id in a buffer never builds a String. No allocation.
+    /// Records `value` with a prepared exemplar label: no allocation and no reference counting.
     @inline(__always)
-    public func observe(_ value: Double, exemplar: UnsafeRawBufferPointer, on writer: borrowing MetricWriter) {
+    public func observe(_ value: Double, exemplar: borrowing ExemplarLabel, on writer: borrowing MetricWriter) {
         let block = self.cells.block(writer.shardIndex)
         let sequence = Self.begin(block)
         let bucket = Self.record(value, block, self.layout)
         if self.layout.pointee.exemplarBase >= 0 {
             let base = block + self.layout.pointee.exemplarBase + bucket * HistogramLayout.exemplarSlots
-            _ = Self.packExemplar(
-                UnsafeRawBufferPointer(rebasing: exemplar.prefix(HistogramLayout.exemplarBytes)),
-                base
-            )
+            let words = exemplar.words
+            base.store(0, words.0)
+            base.store(1, words.1)
+            base.store(2, words.2)
+            base.store(3, words.3)
+            base.store(4, words.4)
+            base.store(5, words.5)
+            base.store(6, words.6)
+            base.store(7, words.7)
+            base.store(8, UInt64(exemplar.count))
             base.store(9, value.bitPattern)
-            base.store(10, WallClock.now().bitPattern)
+            base.store(10, WallClock.coarseNow().bitPattern)
         }
         Self.end(block, sequence)
         if let overflow = self.overflow {
@@ -147,7 +153,7 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
             }
         }
         base.store(9, value.bitPattern)
-        base.store(10, WallClock.now().bitPattern)
+        base.store(10, WallClock.coarseNow().bitPattern)
     }
 
     @inline(__always)
@@ -167,5 +173,15 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
         }
         base.store(8, UInt64(count))
         return count
+    }
+}
+
+extension HistogramHandle {
+    /// Records `value` with an exemplar label value given as UTF-8 bytes (at most 64 are kept), for a
+    /// caller holding the id in a buffer. No allocation.
+    @inline(__always)
+    public func observe(_ value: Double, exemplar: UnsafeRawBufferPointer, on writer: borrowing MetricWriter) {
+        let label = ExemplarLabel(bytes: exemplar)
+        self.observe(value, exemplar: label, on: writer)
     }
 }
