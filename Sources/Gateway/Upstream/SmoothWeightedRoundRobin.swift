@@ -32,26 +32,4 @@ package enum SmoothWeightedRoundRobin {
         if best >= 0 { current[best] &-= total }
         return best
     }
-
-    /// Like ``pick(count:current:weight:)`` but only among nodes for which `isAvailable` is true
-    /// (healthy, circuit closed, not yet tried for this request).
-    @inline(__always)
-    package static func pick(
-        count: Int,
-        current: UnsafeMutablePointer<Int64>,
-        weight: (Int) -> Int64,
-        isAvailable: (Int) -> Bool
-    ) -> Int {
-        var best = -1
-        var total: Int64 = 0
-        for node in 0..<count {
-            let nodeWeight = weight(node)
-            guard nodeWeight > 0, isAvailable(node) else { continue }
-            current[node] &+= nodeWeight
-            total &+= nodeWeight
-            if best < 0 || current[node] > current[best] { best = node }
-        }
-        if best >= 0 { current[best] &-= total }
-        return best
-    }
 }
