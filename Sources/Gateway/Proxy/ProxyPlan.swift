@@ -205,6 +205,22 @@ public final class ProxyPlan: @unchecked Sendable {
             routeList.append(entry)
         }
 
+        // One ring per chash upstream; a node's points depend on its address, so edits move few keys.
+        var ringList: [Unmanaged<ConsistentHashRing>] = []
+        for index in upstreamList.indices where upstreamList[index].balancer == .consistentHash {
+            let first = Int(upstreamList[index].firstNode)
+            let members = nodeList[first..<(first + Int(upstreamList[index].nodeCount))]
+            // Every node resolved (or init threw above), so config nodes line up with `members`.
+            let identities = config.upstreams[index].nodes.map {
+                Array($0.address.utf8).withUnsafeBytes { ConsistentHashRing.hash($0) }
+            }
+            let ring = ConsistentHashRing(weights: members.map { Int($0.weight) }, identities: identities)
+            upstreamList[index].ring = Int32(ringList.count)
+            ringList.append(Unmanaged.passRetained(ring))
+        }
+        ringCount = ringList.count
+        rings = .allocate(capacity: max(1, ringList.count))
+        rings.initialize(from: ringList, count: ringList.count)
         routeCount = routeList.count
         routes = .allocate(capacity: max(1, routeList.count))
         routes.initialize(from: routeList, count: routeList.count)
@@ -233,6 +249,8 @@ public final class ProxyPlan: @unchecked Sendable {
     }
 
     deinit {
+        for index in 0..<ringCount { rings[index].release() }
+        rings.deallocate()
         routes.deallocate()
         upstreams.deallocate()
         nodes.deallocate()
@@ -257,6 +275,13 @@ public final class ProxyPlan: @unchecked Sendable {
             )!
         return UnsafeRawPointer(nodes + node).advanced(by: offset).assumingMemoryBound(to: sockaddr.self)
     }
+
+    /// Consistent-hash rings of `chash` upstreams, unmanaged so a worker's lookup costs no ARC.
+    package let rings: UnsafeMutablePointer<Unmanaged<ConsistentHashRing>>
+    package let ringCount: Int
+
+    @inline(__always)
+    package func ring(_ index: Int32) -> Unmanaged<ConsistentHashRing> { rings[Int(index)] }
 
     /// The bytes of the arena at `offset`.
     @inline(__always)

@@ -249,6 +249,9 @@ extension Worker {
             respondWithMock(slot, route)
             return
         }
+        if plan.upstreams[Int(route.upstream)].balancer == .consistentHash {
+            clients[slot].hashKey = requestHashKey(slot, upstream: Int(route.upstream), source: source)
+        }
         let node = pickNode(client: slot, upstream: Int(route.upstream))
         guard node >= 0 else {
             consumeClientInput(slot, head.headLength)

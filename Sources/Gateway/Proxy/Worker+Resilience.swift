@@ -29,14 +29,34 @@ extension Worker {
         let tried = clients[client].triedNodes
         let halfOpen = entry.halfOpenRequests
         let nodes = plan.nodes
-        let picked = SmoothWeightedRoundRobin.pick(
-            count: count,
-            current: currentWeights + first,
-            weight: { Int64(nodes[first + $0].weight) },
-            isAvailable: { index in
-                (index >= 64 || tried & (1 << UInt64(index)) == 0) && self.nodeAvailable(first + index, halfOpenRequests: halfOpen)
+        let available: (Int) -> Bool = { index in
+            (index >= 64 || tried & (1 << UInt64(index)) == 0) && nodes[first + index].weight > 0
+                && self.nodeAvailable(first + index, halfOpenRequests: halfOpen)
+        }
+        let picked: Int
+        switch entry.balancer {
+        case .roundRobin:
+            picked = SmoothWeightedRoundRobin.pick(
+                count: count,
+                current: currentWeights + first,
+                weight: { Int64(nodes[first + $0].weight) },
+                isAvailable: available
+            )
+        case .leastConnections:
+            picked = LeastConnections.pick(
+                count: count,
+                active: activePerNode + first,
+                weight: { Int64(nodes[first + $0].weight) },
+                isAvailable: available,
+                cursor: &balancerCursors[upstream]
+            )
+        case .peakEWMA:
+            picked = PeakEWMA.pick(count: count, states: ewmaStates + first, isAvailable: available, random: &random, now: now)
+        case .consistentHash:
+            picked = plan.ring(entry.ring)._withUnsafeGuaranteedRef {
+                $0.node(for: clients[client].hashKey, isAvailable: available)
             }
-        )
+        }
         guard picked >= 0 else { return -1 }
         let node = first + picked
         if health.availability(node: node).0 == .halfOpen { probesLeft[node] -= 1 }
@@ -55,6 +75,58 @@ extension Worker {
         return false
     }
 
+    /// The consistent-hash key of the request just parsed into `headers`: a header's value, a cookie's
+    /// value, or the client address, as the upstream's `hash_on` says. A missing key hashes as empty.
+    func requestHashKey(_ client: Int, upstream: Int, source: UnsafeRawBufferPointer) -> UInt64 {
+        let entry = plan.upstreams[upstream]
+        let key = plan.arena(entry.hashKeyOffset, entry.hashKeyLength)
+        switch entry.hashOn {
+        case .remoteAddress:
+            return ConsistentHashRing.hash(
+                UnsafeRawBufferPointer(start: clientAddressBytes + client * 48, count: Int(clients[client].clientAddressLength))
+            )
+        case .header:
+            if let value = headerValue(named: key, source: source) { return ConsistentHashRing.hash(value) }
+        case .cookie:
+            var index = 0
+            while index < headers.count {
+                if Self.namesEqual(UnsafeRawBufferPointer(rebasing: source[headers.name(index)]), "cookie"),
+                    let value = KeyExtraction.cookie(
+                        named: key,
+                        in: UnsafeRawBufferPointer(rebasing: source[headers.value(index)])
+                    )
+                {
+                    return ConsistentHashRing.hash(value)
+                }
+                index += 1
+            }
+        }
+        return ConsistentHashRing.hash(UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// The first value of header `name` (case-insensitive) in the parsed head.
+    func headerValue(named name: UnsafeRawBufferPointer, source: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        for index in 0..<headers.count {
+            let candidate = UnsafeRawBufferPointer(rebasing: source[headers.name(index)])
+            guard candidate.count == name.count else { continue }
+            var equal = true
+            for offset in 0..<name.count where candidate[offset] | 0x20 != name[offset] | 0x20 {
+                equal = false
+                break
+            }
+            if equal { return UnsafeRawBufferPointer(rebasing: source[headers.value(index)]) }
+        }
+        return nil
+    }
+
+    @inline(__always)
+    static func namesEqual(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        for offset in 0..<bytes.count where bytes[offset] | 0x20 != expected[offset] { return false }
+        return true
+    }
+
     // MARK: - Accounting
 
     /// Counts a new attempt on `node` for the client's request.
@@ -70,6 +142,7 @@ extension Worker {
         clients[client].node = Int32(node)
         clients[client].exchangeCounted = true
         activePerNode[node] += 1
+        PeakEWMA.started(state: ewmaStates + node)
     }
 
     /// Stops counting the client's current attempt against its node.
@@ -78,7 +151,11 @@ extension Worker {
         guard clients[client].exchangeCounted else { return }
         clients[client].exchangeCounted = false
         let node = Int(clients[client].node)
-        if node >= 0 { activePerNode[node] -= 1 }
+        guard node >= 0 else { return }
+        activePerNode[node] -= 1
+        // Latency of this attempt: to the response end, or however long the failure took.
+        let end = clients[client].upstreamEnd > clients[client].upstreamStart ? clients[client].upstreamEnd : now
+        PeakEWMA.finished(state: ewmaStates + node, latencyNanoseconds: end &- clients[client].upstreamStart, now: now)
     }
 
     /// The request is over: it no longer counts as an exchange or a retry.

@@ -18,6 +18,9 @@ package final class Worker: @unchecked Sendable {
     let probesLeft: UnsafeMutablePointer<Int32>
     /// Per node: exchanges in flight on this worker (least-connections, peak EWMA).
     let activePerNode: UnsafeMutablePointer<Int32>
+    /// Per node: peak-EWMA latency state; per upstream: least-connections tie-break cursor.
+    let ewmaStates: UnsafeMutablePointer<PeakEWMA.State>
+    let balancerCursors: UnsafeMutablePointer<Int>
     /// Exchanges with an upstream in flight, and how many of them are retries (the retry budget).
     @exclusivity(unchecked) var activeExchanges = 0
     @exclusivity(unchecked) var retriesInFlight = 0
@@ -83,6 +86,9 @@ package final class Worker: @unchecked Sendable {
         probeGenerations = zeroed(max(1, plan.nodeCount))
         probesLeft = zeroed(max(1, plan.nodeCount))
         activePerNode = zeroed(max(1, plan.nodeCount))
+        ewmaStates = .allocate(capacity: max(1, plan.nodeCount))
+        ewmaStates.initialize(repeating: PeakEWMA.State(), count: max(1, plan.nodeCount))
+        balancerCursors = zeroed(max(1, plan.upstreamCount))
         random = 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xBF58_476D_1CE4_E5B9 ^ gw_monotonic_ns()
         self.index = index
         self.plan = plan
