@@ -14,12 +14,13 @@ import argparse
 import statistics
 import sys
 
-ORDER = ["backend", "nginx", "haproxy", "gateway"]
+ORDER = ["backend", "nginx", "haproxy", "gateway", "gateway-bare"]
 LABELS = {
     "backend": "backend direct (ceiling)",
     "nginx": "nginx 1.22 proxy",
     "haproxy": "HAProxy 2.6 proxy",
-    "gateway": "gateway",
+    "gateway": "gateway (metrics + access log on)",
+    "gateway-bare": "gateway (metrics + access log off)",
 }
 
 
