@@ -3,11 +3,9 @@ import Yams
 extension ConfigReader {
     static let upstreamKeys = [
         "id", "type", "nodes", "timeout", "keepalive_pool", "scheme", "pass_host", "upstream_host", "retries",
-        "retry_timeout", "name", "desc", "labels",
+        "retry_timeout", "name", "desc", "labels", "checks", "circuit_breaker", "retry_on", "retry_budget",
+        "retry_backoff", "hash_on", "key",
     ]
-
-    /// Balancer names APISIX has that this gateway does not implement yet.
-    static let plannedBalancers = ["chash", "least_conn", "ewma"]
 
     /// Reads one upstream object; `inlineID` is the synthesized id of an inline route upstream.
     /// Returns `nil` only when the node is not a mapping.
@@ -28,12 +26,10 @@ extension ConfigReader {
                 missing(object, "id")
             }
         }
-        if let value = object["type"], let name = string(value, at: object.path("type")) {
-            if Self.plannedBalancers.contains(name) {
-                report(object.path("type"), value, "balancer \"\(name)\" is not supported yet; use \"roundrobin\"")
-            } else if let type = choice(value, at: object.path("type"), as: UpstreamConfig.BalancerType.self) {
-                upstream.type = type
-            }
+        if let value = object["type"],
+            let type = choice(value, at: object.path("type"), as: UpstreamConfig.BalancerType.self)
+        {
+            upstream.type = type
         }
         if let value = object["nodes"] {
             upstream.nodes = nodes(value, at: object.path("nodes"))
@@ -91,6 +87,7 @@ extension ConfigReader {
         {
             upstream.retryTimeout = timeout
         }
+        resilience(object, into: &upstream)
         descriptive(object)
         // Returned even when invalid, so its id still counts for duplicate and reference checks.
         return upstream

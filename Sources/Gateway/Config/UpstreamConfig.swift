@@ -4,6 +4,22 @@ package struct UpstreamConfig: Sendable, Equatable {
     package enum BalancerType: String, Sendable, Equatable, CaseIterable {
         /// Smooth weighted round-robin, as nginx does it.
         case roundrobin
+        /// Fewest requests in flight on this worker (weighted).
+        case leastConn = "least_conn"
+        /// Consistent hash of ``hashOn``/``hashKey`` on a ring with virtual nodes.
+        case chash
+        /// Latency-aware: lowest moving average of response time (power of two choices).
+        case ewma
+    }
+
+    /// What `chash` hashes (`hash_on`).
+    package enum HashOn: String, Sendable, Equatable, CaseIterable {
+        /// The request header named by ``UpstreamConfig/hashKey``.
+        case header
+        /// The cookie named by ``UpstreamConfig/hashKey``.
+        case cookie
+        /// A variable; only `remote_addr` (the client address) is supported.
+        case vars
     }
 
     /// Which `Host` header the upstream receives (`pass_host`).
@@ -61,14 +77,29 @@ package struct UpstreamConfig: Sendable, Equatable {
     package var passHost: PassHost = .pass
     /// The `Host` sent when ``passHost`` is ``PassHost/rewrite``.
     package var upstreamHost: String?
-    /// Extra attempts on other nodes after a failed connect; `nil` uses the engine's default.
+    /// Extra attempts on other nodes after a failed attempt; `nil` means one less than the node count (APISIX).
     package var retries: Int?
     /// Total time allowed for all retries; `nil` means no limit beyond the per-try timeouts.
     package var retryTimeout: Duration?
+    /// What `chash` hashes; only meaningful with ``type`` `chash`.
+    package var hashOn: HashOn = .vars
+    /// Header or cookie name for `chash` (lower-cased header name), or "remote_addr" for `vars`.
+    package var hashKey: String = "remote_addr"
+    /// Active and passive health checks; `nil` when `checks` is absent.
+    package var checks: HealthChecksConfig?
+    /// Per-node circuit breaker.
+    package var circuitBreaker: CircuitBreakerConfig = CircuitBreakerConfig()
+    /// Which failures are retried, the retry budget and backoff.
+    package var retryPolicy: RetryPolicy = RetryPolicy()
     /// Key path this upstream was read from ("upstreams[0]" or "routes[2].upstream"), for later error messages.
     package var sourcePath: String = ""
 
     package init(id: String) {
         self.id = id
+    }
+
+    /// Retries after a failed attempt: ``retries`` or, as APISIX does, one less than the node count.
+    package var effectiveRetries: Int {
+        retries ?? max(0, nodes.count - 1)
     }
 }

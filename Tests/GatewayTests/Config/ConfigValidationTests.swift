@@ -127,11 +127,11 @@ import Testing
             line: 4
         ),
         Case(
-            name: "unsupported balancer",
-            yaml: "upstreams:\n  - id: a\n    type: chash\n    nodes: {\"127.0.0.1:1\": 1}\n",
-            paths: ["upstreams[0].type"],
-            reason: "not supported yet",
-            line: 3
+            name: "chash on a header needs a key",
+            yaml: "upstreams:\n  - id: a\n    type: chash\n    hash_on: header\n    nodes: {\"127.0.0.1:1\": 1}\n",
+            paths: ["upstreams[0].key"],
+            reason: "required",
+            line: 2
         ),
         Case(
             name: "unknown balancer",
