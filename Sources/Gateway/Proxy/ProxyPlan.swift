@@ -159,6 +159,8 @@ public final class ProxyPlan: @unchecked Sendable {
             }
             let host = store(Array((upstream.upstreamHost ?? "").utf8))
             let name = store(Array(upstream.id.utf8))
+            let hashKey = store(Array(upstream.hashKey.utf8))
+            let passive = upstream.checks?.passive ?? PassiveHealthCheck()
             upstreamList.append(
                 Upstream(
                     firstNode: Int32(first),
@@ -174,8 +176,20 @@ public final class ProxyPlan: @unchecked Sendable {
                     hostLength: host.1,
                     nameOffset: name.0,
                     nameLength: name.1,
-                    retries: Int32(clamping: upstream.retries ?? max(0, upstream.nodes.count - 1)),
-                    retryTimeout: upstream.retryTimeout?.nanoseconds ?? 0
+                    balancer: Self.balancer(upstream.type),
+                    hashOn: Self.hashSource(upstream.hashOn),
+                    hashKeyOffset: hashKey.0,
+                    hashKeyLength: hashKey.1,
+                    retries: Int32(clamping: upstream.effectiveRetries),
+                    retryTimeout: upstream.retryTimeout?.nanoseconds ?? 0,
+                    retryOn: Self.retryConditions(upstream.retryPolicy.retryOn),
+                    retryBudgetPercent: Int32(clamping: upstream.retryPolicy.budget.percent),
+                    retryBudgetMinimum: Int32(clamping: upstream.retryPolicy.budget.minRetries),
+                    retryBackoffBase: upstream.retryPolicy.backoff.base.nanoseconds,
+                    retryBackoffMax: upstream.retryPolicy.backoff.max.nanoseconds,
+                    passiveFailures4xx: Self.statusMask(passive.unhealthy.httpStatuses, base: 400),
+                    passiveFailures5xx: Self.statusMask(passive.unhealthy.httpStatuses, base: 500),
+                    halfOpenRequests: Int32(clamping: upstream.circuitBreaker.halfOpenRequests)
                 )
             )
         }
@@ -264,6 +278,44 @@ public final class ProxyPlan: @unchecked Sendable {
         for header in mock.headers { text += "\(header.name): \(header.value)\r\n" }
         text += "Content-Length: \(mock.body.utf8.count)\r\n"
         return text
+    }
+
+    static func balancer(_ type: UpstreamConfig.BalancerType) -> Balancer {
+        switch type {
+        case .roundrobin: return .roundRobin
+        case .leastConn: return .leastConnections
+        case .chash: return .consistentHash
+        case .ewma: return .peakEWMA
+        }
+    }
+
+    static func hashSource(_ source: UpstreamConfig.HashOn) -> HashSource {
+        switch source {
+        case .header: return .header
+        case .cookie: return .cookie
+        case .vars: return .remoteAddress
+        }
+    }
+
+    static func retryConditions(_ conditions: [RetryPolicy.Condition]) -> RetryConditions {
+        var result: RetryConditions = []
+        for condition in conditions {
+            switch condition {
+            case .connectFailure: result.insert(.connectFailure)
+            case .timeout: result.insert(.timeout)
+            case .status502: result.insert(.status502)
+            case .status503: result.insert(.status503)
+            case .status504: result.insert(.status504)
+            }
+        }
+        return result
+    }
+
+    /// Bits for the statuses in `base..<base+64` (the passive check's failure statuses).
+    static func statusMask(_ statuses: [Int], base: Int) -> UInt64 {
+        var mask: UInt64 = 0
+        for status in statuses where status >= base && status < base + 64 { mask |= 1 << UInt64(status - base) }
+        return mask
     }
 
     /// A stable pointer to node `node`'s socket address, for io_uring connects.
