@@ -100,7 +100,7 @@ package final class Worker: @unchecked Sendable {
             throw EngineError(code: .resources, message: "worker \(index): cannot set up metrics: \(error)")
         }
         accessRing = observability.accessLogger.map { Unmanaged.passRetained($0.makeRing()) }
-        ring = try IORing(entries: 4096)
+        ring = try IORing(entries: 1024)
         buffers = try ProvidedBuffers(ring: ring, group: 0, count: 512, size: 16384)
         blocks = BlockPool(blockSize: plan.httpLimits.maxHeaderBytes + 16384)
         smallBlocks = BlockPool(blockSize: 4096, blocksPerChunk: 256)
