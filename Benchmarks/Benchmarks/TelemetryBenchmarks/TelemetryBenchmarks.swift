@@ -81,7 +81,7 @@ let benchmarks: @Sendable () -> Void = {
             warmupIterations: 1,
             maxDuration: .seconds(2),
             maxIterations: 5,
-            thresholds: [.mallocCountTotal: .init(absolute: [.p100: 0])]
+            thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])]
         )
     ) { benchmark in
         observeTelemetry()
