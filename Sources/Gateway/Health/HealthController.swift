@@ -1,0 +1,101 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The thread (not a worker) that keeps upstream node health: every `interval` it reads the workers'
+/// outcome counters from a ``NodeHealthBoard``, runs due active probes, and publishes each node's
+/// availability with a new generation on every transition, logging each transition once.
+package final class HealthController: Sendable {
+    private let monitor: HealthMonitor
+    private let interval: Duration
+    private let running = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// The board the workers read availability from and count outcomes into.
+    package var board: NodeHealthBoard { monitor.board }
+
+    package init(
+        upstreams: [MonitoredUpstream],
+        nodes: [MonitoredNode],
+        board: NodeHealthBoard,
+        interval: Duration = .milliseconds(50),
+        logger: Logger = Logger(label: "gateway.health")
+    ) {
+        monitor = HealthMonitor(upstreams: upstreams, nodes: nodes, board: board, logger: logger)
+        self.interval = interval
+    }
+
+    /// Watches every node of `plan`; `board` must have been made for `plan.nodeCount` nodes.
+    package convenience init(
+        plan: ProxyPlan,
+        board: NodeHealthBoard,
+        interval: Duration = .milliseconds(50),
+        logger: Logger = Logger(label: "gateway.health")
+    ) {
+        let (upstreams, nodes) = Self.describe(plan)
+        self.init(upstreams: upstreams, nodes: nodes, board: board, interval: interval, logger: logger)
+    }
+
+    /// The upstreams and nodes of `plan`, with board indices equal to the plan's node indices.
+    package static func describe(_ plan: ProxyPlan) -> ([MonitoredUpstream], [MonitoredNode]) {
+        var upstreams: [MonitoredUpstream] = []
+        var nodes: [MonitoredNode] = []
+        for (upstreamIndex, config) in plan.config.upstreams.enumerated() where upstreamIndex < plan.upstreamCount {
+            upstreams.append(MonitoredUpstream(config))
+            let compiled = plan.upstreams[upstreamIndex]
+            for offset in 0..<Int(compiled.nodeCount) {
+                let boardIndex = Int(compiled.firstNode) + offset
+                let node = plan.nodes[boardIndex]
+                let host = String(decoding: plan.arena(node.hostOffset, node.hostLength), as: UTF8.self)
+                nodes.append(
+                    MonitoredNode(
+                        upstreamIndex: upstreamIndex,
+                        nodeIndex: offset,
+                        boardIndex: boardIndex,
+                        label: offset < config.nodes.count ? config.nodes[offset].address : host,
+                        address: node.address,
+                        hostHeader: host
+                    )
+                )
+            }
+        }
+        return (upstreams, nodes)
+    }
+
+    /// Starts the controller thread (once).
+    package func start() {
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        running.store(true, ordering: .releasing)
+        let thread = Thread { [self] in run() }
+        thread.name = "gateway-health"
+        thread.start()
+    }
+
+    /// Stops the thread and waits for it to finish (at most about one interval).
+    package func stop() {
+        guard started.load(ordering: .acquiring),
+            running.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        finished.wait()
+    }
+
+    /// Every node's state; refreshed each step and before each publication. Safe from any thread.
+    package func snapshot() -> [NodeHealthSnapshot] {
+        monitor.latestSnapshot()
+    }
+
+    private func run() {
+        let clock = ContinuousClock()
+        var next = clock.now
+        while running.load(ordering: .acquiring) {
+            let now = clock.now
+            monitor.step(now: now)
+            next = max(next + interval, now)
+            repeat { monitor.poll(until: next) } while clock.now < next && running.load(ordering: .relaxed)
+        }
+        finished.signal()
+    }
+}

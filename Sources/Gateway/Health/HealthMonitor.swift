@@ -1,0 +1,211 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The health controller's work, one step at a time: reads outcome counters, drives the node
+/// machines, runs due active probes and publishes availability.
+///
+/// Thread-confined (`@unchecked Sendable`): created by ``HealthController`` and then used only by its
+/// thread, except ``latestSnapshot()``, which any thread may call.
+package final class HealthMonitor: @unchecked Sendable {
+    private struct Record {
+        var since: Date
+        var reason = ""
+        var transitions: [String: UInt64] = [:]
+        var activeChecks: UInt64 = 0
+        var activeCheckFailures: UInt64 = 0
+    }
+
+    package let upstreams: [MonitoredUpstream]
+    package let nodes: [MonitoredNode]
+    package let board: NodeHealthBoard
+    private let logger: Logger
+    private var machines: [NodeHealthMachine]
+    private var guards: [EjectionGuard]
+    private var totals: [NodeOutcomeCounts]
+    private var generations: [UInt32]
+    private var nextProbe: [ContinuousClock.Instant]
+    private var records: [Record]
+    private var prober = ActiveProber()
+    /// Refreshed before every publication, so a reader that sees a new state on the board finds it here too.
+    private let shared: Mutex<[NodeHealthSnapshot]>
+
+    package init(
+        upstreams: [MonitoredUpstream],
+        nodes: [MonitoredNode],
+        board: NodeHealthBoard,
+        logger: Logger,
+        now: ContinuousClock.Instant = .now,
+        seed: UInt64 = .random(in: 0 ... .max)
+    ) {
+        self.upstreams = upstreams
+        self.nodes = nodes
+        self.board = board
+        self.logger = logger
+        var counts = Array(repeating: 0, count: upstreams.count)
+        for node in nodes { counts[node.upstreamIndex] = max(counts[node.upstreamIndex], node.nodeIndex + 1) }
+        guards = upstreams.indices.map {
+            EjectionGuard(nodeCount: counts[$0], maxEjectionPercent: upstreams[$0].circuitBreaker.maxEjectionPercent)
+        }
+        var jitter = JitterSource(seed: seed)
+        machines = nodes.map { node in
+            let upstream = upstreams[node.upstreamIndex]
+            return NodeHealthMachine(
+                index: node.nodeIndex,
+                checks: upstream.checks,
+                circuitBreaker: upstream.circuitBreaker,
+                now: now,
+                seed: jitter.next()
+            )
+        }
+        totals = Array(repeating: NodeOutcomeCounts(), count: nodes.count)
+        generations = Array(repeating: 0, count: nodes.count)
+        nextProbe = Array(repeating: now, count: nodes.count)
+        records = Array(repeating: Record(since: Date()), count: nodes.count)
+        shared = Mutex([])
+        for index in nodes.indices {
+            totals[index] = outcomeTotals(board: nodes[index].boardIndex)
+            board.publish(node: nodes[index].boardIndex, availability: .available, generation: 0)
+        }
+        refresh(now: now)
+    }
+
+    /// The last refreshed state of every node; safe from any thread.
+    package func latestSnapshot() -> [NodeHealthSnapshot] {
+        shared.withLock { $0 }
+    }
+
+    private func refresh(now: ContinuousClock.Instant) {
+        let snapshot = snapshot(now: now)
+        shared.withLock { $0 = snapshot }
+    }
+
+    /// Feeds the outcome deltas since the last step, advances timers and starts due probes.
+    package func step(now: ContinuousClock.Instant) {
+        for index in nodes.indices {
+            let total = outcomeTotals(board: nodes[index].boardIndex)
+            let previous = totals[index]
+            totals[index] = total
+            let delta = NodeOutcomeCounts(
+                successes: total.successes &- previous.successes,
+                connectFailures: total.connectFailures &- previous.connectFailures,
+                timeouts: total.timeouts &- previous.timeouts,
+                httpFailures: total.httpFailures &- previous.httpFailures
+            )
+            let upstream = nodes[index].upstreamIndex
+            if !delta.isEmpty {
+                apply(machines[index].outcomes(delta, now: now, ejection: &guards[upstream]), node: index)
+            }
+            apply(machines[index].tick(now: now, ejection: &guards[upstream]), node: index)
+        }
+        startDueProbes(now: now)
+        refresh(now: now)
+    }
+
+    /// Waits for probe answers until `deadline` and feeds them to the machines.
+    package func poll(until deadline: ContinuousClock.Instant) {
+        let completions = prober.poll(until: deadline)
+        let now = ContinuousClock.now
+        for completion in completions {
+            let index = completion.node
+            records[index].activeChecks += 1
+            if completion.result.isFailure { records[index].activeCheckFailures += 1 }
+            let upstream = nodes[index].upstreamIndex
+            apply(machines[index].probe(completion.result, now: now, ejection: &guards[upstream]), node: index)
+        }
+        if !completions.isEmpty { refresh(now: now) }
+    }
+
+    /// The state of every node.
+    package func snapshot(now: ContinuousClock.Instant) -> [NodeHealthSnapshot] {
+        nodes.indices.map { index in
+            let node = nodes[index]
+            return NodeHealthSnapshot(
+                upstreamID: upstreams[node.upstreamIndex].id,
+                upstreamIndex: node.upstreamIndex,
+                node: node.label,
+                nodeIndex: node.nodeIndex,
+                boardIndex: node.boardIndex,
+                availability: machines[index].published,
+                healthy: machines[index].isHealthy,
+                circuit: machines[index].circuit,
+                since: records[index].since,
+                lastTransitionReason: records[index].reason,
+                recent: machines[index].recent(at: now),
+                transitions: records[index].transitions,
+                activeChecks: records[index].activeChecks,
+                activeCheckFailures: records[index].activeCheckFailures,
+                generation: generations[index]
+            )
+        }
+    }
+
+    private func startDueProbes(now: ContinuousClock.Instant) {
+        for index in nodes.indices {
+            let node = nodes[index]
+            guard let check = upstreams[node.upstreamIndex].checks?.active, now >= nextProbe[index],
+                !prober.isProbing(node: index)
+            else { continue }
+            if let limit = check.concurrency {
+                let busy = nodes.indices.filter {
+                    nodes[$0].upstreamIndex == node.upstreamIndex && prober.isProbing(node: $0)
+                }.count
+                if busy >= limit { continue }
+            }
+            nextProbe[index] = now + (machines[index].isHealthy ? check.healthy.interval : check.unhealthy.interval)
+            prober.start(node: index, address: node.address, check: check, hostHeader: node.hostHeader, now: now)
+        }
+    }
+
+    private func apply(_ action: NodeHealthMachine.Action?, node index: Int) {
+        guard let action else { return }
+        let node = nodes[index]
+        let metadata: Logger.Metadata = [
+            "upstream": "\(upstreams[node.upstreamIndex].id)", "node": "\(node.label)",
+        ]
+        switch action {
+        case .publish(let transition):
+            generations[index] &+= 1
+            records[index].since = Date()
+            records[index].reason = transition.reason
+            records[index].transitions[transition.to.label, default: 0] += 1
+            refresh(now: transition.time)
+            board.publish(node: node.boardIndex, availability: transition.to, generation: generations[index])
+            logger.log(
+                level: transition.to == .available ? .info : .warning,
+                "upstream node \(transition.from.label) -> \(transition.to.label): \(transition.reason)",
+                metadata: metadata.merging(
+                    [
+                        "from": "\(transition.from.label)", "to": "\(transition.to.label)",
+                        "reason": "\(transition.reason)",
+                    ]
+                ) { $1 }
+            )
+        case .grantProbes:
+            generations[index] &+= 1
+            refresh(now: .now)
+            board.publish(
+                node: node.boardIndex,
+                availability: machines[index].published,
+                generation: generations[index]
+            )
+        case .ejectionCapped(let note):
+            records[index].reason = note.reason
+            refresh(now: note.time)
+            logger.warning(
+                "upstream node kept in service: \(note.reason)",
+                metadata: metadata.merging(["reason": "\(note.reason)"]) { $1 }
+            )
+        }
+    }
+
+    private func outcomeTotals(board index: Int) -> NodeOutcomeCounts {
+        var sum = NodeOutcomeCounts()
+        for worker in 0..<board.workerCount {
+            for outcome in NodeOutcome.allCases {
+                sum[outcome] &+= board.outcomeCount(worker: worker, node: index, outcome: outcome)
+            }
+        }
+        return sum
+    }
+}

@@ -1,0 +1,48 @@
+/// One upstream node as the health controller sees it, independent of ``ProxyPlan``'s layout.
+package struct MonitoredNode: Sendable {
+    /// Index of the node's upstream in the controller's `upstreams`.
+    package var upstreamIndex: Int
+    /// Position of the node inside its upstream (file order).
+    package var nodeIndex: Int
+    /// Index in the ``NodeHealthBoard`` the workers read and count into.
+    package var boardIndex: Int
+    /// The node's label in metrics, logs and `/status` ("host:port" as configured).
+    package var label: String
+    /// Where probes connect.
+    package var address: SocketAddress
+    /// `Host` of HTTP probes unless `checks.active.host` is set.
+    package var hostHeader: String
+
+    package init(
+        upstreamIndex: Int,
+        nodeIndex: Int,
+        boardIndex: Int,
+        label: String,
+        address: SocketAddress,
+        hostHeader: String
+    ) {
+        self.upstreamIndex = upstreamIndex
+        self.nodeIndex = nodeIndex
+        self.boardIndex = boardIndex
+        self.label = label
+        self.address = address
+        self.hostHeader = hostHeader
+    }
+}
+
+/// The health-related settings of one upstream.
+package struct MonitoredUpstream: Sendable {
+    package var id: String
+    package var checks: HealthChecksConfig?
+    package var circuitBreaker: CircuitBreakerConfig
+
+    package init(id: String, checks: HealthChecksConfig?, circuitBreaker: CircuitBreakerConfig) {
+        self.id = id
+        self.checks = checks
+        self.circuitBreaker = circuitBreaker
+    }
+
+    package init(_ config: UpstreamConfig) {
+        self.init(id: config.id, checks: config.checks, circuitBreaker: config.circuitBreaker)
+    }
+}
