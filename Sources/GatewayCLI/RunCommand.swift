@@ -49,7 +49,12 @@ struct RunCommand: ParsableCommand {
                     throw EngineError(code: .bind, message: "control.listen: '\(listen.host)' is not an IP address")
                 }
                 let registry = observability.registry
-                let plane = ControlPlane(plan: plan, control: server.control) { accept, encoding in
+                let healthController = server.healthController
+                let plane = ControlPlane(
+                    plan: plan,
+                    control: server.control,
+                    health: { healthController.snapshot() }
+                ) { accept, encoding in
                     let scrape = registry.render(accept: accept, acceptEncoding: encoding)
                     var headers: [(name: String, value: String)] = []
                     if let contentEncoding = scrape.contentEncoding {

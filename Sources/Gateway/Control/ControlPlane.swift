@@ -10,10 +10,19 @@ package final class ControlPlane: Sendable {
     /// Renders `/metrics` from the scraper's Accept and Accept-Encoding headers.
     package typealias MetricsRenderer = @Sendable (_ accept: String?, _ acceptEncoding: String?) -> ControlResponse
     private let metrics: MetricsRenderer?
+    /// The health controller's view of every upstream node.
+    package typealias HealthSnapshot = @Sendable () -> [NodeHealthSnapshot]
+    private let health: HealthSnapshot
 
-    package init(plan: ProxyPlan, control: WorkerControl, metrics: MetricsRenderer? = nil) {
+    package init(
+        plan: ProxyPlan,
+        control: WorkerControl,
+        health: @escaping HealthSnapshot = { [] },
+        metrics: MetricsRenderer? = nil
+    ) {
         self.plan = plan
         self.control = control
+        self.health = health
         startedAt = Date()
         loadedAt = Date()
         self.metrics = metrics
@@ -45,6 +54,15 @@ package final class ControlPlane: Sendable {
         for worker in 0..<control.workerCount where !control.isRunning(worker: worker) {
             reasons.append("worker \(worker) is not running")
         }
+        // Every upstream a route uses needs at least one node whose circuit is not open.
+        let used = Set(plan.config.routes.filter(\.enabled).compactMap(\.upstreamID))
+        let nodes = health()
+        for upstream in plan.config.upstreams where used.contains(upstream.id) {
+            let mine = nodes.filter { $0.upstreamID == upstream.id }
+            if !mine.isEmpty && mine.allSatisfy({ $0.circuit == .open }) {
+                reasons.append("every node of upstream \(upstream.id) has an open circuit")
+            }
+        }
         if reasons.isEmpty {
             return .json(200, encode(["status": "ready"]))
         }
@@ -61,15 +79,33 @@ package final class ControlPlane: Sendable {
                 "connections": control.connections(worker: worker),
             ])
         }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let snapshot = health()
         var upstreams: [[String: Any]] = []
         for upstream in config.upstreams {
-            upstreams.append([
-                "id": upstream.id,
-                "type": upstream.type.rawValue,
-                "nodes": upstream.nodes.map { ["node": $0.address, "weight": $0.weight] as [String: Any] },
-            ])
+            let nodes = upstream.nodes.map { node -> [String: Any] in
+                var entry: [String: Any] = ["node": node.address, "weight": node.weight]
+                if let state = snapshot.first(where: { $0.upstreamID == upstream.id && $0.node == node.address }) {
+                    entry["healthy"] = state.healthy
+                    entry["circuit"] = state.circuit.rawValue
+                    entry["available"] = state.availability == .available
+                    entry["since"] = formatter.string(from: state.since)
+                    entry["last_transition_reason"] = state.lastTransitionReason
+                    entry["recent"] = [
+                        "successes": state.recent.successes,
+                        "connect_failures": state.recent.connectFailures,
+                        "timeouts": state.recent.timeouts,
+                        "http_failures": state.recent.httpFailures,
+                    ]
+                    entry["transitions"] = state.transitions
+                    entry["active_checks"] = state.activeChecks
+                    entry["active_check_failures"] = state.activeCheckFailures
+                }
+                return entry
+            }
+            upstreams.append(["id": upstream.id, "type": upstream.type.rawValue, "nodes": nodes])
         }
-        let formatter = ISO8601DateFormatter()
         let body: [String: Any] = [
             "version": GatewayVersion.string,
             "uptime_seconds": Date().timeIntervalSince(startedAt),

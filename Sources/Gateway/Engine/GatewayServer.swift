@@ -17,6 +17,8 @@ public final class GatewayServer: @unchecked Sendable {
     package let observability: GatewayObservability
     /// Node availability published by the health controller, outcomes counted by the workers.
     package let health: NodeHealthBoard
+    /// Active checks, passive decisions and circuit breakers, on their own thread.
+    package let healthController: HealthController
 
     /// A server recording metrics but no access log, for embedding in tests and benchmarks.
     public convenience init(plan: ProxyPlan, logger: Logger) {
@@ -32,6 +34,8 @@ public final class GatewayServer: @unchecked Sendable {
         let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         control = WorkerControl(workerCount: count)
         health = NodeHealthBoard(nodeCount: plan.nodeCount, workerCount: count)
+        healthController = HealthController(plan: plan, board: health)
+        try? HealthMetricsCollector.install(registry: self.observability.registry, controller: healthController)
     }
 
     /// Checks io_uring works here, binds every listener for every worker.
@@ -94,6 +98,7 @@ public final class GatewayServer: @unchecked Sendable {
 
     /// Starts one thread per worker and returns; the workers serve until ``stop()``.
     public func start() throws(EngineError) {
+        healthController.start()
         for worker in 0..<control.workerCount {
             let context = WorkerContext(
                 index: worker,
@@ -139,6 +144,7 @@ public final class GatewayServer: @unchecked Sendable {
     public func stop() {
         control.beginDrain()
         joinAll()
+        healthController.stop()
     }
 
     private func joinAll() {

@@ -71,7 +71,10 @@ package final class NodeHealthBoard: @unchecked Sendable {  // atomics behind po
     @inline(__always)
     package func availability(node: Int) -> (NodeAvailability, UInt32) {
         let word = published[node].load(ordering: .acquiring)
-        return (NodeAvailability(rawValue: UInt8(truncatingIfNeeded: word)) ?? .available, UInt32(truncatingIfNeeded: word >> 8))
+        return (
+            NodeAvailability(rawValue: UInt8(truncatingIfNeeded: word)) ?? .available,
+            UInt32(truncatingIfNeeded: word >> 8)
+        )
     }
 
     /// Counts one outcome on the calling worker's own counters.

@@ -122,7 +122,8 @@ package final class GatewayMetrics: Sendable {
         )
         retries = try registry.counter(
             "gateway_upstream_retries_total",
-            help: "Attempts sent to another node after a failure, by reason: connect_failure, timeout, status (502/503/504).",
+            help:
+                "Attempts sent to another node after a failure, by reason: connect_failure, timeout, status (502/503/504).",
             labelNames: ["upstream", "reason"]
         )
         retryBudgetExhausted = try registry.counter(

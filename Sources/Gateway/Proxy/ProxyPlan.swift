@@ -52,9 +52,8 @@ public final class ProxyPlan: @unchecked Sendable {
         package var retryBudgetMinimum: Int32 = 3
         package var retryBackoffBase: UInt64 = 25_000_000
         package var retryBackoffMax: UInt64 = 250_000_000
-        /// Response statuses 400-463 and 500-563 that passive health counts as failures (bit = status - 400/500).
-        package var passiveFailures4xx: UInt64 = 1 << 29
-        package var passiveFailures5xx: UInt64 = 1 << 0 | 1 << 3
+        /// Which response statuses passive health counts as successes and failures.
+        package var classifier = NodeOutcomeClassifier(passive: nil)
         /// Probe requests each worker may send to a half-open node per half-open period.
         package var halfOpenRequests: Int32 = 1
     }
@@ -160,7 +159,6 @@ public final class ProxyPlan: @unchecked Sendable {
             let host = store(Array((upstream.upstreamHost ?? "").utf8))
             let name = store(Array(upstream.id.utf8))
             let hashKey = store(Array(upstream.hashKey.utf8))
-            let passive = upstream.checks?.passive ?? PassiveHealthCheck()
             upstreamList.append(
                 Upstream(
                     firstNode: Int32(first),
@@ -187,8 +185,7 @@ public final class ProxyPlan: @unchecked Sendable {
                     retryBudgetMinimum: Int32(clamping: upstream.retryPolicy.budget.minRetries),
                     retryBackoffBase: upstream.retryPolicy.backoff.base.nanoseconds,
                     retryBackoffMax: upstream.retryPolicy.backoff.max.nanoseconds,
-                    passiveFailures4xx: Self.statusMask(passive.unhealthy.httpStatuses, base: 400),
-                    passiveFailures5xx: Self.statusMask(passive.unhealthy.httpStatuses, base: 500),
+                    classifier: NodeOutcomeClassifier(passive: upstream.checks?.passive),
                     halfOpenRequests: Int32(clamping: upstream.circuitBreaker.halfOpenRequests)
                 )
             )
@@ -309,13 +306,6 @@ public final class ProxyPlan: @unchecked Sendable {
             }
         }
         return result
-    }
-
-    /// Bits for the statuses in `base..<base+64` (the passive check's failure statuses).
-    static func statusMask(_ statuses: [Int], base: Int) -> UInt64 {
-        var mask: UInt64 = 0
-        for status in statuses where status >= base && status < base + 64 { mask |= 1 << UInt64(status - base) }
-        return mask
     }
 
     /// A stable pointer to node `node`'s socket address, for io_uring connects.

@@ -51,7 +51,13 @@ extension Worker {
                 cursor: &balancerCursors[upstream]
             )
         case .peakEWMA:
-            picked = PeakEWMA.pick(count: count, states: ewmaStates + first, isAvailable: available, random: &random, now: now)
+            picked = PeakEWMA.pick(
+                count: count,
+                states: ewmaStates + first,
+                isAvailable: available,
+                random: &random,
+                now: now
+            )
         case .consistentHash:
             picked = plan.ring(entry.ring)._withUnsafeGuaranteedRef {
                 $0.node(for: clients[client].hashKey, isAvailable: available)
@@ -83,7 +89,10 @@ extension Worker {
         switch entry.hashOn {
         case .remoteAddress:
             return ConsistentHashRing.hash(
-                UnsafeRawBufferPointer(start: clientAddressBytes + client * 48, count: Int(clients[client].clientAddressLength))
+                UnsafeRawBufferPointer(
+                    start: clientAddressBytes + client * 48,
+                    count: Int(clients[client].clientAddressLength)
+                )
             )
         case .header:
             if let value = headerValue(named: key, source: source) { return ConsistentHashRing.hash(value) }
@@ -181,17 +190,10 @@ extension Worker {
         health.record(worker: index, node: node, outcome: outcome)
     }
 
-    /// Success or failure of a response, by the upstream's passive-check statuses.
+    /// Success or failure of a response by the upstream's passive-check statuses; nil: not counted.
     @inline(__always)
-    func responseOutcome(upstream: Int, status: Int) -> NodeOutcome {
-        let entry = plan.upstreams[upstream]
-        if status >= 500 && status < 564 {
-            return entry.passiveFailures5xx & (1 << UInt64(status - 500)) != 0 ? .httpFailure : .success
-        }
-        if status >= 400 && status < 464 {
-            return entry.passiveFailures4xx & (1 << UInt64(status - 400)) != 0 ? .httpFailure : .success
-        }
-        return .success
+    func responseOutcome(upstream: Int, status: Int) -> NodeOutcome? {
+        plan.upstreams[upstream].classifier.outcome(status: status)
     }
 
     // MARK: - Retries
@@ -204,7 +206,9 @@ extension Worker {
         guard client >= 0, !clients[client].responseStarted else { return false }
         let upstream = Int(upstreamConnections[slot].upstream)
         let entry = plan.upstreams[upstream]
-        guard entry.retryOn.contains(condition), Int(clients[client].attempts) <= Int(entry.retries) else { return false }
+        guard entry.retryOn.contains(condition), Int(clients[client].attempts) <= Int(entry.retries) else {
+            return false
+        }
         if entry.retryTimeout > 0 && now &- clients[client].firstAttemptStart >= entry.retryTimeout { return false }
         // Bytes to send again: the whole request kept in a block, or a head the failed connect never sent.
         let block: Int32

@@ -98,7 +98,9 @@ extension Worker {
                     return
                 }
                 let upstream = Int(upstreamConnections[slot].upstream)
-                recordOutcome(node: Int(upstreamConnections[slot].node), responseOutcome(upstream: upstream, status: head.status))
+                if let outcome = responseOutcome(upstream: upstream, status: head.status) {
+                    recordOutcome(node: Int(upstreamConnections[slot].node), outcome)
+                }
                 if head.status >= 502 && head.status <= 504 {
                     let condition: ProxyPlan.RetryConditions =
                         head.status == 502 ? .status502 : head.status == 503 ? .status503 : .status504

@@ -118,7 +118,9 @@ extension Worker {
                 return
             }
             recordOutcome(node: Int(upstreamConnections[slot].node), .connectFailure)
-            if !upstreamConnections[slot].responseHeadDone && retryIfPossible(slot, condition: .connectFailure) { return }
+            if !upstreamConnections[slot].responseHeadDone && retryIfPossible(slot, condition: .connectFailure) {
+                return
+            }
             upstreamFailed(slot, status: 502, message: "upstream closed the connection while sending the request")
             return
         }
