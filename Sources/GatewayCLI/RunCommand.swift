@@ -48,25 +48,13 @@ struct RunCommand: ParsableCommand {
                 guard let address = SocketAddress(host: listen.host, port: listen.port) else {
                     throw EngineError(code: .bind, message: "control.listen: '\(listen.host)' is not an IP address")
                 }
-                let registry = observability.registry
                 let healthController = server.healthController
                 let plane = ControlPlane(
                     plan: plan,
                     control: server.control,
-                    health: { healthController.snapshot() }
-                ) { accept, encoding in
-                    let scrape = registry.render(accept: accept, acceptEncoding: encoding)
-                    var headers: [(name: String, value: String)] = []
-                    if let contentEncoding = scrape.contentEncoding {
-                        headers.append((name: "Content-Encoding", value: contentEncoding))
-                    }
-                    return ControlResponse(
-                        status: 200,
-                        contentType: scrape.contentType,
-                        headers: headers,
-                        body: scrape.body
-                    )
-                }
+                    health: { healthController.snapshot() },
+                    metrics: ControlPlane.metricsRenderer(for: observability.registry)
+                )
                 controlServer = try ControlServer(address: address) { plane.handle($0) }
                 try controlServer?.start()
                 logger.info("control plane on \(controlServer!.address): /metrics /healthz /readyz /status")
