@@ -35,7 +35,11 @@ public final class GatewayServer: @unchecked Sendable {
         control = WorkerControl(workerCount: count)
         health = NodeHealthBoard(nodeCount: plan.nodeCount, workerCount: count)
         healthController = HealthController(plan: plan, board: health)
-        try? HealthMetricsCollector.install(registry: self.observability.registry, controller: healthController)
+        try? HealthMetricsCollector.install(
+            registry: self.observability.registry,
+            controller: healthController,
+            settings: plan.config.metrics
+        )
     }
 
     /// Checks io_uring works here, binds every listener for every worker.
