@@ -1,3 +1,4 @@
+import CLiburing
 import Glibc
 
 /// Runs active health probes over non-blocking sockets, all in flight at once, polled together.
