@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A real HTTP/1.1 upstream for the gateway's integration tests (stdlib only).
 
-Usage: upstream.py --port N [--port-file PATH] [--delay S] [--force-status N]
+Usage: upstream.py --port N [--port-file PATH] [--delay S] [--force-status N] [--nodelay]
 --delay S sleeps S seconds before every request but /count; --force-status N answers every request but /count
-with status N (both for node-specific behaviour behind one gateway upstream).
+with status N (both for node-specific behaviour behind one gateway upstream); --nodelay sets TCP_NODELAY on
+accepted connections.
 With --port 0 the kernel picks the port; it is written to --port-file (and stdout) once listening.
 
 Endpoints (the first path segment naming an endpoint selects it, so /prefix/headers works too):
@@ -83,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        if OPTIONS is not None and OPTIONS.nodelay:
+            # Head and body go out in separate writes; without this, Nagle plus the peer's delayed ACK add ~40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn_id = STATS.connection()
         self.conn_requests = 0
 
@@ -254,6 +258,7 @@ def main():
     parser.add_argument("--port-file")
     parser.add_argument("--delay", type=float, default=0)
     parser.add_argument("--force-status", type=int, default=0)
+    parser.add_argument("--nodelay", action="store_true")
     options = parser.parse_args()
     global OPTIONS
     OPTIONS = options

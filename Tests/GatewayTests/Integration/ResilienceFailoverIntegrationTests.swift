@@ -28,6 +28,7 @@ struct ResilienceFailoverIntegrationTests {
             await load.waitFor(moreRequests: 150)
             let beforeKill = load.failures
             await pool.kill(1)
+            let killed = ContinuousClock.now
             let down = try await gateway.waitForNode(victim, timeout: .seconds(5)) { !$0.isAvailable }
             await load.waitFor(moreRequests: 150)
             let failuresWhileDown = load.failures - beforeKill
@@ -64,6 +65,19 @@ struct ResilienceFailoverIntegrationTests {
                 "killOneOfThree: \(load.total) requests, client errors \(load.statuses.value), while down \(failuresWhileDown)"
             )
             #expect(load.failures <= 4, "client errors: \(load.statuses.value)")
+            // A request sent after the node had died must be retried elsewhere (connect failure, or a pooled
+            // connection found dead before any response byte).
+            let late = load.failedSends.value.filter { $0 > killed }.map { $0 - killed }
+            #expect(late.isEmpty, "requests sent after the kill failed: \(late)")
+            if !late.isEmpty {
+                try await Task.sleep(for: .milliseconds(400))
+                let failedLines = try await gateway.accessLog().filter { $0["status"] as? Int != 200 }
+                print("killOneOfThree: failed requests in the access log: \(failedLines)")
+                let metrics = try await gateway.metrics()
+                let retried = metrics.samples("gateway_upstream_retries_total")
+                let exhausted = metrics.sum("gateway_upstream_retry_budget_exhausted_total")
+                print("killOneOfThree: retries \(retried), budget exhausted \(exhausted)")
+            }
             let final = try await gateway.nodeStatus()[victim] ?? [:]
             Self.expectTransitionsLogged(gateway, final, victim)
         }

@@ -26,7 +26,7 @@ final class UpstreamPool: Sendable {
             if dead.contains(index) {
                 ports.append(try IntegrationEnvironment.unusedPort())
             } else {
-                let upstream = try await UpstreamProcess.start(in: directory, arguments: options)
+                let upstream = try await UpstreamProcess.start(in: directory, arguments: options + ["--nodelay"])
                 ports.append(upstream.port)
                 running[index] = upstream
             }
@@ -48,7 +48,11 @@ final class UpstreamPool: Sendable {
 
     /// Starts node `index` again on its old port.
     func restart(_ index: Int, arguments: [String] = []) async throws {
-        let upstream = try await UpstreamProcess.start(in: directory, port: ports[index], arguments: arguments)
+        let upstream = try await UpstreamProcess.start(
+            in: directory,
+            port: ports[index],
+            arguments: arguments + ["--nodelay"]
+        )
         running.withLock { $0[index] = upstream }
     }
 
@@ -282,6 +286,8 @@ final class WhoamiLoad: Sendable {
     let statuses = LockedValue<[Int: Int]>([:])
     /// Answering upstream port counts, from the 200 bodies.
     let answeredBy = LockedValue<[Int: Int]>([:])
+    /// When each failed request (status other than 200, or no response) was sent.
+    let failedSends = LockedValue<[ContinuousClock.Instant]>([])
     private let stopped = LockedValue(false)
     private let tasks: LockedValue<[Task<Void, Never>]> = LockedValue([])
 
@@ -294,18 +300,22 @@ final class WhoamiLoad: Sendable {
 
     private func run(port: Int) async {
         var connection: RawConnection?
+        var sent = ContinuousClock.now
         while !stopped.value {
             do {
+                sent = ContinuousClock.now
                 if connection == nil { connection = try RawConnection(port: port) }
                 try connection!.send("GET /whoami HTTP/1.1\r\nHost: t\r\n\r\n")
                 let response = try await connection!.readResponse(timeout: .seconds(10))
                 statuses.withLock { $0[response.status, default: 0] += 1 }
+                if response.status != 200 { failedSends.withLock { $0.append(sent) } }
                 if response.status == 200, let answered = try? response.jsonObject()["port"] as? Int {
                     answeredBy.withLock { $0[answered, default: 0] += 1 }
                 }
                 if response.header("Connection")?.lowercased() == "close" { connection = nil }
             } catch {
                 statuses.withLock { $0[0, default: 0] += 1 }
+                failedSends.withLock { $0.append(sent) }
                 connection = nil
                 try? await Task.sleep(for: .milliseconds(5))
             }
