@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A real HTTP/1.1 upstream for the gateway's integration tests (stdlib only).
 
-Usage: upstream.py --port N [--port-file PATH]
+Usage: upstream.py --port N [--port-file PATH] [--delay S] [--force-status N] [--nodelay]
+--delay S sleeps S seconds before every request but /count; --force-status N answers every request but /count
+with status N (both for node-specific behaviour behind one gateway upstream); --nodelay sets TCP_NODELAY on
+accepted connections.
 With --port 0 the kernel picks the port; it is written to --port-file (and stdout) once listening.
 
 Endpoints (the first path segment naming an endpoint selects it, so /prefix/headers works too):
@@ -16,6 +19,7 @@ Endpoints (the first path segment naming an endpoint selects it, so /prefix/head
   /upload               streams a CL or chunked body; JSON {bytes, sha256}
   /early                a 103 Early Hints interim response, then 200 "after hints"
   /bad                  malformed response: Content-Length together with Transfer-Encoding: chunked
+  /whoami?delay=S       JSON {"port": the server's own port}, after sleeping S seconds (default 0)
   /count                JSON {connections, requests}: connections that carried at least one request other than
                         /count (so readiness probes and /count itself are not counted), and those requests
 """
@@ -30,7 +34,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-ENDPOINTS = {"early", "echo", "headers", "big", "chunked", "close", "slow", "hang", "status", "upload", "bad", "count"}
+ENDPOINTS = {"early", "echo", "headers", "big", "chunked", "close", "slow", "hang", "status", "upload", "bad", "count", "whoami"}
+OPTIONS = None
 PIECE = 64 * 1024
 PATTERN = bytes((i * 31 + 7) % 251 for i in range(PIECE))
 
@@ -79,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        if OPTIONS is not None and OPTIONS.nodelay:
+            # Head and body go out in separate writes; without this, Nagle plus the peer's delayed ACK add ~40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn_id = STATS.connection()
         self.conn_requests = 0
 
@@ -150,6 +158,12 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint != "count":
             self.counted = getattr(self, "counted", 0) + 1
             STATS.request(first_on_connection=self.counted == 1)
+        if endpoint != "count" and OPTIONS is not None:
+            if OPTIONS.delay > 0:
+                time.sleep(OPTIONS.delay)
+            if OPTIONS.force_status:
+                self.drain_body()
+                return self.reply(OPTIONS.force_status, b"forced status %d" % OPTIONS.force_status)
         if endpoint == "upload":
             digest, count = hashlib.sha256(), 0
             for piece in self.body_pieces():
@@ -171,6 +185,9 @@ class Handler(BaseHTTPRequestHandler):
                     "conn_requests": self.conn_requests,
                 }
             )
+        if endpoint == "whoami":
+            time.sleep(float(query.get("delay", "0")))
+            return self.reply_json({"port": self.server.server_address[1]})
         if endpoint == "count":
             with STATS.lock:
                 return self.reply_json({"connections": STATS.connections, "requests": STATS.requests})
@@ -239,7 +256,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
+    parser.add_argument("--delay", type=float, default=0)
+    parser.add_argument("--force-status", type=int, default=0)
+    parser.add_argument("--nodelay", action="store_true")
     options = parser.parse_args()
+    global OPTIONS
+    OPTIONS = options
     server = Server(("127.0.0.1", options.port), Handler)
     port = server.server_address[1]
     if options.port_file:

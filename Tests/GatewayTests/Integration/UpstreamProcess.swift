@@ -12,8 +12,15 @@ final class UpstreamProcess: Sendable {
         self.logFile = logFile
     }
 
-    /// Starts the upstream and returns once its port accepts connections.
-    static func start(in directory: URL) async throws -> UpstreamProcess {
+    /// Starts the upstream and returns once its port accepts connections; `port` 0 lets the kernel choose,
+    /// `arguments` are extra `upstream.py` options (`--delay`, `--force-status`).
+    static func start(
+        in directory: URL,
+        port fixedPort: Int = 0,
+        arguments: [String] = []
+    ) async throws
+        -> UpstreamProcess
+    {
         let tag = UUID().uuidString.prefix(8)
         let portFile = directory.appendingPathComponent("upstream-\(tag).port")
         let logFile = directory.appendingPathComponent("upstream-\(tag).log")
@@ -21,8 +28,9 @@ final class UpstreamProcess: Sendable {
             "upstream.py",
             executable: URL(fileURLWithPath: "/usr/bin/env"),
             arguments: [
-                "python3", IntegrationEnvironment.upstreamScript.path, "--port", "0", "--port-file", portFile.path,
-            ],
+                "python3", IntegrationEnvironment.upstreamScript.path, "--port", String(fixedPort), "--port-file",
+                portFile.path,
+            ] + arguments,
             logFile: logFile
         )
         let clock = ContinuousClock()
