@@ -249,10 +249,15 @@ extension Worker {
         }
         telemetry.recordRetry(upstream: upstream, condition: condition)
 
-        // Jittered exponential backoff: base × 2^(attempt-1), capped, times a random factor in [0.5, 1).
-        let exponent = min(Int(clients[client].attempts) - 1, 20)
-        let backoff = min(entry.retryBackoffMax, entry.retryBackoffBase << UInt64(max(0, exponent)))
-        let delay = backoff / 2 + nextRandom() % max(1, backoff / 2)
+        // A refused connect goes straight to another node: nothing reached the failed one, so waiting
+        // would only hold the retry (and the budget) longer. Timeouts and 5xx back off: jittered
+        // exponential, base × 2^(attempt-1), capped, times a random factor in [0.5, 1).
+        var delay: UInt64 = 0
+        if condition != .connectFailure {
+            let exponent = min(Int(clients[client].attempts) - 1, 20)
+            let backoff = min(entry.retryBackoffMax, entry.retryBackoffBase << UInt64(max(0, exponent)))
+            delay = backoff / 2 + nextRandom() % max(1, backoff / 2)
+        }
         if delay < 1_000_000 {
             startRetryAttempt(client, block: block, length: length)
         } else {
