@@ -142,7 +142,10 @@ struct ResilienceFailoverIntegrationTests {
                 #expect(json["error"] as? String == "no available node in upstream", "\(response.bodyString)")
                 #expect(json["upstream"] as? String == "pool")
             }
-            #expect(slowest < .milliseconds(50), "slowest 503 took \(slowest)")
+            // "Fast" here means no connect attempt (the counter below) and well inside the 0.5 s connect
+            // timeout; the client-side clock also counts this test's own scheduling when the whole suite
+            // runs in parallel on two cores, so the bound is loose on purpose.
+            #expect(slowest < .milliseconds(400), "slowest 503 took \(slowest)")
             let failedAfter = try await gateway.metrics().sum("gateway_upstream_connections_total", ["event": "failed"])
             #expect(
                 failedAfter == failedBefore,
