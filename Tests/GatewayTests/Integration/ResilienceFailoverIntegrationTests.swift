@@ -299,9 +299,12 @@ struct ResilienceFailoverIntegrationTests {
             print(
                 "retryBudget: statuses \(statuses), retries \(retries), exhausted \(exhausted), failed connects \(failed)"
             )
-            // Budget: min_retries + percent × requests = 1 + 0 × 20.
-            #expect(retries <= 1, "retries \(retries) beyond the budget of 1")
-            #expect(exhausted > 0)
+            // The budget bounds retries in flight: max(min_retries, percent × active) = 1 here. A refused
+            // connect is retried at once and fails at once, so the one slot can be reused by a request
+            // whose failure arrives later; most of the 20 simultaneous failures must still be refused.
+            #expect(retries <= 4, "retries \(retries) beyond a budget of 1 in flight")
+            #expect(exhausted >= Double(requests) / 2, "budget refusals \(exhausted)")
+            #expect(retries + exhausted == Double(requests), "every failure was either retried or refused")
             #expect(failed <= Double(requests) + retries, "connect attempts \(failed)")
             #expect(statuses[200] == nil, "statuses: \(statuses)")
         }
