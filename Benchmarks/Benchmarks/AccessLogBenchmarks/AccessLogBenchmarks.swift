@@ -153,7 +153,7 @@ let benchmarks: @Sendable () -> Void = {
     // Format + compress + write on the one logging thread: the producer fills the ring as fast as it
     // can (retrying when full), so the logging thread is the bottleneck; the run ends when shutdown
     // has written everything and closed the last frame.
-    for (level, sequentialIDs): (Int32, Bool) in [(3, false), (1, false), (3, true)] {
+    for (level, sequentialIDs): (Int32, Bool) in [(3, false), (1, false), (3, true), (1, true), (-1, true)] {
         Benchmark(
             "AccessLog.pipeline.json.zstd\(level)" + (sequentialIDs ? ".sequentialIDs" : ".randomIDs"),
             configuration: .init(
