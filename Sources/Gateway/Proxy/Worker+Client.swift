@@ -454,6 +454,10 @@ extension Worker {
             return
         }
         timers.cancel(slot)
+        if clients[slot].retryPending {
+            // The send used the client's timer; the retry waiting on it starts now instead.
+            timers.schedule(slot, at: now)
+        }
         release(clients[slot].outputSource, clients[slot].outputID)
         clients[slot].outputSource = .none
         clients[slot].outputLength = 0
