@@ -121,10 +121,12 @@ package final class WorkerTelemetry: @unchecked Sendable {
         let index = route < 0 ? routeCount : route
         requestCounter(route: index, method: method, status: status).increment(on: writer)
         let total = Double(totalNanoseconds) / 1e9
-        requestDuration[index].observe(total, exemplar: requestID, on: writer)
+        // One label for both duration families: the id is copied once per request, not per observation.
+        let exemplar = ExemplarLabel(bytes: requestID)
+        requestDuration[index].observe(total, exemplar: exemplar, on: writer)
         if upstreamNanoseconds >= 0 && hasUpstream[index] {
             let upstream = Double(upstreamNanoseconds) / 1e9
-            upstreamDuration[index].observe(upstream, exemplar: requestID, on: writer)
+            upstreamDuration[index].observe(upstream, exemplar: exemplar, on: writer)
             overheadDuration[index].observe(max(0, total - upstream), on: writer)
         } else {
             overheadDuration[index].observe(total, on: writer)

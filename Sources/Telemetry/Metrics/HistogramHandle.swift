@@ -175,13 +175,3 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
         return count
     }
 }
-
-extension HistogramHandle {
-    /// Records `value` with an exemplar label value given as UTF-8 bytes (at most 64 are kept), for a
-    /// caller holding the id in a buffer. No allocation.
-    @inline(__always)
-    public func observe(_ value: Double, exemplar: UnsafeRawBufferPointer, on writer: borrowing MetricWriter) {
-        let label = ExemplarLabel(bytes: exemplar)
-        self.observe(value, exemplar: label, on: writer)
-    }
-}
