@@ -6,22 +6,7 @@ extension Worker {
     /// Starts measuring and logging a request whose head parsed.
     @inline(__always)
     func beginRecord(_ slot: Int, _ head: HTTPRequestHead, _ source: UnsafeRawBufferPointer) {
-        clients[slot].active = true
-        clients[slot].upstreamStart = 0
-        clients[slot].upstreamEnd = 0
-        clients[slot].upstreamStatus = 0
-        clients[slot].node = -1
-        clients[slot].errorMessage = nil
-        clients[slot].attempts = 0
-        clients[slot].triedNodes = 0
-        clients[slot].retrying = false
-        clients[slot].exchangeCounted = false
-        clients[slot].retryPending = false
-        clients[slot].retryBlock = -1
-        guard accessRing != nil else { return }
-        let record = records + slot
-        record.pointee.reset()
-        record.pointee.time = Int64(gw_realtime_ns())
+        guard let record = beginRequestState(slot) else { return }
         record.pointee.method = AccessRecord.Method(rawValue: head.method.rawValue) ?? .other
         record.pointee.httpVersion = head.versionMinor == 0 ? .http1_0 : .http1_1
         record.pointee.client = clientAddresses[slot]
@@ -34,18 +19,34 @@ extension Worker {
 
     /// Starts a record for a request that never parsed (it gets a 4xx from the gateway).
     func beginUnparsedRecord(_ slot: Int) {
-        clients[slot].active = true
-        clients[slot].upstreamStart = 0
-        clients[slot].upstreamEnd = 0
-        clients[slot].node = -1
         clients[slot].route = -1
-        guard accessRing != nil else { return }
-        let record = records + slot
-        record.pointee.reset()
-        record.pointee.time = Int64(gw_realtime_ns())
+        guard let record = beginRequestState(slot) else { return }
         record.pointee.method = .other
         record.pointee.client = clientAddresses[slot]
         record.pointee.setRequestID(requestID(slot))
+    }
+
+    /// Clears what the previous request on this connection left (attempts, upstream timing, error)
+    /// and marks a request active; returns its access record, reset and stamped, when logging is on.
+    @inline(__always)
+    func beginRequestState(_ slot: Int) -> UnsafeMutablePointer<AccessRecord>? {
+        clients[slot].active = true
+        clients[slot].upstreamStart = 0
+        clients[slot].upstreamEnd = 0
+        clients[slot].upstreamStatus = 0
+        clients[slot].node = -1
+        clients[slot].errorMessage = nil
+        clients[slot].attempts = 0
+        clients[slot].triedNodes = 0
+        clients[slot].retrying = false
+        clients[slot].exchangeCounted = false
+        clients[slot].retryPending = false
+        clients[slot].retryBlock = -1
+        guard accessRing != nil else { return nil }
+        let record = records + slot
+        record.pointee.reset()
+        record.pointee.time = Int64(gw_realtime_ns())
+        return record
     }
 
     @inline(__always)
@@ -69,8 +70,8 @@ extension Worker {
     func completeRequest(_ slot: Int, aborted: Bool = false) {
         guard clients[slot].active else { return }
         clients[slot].active = false
-        endExchangeAccounting(client: slot)
         let c = clients[slot]
+        endExchangeAccounting(client: slot)
         // 499: the client went away before a response was sent (nginx's convention).
         let status = c.responseStarted || !aborted ? Int(c.status) : 499
         let total = now &- c.requestStart
