@@ -1,6 +1,7 @@
 import CLiburing
 import Foundation
 import Glibc
+import Synchronization
 
 /// The control-plane HTTP listener: its own thread and io_uring ring, the gateway's own HTTP parser,
 /// never on a worker. Serves small requests one connection at a time per completion; handlers run
@@ -9,7 +10,7 @@ package final class ControlServer: @unchecked Sendable {
     private let listenFD: Int32
     package let address: SocketAddress
     private let handler: ControlHandler
-    private let stopping = StopFlag()
+    private let stopping = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var started = false
 
@@ -44,7 +45,7 @@ package final class ControlServer: @unchecked Sendable {
 
     /// Stops accepting, closes every connection and joins the thread.
     package func stop() {
-        stopping.set()
+        stopping.store(true, ordering: .relaxed)
         if started {
             pthread_join(thread, nil)
             started = false
@@ -73,7 +74,7 @@ package final class ControlServer: @unchecked Sendable {
         var connections: [Int32: Connection] = [:]
         let acceptData = UserData.make(.accept, slot: 0, generation: 0)
         ring.multishotAccept(fd: listenFD, userData: acceptData)
-        while !stopping.isSet {
+        while !stopping.load(ordering: .relaxed) {
             ring.submitAndWait(timeoutNanoseconds: 50_000_000)
             var events: [(UInt64, Int32, UInt32)] = []
             ring.drainCompletions { events.append(($0, $1, $2)) }
@@ -233,22 +234,5 @@ package final class ControlServer: @unchecked Sendable {
         connection.sent = 0
         connection.closeAfter = !keepAlive
         postSend(ring, connection)
-    }
-}
-
-/// Set once from another thread to stop the control loop.
-private final class StopFlag: @unchecked Sendable {
-    private var value = false
-    private var lock = pthread_mutex_t()
-    init() { pthread_mutex_init(&lock, nil) }
-    func set() {
-        pthread_mutex_lock(&lock)
-        value = true
-        pthread_mutex_unlock(&lock)
-    }
-    var isSet: Bool {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return value
     }
 }

@@ -1,6 +1,7 @@
 import CLiburing
 import Glibc
 import Logging
+import Synchronization
 
 /// Starts the workers for a configuration, waits for SIGTERM/SIGINT, drains, and stops.
 public final class GatewayServer: @unchecked Sendable {
@@ -158,23 +159,12 @@ public final class GatewayServer: @unchecked Sendable {
 }
 
 /// Errors from worker threads that failed during start-up.
-private final class StartupFailures: @unchecked Sendable {
-    private var lock = pthread_mutex_t()
-    private var errors: [EngineError] = []
+private final class StartupFailures: Sendable {
+    private let errors = Mutex<[EngineError]>([])
 
-    init() { pthread_mutex_init(&lock, nil) }
+    func record(_ error: EngineError) { errors.withLock { $0.append(error) } }
 
-    func record(_ error: EngineError) {
-        pthread_mutex_lock(&lock)
-        errors.append(error)
-        pthread_mutex_unlock(&lock)
-    }
-
-    var first: EngineError? {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return errors.first
-    }
+    var first: EngineError? { errors.withLock { $0.first } }
 }
 
 /// What a worker thread needs to build its ``Worker`` on its own thread (io_uring's single issuer).

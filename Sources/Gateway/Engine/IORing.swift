@@ -112,33 +112,18 @@ package final class IORing: @unchecked Sendable {
         fd: Int32,
         address: UnsafePointer<sockaddr>,
         length: socklen_t,
-        userData: UInt64,
-        timeout: UnsafePointer<__kernel_timespec>?
+        userData: UInt64
     ) {
+        // The connect timeout is the worker's timer wheel, not a linked timeout: one mechanism for all.
         let entry = sqe()
         io_uring_prep_connect(entry, fd, address, length)
         io_uring_sqe_set_data64(entry, userData)
-        if let timeout {
-            entry.pointee.flags |= UInt8(GW_IOSQE_IO_LINK)
-            let linked = sqe()
-            io_uring_prep_link_timeout(linked, UnsafeMutablePointer(mutating: timeout), 0)
-            io_uring_sqe_set_data64(linked, UserData.ignored)
-            linked.pointee.flags |= UInt8(GW_IOSQE_CQE_SKIP_SUCCESS)
-        }
     }
 
     @inline(__always)
     package func close(fd: Int32) {
         let entry = sqe()
         io_uring_prep_close(entry, fd)
-        io_uring_sqe_set_data64(entry, UserData.ignored)
-        entry.pointee.flags |= UInt8(GW_IOSQE_CQE_SKIP_SUCCESS)
-    }
-
-    @inline(__always)
-    package func cancel(userData: UInt64) {
-        let entry = sqe()
-        io_uring_prep_cancel64(entry, userData, 0)
         io_uring_sqe_set_data64(entry, UserData.ignored)
         entry.pointee.flags |= UInt8(GW_IOSQE_CQE_SKIP_SUCCESS)
     }
@@ -152,11 +137,4 @@ package final class IORing: @unchecked Sendable {
         entry.pointee.flags |= UInt8(GW_IOSQE_CQE_SKIP_SUCCESS)
     }
 
-    @inline(__always)
-    package func shutdownWrite(fd: Int32) {
-        let entry = sqe()
-        io_uring_prep_shutdown(entry, fd, Int32(SHUT_WR))
-        io_uring_sqe_set_data64(entry, UserData.ignored)
-        entry.pointee.flags |= UInt8(GW_IOSQE_CQE_SKIP_SUCCESS)
-    }
 }

@@ -13,8 +13,6 @@ package final class ProvidedBuffers: @unchecked Sendable {
     private let ring: UnsafeMutablePointer<io_uring_buf_ring>
     private let memory: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var pendingReturns: Int32 = 0
-    /// Buffers currently handed out by the kernel and not yet recycled.
-    @exclusivity(unchecked) package private(set) var outstanding: Int = 0
 
     package init(ring io: IORing, group: UInt16, count: Int, size: Int) throws(EngineError) {
         precondition(count > 0 && count & (count - 1) == 0 && count <= 32768, "buffer count must be a power of two")
@@ -54,16 +52,11 @@ package final class ProvidedBuffers: @unchecked Sendable {
         memory + Int(id) * size
     }
 
-    /// Notes that the kernel handed out buffer `id`.
-    @inline(__always)
-    package func taken() { outstanding += 1 }
-
     /// Gives buffer `id` back; the kernel sees it after the next ``publish()``.
     @inline(__always)
     package func recycle(_ id: UInt16) {
         gw_buf_ring_add(ring, memory + Int(id) * size, UInt32(size), id, UInt32(count), pendingReturns)
         pendingReturns += 1
-        outstanding -= 1
     }
 
     /// Publishes recycled buffers to the kernel.

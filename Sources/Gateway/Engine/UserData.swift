@@ -14,7 +14,6 @@ package enum UserData {
         case upstreamConnect = 4
         case upstreamReceive = 5
         case upstreamSend = 6
-        case wake = 7
     }
 
     @inline(__always)

@@ -83,7 +83,6 @@ extension Worker {
             return
         }
         let id = Int32(flags >> 16)
-        buffers.taken()
         clients[slot].bytesIn &+= Int64(result)
         if clients[slot].inputSource != .none {
             // Should not happen (we only receive with no pending input); keep the data safe by closing.
@@ -426,6 +425,16 @@ extension Worker {
     }
 
     // MARK: - Send
+
+    /// Sends `length` bytes from the start of `id` to the client; the bytes are released when sent.
+    @inline(__always)
+    func sendToClient(_ slot: Int, _ source: ByteSource, _ id: Int32, length: Int) {
+        clients[slot].outputSource = source
+        clients[slot].outputID = id
+        clients[slot].outputOffset = 0
+        clients[slot].outputLength = Int32(length)
+        sendClientOutput(slot)
+    }
 
     @inline(__always)
     func sendClientOutput(_ slot: Int) {

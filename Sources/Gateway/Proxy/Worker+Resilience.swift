@@ -171,7 +171,11 @@ extension Worker {
     @inline(__always)
     func endExchangeAccounting(client: Int) {
         leaveNode(client: client)
-        if clients[client].attempts > 0 { activeExchanges -= 1 }
+        if clients[client].attempts > 0 {
+            activeExchanges -= 1
+            // Counted once: a later request on this connection starts from zero.
+            clients[client].attempts = 0
+        }
         if clients[client].retrying {
             retriesInFlight -= 1
             clients[client].retrying = false
@@ -234,14 +238,7 @@ extension Worker {
         }
         guard hasUntriedNode(client: client, upstream: upstream) else { return false }
 
-        // Take the request block away from the failed connection, then close it.
-        upstreamConnections[slot].retainedBlock = -1
-        if upstreamConnections[slot].outputSource == .block && upstreamConnections[slot].outputID == block {
-            upstreamConnections[slot].outputSource = .none
-        }
-        upstreamConnections[slot].client = -1
-        clients[client].upstream = -1
-        closeUpstream(slot)
+        detachRequest(slot, block: block)
         leaveNode(client: client)
         if !clients[client].retrying {
             clients[client].retrying = true

@@ -201,11 +201,7 @@ extension Worker {
         }
         upstreamConnections[slot].responseFramer = framer
         clients[client].responseStarted = true
-        clients[client].outputSource = .block
-        clients[client].outputID = block
-        clients[client].outputOffset = 0
-        clients[client].outputLength = Int32(length)
-        sendClientOutput(client)
+        sendToClient(client, .block, block, length: length)
     }
 
     /// Forwards a body buffer to the client without copying (or dechunked into a block for HTTP/1.0).
@@ -260,14 +256,20 @@ extension Worker {
             }
             return
         }
-        clients[client].outputSource = source
-        clients[client].outputID = sourceID
-        clients[client].outputOffset = 0
-        clients[client].outputLength = Int32(count)
-        sendClientOutput(client)
+        sendToClient(client, source, sourceID, length: count)
     }
 
     // MARK: - Gateway-generated responses
+
+    /// Sends a response the gateway wrote itself into `block`; the connection closes after it or reads
+    /// the next request.
+    func sendGatewayResponse(_ slot: Int, block: Int32, length: Int, status: Int16, close: Bool) {
+        clients[slot].closeAfter = close
+        clients[slot].status = status
+        clients[slot].state = .responding
+        clients[slot].responseStarted = true
+        sendToClient(slot, .block, block, length: length)
+    }
 
     /// Sends `100 Continue` so a client waiting on `Expect` starts its body.
     func sendInterimContinue(_ slot: Int) {
@@ -278,11 +280,7 @@ extension Worker {
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
         writer.appendStatic("HTTP/1.1 100 Continue\r\n\r\n")
-        clients[slot].outputSource = .block
-        clients[slot].outputID = block
-        clients[slot].outputOffset = 0
-        clients[slot].outputLength = Int32(writer.count)
-        sendClientOutput(slot)
+        sendToClient(slot, .block, block, length: writer.count)
     }
 
     /// Answers with a small JSON error carrying the request id, then closes or continues.
@@ -342,15 +340,7 @@ extension Worker {
         writer.appendStatic(",\"request_id\":\"")
         writer.append(requestID)
         writer.appendStatic("\"}")
-        clients[slot].closeAfter = close
-        clients[slot].status = Int16(status)
-        clients[slot].state = .responding
-        clients[slot].responseStarted = true
-        clients[slot].outputSource = .block
-        clients[slot].outputID = block
-        clients[slot].outputOffset = 0
-        clients[slot].outputLength = Int32(writer.count)
-        sendClientOutput(slot)
+        sendGatewayResponse(slot, block: block, length: writer.count, status: Int16(status), close: close)
     }
 
     /// Answers a route served by the `mocking` plugin.
@@ -384,14 +374,6 @@ extension Worker {
             writer.appendStatic("\r\n\r\n")
         }
         if clients[slot].method != .head { writer.append(plan.arena(route.mockBodyOffset, route.mockBodyLength)) }
-        clients[slot].closeAfter = close
-        clients[slot].status = route.mockStatus
-        clients[slot].state = .responding
-        clients[slot].responseStarted = true
-        clients[slot].outputSource = .block
-        clients[slot].outputID = block
-        clients[slot].outputOffset = 0
-        clients[slot].outputLength = Int32(writer.count)
-        sendClientOutput(slot)
+        sendGatewayResponse(slot, block: block, length: writer.count, status: route.mockStatus, close: close)
     }
 }

@@ -24,23 +24,38 @@ extension Worker {
             }
             slot = fresh
         }
-        upstreamConnections[slot].client = Int32(client)
-        clients[client].upstream = Int32(slot)
         clients[client].upstreamStart = now
         enterNode(client: client, upstream: upstream, node: node)
+        attachRequest(slot, client: client, block: block, length: length)
+        if upstreamConnections[slot].state == .active { sendUpstreamOutput(slot) }
+    }
+
+    /// Links upstream `slot` to `client` with the request block as its output. A block holding the
+    /// whole request is kept until the response starts, so it can be sent again elsewhere.
+    func attachRequest(_ slot: Int, client: Int, block: Int32, length: Int) {
+        upstreamConnections[slot].client = Int32(client)
+        clients[client].upstream = Int32(slot)
         upstreamConnections[slot].outputSource = .block
         upstreamConnections[slot].outputID = block
         upstreamConnections[slot].outputOffset = 0
         upstreamConnections[slot].outputLength = Int32(length)
-        if clients[client].requestDone {
-            // The whole request is in this block: keep it until the response starts, for a retry.
-            upstreamConnections[slot].retainedBlock = block
-            upstreamConnections[slot].retainedLength = Int32(length)
-            upstreamConnections[slot].outputBorrowed = true
-        } else {
-            upstreamConnections[slot].outputBorrowed = false
+        let whole = clients[client].requestDone
+        upstreamConnections[slot].outputBorrowed = whole
+        upstreamConnections[slot].retainedBlock = whole ? block : -1
+        upstreamConnections[slot].retainedLength = whole ? Int32(length) : 0
+    }
+
+    /// Takes the request block away from failed upstream `slot` and closes the connection; the
+    /// caller now owns the block.
+    func detachRequest(_ slot: Int, block: Int32) {
+        let client = Int(upstreamConnections[slot].client)
+        upstreamConnections[slot].retainedBlock = -1
+        if upstreamConnections[slot].outputSource == .block && upstreamConnections[slot].outputID == block {
+            upstreamConnections[slot].outputSource = .none
         }
-        if upstreamConnections[slot].state == .active { sendUpstreamOutput(slot) }
+        upstreamConnections[slot].client = -1
+        if client >= 0 { clients[client].upstream = -1 }
+        closeUpstream(slot)
     }
 
     /// Opens a socket and posts a connect; returns the slot, or nil if no socket or slot is available.
@@ -70,8 +85,7 @@ extension Worker {
             fd: fd,
             address: plan.socketAddressPointer(node: node),
             length: address.length,
-            userData: upstreamData(.upstreamConnect, slot),
-            timeout: nil
+            userData: upstreamData(.upstreamConnect, slot)
         )
         timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[upstream].connectTimeout)
         return slot
@@ -195,7 +209,6 @@ extension Worker {
         if upstreamConnections[slot].state == .idle {
             // A pooled connection spoke or closed: it is no longer usable.
             if result > 0 {
-                buffers.taken()
                 buffers.recycle(UInt16(truncatingIfNeeded: flags >> 16))
             }
             removeIdle(slot)
@@ -210,7 +223,6 @@ extension Worker {
             upstreamEnded(slot, error: result)
             return
         }
-        buffers.taken()
         let id = Int32(flags >> 16)
         let client = Int(upstreamConnections[slot].client)
         if client >= 0 && clients[client].sending {
@@ -263,27 +275,13 @@ extension Worker {
         let length = Int(upstreamConnections[slot].retainedLength)
         let node = Int(upstreamConnections[slot].node)
         let upstream = Int(upstreamConnections[slot].upstream)
-        upstreamConnections[slot].retainedBlock = -1
-        if upstreamConnections[slot].outputSource == .block && upstreamConnections[slot].outputID == block {
-            upstreamConnections[slot].outputSource = .none
-        }
-        upstreamConnections[slot].client = -1
-        clients[client].upstream = -1
-        closeUpstream(slot)
+        detachRequest(slot, block: block)
         guard let fresh = openUpstream(upstream: upstream, node: node) else {
             blocks.release(block)
             respondWithError(client, status: 502, message: "cannot open a connection to the upstream")
             return
         }
-        upstreamConnections[fresh].client = Int32(client)
-        clients[client].upstream = Int32(fresh)
-        upstreamConnections[fresh].outputSource = .block
-        upstreamConnections[fresh].outputID = block
-        upstreamConnections[fresh].outputOffset = 0
-        upstreamConnections[fresh].outputLength = Int32(length)
-        upstreamConnections[fresh].outputBorrowed = true
-        upstreamConnections[fresh].retainedBlock = block
-        upstreamConnections[fresh].retainedLength = Int32(length)
+        attachRequest(fresh, client: client, block: block, length: length)
     }
 
     // MARK: - Upstream failure

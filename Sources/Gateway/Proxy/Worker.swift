@@ -194,7 +194,7 @@ package final class Worker: @unchecked Sendable {
                 upstreamConnections[slot].state != .closed
             else { return }
             onUpstreamSend(slot, result)
-        case .ignored, .wake:
+        case .ignored:
             recycleStale(result: result, flags: flags)
         }
     }
@@ -203,7 +203,6 @@ package final class Worker: @unchecked Sendable {
     @inline(__always)
     func recycleStale(result: Int32, flags: UInt32) {
         if flags & UInt32(IORING_CQE_F_BUFFER) != 0 {
-            buffers.taken()
             buffers.recycle(UInt16(truncatingIfNeeded: flags >> 16))
         }
     }
