@@ -42,7 +42,9 @@ final class AccessLogSymbolTable: Sendable {
                 }
                 bytes = Array(bytes[0..<keep]) + AccessRecord.truncationMarker
             }
-            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+            // Eight spare bytes: the formatter reads short strings as one 8-byte word.
+            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count + 8, alignment: 8)
+            storage.initializeMemory(as: UInt8.self, repeating: 0)
             bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
             let index = UInt16(state.entries.count)
             state.entries.append(UnsafeRawBufferPointer(rebasing: storage[0..<bytes.count]))

@@ -55,18 +55,49 @@ public struct ClientAddress: Sendable, Hashable {
 
     /// Writes the textual address into `buffer` (at least 46 bytes); returns the length, 0 if unknown.
     func format(into buffer: UnsafeMutableRawPointer) -> Int {
-        var storage = self.storage
-        let af: Int32
         switch self.family {
         case .unknown: return 0
-        case .ipv4: af = AF_INET
-        case .ipv6: af = AF_INET6
+        case .ipv4: return self.formatIPv4(into: buffer.assumingMemoryBound(to: UInt8.self))
+        case .ipv6:
+            var storage = self.storage
+            return withUnsafeBytes(of: &storage) { raw in
+                let out = buffer.assumingMemoryBound(to: CChar.self)
+                guard inet_ntop(AF_INET6, raw.baseAddress, out, 46) != nil else { return 0 }
+                return strlen(out)
+            }
         }
-        return withUnsafeBytes(of: &storage) { raw in
-            let out = buffer.assumingMemoryBound(to: CChar.self)
-            guard inet_ntop(af, raw.baseAddress, out, 46) != nil else { return 0 }
-            return strlen(out)
+    }
+
+    /// Dotted-quad text written directly: every access-log line has one, and `inet_ntop` costs a
+    /// library call plus `strlen`.
+    @inline(__always)
+    private func formatIPv4(into out: UnsafeMutablePointer<UInt8>) -> Int {
+        let pairs = digitPairs.utf8Start
+        var length = 0
+        var address = self.storage.0.littleEndian
+        for octetIndex in 0..<4 {
+            let octet = Int(truncatingIfNeeded: address & 0xFF)
+            address >>= 8
+            if octetIndex > 0 {
+                out[length] = UInt8(ascii: ".")
+                length &+= 1
+            }
+            if octet >= 100 {
+                out[length] = UInt8(truncatingIfNeeded: octet / 100) &+ 48
+                let pair = (octet % 100) &* 2
+                out[length &+ 1] = pairs[pair]
+                out[length &+ 2] = pairs[pair &+ 1]
+                length &+= 3
+            } else if octet >= 10 {
+                out[length] = pairs[octet &* 2]
+                out[length &+ 1] = pairs[octet &* 2 &+ 1]
+                length &+= 2
+            } else {
+                out[length] = UInt8(truncatingIfNeeded: octet) &+ 48
+                length &+= 1
+            }
         }
+        return length
     }
 
     /// The textual address (allocates; for tests and tools).

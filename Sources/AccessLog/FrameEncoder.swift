@@ -1,23 +1,23 @@
 import CZstd
 
-/// Builds one output frame at a time: a complete zstd frame, or a run of plain lines.
+/// Turns the lines of one frame into the bytes written for it: a complete zstd frame, or the lines
+/// themselves for plain output.
 ///
-/// The whole frame is kept in memory until ``finishFrame()`` so it reaches the file in one write:
-/// a crash (kill -9) can then only ever lose the frame being built, never leave half of one behind.
-/// Thread-confined to the logging thread.
+/// Lines are formatted into one buffer per frame and compressed in a single call when the frame
+/// closes: one-shot compression skips the streaming compressor's copy into its window (about a tenth
+/// of zstd's time on log lines), and the frame reaches the file in one write, so a crash (kill -9) can
+/// only ever lose the frame being built, never leave half of one behind. Thread-confined to the
+/// logging thread.
 final class FrameEncoder {
     private let context: OpaquePointer?
     private var output: UnsafeMutableRawPointer
     private var outputCapacity: Int
-    private(set) var outputCount = 0
-    /// Uncompressed bytes added to the current frame.
-    private(set) var frameInputBytes = 0
 
     init(compression: AccessLogConfiguration.Compression, expectedFrameSize: Int) throws(AccessLogError) {
         switch compression {
         case .none:
             self.context = nil
-            self.outputCapacity = expectedFrameSize + (64 << 10)
+            self.outputCapacity = 0
         case .zstd(let level):
             guard let context = ZSTD_createCCtx() else {
                 throw AccessLogError(.compression, "ZSTD_createCCtx failed")
@@ -26,9 +26,9 @@ final class FrameEncoder {
             try Self.check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "set level")
             // A checksum lets readers tell a damaged frame from a good one.
             try Self.check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1), "enable checksum")
-            self.outputCapacity = ZSTD_compressBound(expectedFrameSize + (64 << 10)) + 1024
+            self.outputCapacity = ZSTD_compressBound(expectedFrameSize)
         }
-        self.output = .allocate(byteCount: self.outputCapacity, alignment: 16)
+        self.output = .allocate(byteCount: max(self.outputCapacity, 1), alignment: 16)
     }
 
     deinit {
@@ -42,64 +42,17 @@ final class FrameEncoder {
         }
     }
 
-    /// Adds formatted lines to the current frame.
-    func add(_ bytes: UnsafeRawBufferPointer) throws(AccessLogError) {
-        guard bytes.count > 0 else { return }
-        self.frameInputBytes += bytes.count
-        guard let context else {
-            self.ensureFree(bytes.count)
-            (self.output + self.outputCount).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-            self.outputCount += bytes.count
-            return
+    /// The frame for `lines` (valid until the next call): compressed, or `lines` itself when plain.
+    func encode(_ lines: UnsafeRawBufferPointer) throws(AccessLogError) -> UnsafeRawBufferPointer {
+        guard let context, lines.count > 0 else { return lines }
+        let bound = ZSTD_compressBound(lines.count)
+        if bound > self.outputCapacity {
+            self.output.deallocate()
+            self.output = .allocate(byteCount: bound, alignment: 16)
+            self.outputCapacity = bound
         }
-        var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
-        while input.pos < input.size {
-            self.ensureFree(ZSTD_CStreamOutSize())
-            var out = ZSTD_outBuffer(
-                dst: self.output + self.outputCount,
-                size: self.outputCapacity - self.outputCount,
-                pos: 0
-            )
-            let code = ZSTD_compressStream2(context, &out, &input, ZSTD_e_continue)
-            self.outputCount += out.pos
-            try Self.check(code, "compress")
-        }
-    }
-
-    /// Ends the current frame and returns its bytes (valid until the next ``add(_:)``/``reset()``).
-    func finishFrame() throws(AccessLogError) -> UnsafeRawBufferPointer {
-        if let context, self.frameInputBytes > 0 {
-            var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-            while true {
-                self.ensureFree(ZSTD_CStreamOutSize())
-                var out = ZSTD_outBuffer(
-                    dst: self.output + self.outputCount,
-                    size: self.outputCapacity - self.outputCount,
-                    pos: 0
-                )
-                let remaining = ZSTD_compressStream2(context, &out, &input, ZSTD_e_end)
-                self.outputCount += out.pos
-                try Self.check(remaining, "end frame")
-                if remaining == 0 { break }
-            }
-        }
-        return UnsafeRawBufferPointer(start: self.output, count: self.outputCount)
-    }
-
-    /// Forgets the current frame after it was written (or failed to be).
-    func reset() {
-        self.outputCount = 0
-        self.frameInputBytes = 0
-        if let context { ZSTD_CCtx_reset(context, ZSTD_reset_session_only) }
-    }
-
-    private func ensureFree(_ needed: Int) {
-        guard self.outputCapacity - self.outputCount < needed else { return }
-        let newCapacity = max(self.outputCapacity * 2, self.outputCount + needed)
-        let newOutput = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        newOutput.copyMemory(from: self.output, byteCount: self.outputCount)
-        self.output.deallocate()
-        self.output = newOutput
-        self.outputCapacity = newCapacity
+        let size = ZSTD_compress2(context, self.output, self.outputCapacity, lines.baseAddress, lines.count)
+        try Self.check(size, "compress")
+        return UnsafeRawBufferPointer(start: self.output, count: size)
     }
 }

@@ -1,8 +1,13 @@
 /// A growable byte buffer the logging thread formats lines into with unchecked appends.
 ///
 /// Callers reserve room for a whole line first (``reserve(_:)``), so the appends themselves do no
-/// bounds checks and never allocate. Thread-confined to the logging thread.
+/// bounds checks and never allocate. Some appends store a whole 16- or 32-byte chunk and then advance
+/// by fewer bytes, so the reservation must include ``overwriteSlack``. Thread-confined to the logging
+/// thread.
 struct LineBuffer: ~Copyable {
+    /// Bytes past the end of the data that chunked appends may overwrite.
+    static let overwriteSlack = 64
+
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var capacity: Int
     var count = 0
@@ -18,6 +23,10 @@ struct LineBuffer: ~Copyable {
 
     var freeCapacity: Int { self.capacity - self.count }
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: self.base, count: self.count) }
+
+    /// Where the next byte goes.
+    @inline(__always)
+    var end: UnsafeMutableRawPointer { UnsafeMutableRawPointer(self.base + self.count) }
 
     /// Grows (rarely) so that at least `needed` more bytes fit.
     mutating func reserve(_ needed: Int) {
@@ -56,40 +65,44 @@ struct LineBuffer: ~Copyable {
         bytes.withUnsafeBytes { self.append($0) }
     }
 
-    /// Appends `value` in decimal.
+    /// Appends the first `length` bytes of `chunk` with one unaligned 32-byte store.
+    @inline(__always)
+    mutating func append(_ chunk: SIMD32<UInt8>, length: Int) {
+        self.end.storeBytes(of: chunk, as: SIMD32<UInt8>.self)
+        self.count &+= length
+    }
+
+    /// Appends `value` in decimal, two digits per step.
     @inline(__always)
     mutating func appendDecimal(_ value: UInt64) {
-        if value < 10 {
-            self.append(UInt8(truncatingIfNeeded: value) &+ 48)
-            return
-        }
-        var digits = 0
-        var probe = value
-        while probe > 0 {
-            digits &+= 1
-            probe /= 10
-        }
-        var remaining = value
-        var index = self.count &+ digits
-        while remaining > 0 {
-            index &-= 1
-            self.base[index] = UInt8(truncatingIfNeeded: remaining % 10) &+ 48
-            remaining /= 10
-        }
+        let digits = decimalDigitCount(value)
+        self.writeDigits(value, width: digits)
         self.count &+= digits
     }
 
     /// Appends `value` zero-padded to `width` digits (value must fit).
     @inline(__always)
     mutating func appendPadded(_ value: Int, width: Int) {
+        self.writeDigits(UInt64(truncatingIfNeeded: value), width: width)
+        self.count &+= width
+    }
+
+    /// Writes the low `width` decimal digits of `value` at the end, right-aligned, without advancing.
+    @inline(__always)
+    private func writeDigits(_ value: UInt64, width: Int) {
         var remaining = value
         var index = self.count &+ width
-        while index > self.count {
-            index &-= 1
-            self.base[index] = UInt8(truncatingIfNeeded: remaining % 10) &+ 48
-            remaining /= 10
+        let pairs = digitPairs.utf8Start
+        while index &- self.count >= 2 {
+            let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
+            remaining /= 100
+            index &-= 2
+            self.base[index] = pairs[pair]
+            self.base[index &+ 1] = pairs[pair &+ 1]
         }
-        self.count &+= width
+        if index > self.count {
+            self.base[self.count] = UInt8(truncatingIfNeeded: remaining % 10) &+ 48
+        }
     }
 
     /// Appends nanoseconds as seconds with microsecond precision, e.g. `0.001234`; negatives as 0.
@@ -100,4 +113,21 @@ struct LineBuffer: ~Copyable {
         self.append(UInt8(ascii: "."))
         self.appendPadded(Int(micros % 1_000_000), width: 6)
     }
+}
+
+/// "00" through "99", for writing two digits per division.
+let digitPairs: StaticString =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+/// How many decimal digits `value` has (1 for 0).
+@inline(__always)
+func decimalDigitCount(_ value: UInt64) -> Int {
+    var digits = 1
+    var limit: UInt64 = 10
+    while value >= limit {
+        digits &+= 1
+        if digits == 20 { break }
+        limit &*= 10
+    }
+    return digits
 }

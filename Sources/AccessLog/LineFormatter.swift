@@ -1,13 +1,42 @@
 /// Turns records into text lines in the configured format. Thread-confined to the logging thread.
+///
+/// The constant text between values (`,"status":` in JSON, ` status=` in logfmt) is rendered once per
+/// field when the formatter is made and written with one 32-byte store per field, so a line costs
+/// little more than its values.
 struct LineFormatter {
     /// Room to reserve before formatting one record: the text area escaped 6x, three symbols of at
-    /// most ``AccessLogSymbolTable/maximumLength`` bytes escaped 6x, and the fixed parts.
-    static let maximumLineLength = 432 * 6 + 3 * AccessLogSymbolTable.maximumLength * 6 + 1024
+    /// most ``AccessLogSymbolTable/maximumLength`` bytes escaped 6x, the fixed parts and the slack
+    /// chunked stores may overwrite.
+    static let maximumLineLength =
+        432 * 6 + 3 * AccessLogSymbolTable.maximumLength * 6 + 1024 + LineBuffer.overwriteSlack
+
+    /// The text written before a field's value, as one 32-byte chunk.
+    private struct Fragment {
+        var chunk = SIMD32<UInt8>(repeating: 0)
+        var length = 0
+
+        init() {}
+
+        init(_ text: String) {
+            let bytes = Array(text.utf8)
+            precondition(bytes.count <= 32, "field key too long for a fragment")
+            for (index, byte) in bytes.enumerated() {
+                self.chunk[index] = byte
+            }
+            self.length = bytes.count
+        }
+    }
 
     let format: AccessLogFormat
     // Inline (no array) so walking the field list per record costs no reference counting.
     private var fieldList: InlineArray<32, AccessLogField> = InlineArray(repeating: .time)
+    // For the first field written on a line, and for every later one.
+    private var leadingFragments: InlineArray<32, Fragment> = InlineArray(repeating: Fragment())
+    private var fragments: InlineArray<32, Fragment> = InlineArray(repeating: Fragment())
     private let fieldCount: Int
+    // Method and protocol names as chunks, indexed by raw value.
+    private var methodNames: InlineArray<16, Fragment> = InlineArray(repeating: Fragment())
+    private var versionNames: InlineArray<4, Fragment> = InlineArray(repeating: Fragment())
     var timestamps = TimestampCache()
 
     init(format: AccessLogFormat, fields: [AccessLogField]) {
@@ -15,16 +44,30 @@ struct LineFormatter {
         let limited = Array(fields.prefix(32))
         for (index, field) in limited.enumerated() {
             self.fieldList[index] = field
+            let key = field.rawValue
+            switch format {
+            case .json:
+                let quote = Self.isQuotedInJSON(field) ? "\"" : ""
+                self.leadingFragments[index] = Fragment("{\"\(key)\":" + quote)
+                self.fragments[index] = Fragment(",\"\(key)\":" + quote)
+            case .logfmt:
+                self.leadingFragments[index] = Fragment("\(key)=")
+                self.fragments[index] = Fragment(" \(key)=")
+            case .combined:
+                break
+            }
         }
         self.fieldCount = limited.count
-    }
-
-    @inline(__always)
-    private func field(at index: Int) -> AccessLogField {
-        self.fieldList[index]
+        for method in AccessRecord.Method.allCases {
+            self.methodNames[Int(method.rawValue)] = Fragment(method.name.description)
+        }
+        for version in AccessRecord.HTTPVersion.allCases {
+            self.versionNames[Int(version.rawValue)] = Fragment(version.name.description)
+        }
     }
 
     /// Appends one line (ending in `\n`) for `record`; the buffer must have ``maximumLineLength`` free.
+    @inline(__always)
     mutating func append(
         _ record: UnsafePointer<AccessRecord>,
         symbols: [UnsafeRawBufferPointer],
@@ -37,30 +80,32 @@ struct LineFormatter {
         }
     }
 
+    private static func isQuotedInJSON(_ field: AccessLogField) -> Bool {
+        switch field {
+        case .status, .bytesIn, .bytesOut, .upstreamStatus, .duration, .upstreamDuration, .attempts: return false
+        default: return true
+        }
+    }
+
     private mutating func appendJSON(
         _ record: UnsafePointer<AccessRecord>,
         symbols: [UnsafeRawBufferPointer],
         to buffer: inout LineBuffer
     ) {
-        buffer.append(UInt8(ascii: "{"))
         var first = true
         for index in 0..<self.fieldCount {
-            let field = self.field(at: index)
+            let field = self.fieldList[index]
             if !Self.isPresent(field, record) { continue }
-            buffer.append(first ? "\"" : ",\"")
+            let fragment = first ? self.leadingFragments[index] : self.fragments[index]
+            buffer.append(fragment.chunk, length: fragment.length)
             first = false
-            Self.appendKey(field, to: &buffer)
-            buffer.append("\":")
-            switch field {
-            case .status, .bytesIn, .bytesOut, .upstreamStatus, .duration, .upstreamDuration, .attempts:
-                self.appendValue(field, record, symbols: symbols, escaping: .json, to: &buffer)
-            default:
-                buffer.append(UInt8(ascii: "\""))
-                self.appendValue(field, record, symbols: symbols, escaping: .json, to: &buffer)
+            if self.appendValue(field, record, symbols: symbols, escaping: .json, to: &buffer) {
                 buffer.append(UInt8(ascii: "\""))
             }
         }
-        buffer.append("}\n")
+        if first { buffer.append(UInt8(ascii: "{")) }
+        buffer.append(UInt8(ascii: "}"))
+        buffer.append(UInt8(ascii: "\n"))
     }
 
     private mutating func appendLogfmt(
@@ -70,12 +115,11 @@ struct LineFormatter {
     ) {
         var first = true
         for index in 0..<self.fieldCount {
-            let field = self.field(at: index)
+            let field = self.fieldList[index]
             if !Self.isPresent(field, record) { continue }
-            if !first { buffer.append(UInt8(ascii: " ")) }
+            let fragment = first ? self.leadingFragments[index] : self.fragments[index]
+            buffer.append(fragment.chunk, length: fragment.length)
             first = false
-            Self.appendKey(field, to: &buffer)
-            buffer.append(UInt8(ascii: "="))
             let text: UnsafeRawBufferPointer?
             switch field {
             case .path: text = record.pathBytes
@@ -91,7 +135,7 @@ struct LineFormatter {
                 buffer.appendEscaped(text, .logfmtQuoted)
                 buffer.append(UInt8(ascii: "\""))
             } else {
-                self.appendValue(field, record, symbols: symbols, escaping: .logfmtQuoted, to: &buffer)
+                _ = self.appendValue(field, record, symbols: symbols, escaping: .logfmtQuoted, to: &buffer)
             }
         }
         buffer.append(UInt8(ascii: "\n"))
@@ -130,28 +174,6 @@ struct LineFormatter {
         }
     }
 
-    private static func appendKey(_ field: AccessLogField, to buffer: inout LineBuffer) {
-        switch field {
-        case .time: buffer.append("time")
-        case .requestID: buffer.append("request_id")
-        case .client: buffer.append("client")
-        case .method: buffer.append("method")
-        case .path: buffer.append("path")
-        case .protocol: buffer.append("protocol")
-        case .status: buffer.append("status")
-        case .bytesIn: buffer.append("bytes_in")
-        case .bytesOut: buffer.append("bytes_out")
-        case .duration: buffer.append("duration")
-        case .upstream: buffer.append("upstream")
-        case .upstreamStatus: buffer.append("upstream_status")
-        case .attempts: buffer.append("attempts")
-        case .upstreamDuration: buffer.append("upstream_duration")
-        case .route: buffer.append("route")
-        case .userAgent: buffer.append("user_agent")
-        case .error: buffer.append("error")
-        }
-    }
-
     private static func symbolBytes(
         _ symbol: AccessLogSymbol,
         _ symbols: [UnsafeRawBufferPointer]
@@ -161,34 +183,55 @@ struct LineFormatter {
         return symbols[index]
     }
 
+    /// Appends `field`'s value; returns whether it is a string (which JSON closes with a quote).
+    @inline(__always)
     private mutating func appendValue(
         _ field: AccessLogField,
         _ record: UnsafePointer<AccessRecord>,
         symbols: [UnsafeRawBufferPointer],
         escaping: TextEscaping,
         to buffer: inout LineBuffer
-    ) {
+    ) -> Bool {
         switch field {
         case .time: self.timestamps.appendRFC3339(nanoseconds: record.pointee.time, to: &buffer)
         case .requestID: buffer.appendEscaped(record.requestIDBytes, escaping)
         case .client:
-            let length = record.pointee.client.format(into: UnsafeMutableRawPointer(buffer.base + buffer.count))
+            let length = record.pointee.client.format(into: buffer.end)
             if length == 0 { buffer.append(UInt8(ascii: "-")) } else { buffer.count &+= length }
-        case .method: buffer.append(record.pointee.method.name)
+        case .method:
+            let name = self.methodNames[Int(record.pointee.method.rawValue)]
+            buffer.append(name.chunk, length: name.length)
         case .path: buffer.appendEscaped(record.pathBytes, escaping)
-        case .protocol: buffer.append(record.pointee.httpVersion.name)
-        case .status: buffer.appendDecimal(UInt64(record.pointee.status))
-        case .bytesIn: buffer.appendDecimal(record.pointee.bytesIn)
-        case .bytesOut: buffer.appendDecimal(record.pointee.bytesOut)
-        case .duration: buffer.appendSeconds(nanoseconds: record.pointee.duration)
+        case .protocol:
+            let name = self.versionNames[Int(record.pointee.httpVersion.rawValue)]
+            buffer.append(name.chunk, length: name.length)
+        case .status:
+            buffer.appendDecimal(UInt64(record.pointee.status))
+            return false
+        case .bytesIn:
+            buffer.appendDecimal(record.pointee.bytesIn)
+            return false
+        case .bytesOut:
+            buffer.appendDecimal(record.pointee.bytesOut)
+            return false
+        case .duration:
+            buffer.appendSeconds(nanoseconds: record.pointee.duration)
+            return false
         case .upstream: buffer.appendEscaped(Self.symbolBytes(record.pointee.upstream, symbols), escaping)
-        case .upstreamStatus: buffer.appendDecimal(UInt64(record.pointee.upstreamStatus))
-        case .attempts: buffer.appendDecimal(UInt64(record.pointee.attempts))
-        case .upstreamDuration: buffer.appendSeconds(nanoseconds: record.pointee.upstreamDuration)
+        case .upstreamStatus:
+            buffer.appendDecimal(UInt64(record.pointee.upstreamStatus))
+            return false
+        case .attempts:
+            buffer.appendDecimal(UInt64(record.pointee.attempts))
+            return false
+        case .upstreamDuration:
+            buffer.appendSeconds(nanoseconds: record.pointee.upstreamDuration)
+            return false
         case .route: buffer.appendEscaped(Self.symbolBytes(record.pointee.route, symbols), escaping)
         case .userAgent: buffer.appendEscaped(record.userAgentBytes, escaping)
         case .error: buffer.appendEscaped(Self.symbolBytes(record.pointee.error, symbols), escaping)
         }
+        return true
     }
 }
 

@@ -4,11 +4,10 @@
 /// once through `pthread_create`), hence `@unchecked Sendable`.
 final class LogPipeline: @unchecked Sendable {
     private static let drainBatch = 4096
-    private static let encoderChunk = 64 << 10
 
     private let configuration: AccessLogConfiguration
     // Behind plain pointers rather than class properties: the per-record path then pays no dynamic
-    // exclusivity checks.
+    // exclusivity checks. `buffer` holds the lines of the frame being built.
     private let formatter: UnsafeMutablePointer<LineFormatter>
     private let buffer: UnsafeMutablePointer<LineBuffer>
     private let encoder: FrameEncoder
@@ -30,7 +29,8 @@ final class LogPipeline: @unchecked Sendable {
         self.formatter = .allocate(capacity: 1)
         self.formatter.initialize(to: LineFormatter(format: configuration.format, fields: configuration.fields))
         self.buffer = .allocate(capacity: 1)
-        self.buffer.initialize(to: LineBuffer(capacity: Self.encoderChunk + LineFormatter.maximumLineLength))
+        // A frame closes once it reaches frameSize, so one more line always fits.
+        self.buffer.initialize(to: LineBuffer(capacity: configuration.frameSize + LineFormatter.maximumLineLength))
         self.encoder = try FrameEncoder(
             compression: configuration.compression,
             expectedFrameSize: configuration.frameSize
@@ -60,13 +60,11 @@ final class LogPipeline: @unchecked Sendable {
             for ring in self.rings {
                 var count = 0
                 drained += ring.drain(limit: Self.drainBatch) { record in
-                    if buffer.pointee.freeCapacity < LineFormatter.maximumLineLength { self.encodeBuffer() }
                     formatter.pointee.append(record, symbols: symbols, to: &buffer.pointee)
                     count &+= 1
-                    if self.encoder.frameInputBytes &+ buffer.pointee.count >= frameSize {
+                    if buffer.pointee.count >= frameSize {
                         self.pendingRecords &+= UInt64(count)
                         count = 0
-                        self.encodeBuffer()
                         self.closeFrame()
                     }
                 }
@@ -74,15 +72,12 @@ final class LogPipeline: @unchecked Sendable {
             }
             let now = monotonicNanoseconds()
             if self.pendingRecords > 0 && self.frameStartedAt == nil { self.frameStartedAt = now }
-            if self.buffer.pointee.count >= Self.encoderChunk || drained == 0 { self.encodeBuffer() }
             if let started = self.frameStartedAt, now - started >= flushInterval {
-                self.encodeBuffer()
                 self.closeFrame()
             }
             self.handleRequests(logger, now: now)
             logger.counters.threadCPUNanoseconds.store(UInt64(threadCPUNanoseconds()), ordering: .relaxed)
             if stopping && drained == 0 {
-                self.encodeBuffer()
                 self.closeFrame()
                 break
             }
@@ -103,7 +98,6 @@ final class LogPipeline: @unchecked Sendable {
         if reopens != self.seenReopens || signals != self.seenSignals {
             self.seenReopens = reopens
             self.seenSignals = signals
-            self.encodeBuffer()
             self.closeFrame()
             do {
                 try self.sink.reopen()
@@ -122,7 +116,6 @@ final class LogPipeline: @unchecked Sendable {
         )
         if requested || due {
             // Whatever was formatted goes into the old file, so each file ends with a complete frame.
-            self.encodeBuffer()
             self.closeFrame()
             guard self.sink.hasData || requested else { return }
             do {
@@ -134,29 +127,19 @@ final class LogPipeline: @unchecked Sendable {
         }
     }
 
-    /// Moves formatted lines into the compressor.
-    private func encodeBuffer() {
-        guard self.buffer.pointee.count > 0 else { return }
-        do {
-            try self.encoder.add(self.buffer.pointee.bytes)
-        } catch {
-            self.logger?.counters.writeErrors.bump()
-        }
-        self.logger?.counters.bytesUncompressed.bump(by: UInt64(self.buffer.pointee.count))
-        self.buffer.pointee.count = 0
-    }
-
     /// Ends the current frame and writes it in one piece.
     private func closeFrame() {
         guard let counters = self.logger?.counters else { return }
         defer {
-            self.encoder.reset()
+            self.buffer.pointee.count = 0
             self.frameStartedAt = nil
             self.pendingRecords = 0
         }
-        guard self.encoder.frameInputBytes > 0 else { return }
+        let lines = self.buffer.pointee.bytes
+        guard lines.count > 0 else { return }
+        counters.bytesUncompressed.bump(by: UInt64(lines.count))
         do {
-            let frame = try self.encoder.finishFrame()
+            let frame = try self.encoder.encode(lines)
             try self.sink.write(frame)
             counters.bytesWritten.bump(by: UInt64(frame.count))
             counters.frames.bump()

@@ -11,32 +11,83 @@ enum TextEscaping {
 private let hexDigits: StaticString = "0123456789abcdef"
 
 extension LineBuffer {
-    /// Appends `text` escaped for `mode`; reserve 6 bytes per input byte beforehand.
+    /// Appends `text` escaped for `mode`; reserve 6 bytes per input byte (plus the slack) beforehand.
+    ///
+    /// Text is copied eight bytes at a time while no byte in the word needs attention, which is the
+    /// common case for paths, ids and user agents; a word that does is handled byte by byte.
+    /// Eight bytes from the start of `text` must be readable even when it is shorter (record text
+    /// areas and symbol-table entries are laid out so).
     mutating func appendEscaped(_ text: UnsafeRawBufferPointer, _ mode: TextEscaping) {
         guard let start = text.baseAddress else { return }
         let bytes = start.assumingMemoryBound(to: UInt8.self)
         let count = text.count
+        if count < 8 {
+            // One word holds it all: keep the text's bytes and pad with a harmless letter.
+            let word = start.loadUnaligned(as: UInt64.self)
+            let keptBits = UInt64(count) &* 8
+            let short = count == 0 ? 0 : (word << (64 &- keptBits)) >> (64 &- keptBits)
+            let padded = short | (0x4141_4141_4141_4141 << keptBits)
+            if !wordNeedsEscaping(padded) {
+                self.end.storeBytes(of: padded, as: UInt64.self)
+                self.count &+= count
+                return
+            }
+        }
         var index = 0
-        var runStart = 0
         while index < count {
+            let remaining = count &- index
+            if remaining >= 8 {
+                let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
+                if !wordNeedsEscaping(word) {
+                    self.end.storeBytes(of: word, as: UInt64.self)
+                    self.count &+= 8
+                    index &+= 8
+                    continue
+                }
+            } else if count >= 8 {
+                // The last few bytes: reload the final word (never reading past the text), drop the
+                // bytes already written and pad with a harmless letter.
+                let word = UnsafeRawPointer(bytes + (count &- 8)).loadUnaligned(as: UInt64.self)
+                let consumedBits = UInt64(8 &- remaining) &* 8
+                let tail = (word >> consumedBits) | (0x4141_4141_4141_4141 << (64 &- consumedBits))
+                if !wordNeedsEscaping(tail) {
+                    self.end.storeBytes(of: tail, as: UInt64.self)
+                    self.count &+= remaining
+                    return
+                }
+            }
+            index = self.appendEscapedSlowly(bytes, count: count, at: index, mode)
+        }
+    }
+
+    /// Handles the byte (or UTF-8 sequence) at `index` and the rest of its word; returns the next index.
+    private mutating func appendEscapedSlowly(
+        _ bytes: UnsafePointer<UInt8>,
+        count: Int,
+        at start: Int,
+        _ mode: TextEscaping
+    ) -> Int {
+        var index = start
+        let stop = min(count, start &+ 8)
+        while index < stop {
             let byte = bytes[index]
             if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
+                self.append(byte)
                 index &+= 1
                 continue
             }
             if mode != .nginx && byte >= 0x80 {
-                let length = validUTF8SequenceLength(bytes + index, available: count - index)
+                let length = validUTF8SequenceLength(bytes + index, available: count &- index)
                 if length > 0 {
+                    self.append(UnsafeRawBufferPointer(start: bytes + index, count: length))
                     index &+= length
                     continue
                 }
             }
-            self.append(UnsafeRawBufferPointer(start: bytes + runStart, count: index - runStart))
             self.appendEscapedByte(byte, mode)
             index &+= 1
-            runStart = index
         }
-        self.append(UnsafeRawBufferPointer(start: bytes + runStart, count: index - runStart))
+        return index
     }
 
     private mutating func appendEscapedByte(_ byte: UInt8, _ mode: TextEscaping) {
@@ -60,6 +111,21 @@ extension LineBuffer {
             self.append(hexDigits.utf8Start[Int(byte & 0xF)])
         }
     }
+}
+
+/// Whether any of the eight bytes in `word` is a control byte, `"`, `\\`, DEL or non-ASCII (SWAR test).
+@inline(__always)
+func wordNeedsEscaping(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highBits: UInt64 = 0x8080_8080_8080_8080
+    // (x - n) & ~x has a byte's high bit set where that byte of x is below n (given x < 0x80); a
+    // byte equal to c is a zero byte of x ^ c.
+    let below0x20 = word &- 0x2020_2020_2020_2020
+    let quote = word ^ 0x2222_2222_2222_2222
+    let backslash = word ^ 0x5C5C_5C5C_5C5C_5C5C
+    let delete = word ^ 0x7F7F_7F7F_7F7F_7F7F
+    let zeroes = (quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (delete &- ones) & ~delete
+    return (word | below0x20 & ~word | zeroes) & highBits != 0
 }
 
 /// The length of the well-formed UTF-8 sequence at `bytes` (which starts with a byte >= 0x80), or 0.

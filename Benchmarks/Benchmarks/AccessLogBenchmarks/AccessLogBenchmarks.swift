@@ -153,9 +153,12 @@ let benchmarks: @Sendable () -> Void = {
     // Format + compress + write on the one logging thread: the producer fills the ring as fast as it
     // can (retrying when full), so the logging thread is the bottleneck; the run ends when shutdown
     // has written everything and closed the last frame.
-    for (level, sequentialIDs): (Int32, Bool) in [(3, false), (1, false), (3, true), (1, true), (-1, true)] {
+    // Level nil: plain output, which isolates formatting + write from compression.
+    let pipelines: [(Int32?, Bool)] = [(3, false), (1, false), (3, true), (1, true), (-1, true), (nil, true)]
+    for (level, sequentialIDs) in pipelines {
+        let compressionName = level.map { "zstd\($0)" } ?? "plain"
         Benchmark(
-            "AccessLog.pipeline.json.zstd\(level)" + (sequentialIDs ? ".sequentialIDs" : ".randomIDs"),
+            "AccessLog.pipeline.json.\(compressionName)" + (sequentialIDs ? ".sequentialIDs" : ".randomIDs"),
             configuration: .init(
                 metrics: [
                     .wallClock, .throughput, .cpuTotal,
@@ -168,12 +171,12 @@ let benchmarks: @Sendable () -> Void = {
                 maxIterations: 4
             )
         ) { benchmark in
-            let directory = scratch + "-zstd\(level)-\(benchmark.currentIteration)"
+            let directory = scratch + "-\(compressionName)-\(benchmark.currentIteration)"
             try? FileManager.default.removeItem(atPath: directory)
             let logger = try! AccessLogger(
                 configuration: .init(
                     destination: .directory(directory),
-                    compression: .zstd(level: level),
+                    compression: level.map { .zstd(level: $0) } ?? .none,
                     maxFileSize: nil,
                     maxAge: nil,
                     ringCapacity: 65_536

@@ -128,7 +128,7 @@ public final class ProxyPlan: @unchecked Sendable {
         var upstreamList: [Upstream] = []
         for (upstreamIndex, upstream) in config.upstreams.enumerated() {
             let first = nodeList.count
-            for (nodeIndex, node) in upstream.nodes.enumerated() {
+            for node in upstream.nodes {
                 guard let address = SocketAddress.resolve(host: node.host, port: node.port) else {
                     issues.append(
                         ConfigIssue(
