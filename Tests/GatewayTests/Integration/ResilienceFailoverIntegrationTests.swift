@@ -131,21 +131,16 @@ struct ResilienceFailoverIntegrationTests {
                 "gateway_upstream_connections_total",
                 ["event": "failed"]
             )
-            let clock = ContinuousClock()
-            var slowest = Duration.zero
             for _ in 0..<20 {
-                let started = clock.now
                 let response = try await gateway.get("/whoami")
-                slowest = max(slowest, clock.now - started)
                 #expect(response.status == 503)
                 let json = try response.jsonObject()
                 #expect(json["error"] as? String == "no available node in upstream", "\(response.bodyString)")
                 #expect(json["upstream"] as? String == "pool")
             }
-            // "Fast" here means no connect attempt (the counter below) and well inside the 0.5 s connect
-            // timeout; the client-side clock also counts this test's own scheduling when the whole suite
-            // runs in parallel on two cores, so the bound is loose on purpose.
-            #expect(slowest < .milliseconds(400), "slowest 503 took \(slowest)")
+            // "Fast" means answered without a connect attempt (the counter below). A client-side clock
+            // bound flaked when the whole suite runs in parallel on two cores, and timing belongs in
+            // benchmarks anyway.
             let failedAfter = try await gateway.metrics().sum("gateway_upstream_connections_total", ["event": "failed"])
             #expect(
                 failedAfter == failedBefore,
@@ -174,15 +169,19 @@ struct ResilienceFailoverIntegrationTests {
             let recentTimeouts = (node["recent"] as? [String: Any])?["timeouts"] as? Int ?? 0
             #expect(recentTimeouts >= 3, "the timeouts that opened the circuit are not in /status: \(node)")
             #expect(statuses.allSatisfy { $0 == 200 }, "GETs retried on timeout should succeed: \(statuses)")
-            let clock = ContinuousClock()
+            // A request sent to the open node would time out and be retried: the retry counter must
+            // not move (a deterministic check, where a client-side clock flaked under parallel tests).
+            let retriesBefore = try await gateway.metrics().sum("gateway_upstream_retries_total")
             for _ in 0..<10 {
-                let started = clock.now
                 let response = try await gateway.get("/whoami")
                 #expect(response.status == 200)
                 #expect(try response.jsonObject()["port"] as? Int == pool.ports[1])
-                #expect(clock.now - started < .milliseconds(400), "request waited for the open node")
             }
             let metrics = try await gateway.metrics()
+            #expect(
+                metrics.sum("gateway_upstream_retries_total") == retriesBefore,
+                "requests went to the open node and were retried"
+            )
             #expect(metrics.sum("gateway_upstream_retries_total", ["reason": "timeout"]) >= 1)
             #expect(metrics.value("gateway_upstream_circuit_state", ["node": slow, "state": "open"]) == 1)
         }
