@@ -62,6 +62,18 @@ let package = Package(
                 "Gateway",
                 "AccessLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            // Idle memory: packed relative relocations (RELR) shrink the 2 MB relocation table the
+            // loader reads at start to ~16 KB, and not exporting every symbol dynamically drops a
+            // ~0.8 MB dynamic symbol table it would page in. Together ~2.5 MB less resident at idle.
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker",
+                        "--no-export-dynamic",
+                    ],
+                    .when(platforms: [.linux])
+                )
             ]
         ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
