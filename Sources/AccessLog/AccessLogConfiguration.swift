@@ -30,7 +30,8 @@ public struct AccessLogConfiguration: Sendable {
     public var compression: Compression
     /// A frame holding data is closed (and written) at least this often, in seconds.
     public var flushInterval: Double
-    /// A frame is also closed once this many uncompressed bytes went into it.
+    /// A frame is also closed once this many uncompressed bytes went into it (4 KiB...64 MiB: a frame
+    /// is built in memory before it is written).
     public var frameSize: Int
     /// Rotate when the current file reaches this many bytes on disk; nil for never.
     public var maxFileSize: Int?
@@ -88,8 +89,12 @@ public struct AccessLogConfiguration: Sendable {
         if !(self.flushInterval > 0) {
             throw AccessLogError(.invalidConfiguration, "flush interval must be positive, got \(self.flushInterval)")
         }
-        if self.frameSize < 4096 {
-            throw AccessLogError(.invalidConfiguration, "frame size must be at least 4096 bytes, got \(self.frameSize)")
+        // A frame is built whole in memory (lines plus their compressed form) before it is written.
+        if self.frameSize < 4096 || self.frameSize > 64 << 20 {
+            throw AccessLogError(
+                .invalidConfiguration,
+                "frame size must be within 4096...67108864 bytes, got \(self.frameSize)"
+            )
         }
         if self.baseName.isEmpty || self.baseName.contains("/") {
             throw AccessLogError(.invalidConfiguration, "base name must be a plain file name, got '\(self.baseName)'")
