@@ -47,5 +47,14 @@ let package = Package(
             exclude: ["Thresholds"],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Not a benchmark-plugin target: timed outside the harness (see its header).
+        .executableTarget(
+            name: "TelemetryThreads",
+            dependencies: [
+                .product(name: "Telemetry", package: root),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Tools/TelemetryThreads"
+        ),
     ]
 )

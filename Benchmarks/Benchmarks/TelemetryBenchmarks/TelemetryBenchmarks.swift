@@ -18,6 +18,28 @@ func observeConfiguration() -> Benchmark.Configuration {
     )
 }
 
+/// Each recording thread times its own observations; the slower thread's figure, in hundredths of a
+/// nanosecond per observation. Wall-clock time of a two-thread iteration also counts the harness
+/// (waking the helper, the benchmark tool's own threads on a two-core machine).
+let perThreadMetric = BenchmarkMetric.custom("ns_per_observation_per_thread_x100", useScalingFactor: false)
+
+func twoThreadConfiguration(_ base: Benchmark.Configuration) -> Benchmark.Configuration {
+    var configuration = base
+    configuration.metrics.append(perThreadMetric)
+    return configuration
+}
+
+/// Runs `job` on this thread while `helper` runs its own, and records the slower thread's time.
+func measureTwoThreads(_ benchmark: Benchmark, _ helper: HelperThread, _ job: () -> Void) {
+    helper.start()
+    let started = DispatchTime.now().uptimeNanoseconds
+    job()
+    let mine = Int(DispatchTime.now().uptimeNanoseconds - started)
+    helper.wait()
+    let slower = max(mine, helper.lastJobNanoseconds)
+    benchmark.measurement(perThreadMetric, slower * 100 / observationsPerIteration)
+}
+
 func scrapeConfiguration() -> Benchmark.Configuration {
     Benchmark.Configuration(
         metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident, .custom("bodyBytes", useScalingFactor: false)],
@@ -106,21 +128,22 @@ let benchmarks: @Sendable () -> Void = {
         telemetry.releaseWriter(writer)
     }
 
-    Benchmark("Telemetry observe labelled histogram, 2 threads", configuration: observeConfiguration()) { benchmark in
-        telemetryHelper.start()
-        observeTelemetry()
-        telemetryHelper.wait()
+    Benchmark(
+        "Telemetry observe labelled histogram, 2 threads",
+        configuration: twoThreadConfiguration(observeConfiguration())
+    ) { benchmark in
+        measureTwoThreads(benchmark, telemetryHelper, observeTelemetry)
     }
 
     Benchmark("swift-prometheus Histogram observe, 1 thread", configuration: prometheusConfiguration()) { benchmark in
         observePrometheus()
     }
 
-    Benchmark("swift-prometheus Histogram observe, 2 threads", configuration: prometheusConfiguration()) {
-        benchmark in
-        prometheusHelper.start()
-        observePrometheus()
-        prometheusHelper.wait()
+    Benchmark(
+        "swift-prometheus Histogram observe, 2 threads",
+        configuration: twoThreadConfiguration(prometheusConfiguration())
+    ) { benchmark in
+        measureTwoThreads(benchmark, prometheusHelper, observePrometheus)
     }
 
     for format in ExpositionFormat.allCases {
@@ -218,6 +241,10 @@ enum ScrapeFixture {
 final class HelperThread: @unchecked Sendable {  // coordination is through the atomics only
     private let requested = Atomic<Int>(0)
     private let completed = Atomic<Int>(0)
+    private let jobNanoseconds = Atomic<Int>(0)
+
+    /// How long the last job took on the helper thread, timed there.
+    var lastJobNanoseconds: Int { self.jobNanoseconds.load(ordering: .acquiring) }
 
     init(job: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
@@ -226,11 +253,15 @@ final class HelperThread: @unchecked Sendable {  // coordination is through the 
                 var spins = 0
                 while self.requested.load(ordering: .acquiring) == seen {
                     spins += 1
-                    // Idle between benchmarks without holding a core.
-                    if spins > 10_000 { usleep(50) }
+                    // Spin for a few milliseconds first, so back-to-back iterations start together
+                    // (a sleeping helper adds its wake-up latency to the measured time), then idle
+                    // between benchmarks without holding a core.
+                    if spins > 5_000_000 { usleep(50) }
                 }
                 seen += 1
+                let started = DispatchTime.now().uptimeNanoseconds
                 job()
+                self.jobNanoseconds.store(Int(DispatchTime.now().uptimeNanoseconds - started), ordering: .relaxed)
                 self.completed.store(seen, ordering: .releasing)
             }
         }
