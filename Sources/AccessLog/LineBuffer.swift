@@ -1,15 +1,15 @@
-/// A growable byte buffer the logging thread formats lines into with unchecked appends.
+/// A fixed-capacity byte buffer the logging thread formats lines into with unchecked appends.
 ///
-/// Callers reserve room for a whole line first (``reserve(_:)``), so the appends themselves do no
-/// bounds checks and never allocate. Some appends store a whole 16- or 32-byte chunk and then advance
-/// by fewer bytes, so the reservation must include ``overwriteSlack``. Thread-confined to the logging
-/// thread.
+/// The owner sizes it so that a whole line always fits (``LineFormatter/maximumLineLength`` beyond
+/// the point where it empties the buffer), so the appends themselves do no bounds checks and never
+/// allocate. Some appends store a whole 8- or 32-byte chunk and then advance by fewer bytes: the
+/// line budget includes ``overwriteSlack`` for them. Thread-confined to the logging thread.
 struct LineBuffer: ~Copyable {
     /// Bytes past the end of the data that chunked appends may overwrite.
     static let overwriteSlack = 64
 
-    private(set) var base: UnsafeMutablePointer<UInt8>
-    private(set) var capacity: Int
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
     var count = 0
 
     init(capacity: Int) {
@@ -21,26 +21,11 @@ struct LineBuffer: ~Copyable {
         self.base.deallocate()
     }
 
-    var freeCapacity: Int { self.capacity - self.count }
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: self.base, count: self.count) }
 
     /// Where the next byte goes.
     @inline(__always)
     var end: UnsafeMutableRawPointer { UnsafeMutableRawPointer(self.base + self.count) }
-
-    /// Grows (rarely) so that at least `needed` more bytes fit.
-    mutating func reserve(_ needed: Int) {
-        guard self.capacity - self.count < needed else { return }
-        var newCapacity = self.capacity * 2
-        while newCapacity - self.count < needed {
-            newCapacity *= 2
-        }
-        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBase.update(from: self.base, count: self.count)
-        self.base.deallocate()
-        self.base = newBase
-        self.capacity = newCapacity
-    }
 
     @inline(__always)
     mutating func append(_ byte: UInt8) {

@@ -16,7 +16,8 @@ extension LineBuffer {
     /// Text is copied eight bytes at a time while no byte in the word needs attention, which is the
     /// common case for paths, ids and user agents; a word that does is handled byte by byte.
     /// Eight bytes from the start of `text` must be readable even when it is shorter (record text
-    /// areas and symbol-table entries are laid out so).
+    /// areas and symbol-table entries are laid out so). Words are little-endian: the first byte of the
+    /// text is the lowest byte of the word.
     mutating func appendEscaped(_ text: UnsafeRawBufferPointer, _ mode: TextEscaping) {
         guard let start = text.baseAddress else { return }
         let bytes = start.assumingMemoryBound(to: UInt8.self)
