@@ -26,6 +26,10 @@ enum AccessLogStatsCollector {
             "gateway_access_log_write_errors_total",
             help: "Failed writes to the access log file."
         ).handle()
+        let threadCPU = try registry.counter(
+            "gateway_access_log_thread_cpu_seconds_total",
+            help: "CPU time used by the access-log thread; its rate is the share of one core the log needs."
+        ).handle()
         let highWater = try registry.gauge(
             "gateway_access_log_ring_high_water",
             help: "Most records found waiting in one worker's ring at once."
@@ -39,6 +43,7 @@ enum AccessLogStatsCollector {
             frames.setSharedTotal(Double(stats.frames))
             rotations.setSharedTotal(Double(stats.rotations))
             errors.setSharedTotal(Double(stats.writeErrors))
+            threadCPU.setSharedTotal(stats.threadCPUSeconds)
             highWater.set(Double(stats.ringHighWaterMark))
         }
     }

@@ -54,6 +54,10 @@ struct MetricsAccuracyIntegrationTests {
             #expect(metrics.sum("gateway_access_log_records_total") == 300)
             #expect(metrics.sum("gateway_access_log_dropped_total") == 0)
             #expect(metrics.sum("gateway_access_log_bytes_total", ["stage": "formatted"]) > 0)
+            // The logging thread has formatted and compressed 300 lines: its CPU time is measurable
+            // but far below the wall time the gateway has run.
+            let logThreadCPU = metrics.sum("gateway_access_log_thread_cpu_seconds_total")
+            #expect(logThreadCPU > 0 && logThreadCPU < 5, "log thread CPU \(logThreadCPU) s")
             Self.checkCounters(metrics, sent: sent)
             Self.checkHistograms(metrics, sent: sent)
 
