@@ -30,6 +30,13 @@ enum IntegrationEnvironment {
         .appendingPathComponent("Support/upstream.py")
 
     /// A fresh private directory for one test's configs, logs and data files.
+    /// The repository's root, found from this source file's location (for the shipped dashboards).
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .deletingLastPathComponent()
+
     static func makeTemporaryDirectory(_ label: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("gateway-it-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")

@@ -39,6 +39,50 @@ struct PrometheusScrapeIntegrationTests {
         }
     }
 
+    /// Every query of the shipped dashboard, with its variables set to "All", is valid PromQL for the
+    /// real Prometheus; the panels that must show something under load (traffic, latency, connections,
+    /// the access log and its thread) answer with data on one of the two servers.
+    static func checkDashboardQueries(native: PrometheusServer, classic: PrometheusServer) async throws {
+        let file = IntegrationEnvironment.repositoryRoot.appendingPathComponent("dashboards/gateway.json")
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        var panels: [[String: Any]] = dashboard["panels"] as? [[String: Any]] ?? []
+        var queries: [(title: String, expr: String)] = []
+        while let panel = panels.popLast() {
+            panels += panel["panels"] as? [[String: Any]] ?? []
+            for target in panel["targets"] as? [[String: Any]] ?? [] {
+                guard let expr = target["expr"] as? String else { continue }
+                queries.append((panel["title"] as? String ?? "?", expr))
+            }
+        }
+        #expect(queries.count > 30, "only \(queries.count) dashboard queries found")
+        // Panels that must show data under this load (error and rejection panels rightly stay empty).
+        let mustShowData: Set<String> = [
+            "Requests/s", "p99 latency", "Request rate by route", "Request rate by status class",
+            "Request latency by route (classic buckets)", "Request latency by route (native histograms)",
+            "Upstream latency by upstream", "Gateway overhead by route", "Active client connections per worker",
+            "Accepted client connections/s", "Upstream connections/s by event", "Access log records/s",
+            "Access log compression ratio", "Access log bytes/s by stage", "Access log thread CPU (share of one core)",
+            "CPU (cores)", "Resident memory", "Open file descriptors", "Build info",
+        ]
+        var seriesByPanel: [String: Int] = [:]
+        for (title, expr) in queries {
+            var query = expr
+            for (variable, value) in [
+                ("$__rate_interval", "10s"), ("$__interval", "5s"), ("$instance", ".*"), ("$route", ".*"),
+                ("$upstream", ".*"),
+            ] {
+                query = query.replacingOccurrences(of: variable, with: value)
+            }
+            // Throws (failing the test) if Prometheus rejects the query.
+            let answered = try await native.seriesCount(query) + classic.seriesCount(query)
+            seriesByPanel[title, default: 0] += answered
+        }
+        for title in mustShowData.sorted() {
+            #expect(seriesByPanel[title] != nil, "no dashboard panel titled '\(title)'")
+            #expect(seriesByPanel[title] ?? 0 > 0, "dashboard panel '\(title)' shows nothing under load")
+        }
+    }
+
     static func run(_ observed: ObservedGateway, native: PrometheusServer, classic: PrometheusServer) async throws {
         let directory = observed.directory
         let url = observed.gateway.url + "/status/200"
@@ -75,6 +119,7 @@ struct PrometheusScrapeIntegrationTests {
         #expect(nativeP99?.isFinite == true, "\(nativeQuery) = \(String(describing: nativeP99))")
         if let classicP99, classicP99.isFinite { #expect(classicP99 > 0 && classicP99 < 10) }
         if let nativeP99, nativeP99.isFinite { #expect(nativeP99 > 0 && nativeP99 < 10) }
+        try await Self.checkDashboardQueries(native: native, classic: classic)
         let rateSeenByClassic = try await classic.scalar(rateQuery)
         #expect((rateSeenByClassic ?? 0) > 0, "classic server: \(rateQuery) = \(String(describing: rateSeenByClassic))")
 

@@ -74,6 +74,12 @@ final class PrometheusServer: Sendable {
         return Double(text)
     }
 
+    /// Runs an instant query and returns how many series it answered; throws if Prometheus rejects it.
+    func seriesCount(_ query: String) async throws -> Int {
+        let json = try await get("/api/v1/query", ["query": query])
+        return ((json["data"] as? [String: Any])?["result"] as? [Any])?.count ?? 0
+    }
+
     /// Exemplars of the series selected by `query` over the last ten minutes.
     func exemplars(_ query: String) async throws -> [(labels: [String: String], value: Double)] {
         let now = Date().timeIntervalSince1970
