@@ -68,6 +68,14 @@ public final class AccessLogFileReader {
     /// Reads everything new and returns the complete lines it finished (without the newline).
     public func readLines() throws(AccessLogError) -> [String] {
         var lines: [String] = []
+        try self.readLines { lines.append(String(decoding: $0, as: UTF8.self)) }
+        return lines
+    }
+
+    /// Reads everything new and calls `body` with each complete line it finished (without the
+    /// newline; the bytes are valid only during the call). Nothing is kept per line, so reading a
+    /// large file costs memory for one 4 MiB batch, not for its lines.
+    public func readLines(_ body: (UnsafeRawBufferPointer) -> Void) throws(AccessLogError) {
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = chunk.withUnsafeMutableBytes { read(self.fd, $0.baseAddress, $0.count) }
@@ -81,23 +89,22 @@ public final class AccessLogFileReader {
             }
             if count == 0 { break }
             self.pending.append(contentsOf: chunk[0..<count])
-            if self.pending.count >= 1 << 22 { self.consume(into: &lines) }
+            if self.pending.count >= 1 << 22 { self.consume(body) }
         }
-        self.consume(into: &lines)
-        return lines
+        self.consume(body)
     }
 
-    private func consume(into lines: inout [String]) {
+    private func consume(_ body: (UnsafeRawBufferPointer) -> Void) {
         if self.compressed == nil {
             guard self.pending.count >= 4 else { return }
             self.compressed = self.pending.starts(with: [0x28, 0xB5, 0x2F, 0xFD])
         }
         if self.compressed == true {
             self.decodeFrames()
-            self.splitLines(self.decoded, into: &lines)
+            self.splitLines(self.decoded, body)
             self.decoded.removeAll(keepingCapacity: true)
         } else {
-            self.splitLines(self.pending, into: &lines)
+            self.splitLines(self.pending, body)
             self.pending.removeAll(keepingCapacity: true)
         }
     }
@@ -162,18 +169,23 @@ public final class AccessLogFileReader {
         return ok
     }
 
-    private func splitLines(_ bytes: [UInt8], into lines: inout [String]) {
-        var start = 0
-        for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
-            if self.partialLine.isEmpty {
-                lines.append(String(decoding: bytes[start..<index], as: UTF8.self))
-            } else {
-                self.partialLine.append(contentsOf: bytes[start..<index])
-                lines.append(String(decoding: self.partialLine, as: UTF8.self))
-                self.partialLine.removeAll()
+    private func splitLines(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { raw in
+            var start = 0
+            while start < raw.count {
+                guard let newline = memchr(raw.baseAddress! + start, 0x0A, raw.count - start) else { break }
+                let end = UnsafeRawPointer(newline) - raw.baseAddress!
+                let line = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                if self.partialLine.isEmpty {
+                    body(line)
+                } else {
+                    self.partialLine.append(contentsOf: line)
+                    self.partialLine.withUnsafeBytes { body($0) }
+                    self.partialLine.removeAll(keepingCapacity: true)
+                }
+                start = end + 1
             }
-            start = index + 1
+            self.partialLine.append(contentsOf: raw[start...])
         }
-        self.partialLine.append(contentsOf: bytes[start...])
     }
 }

@@ -62,43 +62,48 @@ public struct AccessLogTail {
     /// Runs until done (or, when following, until `shouldStop` returns true); `emit` gets each line.
     public func run(shouldStop: () -> Bool = { false }, emit: (String) -> Void) throws(AccessLogError) {
         let (history, current) = try self.filesToRead()
-        var last: [String] = []
+        let filter = AccessLogLineFilter(self.options.filters)
+        let wanted = max(0, self.options.lines)
         var currentReader: AccessLogFileReader?
-        // Newest first until enough lines are found; the current file's reader is kept for following.
+        // Newest file first until enough lines are found; the current file's reader is kept for following.
         var collected: [[String]] = []
         var count = 0
         for (position, file) in (history + [current].compactMap { $0 }).reversed().enumerated() {
             guard let reader = try? AccessLogFileReader(path: file) else { continue }
-            let lines = try reader.readLines().filter(self.accepts)
+            var recent = RecentLines(capacity: wanted - count)
+            try reader.readLines { line in
+                if filter.accepts(line) { recent.append(line) }
+            }
             if position == 0 && file == current { currentReader = reader }
-            collected.append(lines)
-            count += lines.count
-            if count >= self.options.lines { break }
+            collected.append(recent.lines)
+            count += recent.offered
+            if count >= wanted { break }
         }
         for lines in collected.reversed() {
-            last.append(contentsOf: lines)
-        }
-        for line in last.suffix(max(0, self.options.lines)) {
-            emit(self.render(line))
+            for line in lines { emit(self.render(line)) }
         }
         guard self.options.follow, let current else { return }
-        try self.follow(current, reader: currentReader, shouldStop: shouldStop, emit: emit)
+        try self.follow(current, reader: currentReader, filter: filter, shouldStop: shouldStop, emit: emit)
     }
 
     private func follow(
         _ path: String,
         reader initial: AccessLogFileReader?,
+        filter: AccessLogLineFilter,
         shouldStop: () -> Bool,
         emit: (String) -> Void
     ) throws(AccessLogError) {
         var reader = initial
+        let emitAccepted = { (line: UnsafeRawBufferPointer) in
+            if filter.accepts(line) { emit(self.render(String(decoding: line, as: UTF8.self))) }
+        }
         while !shouldStop() {
             if let active = reader {
-                for line in try active.readLines() where self.accepts(line) { emit(self.render(line)) }
+                try active.readLines(emitAccepted)
                 let now = AccessLogFileReader.identity(of: path)
                 if now != nil && now != active.identity {
                     // Rotated: finish the old file (frames written just before the rename), then switch.
-                    for line in try active.readLines() where self.accepts(line) { emit(self.render(line)) }
+                    try active.readLines(emitAccepted)
                     reader = try? AccessLogFileReader(path: path)
                     continue
                 }
@@ -129,12 +134,6 @@ public struct AccessLogTail {
         guard stat(path, &info) == 0 else { return false }
         isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
         return true
-    }
-
-    private func accepts(_ line: String) -> Bool {
-        if self.options.filters.isEmpty { return true }
-        let parsed = AccessLogLine(line)
-        return self.options.filters.allSatisfy { parsed.matches(key: $0.field, expected: $0.value) }
     }
 
     private func render(_ line: String) -> String {
