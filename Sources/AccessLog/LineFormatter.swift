@@ -235,6 +235,14 @@ struct LineFormatter {
     }
 }
 
+extension AccessRecord {
+    /// The highest symbol-table index the record refers to (0 when it refers to none).
+    @inline(__always)
+    var highestSymbolIndex: Int {
+        Int(max(self.route.rawValue, self.upstream.rawValue, self.error.rawValue))
+    }
+}
+
 extension UnsafePointer where Pointee == AccessRecord {
     /// The text area's offset inside a record, so text is read in place rather than copied out.
     private static var textOffset: Int { MemoryLayout<AccessRecord>.offset(of: \AccessRecord.text)! }

@@ -54,12 +54,18 @@ final class LogPipeline: @unchecked Sendable {
             let stopping = stopImmediately || logger.stopRequested.load(ordering: .acquiring)
             self.refresh(logger)
             var drained = 0
-            let symbols = self.symbols
+            var symbols = self.symbols
             let formatter = self.formatter
             let buffer = self.buffer
             for ring in self.rings {
                 var count = 0
                 drained += ring.drain(limit: Self.drainBatch) { record in
+                    // A symbol registered after this turn's refresh: it was registered before the
+                    // record was pushed, so the table has it now (the ring's acquire orders the two).
+                    if record.pointee.highestSymbolIndex >= symbols.count && logger.symbols.count > symbols.count {
+                        self.symbols = logger.symbols.snapshot()
+                        symbols = self.symbols
+                    }
                     formatter.pointee.append(record, symbols: symbols, to: &buffer.pointee)
                     count &+= 1
                     if buffer.pointee.count >= frameSize {

@@ -156,3 +156,36 @@ import Testing
         #expect(throws: AccessLogError.self) { try AccessLogger(configuration: unwritable) }
     }
 }
+
+@Suite struct SymbolRegistrationTests {
+    /// Symbols registered while the logger runs (new routes, new nodes) appear in the very next lines,
+    /// even when the logging thread took its view of the table just before.
+    @Test func symbolsRegisteredWhileRunningAreNamedInTheirLines() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let logger = try AccessLogger(configuration: testConfiguration(directory.path, ringCapacity: 8192))
+        let ring = logger.makeRing()
+        try logger.start()
+        let count = 4000
+        for index in 0..<count {
+            let node = try logger.register("10.9.\(index / 250).\(index % 250):80")
+            #expect(
+                ring.push { record in
+                    record.status = 200
+                    record.upstream = node
+                    record.setRequestID("r\(index)")
+                }
+            )
+        }
+        logger.shutdown()
+        let (status, lines) = try zstdDecompress([directory.file("access.log.zst")])
+        #expect(status == 0)
+        #expect(lines.count == count)
+        var unnamed = 0
+        for (index, line) in lines.enumerated()
+        where jsonObject(line)?["upstream"] as? String != "10.9.\(index / 250).\(index % 250):80" {
+            unnamed += 1
+        }
+        #expect(unnamed == 0, "\(unnamed) of \(count) lines lost their upstream name")
+    }
+}
