@@ -50,6 +50,7 @@ final class LogPipeline: @unchecked Sendable {
         guard let logger else { return }
         let flushInterval = Int64(self.configuration.flushInterval * 1e9)
         let frameSize = self.configuration.frameSize
+        var idleTurns = 0
         while true {
             let stopping = stopImmediately || logger.stopRequested.load(ordering: .acquiring)
             self.refresh(logger)
@@ -87,9 +88,26 @@ final class LogPipeline: @unchecked Sendable {
                 self.closeFrame()
                 break
             }
-            if drained == 0 { sleepSeconds(self.configuration.idleSleep) }
+            if drained == 0 {
+                idleTurns += 1
+                sleepSeconds(self.idleSleep(turns: idleTurns, now: now, flushInterval: flushInterval))
+            } else {
+                idleTurns = 0
+            }
         }
         self.logger = nil
+    }
+
+    /// The sleep after `turns` empty turns in a row: doubling from the configured idle sleep up to
+    /// ``AccessLogConfiguration/maximumIdleSleep``, cut short by a pending frame's flush deadline.
+    private func idleSleep(turns: Int, now: Int64, flushInterval: Int64) -> Double {
+        let base = self.configuration.idleSleep
+        var delay = min(base * Double(1 << min(turns - 1, 10)), max(base, AccessLogConfiguration.maximumIdleSleep))
+        if let started = self.frameStartedAt {
+            let untilFlush = Double(started + flushInterval - now) / 1e9
+            delay = min(delay, max(base, untilFlush))
+        }
+        return delay
     }
 
     private func refresh(_ logger: AccessLogger) {
