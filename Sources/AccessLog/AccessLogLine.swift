@@ -46,10 +46,13 @@ public struct AccessLogLine: Sendable {
         self.fields.first { $0.key == key }?.value
     }
 
-    /// Whether `key` holds `expected`: numbers compare by value, everything else as text.
+    /// Whether `key` holds `expected`: numbers compare by value, and a status class such as `5xx`
+    /// matches any whole number in 500...599; everything else compares as text.
     public func matches(key: String, expected: String) -> Bool {
         guard let value = self[key] else { return false }
-        if case .number(let text) = value, let lhs = Double(text), let rhs = Double(expected) { return lhs == rhs }
+        if case .number(let text) = value, let number = Double(text) {
+            return numberMatches(number, text: text, expected: expected)
+        }
         return value.text == expected
     }
 
@@ -88,6 +91,25 @@ public struct AccessLogLine: Sendable {
                 + " \"-\" \"" + field("user_agent") + "\""
         }
     }
+}
+
+/// Whether a number written as `text` matches a `--where` value: by value, by status class (`5xx`: a
+/// whole number in 500...599), or as text.
+func numberMatches(_ number: Double, text: String, expected: String) -> Bool {
+    if let value = Double(expected) { return number == value }
+    if let statusClass = statusClass(expected) {
+        return number == number.rounded() && number >= statusClass && number < statusClass + 100
+    }
+    return text == expected
+}
+
+/// The lowest status of a class written `1xx`...`5xx` (either case), or nil.
+func statusClass(_ text: String) -> Double? {
+    let bytes = Array(text.utf8)
+    guard bytes.count == 3, (UInt8(ascii: "1")...UInt8(ascii: "5")).contains(bytes[0]),
+        bytes[1] | 0x20 == UInt8(ascii: "x"), bytes[2] | 0x20 == UInt8(ascii: "x")
+    else { return nil }
+    return Double(bytes[0] - UInt8(ascii: "0")) * 100
 }
 
 /// `2025-01-02T03:04:05.678Z` → `02/Jan/2025:03:04:05 +0000`; other text unchanged.

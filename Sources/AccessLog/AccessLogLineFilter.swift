@@ -29,7 +29,8 @@ struct AccessLogLineFilter {
                 byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
                     && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "=")
             }
-            let numeric = Double(filter.value) != nil
+            // Numbers and status classes (`5xx`) may be written differently from the filter's text.
+            let numeric = Double(filter.value) != nil || statusClass(filter.value) != nil
             return Condition(
                 key: filter.field,
                 value: filter.value,
@@ -94,10 +95,9 @@ struct AccessLogLineFilter {
         case "null": return condition.value == "-"
         case "true", "false": return token == condition.value
         default:
-            // A number: compared by value, as the full parser does (`status=404` matches `404.0`).
+            // A number: compared as the full parser does (`status=404` matches `404.0`, `5xx` 502).
             guard let number = Double(token) else { return nil }
-            if let expected = Double(condition.value) { return number == expected }
-            return token == condition.value
+            return numberMatches(number, text: token, expected: condition.value)
         }
     }
 }

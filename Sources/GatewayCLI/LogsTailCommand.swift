@@ -25,7 +25,13 @@ struct LogsTailCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: json, combined or logfmt (default: as stored).")
     var format: String?
 
-    @Option(name: .long, help: "Only lines whose FIELD equals VALUE (repeatable; all must match).")
+    @Option(
+        name: .long,
+        help: """
+            Only lines whose FIELD equals VALUE (repeatable; all must match). Numbers compare by value; \
+            a status class such as 5xx matches 500-599.
+            """
+    )
     var `where`: [String] = []
 
     @Option(name: .long, help: "File name stem of the log files in a directory.")

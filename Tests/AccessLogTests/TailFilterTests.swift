@@ -6,10 +6,13 @@ import Testing
 /// must equal what the full line parser (``AccessLogLine/matches(key:expected:)``) decides.
 @Suite struct TailFilterTests {
     static let jsonValues = [
-        #"404"#, #"404.0"#, #"4.04e2"#, #""404""#, #""x\"y""#, #""x y""#, "null", "true", "false", #""-""#, #""é""#,
+        #"404"#, #"404.0"#, #"4.04e2"#, #"404.5"#, #"499"#, #"502"#, #""404""#, #""4xx""#, #""x\"y""#, #""x y""#,
+        "null", "true", "false", #""-""#, #""é""#,
         #""a\\b""#, #""x""#, #""""#, "-1", #"",}""#,
     ]
-    static let expectedValues = ["404", "404.0", "x\"y", "x y", "-", "true", "é", "a\\b", "x", "", "-1", ",}", "y"]
+    static let expectedValues = [
+        "404", "404.0", "x\"y", "x y", "-", "true", "é", "a\\b", "x", "", "-1", ",}", "y", "4xx", "4XX", "5xx",
+    ]
     static let keys = ["a", "b", "status", "c"]
 
     static func randomLine(using random: inout some RandomNumberGenerator) -> String {
@@ -70,5 +73,20 @@ import Testing
         let options = AccessLogTailOptions(lines: 2, filters: [("status", "404")])
         try AccessLogTail(path: file, options: options).run { shown.append($0) }
         #expect(shown == Array(lines.filter { $0.hasSuffix("404}") }.suffix(2)))
+    }
+}
+
+@Suite struct StatusClassFilterTests {
+    @Test func statusClassMatchesWholeNumbersInItsHundred() {
+        let line = { (status: String) in AccessLogLine(#"{"status":\#(status),"route":"api"}"#) }
+        #expect(line("502").matches(key: "status", expected: "5xx"))
+        #expect(line("599").matches(key: "status", expected: "5XX"))
+        #expect(line("500.0").matches(key: "status", expected: "5xx"))
+        #expect(!line("499").matches(key: "status", expected: "5xx"))
+        #expect(!line("600").matches(key: "status", expected: "5xx"))
+        #expect(!line("502.5").matches(key: "status", expected: "5xx"))
+        #expect(!line("502").matches(key: "route", expected: "5xx"))
+        #expect(AccessLogLine("status=404 route=api").matches(key: "status", expected: "4xx"))
+        #expect(!line("502").matches(key: "status", expected: "6xx"))
     }
 }
