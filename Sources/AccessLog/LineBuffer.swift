@@ -45,11 +45,6 @@ struct LineBuffer: ~Copyable {
         self.append(UnsafeRawBufferPointer(start: string.utf8Start, count: string.utf8CodeUnitCount))
     }
 
-    @inline(__always)
-    mutating func append(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { self.append($0) }
-    }
-
     /// Appends the first `length` bytes of `chunk` with one unaligned 32-byte store.
     @inline(__always)
     mutating func append(_ chunk: SIMD32<UInt8>, length: Int) {

@@ -92,18 +92,8 @@ struct LineFormatter {
         symbols: [UnsafeRawBufferPointer],
         to buffer: inout LineBuffer
     ) {
-        var first = true
-        for index in 0..<self.fieldCount {
-            let field = self.fieldList[index]
-            if !Self.isPresent(field, record) { continue }
-            let fragment = first ? self.leadingFragments[index] : self.fragments[index]
-            buffer.append(fragment.chunk, length: fragment.length)
-            first = false
-            if self.appendValue(field, record, symbols: symbols, escaping: .json, to: &buffer) {
-                buffer.append(UInt8(ascii: "\""))
-            }
-        }
-        if first { buffer.append(UInt8(ascii: "{")) }
+        // The first field's fragment opens the object; a record with no field present still needs it.
+        if !self.appendFields(record, symbols: symbols, to: &buffer) { buffer.append(UInt8(ascii: "{")) }
         buffer.append(UInt8(ascii: "}"))
         buffer.append(UInt8(ascii: "\n"))
     }
@@ -113,6 +103,16 @@ struct LineFormatter {
         symbols: [UnsafeRawBufferPointer],
         to buffer: inout LineBuffer
     ) {
+        _ = self.appendFields(record, symbols: symbols, to: &buffer)
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// Writes every present field as its fragment and value (JSON or logfmt); returns whether any was.
+    private mutating func appendFields(
+        _ record: UnsafePointer<AccessRecord>,
+        symbols: [UnsafeRawBufferPointer],
+        to buffer: inout LineBuffer
+    ) -> Bool {
         var first = true
         for index in 0..<self.fieldCount {
             let field = self.fieldList[index]
@@ -120,31 +120,45 @@ struct LineFormatter {
             let fragment = first ? self.leadingFragments[index] : self.fragments[index]
             buffer.append(fragment.chunk, length: fragment.length)
             first = false
-            let text: UnsafeRawBufferPointer?
-            switch field {
-            case .path: text = record.pathBytes
-            case .userAgent: text = record.userAgentBytes
-            case .requestID: text = record.requestIDBytes
-            case .route: text = Self.symbolBytes(record.pointee.route, symbols)
-            case .upstream: text = Self.symbolBytes(record.pointee.upstream, symbols)
-            case .error: text = Self.symbolBytes(record.pointee.error, symbols)
-            default: text = nil
-            }
-            if let text, logfmtNeedsQuoting(text) {
-                buffer.append(UInt8(ascii: "\""))
-                buffer.appendEscaped(text, .logfmtQuoted)
-                buffer.append(UInt8(ascii: "\""))
+            if self.format == .json {
+                if self.appendValue(field, record, symbols: symbols, escaping: .json, to: &buffer) {
+                    buffer.append(UInt8(ascii: "\""))
+                }
             } else {
-                _ = self.appendValue(field, record, symbols: symbols, escaping: .logfmtQuoted, to: &buffer)
+                self.appendLogfmtValue(field, record, symbols: symbols, to: &buffer)
             }
         }
-        buffer.append(UInt8(ascii: "\n"))
+        return !first
+    }
+
+    /// A logfmt value: text fields are quoted (and escaped) only when they need it.
+    private mutating func appendLogfmtValue(
+        _ field: AccessLogField,
+        _ record: UnsafePointer<AccessRecord>,
+        symbols: [UnsafeRawBufferPointer],
+        to buffer: inout LineBuffer
+    ) {
+        let text: UnsafeRawBufferPointer?
+        switch field {
+        case .path: text = record.pathBytes
+        case .userAgent: text = record.userAgentBytes
+        case .requestID: text = record.requestIDBytes
+        case .route: text = Self.symbolBytes(record.pointee.route, symbols)
+        case .upstream: text = Self.symbolBytes(record.pointee.upstream, symbols)
+        case .error: text = Self.symbolBytes(record.pointee.error, symbols)
+        default: text = nil
+        }
+        if let text, logfmtNeedsQuoting(text) {
+            buffer.append(UInt8(ascii: "\""))
+            buffer.appendEscaped(text, .logfmtQuoted)
+            buffer.append(UInt8(ascii: "\""))
+        } else {
+            _ = self.appendValue(field, record, symbols: symbols, escaping: .logfmtQuoted, to: &buffer)
+        }
     }
 
     private mutating func appendCombined(_ record: UnsafePointer<AccessRecord>, to buffer: inout LineBuffer) {
-        let scratch = buffer.base + buffer.count
-        let clientLength = record.pointee.client.format(into: UnsafeMutableRawPointer(scratch))
-        if clientLength == 0 { buffer.append(UInt8(ascii: "-")) } else { buffer.count &+= clientLength }
+        Self.appendClient(record, to: &buffer)
         buffer.append(" - - [")
         self.timestamps.appendNginx(nanoseconds: record.pointee.time, to: &buffer)
         buffer.append("] \"")
@@ -174,6 +188,13 @@ struct LineFormatter {
         }
     }
 
+    /// The client address, or `-` when unknown.
+    @inline(__always)
+    private static func appendClient(_ record: UnsafePointer<AccessRecord>, to buffer: inout LineBuffer) {
+        let length = record.pointee.client.format(into: buffer.end)
+        if length == 0 { buffer.append(UInt8(ascii: "-")) } else { buffer.count &+= length }
+    }
+
     private static func symbolBytes(
         _ symbol: AccessLogSymbol,
         _ symbols: [UnsafeRawBufferPointer]
@@ -195,9 +216,7 @@ struct LineFormatter {
         switch field {
         case .time: self.timestamps.appendRFC3339(nanoseconds: record.pointee.time, to: &buffer)
         case .requestID: buffer.appendEscaped(record.requestIDBytes, escaping)
-        case .client:
-            let length = record.pointee.client.format(into: buffer.end)
-            if length == 0 { buffer.append(UInt8(ascii: "-")) } else { buffer.count &+= length }
+        case .client: Self.appendClient(record, to: &buffer)
         case .method:
             let name = self.methodNames[Int(record.pointee.method.rawValue)]
             buffer.append(name.chunk, length: name.length)

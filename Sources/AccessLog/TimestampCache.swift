@@ -33,11 +33,7 @@ struct TimestampCache {
                 writer.byte("-")
                 writer.padded(civil.day, 2)
                 writer.byte("T")
-                writer.padded(civil.hour, 2)
-                writer.byte(":")
-                writer.padded(civil.minute, 2)
-                writer.byte(":")
-                writer.padded(civil.second, 2)
+                writer.clock(civil)
                 writer.byte(".")
             }
             writer.padded(fraction, 3)
@@ -62,11 +58,7 @@ struct TimestampCache {
                 writer.byte("/")
                 writer.padded(civil.year, 4)
                 writer.byte(":")
-                writer.padded(civil.hour, 2)
-                writer.byte(":")
-                writer.padded(civil.minute, 2)
-                writer.byte(":")
-                writer.padded(civil.second, 2)
+                writer.clock(civil)
                 for character in " +0000".utf8 {
                     writer.raw(character)
                 }
@@ -91,6 +83,15 @@ private struct FixedWriter {
 
     mutating func byte(_ character: Unicode.Scalar) {
         self.raw(UInt8(ascii: character))
+    }
+
+    /// `HH:MM:SS`.
+    mutating func clock(_ civil: CivilTime) {
+        self.padded(civil.hour, 2)
+        self.byte(":")
+        self.padded(civil.minute, 2)
+        self.byte(":")
+        self.padded(civil.second, 2)
     }
 
     mutating func padded(_ value: Int, _ width: Int) {

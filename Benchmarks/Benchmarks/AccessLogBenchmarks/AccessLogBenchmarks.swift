@@ -113,6 +113,45 @@ extension AccessRecord {
 
 let recordsPerRun = 1_000_000
 
+/// A started logger in a fresh `directory` with one ring and prepared sample traffic.
+struct SampleLog {
+    let logger: AccessLogger
+    let ring: AccessLogRing
+    let traffic: SampleTraffic
+
+    init(directory: String, compression: AccessLogConfiguration.Compression, sequentialIDs: Bool) {
+        try? FileManager.default.removeItem(atPath: directory)
+        self.logger = try! AccessLogger(
+            configuration: .init(
+                destination: .directory(directory),
+                compression: compression,
+                maxFileSize: nil,
+                maxAge: nil,
+                ringCapacity: 65_536
+            )
+        )
+        self.traffic = try! SampleTraffic(logger: self.logger, count: 65_536, sequentialIDs: sequentialIDs)
+        self.ring = self.logger.makeRing()
+        try! self.logger.start()
+    }
+
+    /// Pushes `recordsPerRun` records as fast as the ring takes them (retrying while it is full), then
+    /// shuts the logger down, which returns once every record is written and the last frame closed.
+    func writeAllAndShutDown() {
+        var time: Int64 = 1_700_000_000_000_000_000
+        self.traffic.entries.withUnsafeBufferPointer { entries in
+            for index in 0..<recordsPerRun {
+                time &+= 10_000
+                let entry = entries.baseAddress! + (index & 65_535)
+                while !self.ring.push(filling: { $0.fill(from: entry.pointee, time: time) }) {
+                    sched_yield()
+                }
+            }
+        }
+        self.logger.shutdown()
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
     let scratch = NSTemporaryDirectory() + "/accesslog-bench-\(getpid())"
 
@@ -172,32 +211,15 @@ let benchmarks: @Sendable () -> Void = {
             )
         ) { benchmark in
             let directory = scratch + "-\(compressionName)-\(benchmark.currentIteration)"
-            try? FileManager.default.removeItem(atPath: directory)
-            let logger = try! AccessLogger(
-                configuration: .init(
-                    destination: .directory(directory),
-                    compression: level.map { .zstd(level: $0) } ?? .none,
-                    maxFileSize: nil,
-                    maxAge: nil,
-                    ringCapacity: 65_536
-                )
+            let log = SampleLog(
+                directory: directory,
+                compression: level.map { .zstd(level: $0) } ?? .none,
+                sequentialIDs: sequentialIDs
             )
-            let traffic = try! SampleTraffic(logger: logger, count: 65_536, sequentialIDs: sequentialIDs)
-            let ring = logger.makeRing()
-            try! logger.start()
-            var time: Int64 = 1_700_000_000_000_000_000
+            let logger = log.logger
             let cpuBefore = logger.stats().threadCPUSeconds
             benchmark.startMeasurement()
-            traffic.entries.withUnsafeBufferPointer { entries in
-                for index in 0..<recordsPerRun {
-                    time &+= 10_000
-                    let entry = entries.baseAddress! + (index & 65_535)
-                    while !ring.push(filling: { $0.fill(from: entry.pointee, time: time) }) {
-                        sched_yield()
-                    }
-                }
-            }
-            logger.shutdown()
+            log.writeAllAndShutDown()
             benchmark.stopMeasurement()
             let stats = logger.stats()
             precondition(stats.recordsWritten == UInt64(recordsPerRun))
@@ -233,30 +255,7 @@ let benchmarks: @Sendable () -> Void = {
         )
     ) { benchmark in
         let directory = scratch + "-plain-\(benchmark.currentIteration)"
-        try? FileManager.default.removeItem(atPath: directory)
-        let logger = try! AccessLogger(
-            configuration: .init(
-                destination: .directory(directory),
-                compression: .none,
-                maxFileSize: nil,
-                maxAge: nil,
-                ringCapacity: 65_536
-            )
-        )
-        let traffic = try! SampleTraffic(logger: logger, count: 65_536)
-        let ring = logger.makeRing()
-        try! logger.start()
-        var time: Int64 = 1_700_000_000_000_000_000
-        traffic.entries.withUnsafeBufferPointer { entries in
-            for index in 0..<recordsPerRun {
-                time &+= 10_000
-                let entry = entries.baseAddress! + (index & 65_535)
-                while !ring.push(filling: { $0.fill(from: entry.pointee, time: time) }) {
-                    sched_yield()
-                }
-            }
-        }
-        logger.shutdown()
+        SampleLog(directory: directory, compression: .none, sequentialIDs: false).writeAllAndShutDown()
         let plain = directory + "/access.log"
         let compressed = directory + "/access.log.gz"
         let process = Process()
