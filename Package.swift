@@ -23,6 +23,7 @@ let package = Package(
             path: "Sources/CLiburing",
             providers: [.apt(["liburing-dev"])]
         ),
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .systemLibrary(
             name: "CZlib",
             path: "Sources/CZlib",
@@ -50,6 +51,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "CLiburing",
+                "CEpoll",
                 "Telemetry",
                 "AccessLog",
                 .product(name: "Logging", package: "swift-log"),

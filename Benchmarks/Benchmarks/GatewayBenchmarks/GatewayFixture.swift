@@ -21,7 +21,7 @@ final class GatewayFixture: @unchecked Sendable {
     }
 
     /// Starts the upstream and (for `.gateway`) the gateway, connects, and warms up with `warmup` round trips.
-    init(target: Target, request: String, warmup: Int = 2000) throws {
+    init(target: Target, request: String, engine: EngineKind = .ioUring, warmup: Int = 2000) throws {
         upstream = CannedUpstream()
         upstream.start()
         switch target {
@@ -30,7 +30,7 @@ final class GatewayFixture: @unchecked Sendable {
             let plan = try ProxyPlan(config: config)
             var logger = Logger(label: "gateway-bench")
             logger.logLevel = .warning
-            let server = GatewayServer(plan: plan, logger: logger)
+            let server = GatewayServer(plan: plan, logger: logger, engine: EngineSelection(kind: engine))
             try server.prepare()
             try server.start()
             try server.waitUntilRunning()

@@ -2,7 +2,7 @@ import Yams
 
 extension ConfigReader {
     static let topLevelKeys = [
-        "workers", "listen", "control", "access_log", "metrics", "limits", "shutdown", "upstreams", "routes",
+        "workers", "engine", "listen", "control", "access_log", "metrics", "limits", "shutdown", "upstreams", "routes",
     ]
 
     /// Families whose buckets `metrics.buckets` may set.
@@ -17,6 +17,9 @@ extension ConfigReader {
         guard let top = fields(root, at: "", allowed: Self.topLevelKeys) else { return }
         if let node = top["workers"], let value = int(node, at: "workers", in: 0...4096) {
             config.workers = value
+        }
+        if let node = top["engine"], let engine = choice(node, at: "engine", as: EngineChoice.self) {
+            config.engine = engine
         }
         if let node = top["listen"], let addresses = listenAddresses(node, at: "listen") {
             config.listen = addresses

@@ -5,6 +5,8 @@
 public struct GatewayConfig: Sendable, Equatable {
     /// Worker threads; 0 means one per CPU core.
     package var workers: Int = 0
+    /// The I/O engine: `auto` (io_uring, else epoll with a warning), `io_uring` or `epoll`.
+    package var engine: EngineChoice = .auto
     /// Data-plane listening addresses; every worker binds each with SO_REUSEPORT.
     package var listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 8080)]
     /// The control plane (`/metrics`, `/healthz`, `/readyz`, `/status`).

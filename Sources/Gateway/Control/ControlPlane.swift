@@ -5,6 +5,8 @@ import Glibc
 package final class ControlPlane: Sendable {
     package let plan: ProxyPlan
     package let control: WorkerControl
+    /// The I/O engine in use, and why io_uring was not used when `auto` fell back.
+    package let engine: EngineSelection
     private let startedAt: Date
     private let loadedAt: Date
     /// Renders `/metrics` from the scraper's Accept and Accept-Encoding headers.
@@ -17,11 +19,13 @@ package final class ControlPlane: Sendable {
     package init(
         plan: ProxyPlan,
         control: WorkerControl,
+        engine: EngineSelection,
         health: @escaping HealthSnapshot = { [] },
         metrics: MetricsRenderer? = nil
     ) {
         self.plan = plan
         self.control = control
+        self.engine = engine
         self.health = health
         startedAt = Date()
         loadedAt = Date()
@@ -106,8 +110,10 @@ package final class ControlPlane: Sendable {
             }
             upstreams.append(["id": upstream.id, "type": upstream.type.rawValue, "nodes": nodes])
         }
-        let body: [String: Any] = [
+        var body: [String: Any] = [
             "version": GatewayVersion.string,
+            "engine": engine.kind.rawValue,
+            "engine_configured": config.engine.rawValue,
             "uptime_seconds": Date().timeIntervalSince(startedAt),
             "draining": control.isDraining,
             "config": [
@@ -120,6 +126,7 @@ package final class ControlPlane: Sendable {
             "workers": workers,
             "upstreams": upstreams,
         ]
+        if let reason = engine.fallbackReason { body["engine_fallback_reason"] = reason }
         return .json(200, encode(body))
     }
 

@@ -1,15 +1,16 @@
-import CLiburing
 import Foundation
 import Glibc
 import Synchronization
 
-/// The control-plane HTTP listener: its own thread and io_uring ring, the gateway's own HTTP parser,
+/// The control-plane HTTP listener: its own thread and I/O executor (the engine the workers use), the
+/// gateway's own HTTP parser,
 /// never on a worker. Serves small requests one connection at a time per completion; handlers run
 /// synchronously on this thread (so a `/metrics` merge and encode never touches a worker).
 package final class ControlServer: @unchecked Sendable {
     private let listenFD: Int32
     package let address: SocketAddress
     private let handler: ControlHandler
+    private let engine: EngineKind
     private let stopping = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var started = false
@@ -18,7 +19,12 @@ package final class ControlServer: @unchecked Sendable {
     package static let maxRequestBytes = 1 << 20
 
     /// Binds `address`; the thread starts with ``start()``.
-    package init(address requested: SocketAddress, handler: @escaping ControlHandler) throws(EngineError) {
+    package init(
+        address requested: SocketAddress,
+        engine: EngineKind,
+        handler: @escaping ControlHandler
+    ) throws(EngineError) {
+        self.engine = engine
         listenFD = try Sockets.listen(on: requested, backlog: 128)
         address = SocketAddress.local(of: listenFD) ?? requested
         self.handler = handler
@@ -69,10 +75,15 @@ package final class ControlServer: @unchecked Sendable {
     }
 
     private func loop() {
-        guard let ring = try? IORing(entries: 256) else { return }
+        let executor: (any IOExecutor)?
+        switch engine {
+        case .ioUring: executor = try? IOUringExecutor(entries: 256, bufferCount: 1, bufferSize: 4096)
+        case .epoll: executor = try? EpollExecutor(entries: 256, bufferCount: 1, bufferSize: 4096)
+        }
+        guard let ring = executor else { return }
         let headers = HTTPHeaderIndex(capacity: 128)
         var connections: [Int32: Connection] = [:]
-        let acceptData = UserData.make(.accept, slot: 0, generation: 0)
+        let acceptData = UserData.accept
         ring.multishotAccept(fd: listenFD, userData: acceptData)
         while !stopping.load(ordering: .relaxed) {
             ring.submitAndWait(timeoutNanoseconds: 50_000_000)
@@ -83,7 +94,7 @@ package final class ControlServer: @unchecked Sendable {
                 let fd = Int32(bitPattern: UserData.slot(data))
                 switch kind {
                 case .accept:
-                    if flags & UInt32(IORING_CQE_F_MORE) == 0 {
+                    if flags & IOCompletion.more == 0 {
                         ring.multishotAccept(fd: listenFD, userData: acceptData)
                     }
                     guard result >= 0 else { continue }
@@ -124,26 +135,21 @@ package final class ControlServer: @unchecked Sendable {
                 }
             }
         }
-        for connection in connections.values { Glibc.close(connection.fd) }
-        Glibc.close(listenFD)
+        for connection in connections.values { ring.close(fd: connection.fd) }
+        ring.close(fd: listenFD)
+        ring.submit()
     }
 
-    private func postReceive(_ ring: IORing, _ connection: Connection) {
-        let entry = ring.sqe()
-        io_uring_prep_recv(
-            entry,
-            connection.fd,
-            connection.buffer.baseAddress! + connection.received,
-            connection.buffer.count - connection.received,
-            0
-        )
-        io_uring_sqe_set_data64(
-            entry,
-            UserData.make(.clientReceive, slot: UInt32(bitPattern: connection.fd), generation: 0)
+    private func postReceive(_ ring: any IOExecutor, _ connection: Connection) {
+        ring.receive(
+            fd: connection.fd,
+            into: connection.buffer.baseAddress! + connection.received,
+            count: connection.buffer.count - connection.received,
+            userData: UserData.make(.clientReceive, slot: UInt32(bitPattern: connection.fd), generation: 0)
         )
     }
 
-    private func postSend(_ ring: IORing, _ connection: Connection) {
+    private func postSend(_ ring: any IOExecutor, _ connection: Connection) {
         connection.output.withUnsafeBytes { bytes in
             // The array is not mutated until the send completes, so its storage stays put.
             ring.send(
@@ -155,13 +161,13 @@ package final class ControlServer: @unchecked Sendable {
         }
     }
 
-    private func close(_ ring: IORing, _ connection: Connection, _ connections: inout [Int32: Connection]) {
+    private func close(_ ring: any IOExecutor, _ connection: Connection, _ connections: inout [Int32: Connection]) {
         connections[connection.fd] = nil
-        Glibc.close(connection.fd)
+        ring.close(fd: connection.fd)
     }
 
     private func handleInput(
-        _ ring: IORing,
+        _ ring: any IOExecutor,
         _ connection: Connection,
         _ headers: HTTPHeaderIndex,
         _ connections: inout [Int32: Connection]
@@ -217,7 +223,7 @@ package final class ControlServer: @unchecked Sendable {
     }
 
     private func respond(
-        _ ring: IORing,
+        _ ring: any IOExecutor,
         _ connection: Connection,
         _ response: ControlResponse,
         keepAlive: Bool,

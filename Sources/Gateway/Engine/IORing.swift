@@ -12,10 +12,10 @@ package final class IORing: @unchecked Sendable {
 
     /// Creates a ring with `entries` submission slots, preferring the thread-per-core flags.
     package init(entries: UInt32) throws(EngineError) {
-        ring = .allocate(capacity: 1)
+        // Set up into locals first: once every stored property is set, a throw would run deinit,
+        // which must only ever see a ring that exists.
+        let ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
         ring.initialize(to: io_uring())
-        cqeBatchCapacity = 256
-        cqeBatch = .allocate(capacity: cqeBatchCapacity)
         var params = io_uring_params()
         params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE
         params.cq_entries = entries * 4
@@ -29,9 +29,11 @@ package final class IORing: @unchecked Sendable {
         }
         if result < 0 {
             ring.deallocate()
-            cqeBatch.deallocate()
             throw EngineError.ioUringSetup(errno: -result)
         }
+        self.ring = ring
+        cqeBatchCapacity = 256
+        cqeBatch = .allocate(capacity: cqeBatchCapacity)
     }
 
     deinit {
@@ -97,6 +99,14 @@ package final class IORing: @unchecked Sendable {
         io_uring_prep_recv(entry, fd, nil, 0, 0)
         entry.pointee.flags |= UInt8(GW_IOSQE_BUFFER_SELECT)
         entry.pointee.buf_group = group
+        io_uring_sqe_set_data64(entry, userData)
+    }
+
+    /// A single receive into memory the caller owns until the completion.
+    @inline(__always)
+    package func receive(fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, userData: UInt64) {
+        let entry = sqe()
+        io_uring_prep_recv(entry, fd, buffer, count, 0)
         io_uring_sqe_set_data64(entry, userData)
     }
 

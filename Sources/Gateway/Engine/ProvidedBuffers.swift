@@ -11,12 +11,15 @@ package final class ProvidedBuffers: @unchecked Sendable {
     package let count: Int
     package let size: Int
     private let ring: UnsafeMutablePointer<io_uring_buf_ring>
+    /// Kept so the ring is torn down after the buffers registered with it.
+    private let owner: IORing
     private let memory: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var pendingReturns: Int32 = 0
 
     package init(ring io: IORing, group: UInt16, count: Int, size: Int) throws(EngineError) {
         precondition(count > 0 && count & (count - 1) == 0 && count <= 32768, "buffer count must be a power of two")
         self.group = group
+        self.owner = io
         self.count = count
         self.size = size
         guard let mem = mmap(nil, count * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
@@ -44,6 +47,12 @@ package final class ProvidedBuffers: @unchecked Sendable {
             gw_buf_ring_add(ring, memory + index * size, UInt32(size), UInt16(index), UInt32(count), Int32(index))
         }
         gw_buf_ring_advance(ring, Int32(count))
+    }
+
+    deinit {
+        _ = io_uring_unregister_buf_ring(owner.ring, Int32(group))
+        munmap(UnsafeMutableRawPointer(ring), count * MemoryLayout<io_uring_buf>.stride)
+        munmap(memory, count * size)
     }
 
     /// The start of buffer `id`.

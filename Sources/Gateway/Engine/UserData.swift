@@ -6,6 +6,9 @@ package enum UserData {
     /// Completions nobody waits for (closes, cancels, linked timeouts).
     package static let ignored: UInt64 = 0
 
+    /// A listener's accepts: the listening descriptor is added as the slot.
+    package static let accept: UInt64 = make(.accept, slot: 0, generation: 0)
+
     package enum Kind: UInt8 {
         case ignored = 0
         case accept = 1

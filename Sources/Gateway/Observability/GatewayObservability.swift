@@ -16,6 +16,7 @@ package final class GatewayObservability: Sendable {
 
     package init(
         plan: ProxyPlan,
+        engine: EngineKind,
         registry: MetricRegistry? = nil,
         accessLog: Bool = true
     ) throws {
@@ -33,7 +34,9 @@ package final class GatewayObservability: Sendable {
         try registry.buildInfo(
             "gateway_build_info",
             help: "Build information; the value is always 1.",
-            labels: ["version": GatewayVersion.string, "config_hash": plan.config.sourceHash]
+            labels: [
+                "version": GatewayVersion.string, "config_hash": plan.config.sourceHash, "engine": engine.rawValue,
+            ]
         )
         let settings = plan.config.accessLog
         guard settings.enabled && accessLog else {

@@ -7,7 +7,7 @@ extension Worker {
     @inline(__always)
     func pointer(_ source: ByteSource, _ id: Int32) -> UnsafeMutableRawPointer {
         switch source {
-        case .provided: return buffers.pointer(UInt16(truncatingIfNeeded: id))
+        case .provided: return io.bufferPointer(UInt16(truncatingIfNeeded: id))
         case .small: return smallBlocks.pointer(id)
         case .block, .none: return blocks.pointer(id)
         }
@@ -16,7 +16,7 @@ extension Worker {
     @inline(__always)
     func release(_ source: ByteSource, _ id: Int32) {
         switch source {
-        case .provided: buffers.recycle(UInt16(truncatingIfNeeded: id))
+        case .provided: io.recycleBuffer(UInt16(truncatingIfNeeded: id))
         case .block: blocks.release(id)
         case .small: smallBlocks.release(id)
         case .none: break
@@ -56,7 +56,7 @@ extension Worker {
     func postClientReceive(_ slot: Int) {
         guard !clients[slot].receiving else { return }
         clients[slot].receiving = true
-        ring.receive(fd: clients[slot].fd, group: buffers.group, userData: clientData(slot))
+        io.receive(fd: clients[slot].fd, userData: clientData(slot))
     }
 
     func retryStarvedReceives() {
@@ -86,7 +86,7 @@ extension Worker {
         clients[slot].bytesIn &+= Int64(result)
         if clients[slot].inputSource != .none {
             // Should not happen (we only receive with no pending input); keep the data safe by closing.
-            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
             closeClient(slot)
             return
         }
@@ -440,7 +440,7 @@ extension Worker {
     func sendClientOutput(_ slot: Int) {
         let c = clients[slot]
         clients[slot].sending = true
-        ring.send(
+        io.send(
             fd: c.fd,
             buffer: pointer(c.outputSource, c.outputID) + Int(c.outputOffset),
             count: Int(c.outputLength),
@@ -558,8 +558,8 @@ extension Worker {
         }
         timers.cancel(slot)
         let fd = clients[slot].fd
-        if clients[slot].receiving || clients[slot].sending { ring.cancel(fd: fd) }
-        ring.close(fd: fd)
+        if clients[slot].receiving || clients[slot].sending { io.cancel(fd: fd) }
+        io.close(fd: fd)
         if clients[slot].inputSource != .none { release(clients[slot].inputSource, clients[slot].inputID) }
         if clients[slot].outputSource != .none { release(clients[slot].outputSource, clients[slot].outputID) }
         if clients[slot].headBlock >= 0 { release(clients[slot].headSmall ? .small : .block, clients[slot].headBlock) }

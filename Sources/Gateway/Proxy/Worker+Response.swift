@@ -8,7 +8,7 @@ extension Worker {
     func handleUpstreamData(_ slot: Int, id: Int32, length: Int32) {
         let client = Int(upstreamConnections[slot].client)
         guard client >= 0 else {
-            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
             closeUpstream(slot)
             return
         }
@@ -24,12 +24,12 @@ extension Worker {
         let capacity = blocks.blockSize - 1024
         var source = ByteSource.provided
         var sourceID = id
-        var view = UnsafeRawBufferPointer(start: buffers.pointer(UInt16(truncatingIfNeeded: id)), count: length)
+        var view = UnsafeRawBufferPointer(start: io.bufferPointer(UInt16(truncatingIfNeeded: id)), count: length)
         if upstreamConnections[slot].headBlock >= 0 {
             let block = upstreamConnections[slot].headBlock
             let room = capacity - Int(upstreamConnections[slot].headLength)
             guard length <= room else {
-                buffers.recycle(UInt16(truncatingIfNeeded: id))
+                io.recycleBuffer(UInt16(truncatingIfNeeded: id))
                 upstreamFailed(slot, status: 502, message: "upstream response head too large")
                 return
             }
@@ -37,7 +37,7 @@ extension Worker {
                 from: view.baseAddress!,
                 byteCount: length
             )
-            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
             upstreamConnections[slot].headLength += Int32(length)
             source = .block
             sourceID = block
@@ -57,12 +57,12 @@ extension Worker {
                 if source == .provided {
                     let block = blocks.take()
                     guard block >= 0 else {
-                        buffers.recycle(UInt16(truncatingIfNeeded: id))
+                        io.recycleBuffer(UInt16(truncatingIfNeeded: id))
                         upstreamFailed(slot, status: 502, message: "gateway out of memory")
                         return
                     }
                     blocks.pointer(block).copyMemory(from: view.baseAddress!, byteCount: view.count)
-                    buffers.recycle(UInt16(truncatingIfNeeded: id))
+                    io.recycleBuffer(UInt16(truncatingIfNeeded: id))
                     upstreamConnections[slot].headBlock = block
                     upstreamConnections[slot].headLength = Int32(view.count)
                 } else if view.baseAddress != UnsafeRawPointer(blocks.pointer(sourceID)) {
@@ -206,7 +206,7 @@ extension Worker {
 
     /// Forwards a body buffer to the client without copying (or dechunked into a block for HTTP/1.0).
     func forwardResponseBody(_ slot: Int, client: Int, id: Int32, length: Int) {
-        let data = UnsafeRawBufferPointer(start: buffers.pointer(UInt16(truncatingIfNeeded: id)), count: length)
+        let data = UnsafeRawBufferPointer(start: io.bufferPointer(UInt16(truncatingIfNeeded: id)), count: length)
         var framer = upstreamConnections[slot].responseFramer
         var source = ByteSource.provided
         var sourceID = id
@@ -215,7 +215,7 @@ extension Worker {
         if clients[client].dechunk {
             let block = blocks.take()
             guard block >= 0 else {
-                buffers.recycle(UInt16(truncatingIfNeeded: id))
+                io.recycleBuffer(UInt16(truncatingIfNeeded: id))
                 closeClient(client)
                 return
             }
@@ -227,7 +227,7 @@ extension Worker {
                 (destination + written).copyMemory(from: payload.baseAddress!, byteCount: take)
                 written += take
             }
-            buffers.recycle(UInt16(truncatingIfNeeded: id))
+            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
             source = .block
             sourceID = block
             count = written

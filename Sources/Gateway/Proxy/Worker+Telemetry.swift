@@ -89,7 +89,7 @@ extension Worker {
             bytesOut: c.bytesOut,
             requestID: requestID(slot)
         )
-        guard let ring = accessRing else { return }
+        guard let logRing = accessRing else { return }
         let record = records + slot
         record.pointee.status = UInt16(clamping: status)
         record.pointee.duration = Int64(total)
@@ -105,7 +105,7 @@ extension Worker {
         } else if aborted && !c.responseStarted {
             record.pointee.error = errorSymbol("client closed the connection")
         }
-        _ = ring._withUnsafeGuaranteedRef { $0.push(record.pointee) }
+        _ = logRing._withUnsafeGuaranteedRef { $0.push(record.pointee) }
     }
 
     /// The interned symbol for a gateway error message (interned on first use per worker).

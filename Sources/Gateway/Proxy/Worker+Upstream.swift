@@ -81,7 +81,7 @@ extension Worker {
         upstreamConnections[slot].node = Int32(node)
         // The kernel reads the address when the ring is submitted, after this returns: point it at the
         // plan's own storage (alive as long as the worker), never at a temporary copy.
-        ring.connect(
+        io.connect(
             fd: fd,
             address: plan.socketAddressPointer(node: node),
             length: address.length,
@@ -112,7 +112,7 @@ extension Worker {
     func sendUpstreamOutput(_ slot: Int) {
         let u = upstreamConnections[slot]
         upstreamConnections[slot].sending = true
-        ring.send(
+        io.send(
             fd: u.fd,
             buffer: pointer(u.outputSource, u.outputID) + Int(u.outputOffset),
             count: Int(u.outputLength),
@@ -182,9 +182,8 @@ extension Worker {
     @inline(__always)
     func postUpstreamReceive(_ slot: Int) {
         upstreamConnections[slot].receiving = true
-        ring.receive(
+        io.receive(
             fd: upstreamConnections[slot].fd,
-            group: buffers.group,
             userData: upstreamData(.upstreamReceive, slot)
         )
         let timeout = plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
@@ -209,7 +208,7 @@ extension Worker {
         if upstreamConnections[slot].state == .idle {
             // A pooled connection spoke or closed: it is no longer usable.
             if result > 0 {
-                buffers.recycle(UInt16(truncatingIfNeeded: flags >> 16))
+                io.recycleBuffer(UInt16(truncatingIfNeeded: flags >> 16))
             }
             removeIdle(slot)
             closeUpstream(slot)
@@ -402,9 +401,8 @@ extension Worker {
         if !upstreamConnections[slot].receiving {
             // Watch the idle connection so an upstream close is noticed before it is reused.
             upstreamConnections[slot].receiving = true
-            ring.receive(
+            io.receive(
                 fd: upstreamConnections[slot].fd,
-                group: buffers.group,
                 userData: upstreamData(.upstreamReceive, slot)
             )
         }
@@ -419,16 +417,16 @@ extension Worker {
         if upstreamConnections[slot].receiving || upstreamConnections[slot].sending
             || upstreamConnections[slot].state == .connecting
         {
-            ring.cancel(fd: fd)
+            io.cancel(fd: fd)
         }
-        ring.close(fd: fd)
+        io.close(fd: fd)
         if upstreamConnections[slot].outputSource != .none && !upstreamConnections[slot].outputBorrowed {
             release(upstreamConnections[slot].outputSource, upstreamConnections[slot].outputID)
         }
         if upstreamConnections[slot].retainedBlock >= 0 { blocks.release(upstreamConnections[slot].retainedBlock) }
         if upstreamConnections[slot].headBlock >= 0 { blocks.release(upstreamConnections[slot].headBlock) }
         if upstreamConnections[slot].pendingBuffer >= 0 {
-            buffers.recycle(UInt16(truncatingIfNeeded: upstreamConnections[slot].pendingBuffer))
+            io.recycleBuffer(UInt16(truncatingIfNeeded: upstreamConnections[slot].pendingBuffer))
         }
         upstreamConnections[slot].retainedBlock = -1
         upstreamConnections[slot].headBlock = -1

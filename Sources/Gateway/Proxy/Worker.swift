@@ -3,11 +3,13 @@ import CLiburing
 import Glibc
 import Synchronization
 
-/// One data-plane thread: its own io_uring, listener, connection slabs, buffers, pools and timers.
+/// One data-plane thread: its own I/O executor, listener, connection slabs, buffers, pools and timers.
 ///
-/// Everything here is touched only by the worker's thread (hence `@unchecked Sendable`, needed just to
-/// hand the object to that thread). The only shared state it reads is the ``WorkerControl`` flags.
-package final class Worker: @unchecked Sendable {
+/// Generic over the executor (io_uring or epoll) so each is specialized into the worker with no
+/// dynamic dispatch. Everything here is touched only by the worker's thread (hence
+/// `@unchecked Sendable`, needed just to hand the object to that thread). The only shared state it
+/// reads is the ``WorkerControl`` flags, the health board and the plan.
+package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     package let index: Int
     package let plan: ProxyPlan
     package let control: WorkerControl
@@ -38,8 +40,7 @@ package final class Worker: @unchecked Sendable {
     let nodeSymbols: UnsafeMutablePointer<AccessLogSymbol>
     /// Interned error messages, keyed by the message's address.
     @exclusivity(unchecked) var errorSymbols: [UInt: AccessLogSymbol] = [:]
-    let ring: IORing
-    let buffers: ProvidedBuffers
+    let io: IO
     @exclusivity(unchecked) var blocks: BlockPool
     @exclusivity(unchecked) var smallBlocks: BlockPool
     let headers: HTTPHeaderIndex
@@ -71,8 +72,6 @@ package final class Worker: @unchecked Sendable {
     /// Clients whose receive hit ENOBUFS and must be re-posted on the next loop turn.
     @exclusivity(unchecked) var starvedReceives: [Int32] = []
 
-    static let acceptData = UserData.make(.accept, slot: 0, generation: 0)
-
     /// Creates the worker's ring and memory on the calling thread; call ``run()`` on the same thread.
     package init(
         index: Int,
@@ -100,8 +99,7 @@ package final class Worker: @unchecked Sendable {
             throw EngineError(code: .resources, message: "worker \(index): cannot set up metrics: \(error)")
         }
         accessRing = observability.accessLogger.map { Unmanaged.passRetained($0.makeRing()) }
-        ring = try IORing(entries: 1024)
-        buffers = try ProvidedBuffers(ring: ring, group: 0, count: 512, size: 16384)
+        io = try IO(entries: 1024, bufferCount: 512, bufferSize: 16384)
         blocks = BlockPool(blockSize: plan.httpLimits.maxHeaderBytes + 16384)
         smallBlocks = BlockPool(blockSize: 4096, blocksPerChunk: 256)
         headers = HTTPHeaderIndex(capacity: max(128, plan.httpLimits.maxHeaderCount + 1))
@@ -134,18 +132,35 @@ package final class Worker: @unchecked Sendable {
         starvedReceives.reserveCapacity(1024)
     }
 
+    deinit {
+        accessRing?.release()
+        for pointer in [
+            UnsafeMutableRawPointer(probeGenerations), UnsafeMutableRawPointer(probesLeft),
+            UnsafeMutableRawPointer(activePerNode), UnsafeMutableRawPointer(balancerCursors),
+            UnsafeMutableRawPointer(records), UnsafeMutableRawPointer(clientAddresses), requestIDBytes,
+            clientAddressBytes, UnsafeMutableRawPointer(clients), UnsafeMutableRawPointer(upstreamConnections),
+            UnsafeMutableRawPointer(currentWeights), UnsafeMutableRawPointer(idleHeads),
+            UnsafeMutableRawPointer(idleCounts),
+        ] {
+            free(pointer)
+        }
+        ewmaStates.deallocate()
+        routeSymbols.deallocate()
+        nodeSymbols.deallocate()
+    }
+
     /// Runs the event loop until shutdown completes.
     package func run() {
-        for fd in listenFDs { ring.multishotAccept(fd: fd, userData: Self.acceptData | UInt64(UInt32(bitPattern: fd))) }
+        for fd in listenFDs { io.multishotAccept(fd: fd, userData: UserData.accept | UInt64(UInt32(bitPattern: fd))) }
         control.markRunning(worker: index)
         while true {
-            ring.submitAndWait(timeoutNanoseconds: 10_000_000)
+            io.submitAndWait(timeoutNanoseconds: 10_000_000)
             now = gw_monotonic_ns()
-            ring.drainCompletions { userData, result, flags in
+            io.drainCompletions { userData, result, flags in
                 self.dispatch(userData, result, flags)
             }
             if !starvedReceives.isEmpty { retryStarvedReceives() }
-            buffers.publish()
+            io.publishBuffers()
             while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
             if !draining && control.isDraining { beginDrain() }
             if draining {
@@ -202,27 +217,27 @@ package final class Worker: @unchecked Sendable {
     /// A receive completed for a connection that is gone: give its buffer back.
     @inline(__always)
     func recycleStale(result: Int32, flags: UInt32) {
-        if flags & UInt32(IORING_CQE_F_BUFFER) != 0 {
-            buffers.recycle(UInt16(truncatingIfNeeded: flags >> 16))
+        if flags & IOCompletion.buffer != 0 {
+            io.recycleBuffer(UInt16(truncatingIfNeeded: flags >> 16))
         }
     }
 
     // MARK: - Accept
 
     func onAccept(listener: Int32, result: Int32, flags: UInt32) {
-        if flags & UInt32(IORING_CQE_F_MORE) == 0 && !draining {
+        if flags & IOCompletion.more == 0 && !draining {
             // The kernel ended the multishot accept (error or overflow): post it again.
-            ring.multishotAccept(fd: listener, userData: Self.acceptData | UInt64(UInt32(bitPattern: listener)))
+            io.multishotAccept(fd: listener, userData: UserData.accept | UInt64(UInt32(bitPattern: listener)))
         }
         guard result >= 0 else { return }
         let fd = result
         if draining {
-            ring.close(fd: fd)
+            io.close(fd: fd)
             return
         }
         guard let (slot, fresh) = clientSlots.allocate() else {
             // Over max_connections: shed the connection rather than queue it.
-            ring.close(fd: fd)
+            io.close(fd: fd)
             return
         }
         let generation: UInt32
@@ -255,8 +270,8 @@ package final class Worker: @unchecked Sendable {
         draining = true
         drainDeadline = now &+ plan.drainTimeout
         for fd in listenFDs {
-            ring.cancel(fd: fd)
-            ring.close(fd: fd)
+            io.cancel(fd: fd)
+            io.close(fd: fd)
         }
         listenFDs.removeAll()
         // Idle keep-alive connections close now; busy ones close after their current response.
@@ -277,6 +292,6 @@ package final class Worker: @unchecked Sendable {
         for slot in 0..<upstreamSlots.highWater where upstreamConnections[slot].state != .closed {
             closeUpstream(slot)
         }
-        ring.submit()
+        io.submit()
     }
 }

@@ -23,7 +23,8 @@ final class GatewayProcess: Sendable {
 
     /// Writes `yaml` (whose listen address must be `127.0.0.1:0`) to a config file, starts the gateway and
     /// returns once the port from its "listening on" log line accepts connections.
-    static func start(yaml: String, in directory: URL) async throws -> GatewayProcess {
+    /// `launcher` runs first and is given the gateway's command line (e.g. a seccomp wrapper).
+    static func start(yaml: String, in directory: URL, launcher: [String] = []) async throws -> GatewayProcess {
         let binary = IntegrationEnvironment.gatewayBinary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw IntegrationError("\(binary.path) is missing: run `swift build` before `swift test`")
@@ -31,11 +32,12 @@ final class GatewayProcess: Sendable {
         let tag = UUID().uuidString.prefix(8)
         let configFile = directory.appendingPathComponent("gateway-\(tag).yaml")
         let logFile = directory.appendingPathComponent("gateway-\(tag).log")
-        try yaml.write(to: configFile, atomically: true, encoding: .utf8)
+        try IntegrationEnvironment.withTestEngine(yaml).write(to: configFile, atomically: true, encoding: .utf8)
+        let command = launcher + [binary.path, "run", "--config", configFile.path]
         let process = try ManagedProcess(
             "gateway",
-            executable: binary,
-            arguments: ["run", "--config", configFile.path],
+            executable: URL(fileURLWithPath: launcher.isEmpty ? binary.path : "/usr/bin/env"),
+            arguments: launcher.isEmpty ? Array(command.dropFirst()) : command,
             logFile: logFile
         )
         let clock = ContinuousClock()

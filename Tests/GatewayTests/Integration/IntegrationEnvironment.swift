@@ -29,6 +29,23 @@ enum IntegrationEnvironment {
         .deletingLastPathComponent()  // Tests
         .appendingPathComponent("Support/upstream.py")
 
+    /// `Tests/Support/no_io_uring.py`: runs a command under a seccomp filter that blocks io_uring.
+    static let noIOUringLauncher: [String] = [
+        "python3", upstreamScript.deletingLastPathComponent().appendingPathComponent("no_io_uring.py").path,
+    ]
+
+    /// The engine the integration suite runs the gateway on: `GATEWAY_TEST_ENGINE` (io_uring or epoll),
+    /// or the config's own choice when unset. CI runs the suite once per engine.
+    static let testEngine: String? = ProcessInfo.processInfo.environment["GATEWAY_TEST_ENGINE"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
+
+    /// `yaml` with `engine:` set to ``testEngine`` unless the config names an engine itself.
+    static func withTestEngine(_ yaml: String) -> String {
+        guard let engine = testEngine, !yaml.hasPrefix("engine:"), !yaml.contains("\nengine:") else { return yaml }
+        return "engine: \(engine)\n" + yaml
+    }
+
     /// A fresh private directory for one test's configs, logs and data files.
     /// The repository's root, found from this source file's location (for the shipped dashboards).
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)

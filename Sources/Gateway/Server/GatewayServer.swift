@@ -7,6 +7,8 @@ import Synchronization
 public final class GatewayServer: @unchecked Sendable {
     package let plan: ProxyPlan
     package let control: WorkerControl
+    /// The I/O engine every worker runs on.
+    public let engine: EngineSelection
     private let logger: Logger
     /// Bound listening sockets, one list per worker.
     private var listeners: [[Int32]] = []
@@ -22,15 +24,17 @@ public final class GatewayServer: @unchecked Sendable {
     package let healthController: HealthController
 
     /// A server recording metrics but no access log, for embedding in tests and benchmarks.
-    public convenience init(plan: ProxyPlan, logger: Logger) {
-        self.init(plan: plan, logger: logger, observability: nil)
+    public convenience init(plan: ProxyPlan, logger: Logger, engine: EngineSelection) {
+        self.init(plan: plan, logger: logger, engine: engine, observability: nil)
     }
 
     /// `observability` defaults to metrics only (no access log).
-    package init(plan: ProxyPlan, logger: Logger, observability: GatewayObservability?) {
+    package init(plan: ProxyPlan, logger: Logger, engine: EngineSelection, observability: GatewayObservability?) {
         self.plan = plan
         self.logger = logger
-        self.observability = observability ?? (try! GatewayObservability(plan: plan, accessLog: false))
+        self.engine = engine
+        self.observability =
+            observability ?? (try! GatewayObservability(plan: plan, engine: engine.kind, accessLog: false))
         let configured = plan.config.workers
         let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         control = WorkerControl(workerCount: count)
@@ -43,10 +47,8 @@ public final class GatewayServer: @unchecked Sendable {
         )
     }
 
-    /// Checks io_uring works here, binds every listener for every worker.
+    /// Binds every listener for every worker.
     public func prepare() throws(EngineError) {
-        // Fail fast with an explanation if io_uring is unavailable (seccomp, sysctl, kernel).
-        _ = try IORing(entries: 8)
         var addresses: [SocketAddress] = []
         for (index, listen) in plan.config.listen.enumerated() {
             guard let address = SocketAddress(host: listen.host, port: listen.port) else {
@@ -107,6 +109,7 @@ public final class GatewayServer: @unchecked Sendable {
         for worker in 0..<control.workerCount {
             let context = WorkerContext(
                 index: worker,
+                engine: engine.kind,
                 plan: plan,
                 control: control,
                 observability: observability,
@@ -170,6 +173,7 @@ private final class StartupFailures: Sendable {
 /// What a worker thread needs to build its ``Worker`` on its own thread (io_uring's single issuer).
 private final class WorkerContext: @unchecked Sendable {
     let index: Int
+    let engine: EngineKind
     let plan: ProxyPlan
     let control: WorkerControl
     let observability: GatewayObservability
@@ -179,6 +183,7 @@ private final class WorkerContext: @unchecked Sendable {
 
     init(
         index: Int,
+        engine: EngineKind,
         plan: ProxyPlan,
         control: WorkerControl,
         observability: GatewayObservability,
@@ -188,6 +193,7 @@ private final class WorkerContext: @unchecked Sendable {
     ) {
         self.health = health
         self.index = index
+        self.engine = engine
         self.plan = plan
         self.control = control
         self.observability = observability
@@ -196,8 +202,15 @@ private final class WorkerContext: @unchecked Sendable {
     }
 
     func run() {
+        switch engine {
+        case .ioUring: run(IOUringExecutor.self)
+        case .epoll: run(EpollExecutor.self)
+        }
+    }
+
+    private func run<IO: IOExecutor>(_ executor: IO.Type) {
         do {
-            let worker = try Worker(
+            let worker = try Worker<IO>(
                 index: index,
                 plan: plan,
                 control: control,
