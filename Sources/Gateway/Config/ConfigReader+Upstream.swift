@@ -4,7 +4,7 @@ extension ConfigReader {
     static let upstreamKeys = [
         "id", "type", "nodes", "timeout", "keepalive_pool", "scheme", "pass_host", "upstream_host", "retries",
         "retry_timeout", "name", "desc", "labels", "checks", "circuit_breaker", "retry_on", "retry_budget",
-        "retry_backoff", "hash_on", "key",
+        "retry_backoff", "hash_on", "key", "panic_threshold",
     ]
 
     /// Reads one upstream object; `inlineID` is the synthesized id of an inline route upstream.
@@ -81,6 +81,11 @@ extension ConfigReader {
         }
         if let value = object["retries"], let retries = int(value, at: object.path("retries"), in: 0...100) {
             upstream.retries = retries
+        }
+        if let value = object["panic_threshold"],
+            let percent = int(value, at: object.path("panic_threshold"), in: 0...100)
+        {
+            upstream.panicThreshold = percent
         }
         if let value = object["retry_timeout"],
             let timeout = duration(value, at: object.path("retry_timeout"), allowZero: true)

@@ -91,6 +91,9 @@ package struct UpstreamConfig: Sendable, Equatable {
     package var circuitBreaker: CircuitBreakerConfig = CircuitBreakerConfig()
     /// Which failures are retried, the retry budget and backoff.
     package var retryPolicy: RetryPolicy = RetryPolicy()
+    /// `panic_threshold`: when fewer than this percent of the nodes are available (healthy, circuit
+    /// closed), balance over all nodes as if every one were available; 0 turns panic mode off.
+    package var panicThreshold: Int = 50
     /// Key path this upstream was read from ("upstreams[0]" or "routes[2].upstream"), for later error messages.
     package var sourcePath: String = ""
 

@@ -15,18 +15,23 @@ package final class ControlPlane: Sendable {
     /// The health controller's view of every upstream node.
     package typealias HealthSnapshot = @Sendable () -> [NodeHealthSnapshot]
     private let health: HealthSnapshot
+    /// Per upstream (config order), whether it is in panic.
+    package typealias PanicSnapshot = @Sendable () -> [Bool]
+    private let panics: PanicSnapshot
 
     package init(
         plan: ProxyPlan,
         control: WorkerControl,
         engine: EngineSelection,
         health: @escaping HealthSnapshot = { [] },
+        panics: @escaping PanicSnapshot = { [] },
         metrics: MetricsRenderer? = nil
     ) {
         self.plan = plan
         self.control = control
         self.engine = engine
         self.health = health
+        self.panics = panics
         startedAt = Date()
         loadedAt = Date()
         self.metrics = metrics
@@ -58,10 +63,11 @@ package final class ControlPlane: Sendable {
         for worker in 0..<control.workerCount where !control.isRunning(worker: worker) {
             reasons.append("worker \(worker) is not running")
         }
-        // Every upstream a route uses needs at least one node whose circuit is not open.
+        // Every upstream a route uses needs at least one node whose circuit is not open, unless its
+        // panic threshold keeps sending traffic to the nodes anyway.
         let used = Set(plan.config.routes.filter(\.enabled).compactMap(\.upstreamID))
         let nodes = health()
-        for upstream in plan.config.upstreams where used.contains(upstream.id) {
+        for upstream in plan.config.upstreams where used.contains(upstream.id) && upstream.panicThreshold == 0 {
             let mine = nodes.filter { $0.upstreamID == upstream.id }
             if !mine.isEmpty && mine.allSatisfy({ $0.circuit == .open }) {
                 reasons.append("every node of upstream \(upstream.id) has an open circuit")
@@ -87,7 +93,8 @@ package final class ControlPlane: Sendable {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let snapshot = health()
         var upstreams: [[String: Any]] = []
-        for upstream in config.upstreams {
+        let panicking = panics()
+        for (index, upstream) in config.upstreams.enumerated() {
             let nodes = upstream.nodes.map { node -> [String: Any] in
                 var entry: [String: Any] = ["node": node.address, "weight": node.weight]
                 if let state = snapshot.first(where: { $0.upstreamID == upstream.id && $0.node == node.address }) {
@@ -108,7 +115,10 @@ package final class ControlPlane: Sendable {
                 }
                 return entry
             }
-            upstreams.append(["id": upstream.id, "type": upstream.type.rawValue, "nodes": nodes])
+            upstreams.append([
+                "id": upstream.id, "type": upstream.type.rawValue, "nodes": nodes,
+                "panic": index < panicking.count && panicking[index], "panic_threshold": upstream.panicThreshold,
+            ])
         }
         var body: [String: Any] = [
             "version": GatewayVersion.string,

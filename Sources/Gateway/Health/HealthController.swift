@@ -82,6 +82,11 @@ package final class HealthController: Sendable {
         finished.wait()
     }
 
+    /// Per upstream (plan order), whether it is in panic. Safe from any thread.
+    package func panics() -> [Bool] {
+        monitor.latestPanics()
+    }
+
     /// Every node's state; refreshed each step and before each publication. Safe from any thread.
     package func snapshot() -> [NodeHealthSnapshot] {
         monitor.latestSnapshot()

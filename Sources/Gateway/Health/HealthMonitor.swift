@@ -27,6 +27,9 @@ package final class HealthMonitor: @unchecked Sendable {
     private var nextProbe: [ContinuousClock.Instant]
     private var records: [Record]
     private var prober = ActiveProber()
+    /// Per upstream: whether it is in panic (too few available nodes; balancing over all of them).
+    private var panicking: [Bool]
+    private let sharedPanics: Mutex<[Bool]>
     /// Refreshed before every publication, so a reader that sees a new state on the board finds it here too.
     private let shared: Mutex<[NodeHealthSnapshot]>
 
@@ -63,11 +66,18 @@ package final class HealthMonitor: @unchecked Sendable {
         nextProbe = Array(repeating: now, count: nodes.count)
         records = Array(repeating: Record(since: Date()), count: nodes.count)
         shared = Mutex([])
+        panicking = Array(repeating: false, count: upstreams.count)
+        sharedPanics = Mutex(panicking)
         for index in nodes.indices {
             totals[index] = outcomeTotals(board: nodes[index].boardIndex)
             board.publish(node: nodes[index].boardIndex, availability: .available, generation: 0)
         }
         refresh(now: now)
+    }
+
+    /// Per upstream, whether it is in panic; safe from any thread.
+    package func latestPanics() -> [Bool] {
+        sharedPanics.withLock { $0 }
     }
 
     /// The last refreshed state of every node; safe from any thread.
@@ -99,7 +109,48 @@ package final class HealthMonitor: @unchecked Sendable {
             apply(machines[index].tick(now: now, ejection: &guards[upstream]), node: index)
         }
         startDueProbes(now: now)
+        updatePanics()
         refresh(now: now)
+    }
+
+    /// Enters or leaves panic per upstream from its nodes' published availability, logging each change
+    /// once: below `panic_threshold` percent of available nodes, the workers balance over all nodes.
+    private func updatePanics() {
+        var available = Array(repeating: 0, count: upstreams.count)
+        var total = Array(repeating: 0, count: upstreams.count)
+        for index in nodes.indices {
+            let upstream = nodes[index].upstreamIndex
+            total[upstream] += 1
+            if machines[index].published == .available { available[upstream] += 1 }
+        }
+        var changed = false
+        for upstream in upstreams.indices {
+            let threshold = upstreams[upstream].panicThreshold
+            let panic = PanicThreshold.isPanic(
+                available: available[upstream],
+                total: total[upstream],
+                threshold: threshold
+            )
+            guard panic != panicking[upstream] else { continue }
+            panicking[upstream] = panic
+            changed = true
+            board.publishPanic(upstream: upstream, panic)
+            let share = total[upstream] > 0 ? available[upstream] * 100 / total[upstream] : 0
+            let counts = "\(available[upstream]) of \(total[upstream]) nodes available (\(share)%)"
+            let metadata: Logger.Metadata = [
+                "upstream": "\(upstreams[upstream].id)", "available": "\(available[upstream])",
+                "nodes": "\(total[upstream])", "panic_threshold": "\(threshold)",
+            ]
+            if panic {
+                logger.warning(
+                    "upstream entered panic: \(counts), under panic_threshold \(threshold)%: balancing over all nodes",
+                    metadata: metadata
+                )
+            } else {
+                logger.info("upstream left panic: \(counts)", metadata: metadata)
+            }
+        }
+        if changed { sharedPanics.withLock { $0 = panicking } }
     }
 
     /// Waits for probe answers until `deadline` and feeds them to the machines.
@@ -113,7 +164,10 @@ package final class HealthMonitor: @unchecked Sendable {
             let upstream = nodes[index].upstreamIndex
             apply(machines[index].probe(completion.result, now: now, ejection: &guards[upstream]), node: index)
         }
-        if !completions.isEmpty { refresh(now: now) }
+        if !completions.isEmpty {
+            updatePanics()
+            refresh(now: now)
+        }
     }
 
     /// The state of every node.

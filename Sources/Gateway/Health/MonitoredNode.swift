@@ -35,14 +35,27 @@ package struct MonitoredUpstream: Sendable {
     package var id: String
     package var checks: HealthChecksConfig?
     package var circuitBreaker: CircuitBreakerConfig
+    /// Percent of available nodes under which the upstream is in panic (0: never).
+    package var panicThreshold: Int
 
-    package init(id: String, checks: HealthChecksConfig?, circuitBreaker: CircuitBreakerConfig) {
+    package init(
+        id: String,
+        checks: HealthChecksConfig?,
+        circuitBreaker: CircuitBreakerConfig,
+        panicThreshold: Int = 50
+    ) {
         self.id = id
         self.checks = checks
         self.circuitBreaker = circuitBreaker
+        self.panicThreshold = panicThreshold
     }
 
     package init(_ config: UpstreamConfig) {
-        self.init(id: config.id, checks: config.checks, circuitBreaker: config.circuitBreaker)
+        self.init(
+            id: config.id,
+            checks: config.checks,
+            circuitBreaker: config.circuitBreaker,
+            panicThreshold: config.panicThreshold
+        )
     }
 }

@@ -30,14 +30,20 @@ package enum NodeOutcome: Int, Sendable, CaseIterable {
 package final class NodeHealthBoard: @unchecked Sendable {  // atomics behind pointers allocated once
     package let nodeCount: Int
     package let workerCount: Int
+    package let upstreamCount: Int
     private let published: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Per upstream: 1 while too few of its nodes are available and it balances over all of them.
+    private let panics: UnsafeMutablePointer<Atomic<UInt8>>
     /// `[worker][node][outcome]`, each worker's block padded to whole cache lines.
     private let outcomes: UnsafeMutablePointer<Atomic<UInt64>>
     private let workerStride: Int
 
-    package init(nodeCount: Int, workerCount: Int) {
+    package init(nodeCount: Int, workerCount: Int, upstreamCount: Int = 0) {
         self.nodeCount = nodeCount
         self.workerCount = workerCount
+        self.upstreamCount = upstreamCount
+        panics = .allocate(capacity: max(1, upstreamCount))
+        for upstream in 0..<max(1, upstreamCount) { (panics + upstream).initialize(to: Atomic(0)) }
         published = .allocate(capacity: max(1, nodeCount))
         for node in 0..<max(1, nodeCount) { (published + node).initialize(to: Atomic(0)) }
         let perWorker = max(1, nodeCount) * NodeOutcome.allCases.count
@@ -47,6 +53,8 @@ package final class NodeHealthBoard: @unchecked Sendable {  // atomics behind po
     }
 
     deinit {
+        panics.deinitialize(count: max(1, upstreamCount))
+        panics.deallocate()
         published.deinitialize(count: max(1, nodeCount))
         published.deallocate()
         outcomes.deinitialize(count: workerStride * max(1, workerCount))
@@ -58,6 +66,12 @@ package final class NodeHealthBoard: @unchecked Sendable {  // atomics behind po
     /// Publishes `availability` for `node` with a new `generation` (controller thread only).
     package func publish(node: Int, availability: NodeAvailability, generation: UInt32) {
         published[node].store(UInt64(generation) << 8 | UInt64(availability.rawValue), ordering: .releasing)
+    }
+
+    /// Publishes whether `upstream` is in panic (controller thread only).
+    package func publishPanic(upstream: Int, _ panic: Bool) {
+        guard upstream < upstreamCount else { return }
+        panics[upstream].store(panic ? 1 : 0, ordering: .releasing)
     }
 
     /// The running total of `outcome` for `node` as counted by `worker`.
@@ -75,6 +89,12 @@ package final class NodeHealthBoard: @unchecked Sendable {  // atomics behind po
             NodeAvailability(rawValue: UInt8(truncatingIfNeeded: word)) ?? .available,
             UInt32(truncatingIfNeeded: word >> 8)
         )
+    }
+
+    /// Whether `upstream` is in panic: its balancer treats every node as available.
+    @inline(__always)
+    package func inPanic(upstream: Int) -> Bool {
+        upstream < upstreamCount && panics[upstream].load(ordering: .acquiring) != 0
     }
 
     /// Counts one outcome on the calling worker's own counters.

@@ -22,6 +22,7 @@ package final class GatewayMetrics: Sendable {
     package let poolIdle: GaugeFamily
     package let retries: CounterFamily
     package let retryBudgetExhausted: CounterFamily
+    package let panicRequests: CounterFamily
     /// Route label values, index `routeCount` being ``unmatchedRoute``.
     package let routeLabels: [String]
     package let upstreamLabels: [String]
@@ -129,6 +130,11 @@ package final class GatewayMetrics: Sendable {
         retryBudgetExhausted = try registry.counter(
             "gateway_upstream_retry_budget_exhausted_total",
             help: "Retries refused because retries in flight reached the upstream's retry budget.",
+            labelNames: ["upstream"]
+        )
+        panicRequests = try registry.counter(
+            "gateway_upstream_panic_requests_total",
+            help: "Requests sent while the upstream was in panic (too few available nodes: all nodes eligible).",
             labelNames: ["upstream"]
         )
         routeLabels = plan.routeIDs + [Self.unmatchedRoute]

@@ -3,8 +3,24 @@ import Telemetry
 /// Publishes upstream node health and circuit state as metrics, read from the health controller's
 /// snapshot on the scraping thread.
 enum HealthMetricsCollector {
-    static func install(registry: MetricRegistry, controller: HealthController, settings: MetricsSettings) throws {
+    static func install(
+        registry: MetricRegistry,
+        controller: HealthController,
+        settings: MetricsSettings,
+        upstreamIDs: [String]
+    ) throws {
         guard settings.enabled else { return }
+        let panic = try registry.gauge(
+            "gateway_upstream_panic",
+            help: "1 while too few of the upstream's nodes are available and it balances over all of them.",
+            labelNames: ["upstream"]
+        )
+        registry.addCollector {
+            let panics = controller.panics()
+            for (index, id) in upstreamIDs.enumerated() {
+                try? panic.handle([id]).set(index < panics.count && panics[index] ? 1 : 0)
+            }
+        }
         guard settings.nodeLabels else {
             try installPerUpstream(registry: registry, controller: controller)
             return

@@ -26,6 +26,8 @@ package final class WorkerTelemetry: @unchecked Sendable {
     /// Per upstream: retries by reason (connect_failure, timeout, status), and budget refusals.
     let retries: UnsafeMutablePointer<CounterHandle>
     let retryBudgetExhausted: UnsafeMutablePointer<CounterHandle>
+    /// Per upstream: requests sent in panic mode.
+    let panicRequests: UnsafeMutablePointer<CounterHandle>
     let connections: GaugeHandle
     let connectionsTotal: CounterHandle
 
@@ -88,12 +90,14 @@ package final class WorkerTelemetry: @unchecked Sendable {
         }
         retries = .allocate(capacity: max(1, plan.upstreamCount * 3))
         retryBudgetExhausted = .allocate(capacity: max(1, plan.upstreamCount))
+        panicRequests = .allocate(capacity: max(1, plan.upstreamCount))
         for upstream in 0..<plan.upstreamCount {
             let label = metrics.upstreamLabels[upstream]
             for (index, reason) in ["connect_failure", "timeout", "status"].enumerated() {
                 (retries + upstream * 3 + index).initialize(to: try metrics.retries.handle([label, reason]))
             }
             (retryBudgetExhausted + upstream).initialize(to: try metrics.retryBudgetExhausted.handle([label]))
+            (panicRequests + upstream).initialize(to: try metrics.panicRequests.handle([label]))
         }
         connections = try metrics.downstreamConnections.handle(["\(worker)"])
         connectionsTotal = try metrics.downstreamConnectionsTotal.handle(["\(worker)"])
@@ -153,6 +157,13 @@ package final class WorkerTelemetry: @unchecked Sendable {
     package func recordRetryBudgetExhausted(upstream: Int) {
         guard enabled else { return }
         retryBudgetExhausted[upstream].increment(on: writer)
+    }
+
+    /// A node was picked while the upstream was in panic.
+    @inline(__always)
+    package func recordPanicRequest(upstream: Int) {
+        guard enabled else { return }
+        panicRequests[upstream].increment(on: writer)
     }
 
     @inline(__always)

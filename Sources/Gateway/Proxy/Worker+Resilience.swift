@@ -4,81 +4,18 @@ import Glibc
 extension Worker {
     // MARK: - Node choice
 
-    /// Whether `node` may take a new request: published health and circuit state, and in half-open the
-    /// worker's own probe allowance for the current half-open period.
+    /// Picks a node of `upstream` not yet tried for this client's request; -1 if none. A pick made in
+    /// panic mode is counted.
     @inline(__always)
-    func nodeAvailable(_ node: Int, halfOpenRequests: Int32) -> Bool {
-        let (state, generation) = health.availability(node: node)
-        switch state {
-        case .available: return true
-        case .unhealthy, .open: return false
-        case .halfOpen:
-            if probeGenerations[node] != generation {
-                probeGenerations[node] = generation
-                probesLeft[node] = halfOpenRequests
-            }
-            return probesLeft[node] > 0
-        }
-    }
-
-    /// Picks an available node of `upstream` not yet tried for this client's request; -1 if none.
     func pickNode(client: Int, upstream: Int) -> Int {
-        let entry = plan.upstreams[upstream]
-        let first = Int(entry.firstNode)
-        let count = Int(entry.nodeCount)
-        let tried = clients[client].triedNodes
-        let halfOpen = entry.halfOpenRequests
-        let nodes = plan.nodes
-        let available: (Int) -> Bool = { index in
-            (index >= 64 || tried & (1 << UInt64(index)) == 0) && nodes[first + index].weight > 0
-                && self.nodeAvailable(first + index, halfOpenRequests: halfOpen)
-        }
-        let picked: Int
-        switch entry.balancer {
-        case .roundRobin:
-            picked = SmoothWeightedRoundRobin.pick(
-                count: count,
-                current: currentWeights + first,
-                weight: { Int64(nodes[first + $0].weight) },
-                isAvailable: available
-            )
-        case .leastConnections:
-            picked = LeastConnections.pick(
-                count: count,
-                active: activePerNode + first,
-                weight: { Int64(nodes[first + $0].weight) },
-                isAvailable: available,
-                cursor: &balancerCursors[upstream]
-            )
-        case .peakEWMA:
-            picked = PeakEWMA.pick(
-                count: count,
-                states: ewmaStates + first,
-                isAvailable: available,
-                random: &random,
-                now: now
-            )
-        case .consistentHash:
-            picked = plan.ring(entry.ring)._withUnsafeGuaranteedRef {
-                $0.node(for: clients[client].hashKey, isAvailable: available)
-            }
-        }
-        guard picked >= 0 else { return -1 }
-        let node = first + picked
-        if health.availability(node: node).0 == .halfOpen { probesLeft[node] -= 1 }
-        return node
-    }
-
-    /// Whether some node other than those tried could still take the request.
-    func hasUntriedNode(client: Int, upstream: Int) -> Bool {
-        let entry = plan.upstreams[upstream]
-        let first = Int(entry.firstNode)
-        let tried = clients[client].triedNodes
-        for index in 0..<Int(entry.nodeCount) where plan.nodes[first + index].weight > 0 {
-            if index < 64 && tried & (1 << UInt64(index)) != 0 { continue }
-            if nodeAvailable(first + index, halfOpenRequests: entry.halfOpenRequests) { return true }
-        }
-        return false
+        let pick = picker.pick(
+            upstream: upstream,
+            tried: clients[client].triedNodes,
+            hashKey: clients[client].hashKey,
+            now: now
+        )
+        if pick.panic && pick.node >= 0 { telemetry.recordPanicRequest(upstream: upstream) }
+        return pick.node
     }
 
     /// The consistent-hash key of the request just parsed into `headers`: a header's value, a cookie's
@@ -150,8 +87,7 @@ extension Worker {
         if index < 64 { clients[client].triedNodes |= 1 << UInt64(index) }
         clients[client].node = Int32(node)
         clients[client].exchangeCounted = true
-        activePerNode[node] += 1
-        PeakEWMA.started(state: ewmaStates + node)
+        picker.started(node: node)
     }
 
     /// Stops counting the client's current attempt against its node.
@@ -161,10 +97,9 @@ extension Worker {
         clients[client].exchangeCounted = false
         let node = Int(clients[client].node)
         guard node >= 0 else { return }
-        activePerNode[node] -= 1
         // Latency of this attempt: to the response end, or however long the failure took.
         let end = clients[client].upstreamEnd > clients[client].upstreamStart ? clients[client].upstreamEnd : now
-        PeakEWMA.finished(state: ewmaStates + node, latencyNanoseconds: end &- clients[client].upstreamStart, now: now)
+        picker.finished(node: node, latency: end &- clients[client].upstreamStart, now: now)
     }
 
     /// The request is over: it no longer counts as an exchange or a retry.
@@ -236,7 +171,7 @@ extension Worker {
             telemetry.recordRetryBudgetExhausted(upstream: upstream)
             return false
         }
-        guard hasUntriedNode(client: client, upstream: upstream) else { return false }
+        guard picker.hasUntriedNode(upstream: upstream, tried: clients[client].triedNodes) else { return false }
 
         detachRequest(slot, block: block)
         leaveNode(client: client)
@@ -281,10 +216,5 @@ extension Worker {
     }
 
     @inline(__always)
-    func nextRandom() -> UInt64 {
-        random ^= random << 13
-        random ^= random >> 7
-        random ^= random << 17
-        return random
-    }
+    func nextRandom() -> UInt64 { picker.nextRandom() }
 }

@@ -15,19 +15,11 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     package let control: WorkerControl
     package let telemetry: WorkerTelemetry
     let health: NodeHealthBoard
-    /// Per node: the half-open generation this worker last saw, and probe requests it may still send.
-    let probeGenerations: UnsafeMutablePointer<UInt32>
-    let probesLeft: UnsafeMutablePointer<Int32>
-    /// Per node: exchanges in flight on this worker (least-connections, peak EWMA).
-    let activePerNode: UnsafeMutablePointer<Int32>
-    /// Per node: peak-EWMA latency state; per upstream: least-connections tie-break cursor.
-    let ewmaStates: UnsafeMutablePointer<PeakEWMA.State>
-    let balancerCursors: UnsafeMutablePointer<Int>
+    /// Balancers, half-open allowances, panic mode and per-node load.
+    @exclusivity(unchecked) var picker: NodePicker
     /// Exchanges with an upstream in flight, and how many of them are retries (the retry budget).
     @exclusivity(unchecked) var activeExchanges = 0
     @exclusivity(unchecked) var retriesInFlight = 0
-    /// xorshift state for jitter and two-choice picks.
-    @exclusivity(unchecked) var random: UInt64
     let observability: GatewayObservability
     /// This worker's access-log ring (nil when logging is off); unmanaged so pushing costs no ARC.
     let accessRing: Unmanaged<AccessLogRing>?
@@ -59,8 +51,6 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     @exclusivity(unchecked) var upstreamSlots: SlotAllocator
     let upstreamConnections: UnsafeMutablePointer<UpstreamConnection>
 
-    /// Smooth weighted round-robin state, one per node.
-    let currentWeights: UnsafeMutablePointer<Int64>
     /// Keep-alive pool per node: head of an intrusive list of idle upstream slots, and its length.
     let idleHeads: UnsafeMutablePointer<Int32>
     let idleCounts: UnsafeMutablePointer<Int32>
@@ -82,13 +72,11 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         listeners: [Int32]
     ) throws(EngineError) {
         self.health = health
-        probeGenerations = zeroed(max(1, plan.nodeCount))
-        probesLeft = zeroed(max(1, plan.nodeCount))
-        activePerNode = zeroed(max(1, plan.nodeCount))
-        ewmaStates = .allocate(capacity: max(1, plan.nodeCount))
-        ewmaStates.initialize(repeating: PeakEWMA.State(), count: max(1, plan.nodeCount))
-        balancerCursors = zeroed(max(1, plan.upstreamCount))
-        random = 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xBF58_476D_1CE4_E5B9 ^ gw_monotonic_ns()
+        picker = NodePicker(
+            plan: plan,
+            health: health,
+            seed: 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xBF58_476D_1CE4_E5B9 ^ gw_monotonic_ns()
+        )
         self.index = index
         self.plan = plan
         self.control = control
@@ -124,7 +112,6 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         clientAddressBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 48) as UnsafeMutablePointer<UInt8>)
         upstreamSlots = SlotAllocator(capacity: upstreamCapacity)
         upstreamConnections = zeroed(upstreamCapacity)
-        currentWeights = zeroed(max(1, plan.nodeCount))
         idleHeads = zeroed(max(1, plan.nodeCount))
         idleCounts = zeroed(max(1, plan.nodeCount))
         for node in 0..<plan.nodeCount { idleHeads[node] = -1 }
@@ -135,16 +122,13 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     deinit {
         accessRing?.release()
         for pointer in [
-            UnsafeMutableRawPointer(probeGenerations), UnsafeMutableRawPointer(probesLeft),
-            UnsafeMutableRawPointer(activePerNode), UnsafeMutableRawPointer(balancerCursors),
             UnsafeMutableRawPointer(records), UnsafeMutableRawPointer(clientAddresses), requestIDBytes,
             clientAddressBytes, UnsafeMutableRawPointer(clients), UnsafeMutableRawPointer(upstreamConnections),
-            UnsafeMutableRawPointer(currentWeights), UnsafeMutableRawPointer(idleHeads),
+            UnsafeMutableRawPointer(idleHeads),
             UnsafeMutableRawPointer(idleCounts),
         ] {
             free(pointer)
         }
-        ewmaStates.deallocate()
         routeSymbols.deallocate()
         nodeSymbols.deallocate()
     }

@@ -53,6 +53,7 @@ public final class GatewayRuntime: @unchecked Sendable {
                 control: server.control,
                 engine: engine,
                 health: { healthController.snapshot() },
+                panics: { healthController.panics() },
                 metrics: ControlPlane.metricsRenderer(for: observability.registry)
             )
             let control = try ControlServer(address: address, engine: engine.kind) { plane.handle($0) }

@@ -38,12 +38,13 @@ public final class GatewayServer: @unchecked Sendable {
         let configured = plan.config.workers
         let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         control = WorkerControl(workerCount: count)
-        health = NodeHealthBoard(nodeCount: plan.nodeCount, workerCount: count)
+        health = NodeHealthBoard(nodeCount: plan.nodeCount, workerCount: count, upstreamCount: plan.upstreamCount)
         healthController = HealthController(plan: plan, board: health)
         try? HealthMetricsCollector.install(
             registry: self.observability.registry,
             controller: healthController,
-            settings: plan.config.metrics
+            settings: plan.config.metrics,
+            upstreamIDs: plan.config.upstreams.prefix(plan.upstreamCount).map(\.id)
         )
     }
 

@@ -201,4 +201,65 @@ final class CapturedLogs: Sendable {
         #expect(lines.filter { $0.contains("ejection capped") }.count == 1, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("info") && $0.contains("half_open -> available") })
     }
+
+    @Test func panicIsEnteredBelowTheThresholdAndLeftOnceEnoughNodesReturn() async throws {
+        let logs = CapturedLogs()
+        var breaker = CircuitBreakerConfig()
+        breaker.consecutiveFailures = 1
+        breaker.baseEjectionTime = .milliseconds(400)
+        breaker.maxEjectionPercent = 100
+        breaker.jitter = 0
+        let board = NodeHealthBoard(nodeCount: 3, workerCount: 1, upstreamCount: 1)
+        let controller = HealthController(
+            upstreams: [MonitoredUpstream(id: "api", checks: nil, circuitBreaker: breaker, panicThreshold: 50)],
+            nodes: (0..<3).map { Self.node(0, $0, board: $0, port: 9001 + $0) },
+            board: board,
+            logger: Logger(label: "gateway.health") { logs.handler(label: $0) }
+        )
+        controller.start()
+        defer { controller.stop() }
+
+        // One of three out: 67% available, not in panic.
+        board.record(worker: 0, node: 0, outcome: .connectFailure)
+        #expect(try await Self.eventually { board.availability(node: 0).0 == .open })
+        #expect(!board.inPanic(upstream: 0))
+        // Two of three out: 33% < 50%: panic.
+        board.record(worker: 0, node: 1, outcome: .connectFailure)
+        #expect(try await Self.eventually { board.inPanic(upstream: 0) })
+        #expect(controller.panics() == [true])
+        // The circuits go half-open after the ejection time; successes close them and panic ends.
+        #expect(try await Self.eventually { board.availability(node: 1).0 == .halfOpen })
+        board.record(worker: 0, node: 0, outcome: .success)
+        board.record(worker: 0, node: 1, outcome: .success)
+        #expect(try await Self.eventually { !board.inPanic(upstream: 0) })
+        #expect(controller.panics() == [false])
+
+        let lines = logs.lines.withLock { $0 }
+        let entered = lines.filter { $0.contains("upstream entered panic") }
+        let left = lines.filter { $0.contains("upstream left panic") }
+        #expect(entered.count == 1, "\(lines)")
+        #expect(entered.first?.contains("1 of 3 nodes available (33%), under panic_threshold 50%") == true)
+        #expect(left.count == 1, "\(lines)")
+    }
+
+    @Test func panicThresholdZeroNeverPanics() async throws {
+        var breaker = CircuitBreakerConfig()
+        breaker.consecutiveFailures = 1
+        breaker.maxEjectionPercent = 100
+        let board = NodeHealthBoard(nodeCount: 1, workerCount: 1, upstreamCount: 1)
+        let controller = HealthController(
+            upstreams: [MonitoredUpstream(id: "api", checks: nil, circuitBreaker: breaker, panicThreshold: 0)],
+            nodes: [Self.node(0, 0, board: 0, port: 9001)],
+            board: board
+        )
+        controller.start()
+        defer { controller.stop() }
+        board.record(worker: 0, node: 0, outcome: .connectFailure)
+        #expect(try await Self.eventually { board.availability(node: 0).0 == .open })
+        // A full controller step after the transition: still no panic.
+        let generation = board.availability(node: 0).1
+        #expect(try await Self.eventually { controller.snapshot()[0].generation == generation })
+        #expect(!board.inPanic(upstream: 0))
+        #expect(controller.panics() == [false])
+    }
 }

@@ -113,9 +113,10 @@ struct ResilienceFailoverIntegrationTests {
         }
     }
 
-    @Test("all nodes down: fast 503 naming the upstream, without connect attempts")
+    @Test("all nodes down with panic_threshold: 0: fast 503 naming the upstream, without connect attempts")
     func allNodesDown() async throws {
         let keys = """
+            panic_threshold: 0
             timeout: {connect: 0.5, send: 5, read: 5}
             circuit_breaker: {consecutive_failures: 2, base_ejection_time: 30, max_ejection_percent: 100, jitter: 0}
             """
