@@ -3,7 +3,7 @@
 
 Records (one per line, tab-separated, first field is the kind):
   meta     KEY VALUE
-  round    TARGET ROUND REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS
+  round    TARGET ROUND REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS [CPU_US_PER_REQUEST]
   startrss TARGET KB
   idle     TARGET N RSS_BEFORE_KB RSS_AFTER_KB CLIENT_SUMMARY
   slow     TARGET N REQ_PER_S_WITHOUT P99_WITHOUT REQ_PER_S_WITH P99_WITH ERRORS_WITH CLIENT_SUMMARY
@@ -11,16 +11,18 @@ Usage: report.py RECORDS [--markdown FILE]  (markdown goes to FILE, else to stdo
 """
 
 import argparse
+import math
 import statistics
 import sys
 
-ORDER = ["backend", "nginx", "haproxy", "gateway", "gateway-bare"]
+ORDER = ["backend", "nginx", "haproxy", "gateway", "gateway-bare", "gateway-epoll"]
 LABELS = {
     "backend": "backend direct (ceiling)",
     "nginx": "nginx 1.22 proxy",
     "haproxy": "HAProxy 2.6 proxy",
     "gateway": "gateway (metrics + access log on)",
     "gateway-bare": "gateway (metrics + access log off)",
+    "gateway-epoll": "gateway, epoll engine (metrics + access log on)",
 }
 
 
@@ -33,8 +35,10 @@ def load(path):
             if kind == "meta":
                 meta[rest[0]] = rest[1]
             elif kind == "round":
+                # CPU µs/request is missing from records written before it was measured.
+                cpu = float(rest[6]) if len(rest) > 6 else math.nan
                 rounds.setdefault(rest[0], []).append(
-                    (float(rest[2]), float(rest[3]), int(rest[4]), int(rest[5])))
+                    (float(rest[2]), float(rest[3]), int(rest[4]), int(rest[5]), cpu))
             elif kind == "startrss":
                 startrss[rest[0]] = int(rest[1])
             elif kind == "idle":
@@ -49,10 +53,17 @@ def kilo(value):
     return f"{value / 1000:.1f}k"
 
 
+def median_cpu(samples):
+    """Median CPU µs/request over the rounds that have it, or None."""
+    values = [r[4] for r in samples if not math.isnan(r[4])]
+    return statistics.median(values) if values else None
+
+
 def throughput_rows(rounds):
     nginx = rounds.get("nginx")
     nginx_rps = statistics.median(r[0] for r in nginx) if nginx else None
     nginx_p99 = statistics.median(r[1] for r in nginx) if nginx else None
+    nginx_cpu = median_cpu(nginx) if nginx else None
     rows = []
     for target in ORDER:
         if target not in rounds:
@@ -61,6 +72,7 @@ def throughput_rows(rounds):
         rps = statistics.median(r[0] for r in samples)
         p99 = statistics.median(r[1] for r in samples)
         errors = sum(r[2] + r[3] for r in samples)
+        cpu = median_cpu(samples)
         rows.append([
             LABELS[target],
             " / ".join(kilo(r[0]) for r in samples),
@@ -70,9 +82,12 @@ def throughput_rows(rounds):
             f"{rps / nginx_rps:.2f}x" if nginx_rps else "n/a",
             f"{p99 / nginx_p99:.2f}x" if nginx_p99 else "n/a",
             str(errors),
+            f"{cpu:.2f}" if cpu is not None else "n/a",
+            f"{cpu / nginx_cpu:.2f}x" if cpu is not None and nginx_cpu else "n/a",
         ])
     header = ["target", "req/s per round", "median req/s", "p99 per round (ms)", "median p99",
-              "req/s vs nginx", "p99 vs nginx", "non-2xx + socket errors"]
+              "req/s vs nginx", "p99 vs nginx", "non-2xx + socket errors", "CPU µs/request",
+              "CPU vs nginx"]
     return header, rows
 
 

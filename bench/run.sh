@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole-process proxy comparison: an nginx backend, then nginx, HAProxy and the gateway proxying to it,
-# all with the same worker count, driven by wrk in alternating rounds. See bench/README.md.
+# all with the same worker count, driven by wrk in alternating rounds; requests/s, p99 and CPU time per
+# request of each target. See bench/README.md.
 set -euo pipefail
 
 usage() {
@@ -9,7 +10,8 @@ Usage: bench/run.sh [options]
 
 Starts an nginx backend, nginx and HAProxy as reverse proxies and the gateway (same worker count,
 same backend, all on 127.0.0.1), checks each answers 200, drives each with wrk in alternating
-rounds and prints requests/s and p99 with ratios to nginx.
+rounds and prints requests/s, p99 and CPU time per request (user+system of all the target's
+processes over each round, divided by the requests wrk completed) with ratios to nginx.
 
 Options:
   --markdown FILE          write the markdown report to FILE instead of stdout
@@ -21,9 +23,12 @@ Options:
   -h, --help               this text
 
 Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 WARMUP=1s
-  GATEWAY_BIN=<repo>/.build/release/gateway  TARGETS="backend nginx haproxy gateway gateway-bare"
+  GATEWAY_BIN=<repo>/.build/release/gateway
+  TARGETS="backend nginx haproxy gateway gateway-bare gateway-epoll"
   BACKEND_PORT=18090 NGINX_PORT=18081 GATEWAY_PORT=18082 HAPROXY_PORT=18083 GATEWAY_BARE_PORT=18084
-  gateway runs the shipped defaults (metrics and a zstd access log on); gateway-bare has both off.
+  GATEWAY_EPOLL_PORT=18085 (each gateway's control listener is its port + 10)
+  gateway runs the shipped defaults (metrics and a zstd access log on, engine auto); gateway-bare has
+  metrics and the access log off; gateway-epoll is gateway with "engine: epoll".
   SLOWLORIS_INTERVAL=2 (seconds between header bytes)  MAX_RUNTIME=1800 (seconds, whole run)
 EOF
 }
@@ -38,12 +43,14 @@ DURATION=${DURATION:-6s}
 ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-1s}
 GATEWAY_BIN=${GATEWAY_BIN:-$repo_root/.build/release/gateway}
-TARGETS=${TARGETS:-backend nginx haproxy gateway gateway-bare}
+DEFAULT_TARGETS="backend nginx haproxy gateway gateway-bare gateway-epoll"
+TARGETS=${TARGETS:-$DEFAULT_TARGETS}
 BACKEND_PORT=${BACKEND_PORT:-18090}
 NGINX_PORT=${NGINX_PORT:-18081}
 GATEWAY_PORT=${GATEWAY_PORT:-18082}
 HAPROXY_PORT=${HAPROXY_PORT:-18083}
 GATEWAY_BARE_PORT=${GATEWAY_BARE_PORT:-18084}
+GATEWAY_EPOLL_PORT=${GATEWAY_EPOLL_PORT:-18085}
 SLOWLORIS_INTERVAL=${SLOWLORIS_INTERVAL:-2}
 MAX_RUNTIME=${MAX_RUNTIME:-1800}
 HOST=127.0.0.1
@@ -74,7 +81,10 @@ for number in WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_
 done
 ((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
 for target in $TARGETS; do
-    case "$target" in backend | nginx | haproxy | gateway | gateway-bare) ;; *) die "unknown target '$target' in TARGETS" ;; esac
+    case "$target" in
+        backend | nginx | haproxy | gateway | gateway-bare | gateway-epoll) ;;
+        *) die "unknown target '$target' in TARGETS" ;;
+    esac
 done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
@@ -97,8 +107,9 @@ require curl "apt-get install curl"
 require python3 "needed for the report and the connection helpers"
 require timeout "coreutils"
 require pgrep "procps"
+require getconf "libc-bin"
 wants haproxy && require haproxy "apt-get install haproxy"
-if wants gateway || wants gateway-bare; then
+if wants gateway || wants gateway-bare || wants gateway-epoll; then
     [[ -x $GATEWAY_BIN ]] || die "gateway binary '$GATEWAY_BIN' is missing or not executable; build it with 'swift build -c release' or set GATEWAY_BIN"
 fi
 
@@ -121,7 +132,7 @@ failed=0
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    [[ -n $watchdog_pid ]] && kill "$watchdog_pid" 2>/dev/null || true
+    if [[ -n $watchdog_pid ]]; then kill "$watchdog_pid" 2>/dev/null || true; fi
     local pid
     for pid in "${helper_pids[@]}" "${started_pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
@@ -150,7 +161,7 @@ port_of() {
     case "$1" in
         backend) echo "$BACKEND_PORT" ;; nginx) echo "$NGINX_PORT" ;;
         haproxy) echo "$HAPROXY_PORT" ;; gateway) echo "$GATEWAY_PORT" ;;
-        gateway-bare) echo "$GATEWAY_BARE_PORT" ;;
+        gateway-bare) echo "$GATEWAY_BARE_PORT" ;; gateway-epoll) echo "$GATEWAY_EPOLL_PORT" ;;
     esac
 }
 declare -A pid_of=()
@@ -181,17 +192,38 @@ expect_200() {
     die "$name on $HOST:$port answered '$code' instead of 200: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log; TARGETS can leave it out)"
 }
 
-# Sum of VmRSS (KiB) over a process and all its descendants (nginx master + workers).
-rss_kb() {
-    local pids=("$1") queue=("$1") pid child total=0 rss
+# A process and all its descendants (nginx master + workers), one pid a line.
+tree_pids() {
+    local queue=("$1") pid child
     while ((${#queue[@]})); do
         pid=${queue[0]}
         queue=("${queue[@]:1}")
-        for child in $(pgrep -P "$pid" || true); do pids+=("$child"); queue+=("$child"); done
+        echo "$pid"
+        for child in $(pgrep -P "$pid" || true); do queue+=("$child"); done
     done
-    for pid in "${pids[@]}"; do
+}
+
+# Sum of VmRSS (KiB) over a process and all its descendants.
+rss_kb() {
+    local pid total=0 rss
+    for pid in $(tree_pids "$1"); do
         rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
         total=$((total + ${rss:-0}))
+    done
+    echo "$total"
+}
+
+# Sum of utime + stime (clock ticks) over a process and all its descendants. A process's
+# /proc/PID/stat already counts all its threads, the exited ones included. The command name
+# (field 2) may hold spaces, so the fields are counted after its closing parenthesis:
+# utime and stime are fields 14 and 15, i.e. the 12th and 13th after it.
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() {
+    local pid stat total=0 fields
+    for pid in $(tree_pids "$1"); do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -ra fields <<<"${stat##*) }"
+        total=$((total + fields[11] + fields[12]))
     done
     echo "$total"
 }
@@ -206,6 +238,12 @@ start() {
     started_pids+=("$!")
     wait_for_port "$name" "$(port_of "$name")" "$!"
 }
+
+# The gateway logs a few lines while it starts; what it logs after it answered its first request
+# is worth a look at the end of the run.
+declare -A start_log_lines=()
+mark_log() { start_log_lines[$1]=$(wc -l <"$tmp/$1.log"); }
+log_since_start() { tail -n "+$((${start_log_lines[$1]} + 1))" "$tmp/$1.log"; }
 
 nginx_common() {
     cat <<EOF
@@ -222,7 +260,8 @@ nginx_temp_paths() {
 }
 
 for target in $TARGETS; do
-    port_open "$(port_of "$target")" && die "$HOST:$(port_of "$target") ($target) is already in use; set ${target^^}_PORT"
+    port_variable=${target^^}
+    port_open "$(port_of "$target")" && die "$HOST:$(port_of "$target") ($target) is already in use; set ${port_variable//-/_}_PORT"
 done
 port_open "$BACKEND_PORT" && die "$HOST:$BACKEND_PORT (backend) is already in use; set BACKEND_PORT"
 
@@ -325,6 +364,13 @@ sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_BARE_PORT#" \
     -e '/^control:/d' \
     "$tmp/gateway.yaml" >"$tmp/gateway-bare.yaml"
 
+# The shipped defaults again, on the epoll engine instead of auto (io_uring where the kernel allows it).
+{
+    echo "engine: epoll"
+    sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_EPOLL_PORT#" -e "s#$HOST:$((GATEWAY_PORT + 10))#$HOST:$((GATEWAY_EPOLL_PORT + 10))#" \
+        -e "s#$tmp/gateway-logs/#$tmp/gateway-epoll-logs/#" "$tmp/gateway.yaml"
+} >"$tmp/gateway-epoll.yaml"
+
 log "temp dir $tmp; workers=$WORKERS wrk -t$THREADS -c$CONNECTIONS -d$DURATION rounds=$ROUNDS; open-file limit $fd_limit"
 start backend nginx -p "$tmp" -e "$tmp/backend.error.log" -c "$tmp/backend.conf"
 expect_200 backend "$BACKEND_PORT"
@@ -334,10 +380,17 @@ if wants gateway; then
     sleep 0.5
     printf 'startrss\tgateway\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
     expect_200 gateway "$GATEWAY_PORT"
+    mark_log gateway
 fi
 if wants gateway-bare; then
     start gateway-bare "$GATEWAY_BIN" run --config "$tmp/gateway-bare.yaml"
     expect_200 gateway-bare "$GATEWAY_BARE_PORT"
+    mark_log gateway-bare
+fi
+if wants gateway-epoll; then
+    start gateway-epoll "$GATEWAY_BIN" run --config "$tmp/gateway-epoll.yaml"
+    expect_200 gateway-epoll "$GATEWAY_EPOLL_PORT"
+    mark_log gateway-epoll
 fi
 if wants nginx; then
     start nginx nginx -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/nginx.conf"
@@ -354,7 +407,7 @@ run_wrk() { # name port duration outfile
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --latency "http://$HOST:$2/" >"$4" 2>&1 || true
 }
 
-# Prints "REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS" from one wrk output file.
+# Prints "REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS REQUESTS" from one wrk output file.
 parse_wrk() {
     awk '
         function ms(v) {
@@ -365,12 +418,13 @@ parse_wrk() {
             return v + 0
         }
         /^Requests\/sec:/ { rps = $2 }
+        / requests in / { requests = $1 }
         $1 == "99%" { p99 = ms($2) }
         /Non-2xx or 3xx responses:/ { non2xx = $NF }
         /Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
         END {
             if (rps == "" || p99 == "") exit 1
-            printf "%s %.3f %d %d\n", rps, p99, non2xx + 0, sock + 0
+            printf "%s %.3f %d %d %d\n", rps, p99, non2xx + 0, sock + 0, requests + 0
         }' "$1"
 }
 
@@ -386,14 +440,22 @@ check_alive() {
     done
 }
 
-# Runs one measured wrk and sets rps, p99, non2xx, sockerr.
+# Runs one measured wrk and sets rps, p99, non2xx, sockerr, requests and cpu_us (user+system CPU
+# time of all the target's processes during the round, in microseconds per completed request;
+# "backend" is the backend nginx itself).
 measure() { # target label
-    local target=$1 label=$2 out parsed
+    local target=$1 label=$2 out parsed root ticks_before ticks_after
     out="$tmp/wrk-$target-$label.txt"
+    root=${pid_of[$target]}
+    ticks_before=$(cpu_ticks "$root")
     run_wrk "$target" "$(port_of "$target")" "$DURATION" "$out"
+    ticks_after=$(cpu_ticks "$root")
     check_alive
     parsed=$(parse_wrk "$out") || { failed=1; cat "$out" >&2; die "could not parse wrk output for $target ($out)"; }
-    read -r rps p99 non2xx sockerr <<<"$parsed"
+    read -r rps p99 non2xx sockerr requests <<<"$parsed"
+    ((requests > 0)) || { failed=1; cat "$out" >&2; die "wrk completed no requests against $target ($out)"; }
+    cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$clk_tck" -v n="$requests" \
+        'BEGIN { printf "%.3f", t * 1000000 / hz / n }')
 }
 
 if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
@@ -404,13 +466,13 @@ fi
 for round in $(seq "$ROUNDS"); do
     for target in $TARGETS; do
         measure "$target" "round$round"
-        log "round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr"
-        printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" >>"$records"
+        log "round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr, CPU $cpu_us µs/request ($requests requests)"
+        printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" "$cpu_us" >>"$records"
     done
 done
 
 proxies=()
-for target in nginx haproxy gateway gateway-bare; do wants "$target" && proxies+=("$target"); done
+for target in nginx haproxy gateway gateway-bare gateway-epoll; do wants "$target" && proxies+=("$target"); done
 
 # Starts a helper in the background and waits for its READY line (or fails after a deadline).
 start_helper() { # name timeout command...
@@ -472,28 +534,41 @@ fi
 check_alive
 if wants gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
-    # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
-    scrape=$(curl -s "http://$HOST:$((GATEWAY_PORT + 10))/metrics" || true)
-    log "gateway access log: $(grep -E '^gateway_access_log_(records|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
-    # Anything the gateway printed besides its start line is worth a look.
-    if grep -v -e 'gateway .* config .* routes' "$tmp/gateway.log" | grep -q .; then
-        log "the gateway wrote to its log during the run (kept in $tmp/gateway.log):"
-        grep -v -e 'gateway .* config .* routes' "$tmp/gateway.log" | tail -n 10 >&2
+fi
+for target in gateway gateway-bare gateway-epoll; do
+    wants "$target" || continue
+    if [[ $target != gateway-bare ]]; then
+        # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
+        scrape=$(curl -s "http://$HOST:$(($(port_of "$target") + 10))/metrics" || true)
+        log "$target access log: $(grep -E '^gateway_access_log_(records|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
+    fi
+    # The start line names the engine; auto falls back to epoll with one line naming the reason.
+    log "$target: $(grep -o 'engine [a-z_]*' "$tmp/$target.log" | head -n 1)"
+    if log_since_start "$target" | grep -q .; then
+        log "$target wrote to its log during the run (kept in $tmp/$target.log):"
+        log_since_start "$target" | tail -n 10 >&2
         keep_tmp=1
     fi
-fi
+done
 
 gateway_note=""
-wants gateway && gateway_note=" Gateway $GATEWAY_BIN: \`gateway\` with metrics and the zstd JSON access log on (shipped defaults), \`gateway-bare\` with both off."
+gateway_kinds=()
+wants gateway && gateway_kinds+=("\`gateway\` with metrics and the zstd JSON access log on (shipped defaults, engine auto)")
+wants gateway-bare && gateway_kinds+=("\`gateway-bare\` with both off")
+wants gateway-epoll && gateway_kinds+=("\`gateway-epoll\` with both on and \`engine: epoll\`")
+if ((${#gateway_kinds[@]})); then
+    gateway_note=" Gateway $GATEWAY_BIN: $(printf '%s, ' "${gateway_kinds[@]}")"
+    gateway_note="${gateway_note%, }."
+fi
 access_note="nginx access log $nginx_access_log"
 [[ $nginx_access_log == on ]] && access_note+=" (combined format, to a file)"
 {
     printf 'meta\tdate\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
     printf 'meta\tmachine\t%s\n' "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)), all on loopback"
     targets_env=""
-    [[ $TARGETS != "backend nginx haproxy gateway gateway-bare" ]] && targets_env="TARGETS=\"$TARGETS\" "
+    [[ $TARGETS != "$DEFAULT_TARGETS" ]] && targets_env="TARGETS=\"$TARGETS\" "
     printf 'meta\tcommand\t%s\n' "${targets_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
-    printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. $access_note; HAProxy logs nothing.$gateway_note"
+    printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. CPU µs/request: user+system CPU time of all the target's processes during each round (from /proc/PID/stat) divided by the requests wrk completed in it, median over rounds. $access_note; HAProxy logs nothing.$gateway_note"
 } >>"$records"
 
 report_args=("$records")

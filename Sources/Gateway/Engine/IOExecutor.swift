@@ -50,6 +50,15 @@ package protocol IOExecutor: AnyObject {
     /// Drops every pending operation on `fd`; their completions, if any, carry `-ECANCELED`.
     func cancel(fd: Int32)
 
+    /// Opens a non-blocking TCP socket for an upstream connection; -1 on failure.
+    func openSocket(family: Int32) -> Int32
+
+    /// The peer address of connected socket `fd`, nil if it cannot be read.
+    func peerAddress(of fd: Int32) -> SocketAddress?
+
+    /// Shuts down the write side of `fd` at once (the FIN goes out after queued bytes).
+    func shutdownWrite(fd: Int32)
+
     /// The start of pool buffer `id`.
     func bufferPointer(_ id: UInt16) -> UnsafeMutableRawPointer
 
@@ -58,6 +67,17 @@ package protocol IOExecutor: AnyObject {
 
     /// Makes recycled buffers available to receives.
     func publishBuffers()
+}
+
+extension IOExecutor {
+    @inline(__always)
+    package func openSocket(family: Int32) -> Int32 { Sockets.upstreamSocket(family: family) }
+
+    @inline(__always)
+    package func peerAddress(of fd: Int32) -> SocketAddress? { SocketAddress.peer(of: fd) }
+
+    @inline(__always)
+    package func shutdownWrite(fd: Int32) { _ = shutdown(fd, Int32(SHUT_WR)) }
 }
 
 /// Completion flags shared by both executors (the values io_uring uses).

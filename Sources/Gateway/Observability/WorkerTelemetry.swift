@@ -79,9 +79,13 @@ package final class WorkerTelemetry: @unchecked Sendable {
                 decoding: plan.arena(plan.nodes[node].hostOffset, plan.nodes[node].hostLength),
                 as: UTF8.self
             )
-            for (index, event) in ["opened", "reused", "failed"].enumerated() {
-                let labels = metrics.settings.nodeLabels ? [upstream, address, event] : [upstream, event]
-                (upstreamEvents + node * 3 + index).initialize(to: try metrics.upstreamConnections.handle(labels))
+            for event in UpstreamConnectionEvent.allCases {
+                let labels =
+                    metrics.settings.nodeLabels ? [upstream, address, event.label] : [upstream, event.label]
+                let count = UpstreamConnectionEvent.allCases.count
+                (upstreamEvents + node * count + event.rawValue).initialize(
+                    to: try metrics.upstreamConnections.handle(labels)
+                )
             }
         }
         poolIdle = .allocate(capacity: max(1, plan.upstreamCount))
@@ -178,11 +182,11 @@ package final class WorkerTelemetry: @unchecked Sendable {
         rejected[Int(reason.rawValue)].increment(on: writer)
     }
 
-    /// `event`: 0 opened, 1 reused, 2 failed.
+    /// An upstream connection was opened, reused from the pool, or failed to connect.
     @inline(__always)
-    package func recordUpstreamConnection(node: Int, event: Int) {
+    package func recordUpstreamConnection(node: Int, event: UpstreamConnectionEvent) {
         guard enabled else { return }
-        upstreamEvents[node * 3 + event].increment(on: writer)
+        upstreamEvents[node * UpstreamConnectionEvent.allCases.count + event.rawValue].increment(on: writer)
     }
 
     @inline(__always)

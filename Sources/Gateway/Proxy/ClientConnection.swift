@@ -9,7 +9,9 @@ package enum ByteSource: UInt8 {
 
 /// What a downstream (client) connection is doing.
 package enum ClientState: UInt8 {
-    /// Waiting for, or parsing, a request head.
+    /// Waiting for the first byte of a request, holding no buffer (a new or keep-alive connection).
+    case idle
+    /// Collecting and parsing a request head.
     case readingHead
     /// A request is being proxied (request body and/or response still in flight).
     case exchanging
@@ -30,6 +32,8 @@ package struct ClientConnection {
     package var fd: Int32 = -1
     package var generation: UInt32 = 0
     package var state: ClientState = .closed
+    /// What the connection's timer is set for.
+    package var deadline: ClientDeadline = .none
 
     /// A receive is posted.
     package var receiving = false

@@ -1,10 +1,13 @@
 /// What an upstream connection is doing.
 package enum UpstreamState: UInt8 {
+    /// The connect is in flight; the request waits in the output.
     case connecting
-    /// Serving a client's request.
-    case active
-    /// Parked in its node's keep-alive pool.
-    case idle
+    /// Connected and serving a request: sending it and waiting for the response head.
+    case exchanging
+    /// The response head went to the client; the body streams (the request body may still be going out).
+    case streaming
+    /// Parked in its node's keep-alive pool, watched for a close.
+    case pooled
     case closed
 }
 
@@ -13,13 +16,14 @@ package struct UpstreamConnection {
     package var fd: Int32 = -1
     package var generation: UInt32 = 0
     package var state: UpstreamState = .closed
+    /// What the connection's timer is set for.
+    package var deadline: UpstreamDeadline = .none
     package var receiving = false
     package var sending = false
     /// Came from the keep-alive pool (a failure before any response byte may be retried).
     package var reused = false
     /// Extra bytes or a close-delimited body: never return to the pool.
     package var reusable = true
-    package var responseHeadDone = false
     package var upstream: Int32 = 0
     package var node: Int32 = 0
     package var client: Int32 = -1
@@ -48,4 +52,12 @@ package struct UpstreamConnection {
     package var pendingLength: Int32 = 0
 
     package init() {}
+
+    /// Connected and serving a request (request or response bytes may be moving).
+    @inline(__always)
+    package var isConnected: Bool { state == .exchanging || state == .streaming }
+
+    /// The response head has been forwarded: a failure now can only cut the client.
+    @inline(__always)
+    package var responseStarted: Bool { state == .streaming }
 }

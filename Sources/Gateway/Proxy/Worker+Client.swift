@@ -100,7 +100,9 @@ extension Worker {
     /// Acts on whatever input the client has, in its current state.
     func processClientInput(_ slot: Int) {
         switch clients[slot].state {
-        case .readingHead: readRequestHead(slot)
+        case .idle, .readingHead:
+            clients[slot].state = .readingHead
+            readRequestHead(slot)
         case .exchanging: pumpRequestBody(slot)
         case .lingering:
             if clients[slot].inputSource != .none {
@@ -159,9 +161,8 @@ extension Worker {
                     respondWithError(slot, status: 503, message: "gateway out of memory")
                     return
                 }
-                if !timers.isScheduled(slot) || isFirstPartial(slot) {
-                    timers.schedule(slot, at: now &+ plan.headerTimeout)
-                }
+                // A fresh connection's head timeout runs from accept; a keep-alive request's from its first byte.
+                if clients[slot].deadline != .header { setDeadline(client: slot, .header, after: plan.headerTimeout) }
                 clients[slot].headBlock = block
                 clients[slot].headSmall = small
                 clients[slot].headLength = Int32(view.count)
@@ -201,14 +202,10 @@ extension Worker {
         }
     }
 
-    /// A keep-alive connection's deadline is the idle timeout until a request starts arriving.
-    @inline(__always)
-    func isFirstPartial(_ slot: Int) -> Bool { clients[slot].requestsServed > 0 }
-
     // MARK: - Request
 
     func startRequest(_ slot: Int, _ head: HTTPRequestHead, source: UnsafeRawBufferPointer) {
-        timers.cancel(slot)
+        clearDeadline(client: slot)
         clients[slot].requestStart = now
         clients[slot].method = head.method
         clients[slot].versionMinor = head.versionMinor
@@ -382,12 +379,12 @@ extension Worker {
         guard clients[slot].state == .exchanging, !clients[slot].requestDone else { return }
         let upstreamSlot = Int(clients[slot].upstream)
         guard upstreamSlot >= 0 else { return }
-        guard upstreamConnections[upstreamSlot].state == .active, !upstreamConnections[upstreamSlot].sending,
+        guard upstreamConnections[upstreamSlot].isConnected, !upstreamConnections[upstreamSlot].sending,
             upstreamConnections[upstreamSlot].outputSource == .none
         else { return }
         let input = clientInput(slot)
         guard input.count > 0 else {
-            timers.schedule(slot, at: now &+ plan.bodyTimeout)
+            setDeadline(client: slot, .body, after: plan.bodyTimeout)
             postClientReceive(slot)
             return
         }
@@ -400,7 +397,7 @@ extension Worker {
         case .done(let consumed):
             count = consumed
             clients[slot].requestDone = true
-            timers.cancel(slot)
+            clearDeadline(client: slot)
         case .invalid(let error):
             telemetry.recordRejected(error.reason)
             abortExchange(slot, status: error.status, message: error.reason.name)
@@ -446,7 +443,7 @@ extension Worker {
             count: Int(c.outputLength),
             userData: UserData.make(.clientSend, slot: UInt32(slot), generation: c.generation)
         )
-        timers.schedule(slot, at: now &+ plan.sendTimeout)
+        setDeadline(client: slot, .send, after: plan.sendTimeout)
     }
 
     func onClientSend(_ slot: Int, _ result: Int32) {
@@ -462,10 +459,10 @@ extension Worker {
             sendClientOutput(slot)
             return
         }
-        timers.cancel(slot)
+        clearDeadline(client: slot)
         if clients[slot].retryPending {
             // The send used the client's timer; the retry waiting on it starts now instead.
-            timers.schedule(slot, at: now)
+            setDeadline(client: slot, .retryBackoff, after: 0)
         }
         release(clients[slot].outputSource, clients[slot].outputID)
         clients[slot].outputSource = .none
@@ -479,7 +476,7 @@ extension Worker {
             } else if clients[slot].upstream >= 0 {
                 resumeUpstreamResponse(Int(clients[slot].upstream))
             }
-        case .readingHead, .lingering, .closed:
+        case .idle, .readingHead, .lingering, .closed:
             break
         }
     }
@@ -507,14 +504,14 @@ extension Worker {
             }
             return
         }
-        clients[slot].state = .readingHead
+        clients[slot].state = clients[slot].inputSource != .none ? .readingHead : .idle
         clients[slot].route = -1
         clients[slot].bytesIn = Int64(clientInput(slot).count)
         clients[slot].bytesOut = 0
         if clients[slot].inputSource != .none {
             readRequestHead(slot)
         } else {
-            timers.schedule(slot, at: now &+ plan.keepaliveTimeout)
+            setDeadline(client: slot, .keepAlive, after: plan.keepaliveTimeout)
             postClientReceive(slot)
         }
     }
@@ -541,8 +538,8 @@ extension Worker {
             clients[slot].headBlock = -1
         }
         clients[slot].state = .lingering
-        shutdown(clients[slot].fd, Int32(SHUT_WR))
-        timers.schedule(slot, at: now &+ 2_000_000_000)
+        io.shutdownWrite(fd: clients[slot].fd)
+        setDeadline(client: slot, .linger, after: Self.lingerTimeout)
         postClientReceive(slot)
     }
 
@@ -556,7 +553,7 @@ extension Worker {
             upstreamConnections[upstreamSlot].client = -1
             closeUpstream(upstreamSlot)
         }
-        timers.cancel(slot)
+        clearDeadline(client: slot)
         let fd = clients[slot].fd
         if clients[slot].receiving || clients[slot].sending { io.cancel(fd: fd) }
         io.close(fd: fd)
@@ -572,32 +569,47 @@ extension Worker {
         control.connectionClosed(worker: index)
     }
 
-    // MARK: - Timers
+    // MARK: - Deadlines
+
+    /// How long a lingering close waits for the client's end of stream.
+    static var lingerTimeout: UInt64 { 2_000_000_000 }
+
+    @inline(__always)
+    func setDeadline(client slot: Int, _ kind: ClientDeadline, after delay: UInt64) {
+        clients[slot].deadline = kind
+        timers.schedule(slot, at: now &+ delay)
+    }
+
+    @inline(__always)
+    func clearDeadline(client slot: Int) {
+        clients[slot].deadline = .none
+        timers.cancel(slot)
+    }
 
     func timerExpired(_ slot: Int) {
         if slot >= clientCapacity {
             upstreamTimerExpired(slot - clientCapacity)
             return
         }
-        switch clients[slot].state {
-        case .readingHead:
+        let kind = clients[slot].deadline
+        clients[slot].deadline = .none
+        switch kind {
+        case .header:
             if clients[slot].headBlock >= 0 || clients[slot].inputSource != .none {
                 telemetry.recordTimeout(.clientHeader)
                 respondWithError(slot, status: 408, message: "timed out reading the request head")
             } else {
                 closeClient(slot)
             }
-        case .exchanging:
-            if clients[slot].retryPending {
-                startRetryAttempt(slot, block: clients[slot].retryBlock, length: clients[slot].retryLength)
-            } else if clients[slot].sending {
-                telemetry.recordTimeout(.clientSend)
-                closeClient(slot)
-            } else {
-                telemetry.recordTimeout(.clientBody)
-                abortExchange(slot, status: 408, message: "timed out reading the request body")
-            }
-        case .responding, .lingering, .closed:
+        case .body:
+            telemetry.recordTimeout(.clientBody)
+            abortExchange(slot, status: 408, message: "timed out reading the request body")
+        case .send:
+            telemetry.recordTimeout(.clientSend)
+            closeClient(slot)
+        case .retryBackoff:
+            startRetryAttempt(slot, block: clients[slot].retryBlock, length: clients[slot].retryLength)
+        case .keepAlive, .linger, .none:
             closeClient(slot)
         }
     }

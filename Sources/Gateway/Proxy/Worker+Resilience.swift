@@ -196,7 +196,7 @@ extension Worker {
             clients[client].retryPending = true
             clients[client].retryBlock = block
             clients[client].retryLength = length
-            timers.schedule(client, at: now &+ delay)
+            setDeadline(client: client, .retryBackoff, after: delay)
         }
         return true
     }

@@ -13,7 +13,7 @@ extension Worker {
             return
         }
         upstreamConnections[slot].responseBytes &+= Int64(length)
-        if upstreamConnections[slot].responseHeadDone {
+        if upstreamConnections[slot].responseStarted {
             forwardResponseBody(slot, client: client, id: id, length: Int(length))
         } else {
             readResponseHead(slot, client: client, id: id, length: Int(length))
@@ -122,7 +122,7 @@ extension Worker {
 
     /// Writes the downstream head plus any body bytes that came with it, and sends them.
     func startResponse(_ slot: Int, client: Int, head: HTTPResponseHead, view: UnsafeRawBufferPointer) {
-        upstreamConnections[slot].responseHeadDone = true
+        upstreamConnections[slot].state = .streaming
         if upstreamConnections[slot].retainedBlock >= 0 {
             blocks.release(upstreamConnections[slot].retainedBlock)
             upstreamConnections[slot].retainedBlock = -1

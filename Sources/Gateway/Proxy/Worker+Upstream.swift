@@ -27,7 +27,7 @@ extension Worker {
         clients[client].upstreamStart = now
         enterNode(client: client, upstream: upstream, node: node)
         attachRequest(slot, client: client, block: block, length: length)
-        if upstreamConnections[slot].state == .active { sendUpstreamOutput(slot) }
+        if upstreamConnections[slot].isConnected { sendUpstreamOutput(slot) }
     }
 
     /// Links upstream `slot` to `client` with the request block as its output. A block holding the
@@ -61,10 +61,10 @@ extension Worker {
     /// Opens a socket and posts a connect; returns the slot, or nil if no socket or slot is available.
     func openUpstream(upstream: Int, node: Int) -> Int? {
         let address = plan.nodes[node].address
-        let fd = Sockets.upstreamSocket(family: address.family)
+        let fd = io.openSocket(family: address.family)
         guard fd >= 0 else { return nil }
         guard let (slot, fresh) = upstreamSlots.allocate() else {
-            Glibc.close(fd)
+            io.close(fd: fd)
             return nil
         }
         var generation: UInt32 = 1
@@ -87,22 +87,22 @@ extension Worker {
             length: address.length,
             userData: upstreamData(.upstreamConnect, slot)
         )
-        timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[upstream].connectTimeout)
+        setDeadline(upstream: slot, .connect, after: plan.upstreams[upstream].connectTimeout)
         return slot
     }
 
     func onUpstreamConnect(_ slot: Int, _ result: Int32) {
-        timers.cancel(clientCapacity + slot)
+        clearDeadline(upstream: slot)
         guard result == 0 else {
             let node = Int(upstreamConnections[slot].node)
-            telemetry.recordUpstreamConnection(node: node, event: 2)
+            telemetry.recordUpstreamConnection(node: node, event: .failed)
             recordOutcome(node: node, .connectFailure)
             if retryIfPossible(slot, condition: .connectFailure) { return }
             upstreamFailed(slot, status: 502, message: "cannot connect to the upstream")
             return
         }
-        telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: 0)
-        upstreamConnections[slot].state = .active
+        telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: .opened)
+        upstreamConnections[slot].state = .exchanging
         if upstreamConnections[slot].outputSource != .none { sendUpstreamOutput(slot) }
     }
 
@@ -118,21 +118,21 @@ extension Worker {
             count: Int(u.outputLength),
             userData: upstreamData(.upstreamSend, slot)
         )
-        timers.schedule(clientCapacity + slot, at: now &+ plan.upstreams[Int(u.upstream)].sendTimeout)
+        setDeadline(upstream: slot, .send, after: plan.upstreams[Int(u.upstream)].sendTimeout)
     }
 
     func onUpstreamSend(_ slot: Int, _ result: Int32) {
         upstreamConnections[slot].sending = false
         guard result > 0 else {
             if upstreamConnections[slot].reused && upstreamConnections[slot].retainedBlock >= 0
-                && upstreamConnections[slot].headLength == 0 && !upstreamConnections[slot].responseHeadDone
+                && upstreamConnections[slot].headLength == 0 && !upstreamConnections[slot].responseStarted
             {
                 // A pooled connection the upstream had closed: send the same request on a fresh one.
                 retryOnFreshConnection(slot)
                 return
             }
             recordOutcome(node: Int(upstreamConnections[slot].node), .connectFailure)
-            if !upstreamConnections[slot].responseHeadDone && retryIfPossible(slot, condition: .connectFailure) {
+            if !upstreamConnections[slot].responseStarted && retryIfPossible(slot, condition: .connectFailure) {
                 return
             }
             upstreamFailed(slot, status: 502, message: "upstream closed the connection while sending the request")
@@ -163,12 +163,13 @@ extension Worker {
             postUpstreamReceive(slot)
         } else if upstreamConnections[slot].receiving {
             // A pooled connection's receive is already posted: the read timeout starts now.
-            timers.schedule(
-                clientCapacity + slot,
-                at: now &+ plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
+            setDeadline(
+                upstream: slot,
+                .read,
+                after: plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
             )
         } else {
-            timers.cancel(clientCapacity + slot)
+            clearDeadline(upstream: slot)
         }
         if clients[client].requestDone {
             if clients[client].responseDone && !clients[client].sending { finishExchange(client) }
@@ -187,7 +188,7 @@ extension Worker {
             userData: upstreamData(.upstreamReceive, slot)
         )
         let timeout = plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
-        timers.schedule(clientCapacity + slot, at: now &+ timeout)
+        setDeadline(upstream: slot, .read, after: timeout)
     }
 
     /// The client finished sending: continue with stashed or new response bytes.
@@ -197,20 +198,19 @@ extension Worker {
             let length = upstreamConnections[slot].pendingLength
             upstreamConnections[slot].pendingBuffer = -1
             handleUpstreamData(slot, id: id, length: length)
-        } else if !upstreamConnections[slot].receiving && upstreamConnections[slot].state == .active {
+        } else if !upstreamConnections[slot].receiving && upstreamConnections[slot].isConnected {
             postUpstreamReceive(slot)
         }
     }
 
     func onUpstreamReceive(_ slot: Int, _ result: Int32, _ flags: UInt32) {
         upstreamConnections[slot].receiving = false
-        timers.cancel(clientCapacity + slot)
-        if upstreamConnections[slot].state == .idle {
+        clearDeadline(upstream: slot)
+        if upstreamConnections[slot].state == .pooled {
             // A pooled connection spoke or closed: it is no longer usable.
             if result > 0 {
                 io.recycleBuffer(UInt16(truncatingIfNeeded: flags >> 16))
             }
-            removeIdle(slot)
             closeUpstream(slot)
             return
         }
@@ -239,7 +239,7 @@ extension Worker {
             closeUpstream(slot)
             return
         }
-        if upstreamConnections[slot].responseHeadDone {
+        if upstreamConnections[slot].responseStarted {
             if error == 0 && upstreamConnections[slot].responseFramer.isCloseDelimited {
                 // End of a close-delimited body.
                 upstreamConnections[slot].reusable = false
@@ -316,27 +316,39 @@ extension Worker {
         respondWithError(slot, status: status, message: message)
     }
 
+    @inline(__always)
+    func setDeadline(upstream slot: Int, _ kind: UpstreamDeadline, after delay: UInt64) {
+        upstreamConnections[slot].deadline = kind
+        timers.schedule(clientCapacity + slot, at: now &+ delay)
+    }
+
+    @inline(__always)
+    func clearDeadline(upstream slot: Int) {
+        upstreamConnections[slot].deadline = .none
+        timers.cancel(clientCapacity + slot)
+    }
+
     func upstreamTimerExpired(_ slot: Int) {
-        switch upstreamConnections[slot].state {
-        case .connecting:
-            let node = Int(upstreamConnections[slot].node)
+        let kind = upstreamConnections[slot].deadline
+        upstreamConnections[slot].deadline = .none
+        let node = Int(upstreamConnections[slot].node)
+        switch kind {
+        case .connect:
             telemetry.recordTimeout(.upstreamConnect)
-            telemetry.recordUpstreamConnection(node: node, event: 2)
+            telemetry.recordUpstreamConnection(node: node, event: .failed)
             recordOutcome(node: node, .timeout)
             if retryIfPossible(slot, condition: .connectFailure) { return }
             upstreamFailed(slot, status: 504, message: "timed out connecting to the upstream")
-        case .active:
-            telemetry.recordTimeout(upstreamConnections[slot].sending ? .upstreamSend : .upstreamRead)
-            recordOutcome(node: Int(upstreamConnections[slot].node), .timeout)
-            if !upstreamConnections[slot].responseHeadDone && retryIfPossible(slot, condition: .timeout) { return }
+        case .send, .read:
+            telemetry.recordTimeout(kind == .send ? .upstreamSend : .upstreamRead)
+            recordOutcome(node: node, .timeout)
+            if !upstreamConnections[slot].responseStarted && retryIfPossible(slot, condition: .timeout) { return }
             let message: StaticString =
-                upstreamConnections[slot].sending
-                ? "timed out sending the request to the upstream" : "timed out waiting for the upstream"
+                kind == .send ? "timed out sending the request to the upstream" : "timed out waiting for the upstream"
             upstreamFailed(slot, status: 504, message: message)
-        case .idle:
-            removeIdle(slot)
+        case .poolIdle:
             closeUpstream(slot)
-        case .closed:
+        case .none:
             break
         }
     }
@@ -348,12 +360,11 @@ extension Worker {
         guard head >= 0 else { return nil }
         let slot = Int(head)
         removeIdle(slot)
-        timers.cancel(clientCapacity + slot)
-        upstreamConnections[slot].state = .active
+        clearDeadline(upstream: slot)
+        upstreamConnections[slot].state = .exchanging
         upstreamConnections[slot].reused = true
-        telemetry.recordUpstreamConnection(node: node, event: 1)
+        telemetry.recordUpstreamConnection(node: node, event: .reused)
         upstreamConnections[slot].reusable = true
-        upstreamConnections[slot].responseHeadDone = false
         upstreamConnections[slot].headLength = 0
         return slot
     }
@@ -367,7 +378,6 @@ extension Worker {
         upstreamConnections[slot].idleNext = -1
         upstreamConnections[slot].idlePrevious = -1
         idleCounts[node] -= 1
-        upstreamConnections[slot].state = .active
         telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: -1)
     }
 
@@ -389,7 +399,7 @@ extension Worker {
             blocks.release(upstreamConnections[slot].retainedBlock)
             upstreamConnections[slot].retainedBlock = -1
         }
-        upstreamConnections[slot].state = .idle
+        upstreamConnections[slot].state = .pooled
         upstreamConnections[slot].client = -1
         let head = idleHeads[node]
         upstreamConnections[slot].idleNext = head
@@ -406,13 +416,13 @@ extension Worker {
                 userData: upstreamData(.upstreamReceive, slot)
             )
         }
-        timers.schedule(clientCapacity + slot, at: now &+ settings.poolIdleTimeout)
+        setDeadline(upstream: slot, .poolIdle, after: settings.poolIdleTimeout)
     }
 
     func closeUpstream(_ slot: Int) {
         guard upstreamConnections[slot].state != .closed else { return }
-        if upstreamConnections[slot].state == .idle { removeIdle(slot) }
-        timers.cancel(clientCapacity + slot)
+        if upstreamConnections[slot].state == .pooled { removeIdle(slot) }
+        clearDeadline(upstream: slot)
         let fd = upstreamConnections[slot].fd
         if upstreamConnections[slot].receiving || upstreamConnections[slot].sending
             || upstreamConnections[slot].state == .connecting

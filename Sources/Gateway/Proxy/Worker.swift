@@ -62,14 +62,19 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     /// Clients whose receive hit ENOBUFS and must be re-posted on the next loop turn.
     @exclusivity(unchecked) var starvedReceives: [Int32] = []
 
-    /// Creates the worker's ring and memory on the calling thread; call ``run()`` on the same thread.
+    /// Creates the worker's executor and memory on the calling thread; call ``run()`` on the same thread.
+    ///
+    /// Tests pass their own `executor` and a manual clock (`now`) and drive the worker with
+    /// ``start()`` and ``turn(now:)`` instead of ``run()``.
     package init(
         index: Int,
         plan: ProxyPlan,
         control: WorkerControl,
         observability: GatewayObservability,
         health: NodeHealthBoard,
-        listeners: [Int32]
+        listeners: [Int32],
+        executor: IO? = nil,
+        now start: UInt64? = nil
     ) throws(EngineError) {
         self.health = health
         picker = NodePicker(
@@ -87,13 +92,17 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             throw EngineError(code: .resources, message: "worker \(index): cannot set up metrics: \(error)")
         }
         accessRing = observability.accessLogger.map { Unmanaged.passRetained($0.makeRing()) }
-        io = try IO(entries: 1024, bufferCount: 512, bufferSize: 16384)
+        if let executor {
+            io = executor
+        } else {
+            io = try IO(entries: 1024, bufferCount: 512, bufferSize: 16384)
+        }
         blocks = BlockPool(blockSize: plan.httpLimits.maxHeaderBytes + 16384)
         smallBlocks = BlockPool(blockSize: 4096, blocksPerChunk: 256)
         headers = HTTPHeaderIndex(capacity: max(128, plan.httpLimits.maxHeaderCount + 1))
         clientCapacity = max(16, plan.config.limits.maxConnectionsPerWorker)
         upstreamCapacity = clientCapacity
-        now = gw_monotonic_ns()
+        now = start ?? gw_monotonic_ns()
         timers = TimerWheel(capacity: clientCapacity + upstreamCapacity, now: now)
         requestIDs = RequestIDGenerator(worker: index)
         clientSlots = SlotAllocator(capacity: clientCapacity)
@@ -135,22 +144,37 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
 
     /// Runs the event loop until shutdown completes.
     package func run() {
-        for fd in listenFDs { io.multishotAccept(fd: fd, userData: UserData.accept | UInt64(UInt32(bitPattern: fd))) }
-        control.markRunning(worker: index)
+        start()
         while true {
             io.submitAndWait(timeoutNanoseconds: 10_000_000)
-            now = gw_monotonic_ns()
-            io.drainCompletions { userData, result, flags in
-                self.dispatch(userData, result, flags)
-            }
-            if !starvedReceives.isEmpty { retryStarvedReceives() }
-            io.publishBuffers()
-            while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
-            if !draining && control.isDraining { beginDrain() }
-            if draining {
-                if clientSlots.live == 0 || now >= drainDeadline { break }
-            }
+            if turn(now: gw_monotonic_ns()) { break }
         }
+        finish()
+    }
+
+    /// Starts accepting on the worker's listeners.
+    package func start() {
+        for fd in listenFDs { io.multishotAccept(fd: fd, userData: UserData.accept | UInt64(UInt32(bitPattern: fd))) }
+        control.markRunning(worker: index)
+    }
+
+    /// One loop turn at time `now`: every completion the executor has, starved receives, buffer
+    /// returns, expired deadlines, and the drain. Returns true once the worker has drained.
+    @discardableResult
+    package func turn(now: UInt64) -> Bool {
+        self.now = now
+        io.drainCompletions { userData, result, flags in
+            self.dispatch(userData, result, flags)
+        }
+        if !starvedReceives.isEmpty { retryStarvedReceives() }
+        io.publishBuffers()
+        while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
+        if !draining && control.isDraining { beginDrain() }
+        return draining && (clientSlots.live == 0 || now >= drainDeadline)
+    }
+
+    /// Closes what is left and marks the worker stopped.
+    package func finish() {
         shutdownConnections()
         control.markStopped(worker: index)
     }
@@ -234,9 +258,9 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         }
         clients[slot].generation = generation
         clients[slot].fd = fd
-        clients[slot].state = .readingHead
+        clients[slot].state = .idle
         let addressArea = UnsafeMutableRawBufferPointer(start: clientAddressBytes + slot * 48, count: 48)
-        if let peer = SocketAddress.peer(of: fd) {
+        if let peer = io.peerAddress(of: fd) {
             clients[slot].clientAddressLength = UInt8(peer.writeHost(into: addressArea))
             clientAddresses[slot] = Self.logAddress(peer)
         } else {
@@ -244,7 +268,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         }
         control.connectionOpened(worker: index)
         telemetry.recordConnection(opened: true)
-        timers.schedule(slot, at: now &+ plan.headerTimeout)
+        setDeadline(client: slot, .header, after: plan.headerTimeout)
         postClientReceive(slot)
     }
 
@@ -267,8 +291,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     /// Waiting for the first byte of a next request, holding nothing.
     @inline(__always)
     func isIdle(_ slot: Int) -> Bool {
-        clients[slot].state == .readingHead && clients[slot].headBlock < 0 && clients[slot].inputSource == .none
-            && !clients[slot].sending
+        clients[slot].state == .idle && !clients[slot].sending
     }
 
     func shutdownConnections() {
