@@ -101,9 +101,9 @@ package struct ClientConnection {
     package var triedNodes: UInt64 = 0
     /// When the first attempt started (for `retry_timeout`).
     package var firstAttemptStart: UInt64 = 0
-    /// This request counts in the worker's `retriesInFlight`.
+    /// This request counts as a retry in the worker's exchange accounting (the retry budget).
     package var retrying = false
-    /// Counted in `activeExchanges` / `activePerNode[node]`.
+    /// Its current attempt counts toward `node`'s load in the node picker.
     package var exchangeCounted = false
     /// A retry is waiting out its backoff, holding the request block.
     package var retryPending = false

@@ -80,7 +80,7 @@ extension Worker {
     func enterNode(client: Int, upstream: Int, node: Int) {
         if clients[client].attempts == 0 {
             clients[client].firstAttemptStart = now
-            activeExchanges += 1
+            exchanges.requestStarted()
         }
         clients[client].attempts &+= 1
         let index = node - Int(plan.upstreams[upstream].firstNode)
@@ -107,14 +107,11 @@ extension Worker {
     func endExchangeAccounting(client: Int) {
         leaveNode(client: client)
         if clients[client].attempts > 0 {
-            activeExchanges -= 1
+            exchanges.requestEnded(wasRetrying: clients[client].retrying)
             // Counted once: a later request on this connection starts from zero.
             clients[client].attempts = 0
         }
-        if clients[client].retrying {
-            retriesInFlight -= 1
-            clients[client].retrying = false
-        }
+        clients[client].retrying = false
         if clients[client].retryPending {
             clients[client].retryPending = false
             if clients[client].retryBlock >= 0 { blocks.release(clients[client].retryBlock) }
@@ -145,13 +142,9 @@ extension Worker {
         guard client >= 0, !clients[client].responseStarted else { return false }
         let upstream = Int(upstreamConnections[slot].upstream)
         let entry = plan.upstreams[upstream]
-        guard entry.retryOn.contains(condition), Int(clients[client].attempts) <= Int(entry.retries) else {
-            return false
-        }
-        if entry.retryTimeout > 0 && now &- clients[client].firstAttemptStart >= entry.retryTimeout { return false }
         // Bytes to send again: the whole request kept in a block, or a head the failed connect never sent.
-        let block: Int32
-        let length: Int32
+        var block: Int32 = -1
+        var length: Int32 = 0
         if upstreamConnections[slot].retainedBlock >= 0 {
             block = upstreamConnections[slot].retainedBlock
             length = upstreamConnections[slot].retainedLength
@@ -160,36 +153,36 @@ extension Worker {
         {
             block = upstreamConnections[slot].outputID
             length = upstreamConnections[slot].outputLength
-        } else {
+        }
+        let attempt = RetryDecision.Attempt(
+            condition: condition,
+            attempts: Int(clients[client].attempts),
+            elapsed: now &- clients[client].firstAttemptStart,
+            canResend: block >= 0,
+            mayHaveReachedNode: upstreamConnections[slot].state != .connecting,
+            idempotent: clients[client].method.isIdempotent,
+            alreadyRetrying: clients[client].retrying
+        )
+        let tried = clients[client].triedNodes
+        let decision = RetryDecision.decide(
+            attempt,
+            policy: entry,
+            budget: exchanges,
+            hasOtherNode: { picker.hasUntriedNode(upstream: upstream, tried: tried) },
+            random: { nextRandom() }
+        )
+        guard case .retry(let delay) = decision else {
+            if decision == .giveUp(.budgetExhausted) { telemetry.recordRetryBudgetExhausted(upstream: upstream) }
             return false
         }
-        // Once the request may have reached the upstream, only idempotent requests are sent twice.
-        let neverSent = upstreamConnections[slot].state == .connecting
-        if !neverSent && !clients[client].method.isIdempotent { return false }
-        let budget = max(Int(entry.retryBudgetMinimum), activeExchanges * Int(entry.retryBudgetPercent) / 100)
-        guard clients[client].retrying || retriesInFlight < budget else {
-            telemetry.recordRetryBudgetExhausted(upstream: upstream)
-            return false
-        }
-        guard picker.hasUntriedNode(upstream: upstream, tried: clients[client].triedNodes) else { return false }
 
         detachRequest(slot, block: block)
         leaveNode(client: client)
         if !clients[client].retrying {
             clients[client].retrying = true
-            retriesInFlight += 1
+            exchanges.retryStarted()
         }
         telemetry.recordRetry(upstream: upstream, condition: condition)
-
-        // A refused connect goes straight to another node: nothing reached the failed one, so waiting
-        // would only hold the retry (and the budget) longer. Timeouts and 5xx back off: jittered
-        // exponential, base × 2^(attempt-1), capped, times a random factor in [0.5, 1).
-        var delay: UInt64 = 0
-        if condition != .connectFailure {
-            let exponent = min(Int(clients[client].attempts) - 1, 20)
-            let backoff = min(entry.retryBackoffMax, entry.retryBackoffBase << UInt64(max(0, exponent)))
-            delay = backoff / 2 + nextRandom() % max(1, backoff / 2)
-        }
         if delay < 1_000_000 {
             startRetryAttempt(client, block: block, length: length)
         } else {

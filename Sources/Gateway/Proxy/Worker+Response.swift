@@ -279,7 +279,7 @@ extension Worker {
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
-        writer.appendStatic("HTTP/1.1 100 Continue\r\n\r\n")
+        GatewayResponses.writeContinue(into: &writer)
         sendToClient(slot, .block, block, length: writer.count)
     }
 
@@ -296,6 +296,8 @@ extension Worker {
             clients[slot].closeAfter = true
             clients[slot].requestDone = false
             clients[slot].requestStart = now
+            // Not a HEAD as far as anyone knows: the error carries its body.
+            clients[slot].method = .get
             beginUnparsedRecord(slot)
         }
         clients[slot].errorMessage = message
@@ -305,41 +307,20 @@ extension Worker {
             return
         }
         let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
-        let requestID = UnsafeRawBufferPointer(
-            start: requestIDBytes + slot * 64,
-            count: Int(clients[slot].requestIDLength)
-        )
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
-        // Errors about an upstream name it: {"error":…,"upstream":"id",…}.
-        let upstreamName =
-            upstream >= 0
-            ? plan.arena(plan.upstreams[upstream].nameOffset, plan.upstreams[upstream].nameLength)
-            : UnsafeRawBufferPointer(start: nil, count: 0)
-        let bodyLength =
-            41 + message.utf8CodeUnitCount + requestID.count + (upstream >= 0 ? 14 + upstreamName.count : 0)
-        writer.appendStatic("HTTP/1.1 ")
-        writer.appendDecimal(status)
-        writer.appendStatic(" ")
-        HTTPStatusText.write(status, into: &writer)
-        writer.appendStatic("\r\nContent-Type: application/json\r\nContent-Length: ")
-        writer.appendDecimal(bodyLength)
-        writer.appendStatic("\r\nX-Request-Id: ")
-        writer.append(requestID)
-        writer.appendStatic(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n")
-        // {"error":"…","status":NNN,"request_id":"…"} — 41 fixed bytes with a 3-digit status.
-        writer.appendStatic("{\"error\":\"")
-        writer.appendStatic(message)
-        if upstream >= 0 {
-            writer.appendStatic("\",\"upstream\":\"")
-            writer.append(upstreamName)
-        }
-        writer.appendStatic("\",\"status\":")
-        writer.appendDecimal(status)
-        writer.appendStatic(",\"request_id\":\"")
-        writer.append(requestID)
-        writer.appendStatic("\"}")
+        // Errors about an upstream name it.
+        GatewayResponses.writeError(
+            status: status,
+            message: message,
+            upstreamName: upstream >= 0
+                ? plan.arena(plan.upstreams[upstream].nameOffset, plan.upstreams[upstream].nameLength) : nil,
+            requestID: requestID(slot),
+            close: close,
+            includeBody: clients[slot].method != .head,
+            into: &writer
+        )
         sendGatewayResponse(slot, block: block, length: writer.count, status: Int16(status), close: close)
     }
 
@@ -354,26 +335,15 @@ extension Worker {
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
-        if clients[slot].versionMinor == 0 {
-            // The stored head starts with "HTTP/1.1"; answer a 1.0 client in its own version.
-            writer.appendStatic("HTTP/1.0")
-            let head = plan.arena(route.mockHeadOffset, route.mockHeadLength)
-            writer.append(UnsafeRawBufferPointer(rebasing: head[8...]))
-        } else {
-            writer.append(plan.arena(route.mockHeadOffset, route.mockHeadLength))
-        }
-        writer.appendStatic("X-Request-Id: ")
-        writer.append(
-            UnsafeRawBufferPointer(start: requestIDBytes + slot * 64, count: Int(clients[slot].requestIDLength))
+        GatewayResponses.writeMock(
+            head: plan.arena(route.mockHeadOffset, route.mockHeadLength),
+            body: plan.arena(route.mockBodyOffset, route.mockBodyLength),
+            versionMinor: clients[slot].versionMinor,
+            requestID: requestID(slot),
+            close: close,
+            includeBody: clients[slot].method != .head,
+            into: &writer
         )
-        if close {
-            writer.appendStatic("\r\nConnection: close\r\n\r\n")
-        } else if clients[slot].versionMinor == 0 {
-            writer.appendStatic("\r\nConnection: keep-alive\r\n\r\n")
-        } else {
-            writer.appendStatic("\r\n\r\n")
-        }
-        if clients[slot].method != .head { writer.append(plan.arena(route.mockBodyOffset, route.mockBodyLength)) }
         sendGatewayResponse(slot, block: block, length: writer.count, status: route.mockStatus, close: close)
     }
 }

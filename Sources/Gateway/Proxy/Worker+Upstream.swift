@@ -356,10 +356,8 @@ extension Worker {
     // MARK: - Pool
 
     func takeIdle(node: Int) -> Int? {
-        let head = idleHeads[node]
-        guard head >= 0 else { return nil }
-        let slot = Int(head)
-        removeIdle(slot)
+        guard let slot = pool.take(node: node) else { return nil }
+        telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: -1)
         clearDeadline(upstream: slot)
         upstreamConnections[slot].state = .exchanging
         upstreamConnections[slot].reused = true
@@ -369,15 +367,9 @@ extension Worker {
         return slot
     }
 
+    /// Unparks a pooled connection that is going away.
     func removeIdle(_ slot: Int) {
-        let node = Int(upstreamConnections[slot].node)
-        let previous = upstreamConnections[slot].idlePrevious
-        let next = upstreamConnections[slot].idleNext
-        if previous >= 0 { upstreamConnections[Int(previous)].idleNext = next } else { idleHeads[node] = next }
-        if next >= 0 { upstreamConnections[Int(next)].idlePrevious = previous }
-        upstreamConnections[slot].idleNext = -1
-        upstreamConnections[slot].idlePrevious = -1
-        idleCounts[node] -= 1
+        pool.remove(slot: slot)
         telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: -1)
     }
 
@@ -390,7 +382,7 @@ extension Worker {
             !upstreamConnections[slot].sending, upstreamConnections[slot].outputSource == .none,
             upstreamConnections[slot].pendingBuffer < 0,
             upstreamConnections[slot].requestsServed < settings.poolMaxRequests,
-            idleCounts[node] < settings.poolSize, !draining
+            pool.count(node: node) < Int(settings.poolSize), !draining
         else {
             closeUpstream(slot)
             return
@@ -401,12 +393,7 @@ extension Worker {
         }
         upstreamConnections[slot].state = .pooled
         upstreamConnections[slot].client = -1
-        let head = idleHeads[node]
-        upstreamConnections[slot].idleNext = head
-        upstreamConnections[slot].idlePrevious = -1
-        if head >= 0 { upstreamConnections[Int(head)].idlePrevious = Int32(slot) }
-        idleHeads[node] = Int32(slot)
-        idleCounts[node] += 1
+        pool.park(slot: slot, node: node)
         telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: 1)
         if !upstreamConnections[slot].receiving {
             // Watch the idle connection so an upstream close is noticed before it is reused.

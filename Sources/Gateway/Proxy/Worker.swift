@@ -17,9 +17,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     let health: NodeHealthBoard
     /// Balancers, half-open allowances, panic mode and per-node load.
     @exclusivity(unchecked) var picker: NodePicker
-    /// Exchanges with an upstream in flight, and how many of them are retries (the retry budget).
-    @exclusivity(unchecked) var activeExchanges = 0
-    @exclusivity(unchecked) var retriesInFlight = 0
+    /// Requests with upstream attempts under way, and how many are retries (the retry budget).
+    @exclusivity(unchecked) var exchanges = ExchangeAccounting()
     let observability: GatewayObservability
     /// This worker's access-log ring (nil when logging is off); unmanaged so pushing costs no ARC.
     let accessRing: Unmanaged<AccessLogRing>?
@@ -51,9 +50,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     @exclusivity(unchecked) var upstreamSlots: SlotAllocator
     let upstreamConnections: UnsafeMutablePointer<UpstreamConnection>
 
-    /// Keep-alive pool per node: head of an intrusive list of idle upstream slots, and its length.
-    let idleHeads: UnsafeMutablePointer<Int32>
-    let idleCounts: UnsafeMutablePointer<Int32>
+    /// Idle upstream connections parked per node.
+    @exclusivity(unchecked) var pool: KeepAlivePool
 
     @exclusivity(unchecked) var listenFDs: [Int32]
     @exclusivity(unchecked) var now: UInt64 = 0
@@ -121,9 +119,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         clientAddressBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 48) as UnsafeMutablePointer<UInt8>)
         upstreamSlots = SlotAllocator(capacity: upstreamCapacity)
         upstreamConnections = zeroed(upstreamCapacity)
-        idleHeads = zeroed(max(1, plan.nodeCount))
-        idleCounts = zeroed(max(1, plan.nodeCount))
-        for node in 0..<plan.nodeCount { idleHeads[node] = -1 }
+        pool = KeepAlivePool(nodeCount: plan.nodeCount, slotCapacity: upstreamCapacity)
         listenFDs = listeners
         starvedReceives.reserveCapacity(1024)
     }
@@ -133,8 +129,6 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         for pointer in [
             UnsafeMutableRawPointer(records), UnsafeMutableRawPointer(clientAddresses), requestIDBytes,
             clientAddressBytes, UnsafeMutableRawPointer(clients), UnsafeMutableRawPointer(upstreamConnections),
-            UnsafeMutableRawPointer(idleHeads),
-            UnsafeMutableRawPointer(idleCounts),
         ] {
             free(pointer)
         }

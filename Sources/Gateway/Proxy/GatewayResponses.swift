@@ -1,0 +1,87 @@
+/// The responses the gateway writes itself: its JSON error, the `mocking` plugin's answer, and
+/// `100 Continue`. Pure writers into a caller's buffer: no connection state, no I/O, no allocation.
+package enum GatewayResponses {
+    /// Writes an error response whose body is `{"error":…,"upstream":…,"status":N,"request_id":…}`
+    /// (`upstream` only when `upstreamName` is given). `includeBody` is false for HEAD requests: the
+    /// head still announces the body's length, as RFC 9110 asks.
+    package static func writeError(
+        status: Int,
+        message: StaticString,
+        upstreamName: UnsafeRawBufferPointer?,
+        requestID: UnsafeRawBufferPointer,
+        close: Bool,
+        includeBody: Bool,
+        into writer: inout HTTPHeadWriter
+    ) {
+        // {"error":" (10) message ","status": (11) status ,"request_id":" (15) id "} (2)
+        var bodyLength = 38 + message.utf8CodeUnitCount + decimalDigits(status) + requestID.count
+        if let upstreamName { bodyLength += 14 + upstreamName.count }  // ","upstream":" (14)
+        writer.appendStatic("HTTP/1.1 ")
+        writer.appendDecimal(status)
+        writer.appendStatic(" ")
+        HTTPStatusText.write(status, into: &writer)
+        writer.appendStatic("\r\nContent-Type: application/json\r\nContent-Length: ")
+        writer.appendDecimal(bodyLength)
+        writer.appendStatic("\r\nX-Request-Id: ")
+        writer.append(requestID)
+        writer.appendStatic(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n")
+        guard includeBody else { return }
+        writer.appendStatic("{\"error\":\"")
+        writer.appendStatic(message)
+        if let upstreamName {
+            writer.appendStatic("\",\"upstream\":\"")
+            writer.append(upstreamName)
+        }
+        writer.appendStatic("\",\"status\":")
+        writer.appendDecimal(status)
+        writer.appendStatic(",\"request_id\":\"")
+        writer.append(requestID)
+        writer.appendStatic("\"}")
+    }
+
+    /// Writes a `mocking` answer from its precompiled `head` (status line and headers, starting with
+    /// "HTTP/1.1", each header line ending in CRLF) and `body`, in the client's HTTP version.
+    package static func writeMock(
+        head: UnsafeRawBufferPointer,
+        body: UnsafeRawBufferPointer,
+        versionMinor: UInt8,
+        requestID: UnsafeRawBufferPointer,
+        close: Bool,
+        includeBody: Bool,
+        into writer: inout HTTPHeadWriter
+    ) {
+        if versionMinor == 0 {
+            // Answer a 1.0 client in its own version.
+            writer.appendStatic("HTTP/1.0")
+            writer.append(UnsafeRawBufferPointer(rebasing: head[8...]))
+        } else {
+            writer.append(head)
+        }
+        writer.appendStatic("X-Request-Id: ")
+        writer.append(requestID)
+        if close {
+            writer.appendStatic("\r\nConnection: close\r\n\r\n")
+        } else if versionMinor == 0 {
+            writer.appendStatic("\r\nConnection: keep-alive\r\n\r\n")
+        } else {
+            writer.appendStatic("\r\n\r\n")
+        }
+        if includeBody { writer.append(body) }
+    }
+
+    /// Writes the interim `100 Continue` a client waiting on `Expect: 100-continue` needs.
+    package static func writeContinue(into writer: inout HTTPHeadWriter) {
+        writer.appendStatic("HTTP/1.1 100 Continue\r\n\r\n")
+    }
+
+    @inline(__always)
+    static func decimalDigits(_ value: Int) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return digits
+    }
+}
