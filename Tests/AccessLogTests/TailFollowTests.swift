@@ -3,6 +3,15 @@ import Foundation
 import Testing
 
 @Suite struct TailFollowTests {
+    /// The paths process `pid` has open, from /proc/PID/fd.
+    static func openFiles(of pid: Int32) -> Set<String> {
+        let directory = "/proc/\(pid)/fd"
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return Set(
+            descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)") }
+        )
+    }
+
     @Test(.enabled(if: gatewayBinary != nil, "gateway binary not built next to the test bundle; run `swift build`"))
     func followSeesNewLinesWithinAFlushIntervalAcrossRotation() throws {
         let directory = try TemporaryDirectory()
@@ -27,7 +36,10 @@ import Testing
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        usleep(300_000)  // let tail open the current file
+        // `-n 0` skips what the file holds when tail opens it, so lines pushed before that would be lost.
+        let current = URL(fileURLWithPath: directory.file("access.log.zst")).resolvingSymlinksInPath().path
+        let opened = RotationTests.waitUntil { Self.openFiles(of: process.processIdentifier).contains(current) }
+        try #require(opened, "logs tail never opened \(current)")
 
         func ids(_ lines: [String]) -> [Int] {
             lines.compactMap { (jsonObject($0)?["bytes_out"] as? NSNumber)?.intValue }

@@ -41,11 +41,12 @@ import Testing
         return registry
     }
 
-    static func exemplarTimestamp(_ registry: MetricRegistry) -> String {
-        let histogram = registry.collect().first { $0.kind == .histogram }!
-        guard case .histogram(let snapshot) = histogram.series[0].value else { return "" }
+    static func exemplarTimestamp(_ registry: MetricRegistry) throws -> String {
+        let histogram = try #require(registry.collect().first { $0.kind == .histogram })
+        let snapshot = try #require(histogram.series.first?.value.histogramSnapshot)
+        let exemplar = try #require(snapshot.exemplars.first ?? nil)
         var writer = ByteWriter()
-        writer.appendTimestamp(snapshot.exemplars[0]!.timestamp)
+        writer.appendTimestamp(exemplar.timestamp)
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
@@ -75,7 +76,7 @@ import Testing
     @Test func openMetrics() throws {
         let registry = try Self.makeRegistry()
         let text = String(decoding: registry.render(.openMetrics), as: UTF8.self)
-        let timestamp = Self.exemplarTimestamp(registry)
+        let timestamp = try Self.exemplarTimestamp(registry)
         let expected = """
             # HELP http_requests Requests served.
             # TYPE http_requests counter

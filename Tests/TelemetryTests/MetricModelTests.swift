@@ -78,10 +78,7 @@ import Testing
         for value in values {
             handle.observe(value, on: writer)
         }
-        guard case .histogram(let snapshot) = registry.collect()[0].series[0].value else {
-            Issue.record("not a histogram")
-            return
-        }
+        let snapshot = try #require(registry.collect()[0].series[0].value.histogramSnapshot)
         let native = try #require(snapshot.native)
         #expect(native.schema < 3)
         #expect(native.schema >= -4)
@@ -110,7 +107,7 @@ import Testing
         for exponent in 0..<20 {
             handle.observe(pow(2, Double(exponent)) * 1.5, on: coarse)
         }
-        guard case .histogram(let snapshot) = registry.collect()[0].series[0].value else { return }
+        let snapshot = try #require(registry.collect()[0].series[0].value.histogramSnapshot)
         let native = try #require(snapshot.native)
         #expect(native.positive.reduce(0) { $0 + $1.count } == 21)
         #expect(native.schema < 2)
@@ -131,7 +128,7 @@ import Testing
         handle.observe(0.5, exemplar: ExemplarLabel("first"), on: writer)
         handle.observe(0.7, exemplar: ExemplarLabel(long), on: writer)
         handle.observe(5, exemplar: "über-9", on: writer)
-        guard case .histogram(let snapshot) = registry.collect()[0].series[0].value else { return }
+        let snapshot = try #require(registry.collect()[0].series[0].value.histogramSnapshot)
         #expect(snapshot.exemplars[0]?.labelValue == String(repeating: "x", count: 64))
         #expect(snapshot.exemplars[0]?.value == 0.7)
         #expect(snapshot.exemplars[1]?.labelValue == "über-9")

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Runs a real program with standard input and captures its output.
+/// Runs the real programs the tests check against: to completion with ``run(_:_:input:)``, or in the
+/// background with ``start(_:_:logFile:)``.
 enum ProcessRunner {
     struct Result {
         var status: Int32
@@ -29,5 +30,19 @@ enum ProcessRunner {
         let error = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, output: Array(output), error: Array(error))
+    }
+
+    /// Starts `path` in the background, its output and errors going to `logFile`; the caller ends it.
+    static func start(_ path: String, _ arguments: [String], logFile: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return process
     }
 }

@@ -20,7 +20,7 @@ public enum ConfigLoader {
             throw ConfigError(code: .unreadable, issues: [issue], sourceName: path)
         }
         var config = try parse(yaml: text, sourceName: path, resolveHostnames: resolveHostnames)
-        config.sourceHash = fnv1a64Hex(data)
+        config.sourceHash = FNV1a.hex(of: data)
         return config
     }
 
@@ -52,19 +52,8 @@ public enum ConfigLoader {
             throw ConfigError(code: .invalid, issues: issues, sourceName: sourceName)
         }
         config.sourceName = sourceName
-        config.sourceHash = fnv1a64Hex(Array(yaml.utf8))
+        config.sourceHash = FNV1a.hex(of: yaml.utf8)
         return config
-    }
-
-    /// FNV-1a 64 of `bytes` as 16 lower-case hex digits.
-    package static func fnv1a64Hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        let digits = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     private static func syntaxIssue(_ error: any Error) -> ConfigIssue {

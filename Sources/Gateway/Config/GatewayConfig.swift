@@ -21,7 +21,7 @@ public struct GatewayConfig: Sendable, Equatable {
     package var shutdown: ShutdownConfig = ShutdownConfig()
     /// Every upstream: declared ones in file order, then inline route upstreams in route order.
     package var upstreams: [UpstreamConfig] = []
-    /// Every route in file order, disabled ones included (``RouteTable`` skips them).
+    /// Every route in file order, disabled ones included (routing skips them).
     package var routes: [RouteConfig] = []
     /// FNV-1a 64 of the source bytes as 16 lower-case hex digits; identifies the loaded version in `/status`.
     package var sourceHash: String = ""

@@ -100,9 +100,3 @@ package struct TimerWheel: ~Copyable {
         }
     }
 }
-
-/// calloc'd memory: large blocks come straight from mmap, so untouched pages stay non-resident.
-@inline(__always)
-package func zeroed<T>(_ count: Int) -> UnsafeMutablePointer<T> {
-    calloc(count, MemoryLayout<T>.stride)!.bindMemory(to: T.self, capacity: count)
-}

@@ -73,6 +73,18 @@ enum HTTPBytes {
         return true
     }
 
+    /// ASCII case-insensitive comparison of two byte runs.
+    @inline(__always)
+    static func equalsIgnoringCase(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var index = 0
+        while index < lhs.count {
+            if lowercased(lhs[index]) != lowercased(rhs[index]) { return false }
+            index &+= 1
+        }
+        return true
+    }
+
     /// ASCII case-insensitive comparison of two ranges of the same buffer.
     @inline(__always)
     static func equalsIgnoringCase(_ buffer: UnsafeRawBufferPointer, _ lhs: Range<Int>, _ rhs: Range<Int>) -> Bool {

@@ -73,7 +73,6 @@ package struct ClientConnection {
     package var route: Int32 = -1
     package var method: HTTPMethod = .get
     package var versionMinor: UInt8 = 1
-    package var keepAlive = true
     /// The client is an HTTP/1.0 peer receiving a chunked response: the worker dechunks.
     package var dechunk = false
     package var requestFramer = HTTPBodyFramer(.none, limits: HTTPLimits())

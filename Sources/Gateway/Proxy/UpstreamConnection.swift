@@ -40,7 +40,6 @@ package struct UpstreamConnection {
     package var headLength: Int32 = 0
     package var responseFramer = HTTPBodyFramer(.none, limits: HTTPLimits())
     package var requestsServed: UInt32 = 0
-    package var responseBytes: Int64 = 0
     /// The whole request (head and body) kept until the response head arrives, so a request that
     /// failed on a stale keep-alive connection can be sent again on a fresh one (-1: none).
     package var retainedBlock: Int32 = -1

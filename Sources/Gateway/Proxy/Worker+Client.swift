@@ -209,7 +209,6 @@ extension Worker {
         clients[slot].requestStart = now
         clients[slot].method = head.method
         clients[slot].versionMinor = head.versionMinor
-        clients[slot].keepAlive = head.keepAlive
         clients[slot].closeAfter = !head.keepAlive || draining
         clients[slot].requestDone = head.body == .none
         clients[slot].responseDone = false
@@ -265,12 +264,11 @@ extension Worker {
             return
         }
         let upstreamPlan = plan.upstreams[Int(route.upstream)]
-        var hostOverride: UnsafeRawBufferPointer? = nil
-        if upstreamPlan.passHost == 1 {
-            let n = plan.nodes[node]
-            hostOverride = plan.arena(n.hostOffset, n.hostLength)
-        } else if upstreamPlan.passHost == 2 {
-            hostOverride = plan.arena(upstreamPlan.hostOffset, upstreamPlan.hostLength)
+        let hostOverride: UnsafeRawBufferPointer?
+        switch upstreamPlan.passHost {
+        case .pass: hostOverride = nil
+        case .node: hostOverride = plan.arena(plan.nodes[node].hostOffset, plan.nodes[node].hostLength)
+        case .rewrite: hostOverride = plan.arena(upstreamPlan.hostOffset, upstreamPlan.hostLength)
         }
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)

@@ -36,7 +36,7 @@ extension Worker {
         case .cookie:
             var index = 0
             while index < headers.count {
-                if Self.namesEqual(UnsafeRawBufferPointer(rebasing: source[headers.name(index)]), "cookie"),
+                if HTTPBytes.equalsIgnoringCase(source, headers.name(index), "cookie"),
                     let value = KeyExtraction.cookie(
                         named: key,
                         in: UnsafeRawBufferPointer(rebasing: source[headers.value(index)])
@@ -52,25 +52,11 @@ extension Worker {
 
     /// The first value of header `name` (case-insensitive) in the parsed head.
     func headerValue(named name: UnsafeRawBufferPointer, source: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        for index in 0..<headers.count {
-            let candidate = UnsafeRawBufferPointer(rebasing: source[headers.name(index)])
-            guard candidate.count == name.count else { continue }
-            var equal = true
-            for offset in 0..<name.count where candidate[offset] | 0x20 != name[offset] | 0x20 {
-                equal = false
-                break
-            }
-            if equal { return UnsafeRawBufferPointer(rebasing: source[headers.value(index)]) }
+        for index in 0..<headers.count
+        where HTTPBytes.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: source[headers.name(index)]), name) {
+            return UnsafeRawBufferPointer(rebasing: source[headers.value(index)])
         }
         return nil
-    }
-
-    @inline(__always)
-    static func namesEqual(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
-        for offset in 0..<bytes.count where bytes[offset] | 0x20 != expected[offset] { return false }
-        return true
     }
 
     // MARK: - Accounting

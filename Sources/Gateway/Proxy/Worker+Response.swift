@@ -12,7 +12,6 @@ extension Worker {
             closeUpstream(slot)
             return
         }
-        upstreamConnections[slot].responseBytes &+= Int64(length)
         if upstreamConnections[slot].responseStarted {
             forwardResponseBody(slot, client: client, id: id, length: Int(length))
         } else {

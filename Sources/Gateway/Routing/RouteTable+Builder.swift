@@ -159,10 +159,8 @@ extension RouteTable {
     }
 
     private static func bucket(_ name: [UInt8], root: Int32, into compiled: inout Compiled) -> Bucket {
-        var hash = fnvOffset
-        for byte in name {
-            hash = (hash ^ UInt64(byte)) &* fnvPrime
-        }
+        // Names are stored lower-cased, so this equals `match`'s hash of the lower-cased Host header.
+        let hash = FNV1a.hash(name)
         let start = Int32(compiled.bytes.count)
         compiled.bytes.append(contentsOf: name)
         return Bucket(byteStart: start, byteCount: Int32(name.count), root: root, hash: hash)

@@ -105,9 +105,10 @@ public final class RouteTable: @unchecked Sendable {
             let hostCount = Self.hostLength(hostBytes, host.count)
             if hostCount > 0 {
                 if slots.count > 1 {
-                    var hash: UInt64 = Self.fnvOffset
+                    // Hashed as it is lower-cased, byte by byte, so the Host value is never copied.
+                    var hash = FNV1a.offsetBasis
                     for index in 0..<hostCount {
-                        hash = (hash ^ UInt64(Self.lower(hostBytes[index]))) &* Self.fnvPrime
+                        hash = FNV1a.mix(hash, Self.lower(hostBytes[index]))
                     }
                     let mask = slots.count - 1
                     var slot = Int(truncatingIfNeeded: hash) & mask
@@ -238,9 +239,6 @@ public final class RouteTable: @unchecked Sendable {
     static func lower(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
-
-    static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
-    static let fnvPrime: UInt64 = 0x0000_0100_0000_01b3
 
     private static func freeze<Element>(_ array: [Element]) -> UnsafeMutableBufferPointer<Element> {
         let storage = UnsafeMutableBufferPointer<Element>.allocate(capacity: max(array.count, 1))

@@ -32,24 +32,7 @@ final class CapturedLogs: Sendable {
 @Suite(.serialized) struct HealthControllerTests {
     /// Polls `condition` every 20 ms for up to `seconds`.
     static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
-    }
-
-    static func startUpstream(port: Int, in directory: URL) async throws -> ManagedProcess {
-        let process = try ManagedProcess(
-            "upstream.py",
-            executable: URL(fileURLWithPath: "/usr/bin/env"),
-            arguments: ["python3", IntegrationEnvironment.upstreamScript.path, "--port", String(port)],
-            logFile: directory.appendingPathComponent("upstream-\(UUID().uuidString.prefix(6)).log")
-        )
-        let up = try await eventually(20) { IntegrationEnvironment.portAccepts(port) }
-        try #require(up, "upstream.py did not listen on \(port)")
-        return process
+        try await IntegrationEnvironment.eventually(timeout: .seconds(seconds), condition)
     }
 
     static func node(_ upstream: Int, _ index: Int, board: Int, port: Int) -> MonitoredNode {
@@ -75,8 +58,9 @@ final class CapturedLogs: Sendable {
 
     @Test func activeChecksFollowAKilledAndRestartedNode() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("health-active")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let port = try IntegrationEnvironment.unusedPort()
-        var upstream = try await Self.startUpstream(port: port, in: directory)
+        var upstream = try await UpstreamProcess.start(in: directory, port: port)
         let board = NodeHealthBoard(nodeCount: 2, workerCount: 1)
         let controller = HealthController(
             upstreams: [
@@ -97,7 +81,7 @@ final class CapturedLogs: Sendable {
         #expect(try await Self.eventually { controller.snapshot()[0].activeChecks >= 3 })
         #expect(board.availability(node: 0).0 == .available && controller.snapshot()[0].activeCheckFailures == 0)
 
-        await upstream.terminate(grace: .seconds(2))
+        await upstream.stop()
         #expect(try await Self.eventually { board.availability(node: 0).0 == .unhealthy })
         let down = controller.snapshot()[0]
         #expect(!down.healthy && down.circuit == .closed && down.availability == .unhealthy)
@@ -105,19 +89,20 @@ final class CapturedLogs: Sendable {
         #expect(down.activeCheckFailures >= 2 && down.transitions == ["unhealthy": 1])
         let (_, generation) = board.availability(node: 0)
 
-        upstream = try await Self.startUpstream(port: port, in: directory)
+        upstream = try await UpstreamProcess.start(in: directory, port: port)
         #expect(try await Self.eventually { board.availability(node: 0).0 == .available })
         let back = controller.snapshot()[0]
         #expect(back.healthy && back.lastTransitionReason == "active: 2 consecutive successful probes")
         #expect(back.transitions == ["unhealthy": 1, "available": 1])
         #expect(board.availability(node: 0).1 == generation + 1)
-        await upstream.terminate(grace: .seconds(2))
+        await upstream.stop()
     }
 
     @Test func aSilentNodeDoesNotDelayTheOthersProbes() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("health-silent")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let port = try IntegrationEnvironment.unusedPort()
-        let upstream = try await Self.startUpstream(port: port, in: directory)
+        let upstream = try await UpstreamProcess.start(in: directory, port: port)
         // Listens (so connects succeed through the backlog) but never answers.
         let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = IntegrationEnvironment.loopbackAddress(port: 0)
@@ -147,7 +132,7 @@ final class CapturedLogs: Sendable {
         // While the silent node's first probe waited for its 2 s timeout, the other was probed every 100 ms.
         #expect(controller.snapshot()[1].activeChecks >= 10)
         #expect(controller.snapshot()[0].lastTransitionReason == "active: 1 consecutive timeouts")
-        await upstream.terminate(grace: .seconds(2))
+        await upstream.stop()
     }
 
     @Test func passiveOutcomesFromWorkersArePublishedAndRecover() async throws {

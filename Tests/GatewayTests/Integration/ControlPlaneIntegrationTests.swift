@@ -79,10 +79,7 @@ struct ControlPlaneIntegrationTests {
 
     /// One `GET` over a fresh connection, without spawning a process (the shutdown test is timing-bound).
     static func rawGet(_ port: Int, _ path: String) async throws -> RawResponse {
-        let connection = try RawConnection(port: port)
-        defer { connection.close() }
-        try connection.send("GET \(path) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        return try await connection.readResponse(timeout: .seconds(5))
+        try await RawConnection.request(port: port, path, timeout: .seconds(5))
     }
 
     @Test("metrics.enabled: false still serves process and build metrics, but no request series")

@@ -33,7 +33,16 @@ struct EngineFallbackIntegrationTests {
             in: directory,
             launcher: IntegrationEnvironment.noIOUringLauncher
         )
-        defer { Task { await gateway.stop() } }
+        do {
+            try await Self.checkFallback(gateway, controlPort: controlPort, directory: directory)
+        } catch {
+            await gateway.stop()
+            throw error
+        }
+        #expect(await gateway.stop() == 0)
+    }
+
+    static func checkFallback(_ gateway: GatewayProcess, controlPort: Int, directory: URL) async throws {
         let warnings = gateway.log.split(separator: "\n").filter { $0.contains("io_uring is unavailable") }
         #expect(warnings.count == 1, "\(gateway.log)")
         #expect(warnings.first?.contains("a seccomp profile blocks io_uring_setup (EPERM)") == true)
@@ -48,7 +57,6 @@ struct EngineFallbackIntegrationTests {
         #expect((body["engine_fallback_reason"] as? String)?.contains("seccomp") == true)
         let metrics = try await ControlPlaneIntegrationTests.rawGet(controlPort, "/metrics")
         #expect(metrics.bodyString.contains("engine=\"epoll\""), "\(metrics.bodyString.prefix(2000))")
-        #expect(await gateway.stop() == 0)
     }
 
     @Test("engine: io_uring under the same profile exits 1 and says how to fix it")

@@ -6,25 +6,72 @@ import Glibc
 #endif
 
 /// The built `gateway` binary running `gateway run --config FILE` on a kernel-chosen loopback port.
+///
+/// The one way the integration tests launch a gateway: ``ObservedGateway`` and ``ResilientGateway`` are
+/// this plus their own config and upstreams. Every config goes through
+/// ``IntegrationEnvironment/withTestEngine(_:)``, so `GATEWAY_TEST_ENGINE` reaches every gateway.
 final class GatewayProcess: Sendable {
     let process: ManagedProcess
     let port: Int
     let configFile: URL
     let logFile: URL
+    private let control: Int?
+    /// Set once the test has stopped the gateway, or said it would, so that teardown does not call it a crash.
+    private let stoppedByTest = LockedValue(false)
 
-    private init(process: ManagedProcess, port: Int, configFile: URL, logFile: URL) {
+    private init(process: ManagedProcess, port: Int, control: Int?, configFile: URL, logFile: URL) {
         self.process = process
         self.port = port
+        self.control = control
         self.configFile = configFile
         self.logFile = logFile
     }
 
     var pid: Int32 { process.pid }
 
+    /// The directory holding the config, the log and whatever else the test wrote.
+    var directory: URL { configFile.deletingLastPathComponent() }
+
     /// Writes `yaml` (whose listen address must be `127.0.0.1:0`) to a config file, starts the gateway and
     /// returns once the port from its "listening on" log line accepts connections.
     /// `launcher` runs first and is given the gateway's command line (e.g. a seccomp wrapper).
     static func start(yaml: String, in directory: URL, launcher: [String] = []) async throws -> GatewayProcess {
+        try await launch(yaml: yaml, controlPort: nil, in: directory, launcher: launcher)
+    }
+
+    /// Starts a gateway with a control plane on a loopback port chosen here, which `yaml` puts in the config
+    /// (`control: {listen: "127.0.0.1:PORT"}`); returns once the data plane and the control plane accept
+    /// connections.
+    static func start(
+        in directory: URL,
+        launcher: [String] = [],
+        yaml: (_ controlPort: Int) -> String
+    ) async throws -> GatewayProcess {
+        var lastError: any Error = IntegrationError("gateway not started")
+        // The port is only reserved until it is released here, so someone else may bind it before the
+        // gateway does (which then exits): try another.
+        for _ in 0..<3 {
+            let controlPort = try IntegrationEnvironment.unusedPort()
+            do {
+                return try await launch(
+                    yaml: yaml(controlPort),
+                    controlPort: controlPort,
+                    in: directory,
+                    launcher: launcher
+                )
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    private static func launch(
+        yaml: String,
+        controlPort: Int?,
+        in directory: URL,
+        launcher: [String]
+    ) async throws -> GatewayProcess {
         let binary = IntegrationEnvironment.gatewayBinary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw IntegrationError("\(binary.path) is missing: run `swift build` before `swift test`")
@@ -34,25 +81,29 @@ final class GatewayProcess: Sendable {
         let logFile = directory.appendingPathComponent("gateway-\(tag).log")
         try IntegrationEnvironment.withTestEngine(yaml).write(to: configFile, atomically: true, encoding: .utf8)
         let command = launcher + [binary.path, "run", "--config", configFile.path]
-        let process = try ManagedProcess(
+        let (process, port) = try await ManagedProcess.launch(
             "gateway",
             executable: URL(fileURLWithPath: launcher.isEmpty ? binary.path : "/usr/bin/env"),
             arguments: launcher.isEmpty ? Array(command.dropFirst()) : command,
             logFile: logFile
-        )
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(60))
-        while clock.now < deadline {
+        ) { () -> Int? in
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-            if let port = listeningPort(in: log), IntegrationEnvironment.portAccepts(port) {
-                return GatewayProcess(process: process, port: port, configFile: configFile, logFile: logFile)
+            guard let port = listeningPort(in: log), IntegrationEnvironment.portAccepts(port) else { return nil }
+            if let controlPort {
+                // The log line tells the gateway's own control plane from anyone else on the port.
+                guard log.contains("control plane on 127.0.0.1:\(controlPort)"),
+                    IntegrationEnvironment.portAccepts(controlPort)
+                else { return nil }
             }
-            if !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(20))
+            return port
         }
-        await process.terminate(grace: .seconds(2))
-        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-        throw IntegrationError("gateway did not start (exit \(String(describing: process.exitCode))):\n\(log)")
+        return GatewayProcess(
+            process: process,
+            port: port,
+            control: controlPort,
+            configFile: configFile,
+            logFile: logFile
+        )
     }
 
     /// The port of the first "listening on 127.0.0.1:PORT" line.
@@ -73,72 +124,64 @@ final class GatewayProcess: Sendable {
 
     var residentKiB: Int? { IntegrationEnvironment.residentKiB(of: pid) }
 
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// The control plane's port; only for a gateway started with ``start(in:launcher:yaml:)``.
+    var controlPort: Int {
+        guard let control else { preconditionFailure("this gateway was started without a control plane") }
+        return control
+    }
+
+    var controlURL: String { "http://127.0.0.1:\(controlPort)" }
+
+    /// `GET path` on the control plane over a fresh connection.
+    func control(
+        _ path: String,
+        headers: [String] = [],
+        timeout: Duration = .seconds(15)
+    ) async throws
+        -> RawResponse
+    {
+        try await RawConnection.request(port: controlPort, path, headers: headers, timeout: timeout)
+    }
+
+    /// One scrape of `/metrics` in the Prometheus text format, parsed.
+    func scrape() async throws -> (text: String, exposition: MetricsExposition) {
+        let response = try await control("/metrics", headers: ["Accept: text/plain"])
+        guard response.status == 200 else {
+            throw IntegrationError("/metrics answered \(response.status): \(response.bodyString)")
+        }
+        return (response.bodyString, try MetricsExposition(response.bodyString))
+    }
+
     /// SIGTERM and wait for exit; returns the exit status (nil if it had to be killed).
     @discardableResult
     func stop(grace: Duration = .seconds(10)) async -> Int32? {
-        await process.terminate(grace: grace)
+        stoppedByTest.withLock { $0 = true }
+        return await process.terminate(grace: grace)
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
-}
+    /// Marks the gateway as stopped on purpose, after the test signalled it itself.
+    func expectExit() {
+        stoppedByTest.withLock { $0 = true }
+    }
 
-/// Builds gateway configs for the tests: one upstream `backend` and a few standard routes.
-struct GatewayConfigBuilder {
-    var workers = 1
-    // Generous defaults: with the whole suite running on two shared cores, the Python upstream can be slow to
-    // answer. Tests of a timeout set that timeout short themselves.
-    var connectTimeout = 1.0
-    var sendTimeout = 10.0
-    var readTimeout = 10.0
-    var headerTimeout = 10.0
-    var keepaliveTimeout = 30.0
-    var drainTimeout = 5.0
-    var passHost = "pass"
-    /// Extra YAML list items placed under `upstreams:` (indented two spaces, starting with "  - id:");
-    /// `UPSTREAM_PORT` in them stands for the test upstream's port.
-    var extraUpstreams = ""
-    /// Extra YAML list items placed under `routes:` before the catch-all route.
-    var extraRoutes = ""
-    /// Whether the catch-all `/*` route to `backend` is present.
-    var catchAll = true
-
-    /// The config text, with `backend` pointing at 127.0.0.1:`upstreamPort`.
-    func yaml(upstreamPort: Int) -> String {
-        var text = """
-            workers: \(workers)
-            listen: "127.0.0.1:0"
-            limits: {header_timeout: \(headerTimeout), keepalive_timeout: \(keepaliveTimeout), client_max_body_size: 0}
-            shutdown: {drain_timeout: \(drainTimeout)}
-            upstreams:
-              - id: backend
-                nodes: {"127.0.0.1:\(upstreamPort)": 1}
-                timeout: {connect: \(connectTimeout), send: \(sendTimeout), read: \(readTimeout)}
-                keepalive_pool: {size: 16, idle_timeout: 30, requests: 1000}
-                pass_host: \(passHost)
-
-            """
-        text += extraUpstreams.replacingOccurrences(of: "UPSTREAM_PORT", with: String(upstreamPort))
-        text += """
-            routes:
-              - id: demo
-                uri: /__demo
-                plugins: {mocking: {response_status: 200, response_example: '{"hello":"gateway"}', content_type: application/json}}
-              - id: limited
-                uris: ["/limited/*"]
-                upstream_id: backend
-                client_max_body_size: 1024
-
-            """
-        text += extraRoutes
-        if catchAll {
-            text += """
-                  - id: api
-                    uris: ["/*"]
-                    upstream_id: backend
-
-                """
+    /// Ends the gateway after a test: one that exited without the test stopping it is a recorded issue,
+    /// one still running is sent SIGTERM and must exit 0. Returns whether it ended cleanly.
+    func finish() async -> Bool {
+        if let code = process.exitCode {
+            if stoppedByTest.value { return true }
+            let signals = process.signalsSent
+            let message = "gateway died during the test (status \(code), signals sent by the test: \(signals)); "
+            Issue.record("\(message)files in \(directory.path):\n\(logTail)")
+            return false
         }
-        return text
+        let code = await stop()
+        #expect(
+            code == 0,
+            "gateway exit status after SIGTERM: \(String(describing: code)); files in \(directory.path)\n\(logTail)"
+        )
+        return code == 0
     }
 }
 
@@ -157,33 +200,12 @@ func withProxy<T>(
         await upstream.stop()
         throw error
     }
-    let result: Result<T, Error>
-    do {
-        result = .success(try await body(gateway, upstream, directory))
-    } catch {
-        result = .failure(error)
+    return try await IntegrationEnvironment.withTearDown(of: directory) {
+        try await body(gateway, upstream, directory)
+    } tearDown: {
+        // Whatever a test does, the gateway must survive it and then drain cleanly.
+        let clean = await gateway.finish()
+        await upstream.stop()
+        return clean
     }
-    // Whatever a test does, the gateway must survive it and then drain cleanly.
-    var healthy = true
-    if let code = gateway.process.exitCode {
-        healthy = false
-        let signals = gateway.process.signalsSent
-        let message = "gateway died during the test (status \(code), signals sent by the test: \(signals)); "
-        Issue.record("\(message)files in \(directory.path):\n\(gateway.logTail)")
-    } else {
-        let code = await gateway.stop()
-        healthy = code == 0
-        #expect(code == 0, "gateway exit status after SIGTERM: \(String(describing: code)); files in \(directory.path)")
-    }
-    await upstream.stop()
-    if case .success = result, healthy {
-        try? FileManager.default.removeItem(at: directory)
-    } else {
-        // Keep the logs for a post-mortem, but not the large payloads.
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        where file.hasPrefix("payload") {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
-        }
-    }
-    return try result.get()
 }

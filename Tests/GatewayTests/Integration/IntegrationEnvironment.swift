@@ -46,7 +46,6 @@ enum IntegrationEnvironment {
         return "engine: \(engine)\n" + yaml
     }
 
-    /// A fresh private directory for one test's configs, logs and data files.
     /// The repository's root, found from this source file's location (for the shipped dashboards).
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()
@@ -54,6 +53,7 @@ enum IntegrationEnvironment {
         .deletingLastPathComponent()
         .deletingLastPathComponent()
 
+    /// A fresh private directory for one test's configs, logs and data files.
     static func makeTemporaryDirectory(_ label: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("gateway-it-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
@@ -61,23 +61,55 @@ enum IntegrationEnvironment {
         return url
     }
 
-    /// A loopback port with nothing listening on it: bound by us, then released without listen().
-    static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw IntegrationError("socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = loopbackAddress(port: 0)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    /// Runs `body`, then always `tearDown`, which stops the test's processes and says whether they ended
+    /// cleanly. `directory` is removed when both went well; otherwise it is kept for a post-mortem, without
+    /// the large `payload*` files some tests write.
+    static func withTearDown<T>(
+        of directory: URL,
+        _ body: () async throws -> T,
+        tearDown: () async -> Bool
+    ) async throws -> T {
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body())
+        } catch {
+            result = .failure(error)
+        }
+        let clean = await tearDown()
+        if case .success = result, clean {
+            try? FileManager.default.removeItem(at: directory)
+        } else {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            where file.hasPrefix("payload") {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
             }
         }
-        guard bound == 0 else { throw IntegrationError("bind() failed: errno \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        return try result.get()
+    }
+
+    /// Polls `condition` every `interval` until it holds (true) or `timeout` passes (false, after a last try).
+    ///
+    /// Tests wait for what they need this way rather than sleeping a fixed time, which is either too short
+    /// on a loaded machine or wasted on an idle one.
+    static func eventually(
+        timeout: Duration,
+        interval: Duration = .milliseconds(20),
+        _ condition: () async throws -> Bool
+    ) async throws -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: interval)
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return try await condition()
+    }
+
+    /// A loopback port with nothing listening on it: bound by us, then released without listen().
+    ///
+    /// Released, so another process may take it: fine for a port the gateway binds next, but a port that
+    /// must stay dead for a whole test should be a ``RefusingPort`` instead.
+    static func unusedPort() throws -> Int {
+        try RefusingPort().port
     }
 
     static func loopbackAddress(port: Int) -> sockaddr_in {
@@ -103,6 +135,38 @@ enum IntegrationEnvironment {
         }
         return nil
     }
+}
+
+/// A loopback port held bound but not listening: connecting to it is refused, as to a node that is down,
+/// and no other process can bind it while it is held (tests running in parallel would otherwise pick it up
+/// for their own listeners, and the "dead" node would answer).
+final class RefusingPort: Sendable {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw IntegrationError("socket() failed: errno \(errno)") }
+        var address = IntegrationEnvironment.loopbackAddress(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else {
+            let code = errno
+            close(fd)
+            throw IntegrationError("bind() failed: errno \(code)")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }
 
 /// A failure of the test harness itself (a process that did not start, a malformed response).

@@ -45,6 +45,35 @@ final class ManagedProcess: Sendable {
         self.process = process
     }
 
+    /// Starts a long-running child and returns it once `ready` gives a value (polled every 20 ms), such as
+    /// the port it listens on. A child that exits first, or is not ready within `timeout`, is stopped and
+    /// its log is thrown.
+    static func launch<Ready>(
+        _ name: String,
+        executable: URL,
+        arguments: [String],
+        logFile: URL,
+        timeout: Duration = .seconds(60),
+        until ready: () -> Ready?
+    ) async throws -> (process: ManagedProcess, ready: Ready) {
+        let process = try ManagedProcess(name, executable: executable, arguments: arguments, logFile: logFile)
+        let started = ContinuousClock.now
+        var value: Ready?
+        _ = try await IntegrationEnvironment.eventually(timeout: timeout) {
+            value = ready()
+            // A child that has exited will never be ready: stop polling at once.
+            return value != nil || !process.isRunning
+        }
+        if let value { return (process, value) }
+        let outcome =
+            process.isRunning
+            ? "was not ready within \(ContinuousClock.now - started)"
+            : "exited with status \(process.exitCode.map(String.init) ?? "?") before it was ready"
+        await process.terminate(grace: .seconds(2))
+        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        throw IntegrationError("\(name) \(outcome):\n\(log)")
+    }
+
     var pid: Int32 { process.processIdentifier }
 
     /// The exit status once the process has ended, nil while it runs.
@@ -67,12 +96,7 @@ final class ManagedProcess: Sendable {
     /// Waits until the process ends (nil if it is still running after `timeout`).
     @discardableResult
     func waitForExit(timeout: Duration) async -> Int32? {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            if let code = exitCode { return code }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        _ = try? await IntegrationEnvironment.eventually(timeout: timeout, interval: .milliseconds(10)) { !isRunning }
         return exitCode
     }
 
@@ -88,44 +112,5 @@ final class ManagedProcess: Sendable {
     deinit {
         // Never leave a child behind when a test throws before its teardown.
         if exitStatus.value == nil { kill(process.processIdentifier, SIGKILL) }
-    }
-}
-
-/// The result of running a short-lived command to completion.
-struct CommandResult {
-    var exitCode: Int32
-    var stdout: String
-    var log: String
-}
-
-enum Command {
-    /// Runs `executable` to completion (killing it after `timeout`), capturing stdout and stderr via files.
-    static func run(
-        _ executable: String,
-        _ arguments: [String],
-        in directory: URL,
-        stdinFile: URL? = nil,
-        timeout: Duration = .seconds(60)
-    ) async throws -> CommandResult {
-        let tag = UUID().uuidString.prefix(8)
-        let out = directory.appendingPathComponent("cmd-\(tag).out")
-        let log = directory.appendingPathComponent("cmd-\(tag).err")
-        let process = try ManagedProcess(
-            executable,
-            executable: URL(fileURLWithPath: "/usr/bin/env"),
-            arguments: [executable] + arguments,
-            logFile: log,
-            stdoutFile: out,
-            stdinFile: stdinFile
-        )
-        guard let code = await process.waitForExit(timeout: timeout) else {
-            await process.terminate(grace: .seconds(1))
-            throw IntegrationError("\(executable) \(arguments) did not finish within \(timeout)")
-        }
-        return CommandResult(
-            exitCode: code,
-            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-            log: (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        )
     }
 }

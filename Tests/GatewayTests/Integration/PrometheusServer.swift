@@ -1,7 +1,9 @@
 import Foundation
 
 /// A real Prometheus (Debian's 2.42) scraping one target every second, queried through its HTTP API.
-/// Adapted from Tests/TelemetryTests/PrometheusIntegrationTests.swift.
+///
+/// TelemetryTests has its own `PrometheusProcess`: the two test targets share no code (see
+/// Tests/TelemetryTests/PrometheusProcess.swift).
 final class PrometheusServer: Sendable {
     let port: Int
     let directory: URL
@@ -52,13 +54,12 @@ final class PrometheusServer: Sendable {
 
     /// Waits until the target has been scraped successfully (the first scrape comes after an offset).
     func waitForUp(timeout: Duration = .seconds(30)) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            if (try? await scalar("up{job=\"\(job)\"}")) == 1 { return }
-            if !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(200))
+        var up = false
+        _ = try await IntegrationEnvironment.eventually(timeout: timeout, interval: .milliseconds(200)) {
+            up = (try? await scalar("up{job=\"\(job)\"}")) == 1
+            return up || !process.isRunning
         }
+        if up { return }
         throw IntegrationError("Prometheus never scraped \(job) successfully; log:\n\(log.suffix(3000))")
     }
 

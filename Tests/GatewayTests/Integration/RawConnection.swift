@@ -109,6 +109,26 @@ final class RawConnection {
         }
     }
 
+    /// One request on a fresh connection to 127.0.0.1:`port`, closed after the response: the head carries
+    /// `Host: t`, `Connection: close`, then `headers`, and a `Content-Length` when there is a body or the
+    /// method is POST.
+    static func request(
+        port: Int,
+        method: String = "GET",
+        _ target: String,
+        headers: [String] = [],
+        body: String = "",
+        timeout: Duration = .seconds(15)
+    ) async throws -> RawResponse {
+        let connection = try RawConnection(port: port)
+        defer { connection.close() }
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        for header in headers { head += header + "\r\n" }
+        if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.utf8.count)\r\n" }
+        try connection.send(head + "\r\n" + body)
+        return try await connection.readResponse(method: method, timeout: timeout)
+    }
+
     /// Whether the peer closes the connection within `timeout` (any further bytes are kept in `buffer`).
     func waitForClose(timeout: Duration = .seconds(5)) async -> Bool {
         let deadline = ContinuousClock().now.advanced(by: timeout)

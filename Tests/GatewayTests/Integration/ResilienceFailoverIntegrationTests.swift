@@ -199,10 +199,14 @@ struct ResilienceFailoverIntegrationTests {
             for _ in 0..<30 {
                 statuses[try await gateway.get("/whoami").status, default: 0] += 1
             }
-            // Let the health thread settle what the traffic reported.
-            try await Task.sleep(for: .milliseconds(300))
-            let nodes = try await gateway.nodeStatus()
-            let dead = [nodes[pool.address(0)] ?? [:], nodes[pool.address(1)] ?? [:]]
+            // The health thread publishes what the traffic reported a moment later: wait for the cap's note.
+            var nodes: [String: [String: Any]] = [:]
+            var dead: [[String: Any]] = []
+            _ = try await gateway.waitUntil(timeout: .seconds(5)) {
+                nodes = try await gateway.nodeStatus()
+                dead = [nodes[pool.address(0)] ?? [:], nodes[pool.address(1)] ?? [:]]
+                return dead.contains { !$0.isAvailable } && dead.contains { $0.reason.contains("ejection capped") }
+            }
             #expect(dead.filter { !$0.isAvailable }.count == 1, "dead nodes: \(dead)")
             #expect(nodes[pool.address(2)]?.isAvailable == true)
             #expect(

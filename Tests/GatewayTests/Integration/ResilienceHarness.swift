@@ -10,28 +10,34 @@ final class UpstreamPool: Sendable {
     let directory: URL
     let ports: [Int]
     private let running: LockedValue<[Int: UpstreamProcess]>
+    /// The ports of the dead nodes, held for as long as the pool lives.
+    private let dead: [RefusingPort]
 
-    private init(directory: URL, ports: [Int], running: [Int: UpstreamProcess]) {
+    private init(directory: URL, ports: [Int], running: [Int: UpstreamProcess], dead: [RefusingPort]) {
         self.directory = directory
         self.ports = ports
         self.running = LockedValue(running)
+        self.dead = dead
     }
 
     /// Starts one node per entry of `arguments` (extra upstream.py options); indices in `dead` get a port
-    /// with nothing listening on it instead.
+    /// that refuses connections instead, for the pool's whole life (they cannot be restarted).
     static func start(_ arguments: [[String]], dead: Set<Int> = [], in directory: URL) async throws -> UpstreamPool {
         var ports: [Int] = []
         var running: [Int: UpstreamProcess] = [:]
+        var refusing: [RefusingPort] = []
         for (index, options) in arguments.enumerated() {
             if dead.contains(index) {
-                ports.append(try IntegrationEnvironment.unusedPort())
+                let port = try RefusingPort()
+                refusing.append(port)
+                ports.append(port.port)
             } else {
                 let upstream = try await UpstreamProcess.start(in: directory, arguments: options + ["--nodelay"])
                 ports.append(upstream.port)
                 running[index] = upstream
             }
         }
-        return UpstreamPool(directory: directory, ports: ports, running: running)
+        return UpstreamPool(directory: directory, ports: ports, running: running, dead: refusing)
     }
 
     /// `127.0.0.1:PORT` of node `index`, as the gateway names it.
@@ -67,18 +73,16 @@ final class UpstreamPool: Sendable {
 /// A gateway with one upstream `pool` over an ``UpstreamPool``, its control plane, metrics and a JSON access log.
 final class ResilientGateway: Sendable {
     let gateway: GatewayProcess
-    let controlPort: Int
-    let directory: URL
     let accessLogFile: URL
 
-    private init(gateway: GatewayProcess, controlPort: Int, directory: URL, accessLogFile: URL) {
+    private init(gateway: GatewayProcess, accessLogFile: URL) {
         self.gateway = gateway
-        self.controlPort = controlPort
-        self.directory = directory
         self.accessLogFile = accessLogFile
     }
 
     var port: Int { gateway.port }
+    var controlPort: Int { gateway.controlPort }
+    var directory: URL { gateway.directory }
 
     /// The config: upstream `pool` over `nodes` with `upstreamKeys` (YAML lines at the key level, unindented),
     /// and one catch-all route to it.
@@ -110,39 +114,19 @@ final class ResilientGateway: Sendable {
         workers: Int = 1,
         in directory: URL
     ) async throws -> ResilientGateway {
-        var lastError: Error = IntegrationError("gateway not started")
-        // The control port is chosen here and may be taken by someone else before the gateway binds it.
-        for _ in 0..<3 {
-            let controlPort = try IntegrationEnvironment.unusedPort()
-            let accessLog = directory.appendingPathComponent("access-\(UUID().uuidString.prefix(8)).log.zst")
-            let text = yaml(
+        // A fresh access log for every attempt, so a gateway that failed to start leaves nothing in it.
+        var accessLog = directory
+        let gateway = try await GatewayProcess.start(in: directory) { controlPort in
+            accessLog = directory.appendingPathComponent("access-\(UUID().uuidString.prefix(8)).log.zst")
+            return yaml(
                 nodes: nodes,
                 upstreamKeys: upstreamKeys,
                 controlPort: controlPort,
                 accessLog: accessLog,
                 workers: workers
             )
-            do {
-                let gateway = try await GatewayProcess.start(yaml: text, in: directory)
-                let started = ResilientGateway(
-                    gateway: gateway,
-                    controlPort: controlPort,
-                    directory: directory,
-                    accessLogFile: accessLog
-                )
-                if try await started.waitUntil(
-                    timeout: .seconds(10),
-                    { IntegrationEnvironment.portAccepts(controlPort) }
-                ) {
-                    return started
-                }
-                await gateway.stop(grace: .seconds(2))
-                lastError = IntegrationError("control plane did not come up on \(controlPort):\n\(gateway.logTail)")
-            } catch {
-                lastError = error
-            }
         }
-        throw lastError
+        return ResilientGateway(gateway: gateway, accessLogFile: accessLog)
     }
 
     /// One request on a fresh connection to the data plane.
@@ -154,21 +138,12 @@ final class ResilientGateway: Sendable {
     ) async throws
         -> RawResponse
     {
-        let connection = try RawConnection(port: gateway.port)
-        defer { connection.close() }
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-        for header in headers { head += header + "\r\n" }
-        if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.utf8.count)\r\n" }
-        try connection.send(head + "\r\n" + body)
-        return try await connection.readResponse(method: method, timeout: .seconds(15))
+        try await RawConnection.request(port: port, method: method, target, headers: headers, body: body)
     }
 
     /// `GET path` on the control plane.
     func control(_ path: String) async throws -> RawResponse {
-        let connection = try RawConnection(port: controlPort)
-        defer { connection.close() }
-        try connection.send("GET \(path) HTTP/1.1\r\nHost: c\r\nAccept: text/plain\r\nConnection: close\r\n\r\n")
-        return try await connection.readResponse(timeout: .seconds(15))
+        try await gateway.control(path, headers: ["Accept: text/plain"])
     }
 
     /// `/status` nodes of upstream `pool`, by node address.
@@ -188,20 +163,12 @@ final class ResilientGateway: Sendable {
     }
 
     func metrics() async throws -> MetricsExposition {
-        let response = try await control("/metrics")
-        guard response.status == 200 else { throw IntegrationError("/metrics answered \(response.status)") }
-        return try MetricsExposition(response.bodyString)
+        try await gateway.scrape().exposition
     }
 
     /// Polls `condition` every 50 ms until it holds (true) or `timeout` passes (false).
     func waitUntil(timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
+        try await IntegrationEnvironment.eventually(timeout: timeout, interval: .milliseconds(50), condition)
     }
 
     /// Polls `/status` until node `address` satisfies `condition`; returns the last entry seen and whether it did.
@@ -220,9 +187,7 @@ final class ResilientGateway: Sendable {
 
     /// Access log lines decompressed by the real `zstd -dc`, parsed as JSON objects.
     func accessLog() async throws -> [[String: Any]] {
-        let result = try await Command.run("zstd", ["-dc", accessLogFile.path], in: directory, timeout: .seconds(20))
-        guard result.exitCode == 0 else { throw IntegrationError("zstd -dc failed: \(result.log)") }
-        return result.stdout.split(separator: "\n").compactMap {
+        try await Command.zstdLines(of: accessLogFile, in: directory).compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }
@@ -256,28 +221,13 @@ func withResilientGateway<T>(
         await pool.stopAll()
         throw error
     }
-    let result: Result<T, Error>
-    do {
-        result = .success(try await body(gateway, pool))
-    } catch {
-        result = .failure(error)
+    return try await IntegrationEnvironment.withTearDown(of: directory) {
+        try await body(gateway, pool)
+    } tearDown: {
+        let clean = await gateway.gateway.finish()
+        await pool.stopAll()
+        return clean
     }
-    var healthy = true
-    if let code = gateway.gateway.process.exitCode {
-        healthy = false
-        Issue.record(
-            "gateway died during the test (status \(code)); files in \(directory.path):\n\(gateway.gateway.logTail)"
-        )
-    } else {
-        let code = await gateway.gateway.stop()
-        healthy = code == 0
-        #expect(code == 0, "gateway exit status after SIGTERM: \(String(describing: code)); files in \(directory.path)")
-    }
-    await pool.stopAll()
-    if case .success = result, healthy {
-        try? FileManager.default.removeItem(at: directory)
-    }
-    return try result.get()
 }
 
 /// Keep-alive clients sending `GET /whoami` in a loop until stopped, counting statuses and answering nodes.

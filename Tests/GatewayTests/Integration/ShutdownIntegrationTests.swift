@@ -30,12 +30,11 @@ struct ShutdownIntegrationTests {
             }
         }
         // Wait until every slow request has reached the upstream.
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(5))
-        while clock.now < deadline, try await upstream.counts().requests < 7 {
-            try await Task.sleep(for: .milliseconds(20))
+        _ = try await IntegrationEnvironment.eventually(timeout: .seconds(5)) {
+            try await upstream.counts().requests >= 7
         }
         #expect(try await upstream.counts().requests == 7)
+        let clock = ContinuousClock()
         gateway.process.signal(SIGTERM)
         // The listeners close promptly: new connections are refused while the slow requests still run.
         let signalled = clock.now
@@ -81,7 +80,11 @@ struct ShutdownIntegrationTests {
         )
         let hanging = try RawConnection(port: gateway.port)
         try hanging.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(300))
+        // In flight once the upstream has it: only then has the drain something to wait for.
+        let reached = try await IntegrationEnvironment.eventually(timeout: .seconds(5)) {
+            try await upstream.counts().requests >= 1
+        }
+        try #require(reached, "GET /hang never reached the upstream")
         let started = ContinuousClock().now
         gateway.process.signal(SIGTERM)
         let code = await gateway.process.waitForExit(timeout: .seconds(5))

@@ -8,9 +8,11 @@ struct UpstreamFailureIntegrationTests {
     func deadUpstream() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("dead")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let deadPort = try IntegrationEnvironment.unusedPort()
+        let deadPort = try RefusingPort()
+        // Held to the end: released, the port could be taken by another test's listener.
+        defer { withExtendedLifetime(deadPort) {} }
         let gateway = try await GatewayProcess.start(
-            yaml: GatewayConfigBuilder().yaml(upstreamPort: deadPort),
+            yaml: GatewayConfigBuilder().yaml(upstreamPort: deadPort.port),
             in: directory
         )
         let result = try await Curl.run("\(gateway.url)/status/200", in: directory)

@@ -78,13 +78,3 @@ package struct PathPattern: Sendable, Equatable {
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
     }
 }
-
-/// Why a route pattern was rejected.
-package struct PatternError: Error, Sendable, Equatable {
-    /// What is wrong, phrased to follow the key path in a config issue.
-    package var reason: String
-
-    package init(_ reason: String) {
-        self.reason = reason
-    }
-}

@@ -29,8 +29,8 @@ public final class ProxyPlan: @unchecked Sendable {
         package var poolSize: Int32
         package var poolIdleTimeout: UInt64
         package var poolMaxRequests: UInt32
-        /// 0 = pass the client's Host, 1 = the node's address, 2 = `upstreamHost`.
-        package var passHost: UInt8
+        /// Which Host the upstream request carries.
+        package var passHost: UpstreamConfig.PassHost
         package var hostOffset: Int32
         package var hostLength: Int32
         /// The upstream id, for error bodies.
@@ -150,12 +150,6 @@ public final class ProxyPlan: @unchecked Sendable {
                     )
                 )
             }
-            let passHost: UInt8
-            switch upstream.passHost {
-            case .pass: passHost = 0
-            case .node: passHost = 1
-            case .rewrite: passHost = 2
-            }
             let host = store(Array((upstream.upstreamHost ?? "").utf8))
             let name = store(Array(upstream.id.utf8))
             let hashKey = store(Array(upstream.hashKey.utf8))
@@ -169,7 +163,7 @@ public final class ProxyPlan: @unchecked Sendable {
                     poolSize: Int32(clamping: upstream.keepalivePool.size),
                     poolIdleTimeout: upstream.keepalivePool.idleTimeout.nanoseconds,
                     poolMaxRequests: UInt32(clamping: upstream.keepalivePool.requests),
-                    passHost: passHost,
+                    passHost: upstream.passHost,
                     hostOffset: host.0,
                     hostLength: host.1,
                     nameOffset: name.0,
