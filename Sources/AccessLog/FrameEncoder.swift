@@ -22,10 +22,16 @@ final class FrameEncoder {
             guard let context = ZSTD_createCCtx() else {
                 throw AccessLogError(.compression, "ZSTD_createCCtx failed")
             }
+            do {
+                try Self.check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "set level")
+                // A checksum lets readers tell a damaged frame from a good one.
+                try Self.check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1), "enable checksum")
+            } catch {
+                // deinit does not run for an init that throws: free the context here.
+                ZSTD_freeCCtx(context)
+                throw error
+            }
             self.context = context
-            try Self.check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "set level")
-            // A checksum lets readers tell a damaged frame from a good one.
-            try Self.check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1), "enable checksum")
             self.outputCapacity = ZSTD_compressBound(expectedFrameSize)
         }
         self.output = .allocate(byteCount: max(self.outputCapacity, 1), alignment: 16)

@@ -26,16 +26,18 @@ final class LogPipeline: @unchecked Sendable {
 
     init(configuration: AccessLogConfiguration) throws(AccessLogError) {
         self.configuration = configuration
-        self.formatter = .allocate(capacity: 1)
-        self.formatter.initialize(to: LineFormatter(format: configuration.format, fields: configuration.fields))
-        self.buffer = .allocate(capacity: 1)
-        // A frame closes once it reaches frameSize, so one more line always fits.
-        self.buffer.initialize(to: LineBuffer(capacity: configuration.frameSize + LineFormatter.maximumLineLength))
+        // The parts that can fail come first: a throwing init never runs deinit, so pointers allocated
+        // before a throw would leak (a bad log path is an ordinary configuration error).
         self.encoder = try FrameEncoder(
             compression: configuration.compression,
             expectedFrameSize: configuration.frameSize
         )
         self.sink = try LogSink(configuration: configuration)
+        self.formatter = .allocate(capacity: 1)
+        self.formatter.initialize(to: LineFormatter(format: configuration.format, fields: configuration.fields))
+        self.buffer = .allocate(capacity: 1)
+        // A frame closes once it reaches frameSize, so one more line always fits.
+        self.buffer.initialize(to: LineBuffer(capacity: configuration.frameSize + LineFormatter.maximumLineLength))
     }
 
     deinit {

@@ -55,8 +55,16 @@ public final class MetricRegistry: Sendable {
 
     /// Returns a writer's shard for reuse by a later writer. What it recorded stays counted.
     public func releaseWriter(_ writer: consuming MetricWriter) {
+        self.releaseShard(of: writer)
+    }
+
+    /// Returns the shard of a writer stored in an object that is going away: a class's `deinit` cannot
+    /// consume a stored writer. The writer must not record afterwards. Releasing a shard twice is harmless.
+    package func releaseShard(of writer: borrowing MetricWriter) {
         let index = writer.shardIndex
-        self.state.withLock { $0.freeWriters.append(index) }
+        self.state.withLock { state in
+            if !state.freeWriters.contains(index) { state.freeWriters.append(index) }
+        }
     }
 
     /// Registers a collector run on the scraping thread before each scrape (for values read from

@@ -29,6 +29,9 @@ package final class HealthMonitor: @unchecked Sendable {
     private var prober = ActiveProber()
     /// Per upstream: whether it is in panic (too few available nodes; balancing over all of them).
     private var panicking: [Bool]
+    /// Per upstream, reused every step so the check allocates nothing: available nodes, all nodes.
+    private var availableCounts: [Int]
+    private let nodeCounts: [Int]
     private let sharedPanics: Mutex<[Bool]>
     /// Refreshed before every publication, so a reader that sees a new state on the board finds it here too.
     private let shared: Mutex<[NodeHealthSnapshot]>
@@ -67,6 +70,10 @@ package final class HealthMonitor: @unchecked Sendable {
         records = Array(repeating: Record(since: Date()), count: nodes.count)
         shared = Mutex([])
         panicking = Array(repeating: false, count: upstreams.count)
+        availableCounts = Array(repeating: 0, count: upstreams.count)
+        var perUpstream = Array(repeating: 0, count: upstreams.count)
+        for node in nodes { perUpstream[node.upstreamIndex] += 1 }
+        nodeCounts = perUpstream
         sharedPanics = Mutex(panicking)
         for index in nodes.indices {
             totals[index] = outcomeTotals(board: nodes[index].boardIndex)
@@ -116,13 +123,12 @@ package final class HealthMonitor: @unchecked Sendable {
     /// Enters or leaves panic per upstream from its nodes' published availability, logging each change
     /// once: below `panic_threshold` percent of available nodes, the workers balance over all nodes.
     private func updatePanics() {
-        var available = Array(repeating: 0, count: upstreams.count)
-        var total = Array(repeating: 0, count: upstreams.count)
-        for index in nodes.indices {
-            let upstream = nodes[index].upstreamIndex
-            total[upstream] += 1
-            if machines[index].published == .available { available[upstream] += 1 }
+        for upstream in upstreams.indices { availableCounts[upstream] = 0 }
+        for index in nodes.indices where machines[index].published == .available {
+            availableCounts[nodes[index].upstreamIndex] += 1
         }
+        let available = availableCounts
+        let total = nodeCounts
         var changed = false
         for upstream in upstreams.indices {
             let threshold = upstreams[upstream].panicThreshold

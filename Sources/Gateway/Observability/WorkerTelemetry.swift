@@ -110,6 +110,26 @@ package final class WorkerTelemetry: @unchecked Sendable {
         cacheHandles = .allocate(capacity: Self.cacheSize)
     }
 
+    /// Runs when the worker that owns this goes away (its thread has stopped recording): frees the handle
+    /// arrays and gives the writer's shard back, so a later worker (after a restart in the same process)
+    /// can take it. What this worker recorded stays counted in the shard. The handles are plain values, so
+    /// nothing needs deinitializing.
+    deinit {
+        for pointer in [
+            UnsafeMutableRawPointer(requestDuration), UnsafeMutableRawPointer(overheadDuration),
+            UnsafeMutableRawPointer(requestSize), UnsafeMutableRawPointer(responseSize),
+            UnsafeMutableRawPointer(upstreamDuration), UnsafeMutableRawPointer(hasUpstream),
+            UnsafeMutableRawPointer(timeouts), UnsafeMutableRawPointer(rejected),
+            UnsafeMutableRawPointer(upstreamEvents), UnsafeMutableRawPointer(poolIdle),
+            UnsafeMutableRawPointer(retries), UnsafeMutableRawPointer(retryBudgetExhausted),
+            UnsafeMutableRawPointer(panicRequests), UnsafeMutableRawPointer(cacheKeys),
+            UnsafeMutableRawPointer(cacheHandles),
+        ] {
+            pointer.deallocate()
+        }
+        metrics.registry.releaseShard(of: writer)
+    }
+
     // MARK: - Recording (worker thread only; no locks, no allocation in steady state)
 
     /// Records one finished request. `route` is -1 when none matched; durations are nanoseconds;

@@ -49,6 +49,19 @@ package final class FamilyCore: Sendable {
         self.space = space
     }
 
+    // The series' pointer tables (their slots belong to the shard arenas, unmapped with the ``ShardSpace``).
+    // Handles hold copies of these tables: they are valid only while the registry, which holds the family,
+    // lives.
+    deinit {
+        self.table.withLock { table in
+            for series in table.series {
+                series.cells.free()
+            }
+            table.overflow?.cells.free()
+            table.overflowCounter?.free()
+        }
+    }
+
     /// Finds or creates the series for `labelValues`; past the series limit, returns the overflow series
     /// together with the cells of the counter of redirected observations.
     package func resolve(_ labelValues: [String]) throws(TelemetryError) -> (cells: SeriesCells, overflow: SeriesCells?)

@@ -28,6 +28,8 @@ public final class GaugeFamily: Sendable {
 }
 
 /// One gauge series, resolved ahead of time. Copy it freely; it holds no references.
+///
+/// Valid as long as its registry is alive.
 public struct GaugeHandle: Sendable {
     package let cells: SeriesCells
     package let overflow: SeriesCells?

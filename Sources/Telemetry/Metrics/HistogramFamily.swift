@@ -29,8 +29,17 @@ public final class HistogramFamily: @unchecked Sendable {
         self.sharedWriters = SharedWriterLock()
     }
 
+    // Handles point at the layout; they are valid only while the registry (which holds this family) lives.
+    deinit {
+        self.layout.pointee.free()
+        self.layout.deinitialize(count: 1)
+        self.layout.deallocate()
+    }
+
     package static func slots(buckets: [Double], native: NativeHistogramOptions?, exemplars: Bool) -> Int {
-        HistogramLayout(bounds: buckets, native: native, exemplars: exemplars).slots
+        let layout = HistogramLayout(bounds: buckets, native: native, exemplars: exemplars)
+        defer { layout.free() }
+        return layout.slots
     }
 
     /// The family's name.

@@ -5,6 +5,8 @@ import Synchronization
 /// Recording through a writer is single-writer: a sequence number is made odd, the count, sum,
 /// classic and native buckets (and the exemplar) are updated with relaxed loads and stores, and the
 /// sequence number is made even again, so a scrape reads each shard consistently.
+///
+/// Valid as long as its registry is alive: it points at the family's layout and the registry's slots.
 public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable layout and atomic slots
     package let cells: SeriesCells
     package let overflow: SeriesCells?

@@ -7,7 +7,8 @@ import Darwin
 #endif
 
 /// Where each part of a histogram series lives inside its per-shard slot block, plus the
-/// precomputed bounds the hot path searches. Immutable; allocated once per family.
+/// precomputed bounds the hot path searches. Immutable; allocated once per family, which frees it
+/// (``free()``) when it goes away with its registry.
 package struct HistogramLayout: @unchecked Sendable {  // immutable after init; pointers are never written again
     package static let sequence = 0
     package static let count = 1
@@ -73,6 +74,13 @@ package struct HistogramLayout: @unchecked Sendable {  // immutable after init; 
             self.exemplarBase = -1
         }
         self.slots = next
+    }
+
+    /// Frees the bound tables. Call once, on the last copy, when nothing reads the layout any more
+    /// (its ``HistogramFamily`` going away, or a layout made only to count slots).
+    package func free() {
+        self.bounds.deallocate()
+        self.nativeBounds.deallocate()
     }
 
     /// Index of the classic bucket for `value`: the first bound that is >= value, or +Inf.

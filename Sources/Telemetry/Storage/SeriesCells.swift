@@ -23,6 +23,8 @@ package struct SeriesCells: @unchecked Sendable {  // immutable after creation; 
 
     package var sharedShard: Int { self.shardCount - 1 }
 
+    /// Frees the pointer table (not the slots, which belong to the shard arenas). Called once, by the
+    /// family holding the series when it goes away.
     package func free() {
         self.blocks.deallocate()
     }
