@@ -199,9 +199,14 @@ package final class EpollExecutor: IOExecutor {
         Glibc.close(fd)
     }
 
+    /// Ends every pending operation on `fd` with `-ECANCELED`, as io_uring's cancel does.
     @inline(__always)
     package func cancel(fd: Int32) {
         guard Int(fd) < descriptorCapacity else { return }
+        let d = descriptors[Int(fd)]
+        for userData in [d.acceptData, d.connectData, d.sendData, d.receiveData] where userData != 0 {
+            complete(userData, -ECANCELED)
+        }
         descriptors[Int(fd)].acceptData = 0
         descriptors[Int(fd)].receiveData = 0
         descriptors[Int(fd)].sendData = 0

@@ -47,7 +47,8 @@ package protocol IOExecutor: AnyObject {
     /// Closes `fd`; no completion is reported.
     func close(fd: Int32)
 
-    /// Drops every pending operation on `fd`; their completions, if any, carry `-ECANCELED`.
+    /// Ends every pending operation on `fd`: each completes with `-ECANCELED` (or, with io_uring, with
+    /// a result that was already on its way). Cancelled receives hold no buffer.
     func cancel(fd: Int32)
 
     /// Opens a non-blocking TCP socket for an upstream connection; -1 on failure.

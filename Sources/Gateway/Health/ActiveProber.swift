@@ -1,10 +1,11 @@
-import CLiburing
 import Glibc
 
-/// Runs active health probes over non-blocking sockets, all in flight at once, polled together.
+/// Runs active health probes through an ``IOExecutor`` (the engine the workers use), all in flight at
+/// once.
 ///
-/// One slow or silent node only holds its own socket until its timeout; the others complete as
-/// soon as they answer. Thread-confined: the health controller's thread owns it.
+/// One slow or silent node only holds its own socket until its timeout; the others complete as soon
+/// as they answer. Thread-confined: the health controller's thread owns it, and the executor is made
+/// on that thread the first time it is needed (io_uring's single issuer).
 package struct ActiveProber: ~Copyable {
     /// One completed probe.
     package struct Completion: Sendable, Equatable {
@@ -17,34 +18,82 @@ package struct ActiveProber: ~Copyable {
         case connecting
         case sending
         case reading
+        /// Reported and closed; kept until its operations have completed, as they may still use its memory.
+        case finished
     }
 
     private struct Probe {
         var node: Int
         var fd: Int32
-        var phase: Phase
+        var phase: Phase = .connecting
         var deadline: ContinuousClock.Instant
         var tcpOnly: Bool
-        var request: [UInt8]
+        /// The request and the address, owned here until no operation can read them any more.
+        var request: UnsafeMutableRawBufferPointer
+        var address: UnsafeMutablePointer<sockaddr_storage>
         var sent = 0
         var response: [UInt8] = []
         var healthyStatuses: [Int]
         var unhealthyStatuses: [Int]
+        /// Operations posted and not completed yet.
+        var pending = 0
+
+        func free() {
+            request.deallocate()
+            address.deallocate()
+        }
     }
 
-    private var probes: [Probe] = []
+    private let engine: EngineKind
+    private var executor: (any IOExecutor)?
+    private var probes: [UInt32: Probe] = [:]
+    private var nextID: UInt32 = 0
+    /// Probes that failed before any operation was posted, reported on the next poll.
+    private var failedAtOnce: [Int] = []
+    private var completed: [Completion] = []
 
-    package init() {}
+    /// Probes go through an executor of `engine`.
+    package init(engine: EngineKind = .epoll) {
+        self.engine = engine
+    }
 
     deinit {
-        for probe in probes { close(probe.fd) }
+        guard let io = executor else { return }
+        for (_, probe) in probes where probe.phase != .finished {
+            io.cancel(fd: probe.fd)
+            io.close(fd: probe.fd)
+        }
+        // Let cancelled operations complete before their memory goes (bounded: the thread is stopping).
+        var remaining = probes
+        for _ in 0..<50 where remaining.values.contains(where: { $0.pending > 0 }) {
+            io.submitAndWait(timeoutNanoseconds: 2_000_000)
+            io.drainCompletions { userData, _, flags in
+                if flags & IOCompletion.buffer != 0 { io.recycleBuffer(IOCompletion.bufferID(flags)) }
+                remaining[UserData.slot(userData)]?.pending -= 1
+            }
+        }
+        for (_, probe) in remaining { probe.free() }
     }
 
     /// Probes in flight.
-    package var inFlight: Int { probes.count }
+    package var inFlight: Int { failedAtOnce.count + probes.values.filter { $0.phase != .finished }.count }
 
     package func isProbing(node: Int) -> Bool {
-        probes.contains { $0.node == node }
+        failedAtOnce.contains(node) || probes.values.contains { $0.node == node && $0.phase != .finished }
+    }
+
+    /// The executor, made on the calling (health) thread on first use; epoll if io_uring cannot start.
+    private mutating func io() -> any IOExecutor {
+        if let executor { return executor }
+        let made: any IOExecutor
+        if engine == .ioUring, let ring = try? IOUringExecutor(entries: 64, bufferCount: 16, bufferSize: 4096) {
+            made = ring
+        } else {
+            // Creating an epoll executor only fails without memory or descriptors: nothing can run then.
+            made = try! EpollExecutor(entries: 64, bufferCount: 16, bufferSize: 4096)
+        }
+        executor = made
+        return made
     }
 
     /// Starts probing `address` as `check` says; a probe that fails at once completes on the next ``poll(until:)``.
@@ -55,109 +104,138 @@ package struct ActiveProber: ~Copyable {
         hostHeader: String,
         now: ContinuousClock.Instant
     ) {
+        let io = io()
         var target = address
         if let port = check.port, let overridden = SocketAddress(host: address.hostString, port: port) {
             target = overridden
         }
-        let request = Array(
-            "GET \(check.httpPath) HTTP/1.1\r\nHost: \(check.host ?? hostHeader)\r\nUser-Agent: gateway-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-                .utf8
-        )
+        let fd = io.openSocket(family: target.family)
+        guard fd >= 0 else {
+            failedAtOnce.append(node)
+            return
+        }
+        let text =
+            "GET \(check.httpPath) HTTP/1.1\r\nHost: \(check.host ?? hostHeader)\r\n"
+            + "User-Agent: gateway-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        let bytes = Array(text.utf8)
+        let request = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        request.copyBytes(from: bytes)
+        let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
+        storage.initialize(to: target.storage)
+        nextID &+= 1
+        let id = nextID
         var probe = Probe(
             node: node,
-            fd: -1,
-            phase: .connecting,
+            fd: fd,
             deadline: now + check.timeout,
             tcpOnly: check.type == .tcp,
             request: request,
+            address: storage,
             healthyStatuses: check.healthy.httpStatuses,
             unhealthyStatuses: check.unhealthy.httpStatuses
         )
-        let fd = socket(
-            target.family,
-            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
-            0
-        )
-        probe.fd = fd
-        if fd >= 0 {
-            let result = target.withSockAddr { connect(fd, $0, $1) }
-            if result != 0 && errno != EINPROGRESS {
-                close(fd)
-                probe.fd = -1
-            }
+        probe.pending = 1
+        probes[id] = probe
+        storage.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            io.connect(fd: fd, address: $0, length: target.length, userData: Self.tag(.upstreamConnect, id))
         }
-        probes.append(probe)
     }
 
-    /// Waits for probe progress until `deadline` (at least one poll), and returns the probes that completed.
+    /// Waits for probe progress until `deadline` (at least one wait), and returns the probes that completed.
     package mutating func poll(until deadline: ContinuousClock.Instant) -> [Completion] {
-        var completions: [Completion] = []
-        // Probes whose socket or connect failed at once.
-        probes.removeAll { probe in
-            guard probe.fd < 0 else { return false }
-            completions.append(Completion(node: probe.node, result: .tcpFailure))
-            return true
-        }
+        let io = io()
+        completed.removeAll(keepingCapacity: true)
+        for node in failedAtOnce { completed.append(Completion(node: node, result: .tcpFailure)) }
+        failedAtOnce.removeAll()
         let now = ContinuousClock.now
-        let wakeAt = probes.reduce(deadline) { min($0, $1.deadline) }
-        let milliseconds = max(0, Int32(clamping: Int64(((wakeAt - now) / .milliseconds(1)).rounded(.up))))
-        var fds = probes.map { probe in
-            pollfd(fd: probe.fd, events: Int16(probe.phase == .reading ? POLLIN : POLLOUT), revents: 0)
-        }
-        let ready = fds.isEmpty ? Glibc.poll(nil, 0, milliseconds) : Glibc.poll(&fds, nfds_t(fds.count), milliseconds)
-        if ready > 0 {
-            for index in fds.indices where fds[index].revents != 0 {
-                if let result = Self.advance(&probes[index]) {
-                    completions.append(Completion(node: probes[index].node, result: result))
-                    close(probes[index].fd)
-                    probes[index].fd = -1
-                }
-            }
+        var wakeAt = deadline
+        for probe in probes.values where probe.phase != .finished { wakeAt = min(wakeAt, probe.deadline) }
+        let wait = completed.isEmpty ? max(.zero, wakeAt - now) : .zero
+        io.submitAndWait(timeoutNanoseconds: Int64(wait / .nanoseconds(1)))
+        io.drainCompletions { userData, result, flags in
+            self.handle(io, userData, result, flags)
         }
         let after = ContinuousClock.now
-        for index in probes.indices where probes[index].fd >= 0 && after >= probes[index].deadline {
-            completions.append(Completion(node: probes[index].node, result: .timeout))
-            close(probes[index].fd)
-            probes[index].fd = -1
+        for (id, probe) in probes where probe.phase != .finished && after >= probe.deadline {
+            finish(io, id, .timeout)
         }
-        probes.removeAll { $0.fd < 0 }
-        return completions
+        for (id, probe) in probes where probe.phase == .finished && probe.pending == 0 {
+            probe.free()
+            probes[id] = nil
+        }
+        io.submit()
+        return completed
     }
 
-    /// Moves one probe forward after poll said its socket is ready; returns its result when done.
-    private static func advance(_ probe: inout Probe) -> ActiveProbeResult? {
-        switch probe.phase {
-        case .connecting:
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(probe.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0, error == 0 else {
-                return .tcpFailure
+    private static func tag(_ kind: UserData.Kind, _ id: UInt32) -> UInt64 {
+        UserData.make(kind, slot: id, generation: 0)
+    }
+
+    /// Moves one probe forward on a completion.
+    private mutating func handle(_ io: any IOExecutor, _ userData: UInt64, _ result: Int32, _ flags: UInt32) {
+        let id = UserData.slot(userData)
+        var bytes: [UInt8] = []
+        if flags & IOCompletion.buffer != 0 {
+            let buffer = IOCompletion.bufferID(flags)
+            bytes = Array(UnsafeRawBufferPointer(start: io.bufferPointer(buffer), count: Int(result)))
+            io.recycleBuffer(buffer)
+        }
+        guard var probe = probes[id] else { return }
+        probe.pending -= 1
+        probes[id] = probe
+        guard probe.phase != .finished else { return }
+        switch UserData.kind(userData) {
+        case .upstreamConnect:
+            guard result == 0 else { return finish(io, id, .tcpFailure) }
+            if probe.tcpOnly { return finish(io, id, .success) }
+            probes[id]?.phase = .sending
+            sendRest(io, id)
+        case .upstreamSend:
+            guard result > 0 else { return finish(io, id, .tcpFailure) }
+            probes[id]?.sent += Int(result)
+            if probes[id]!.sent < probe.request.count { return sendRest(io, id) }
+            probes[id]?.phase = .reading
+            receive(io, id)
+        case .upstreamReceive:
+            if result == -ENOBUFS { return receive(io, id) }
+            guard result >= 0 else { return finish(io, id, .tcpFailure) }
+            if result == 0 {
+                return finish(io, id, Self.status(probe.response).map { Self.classify($0, probe) } ?? .tcpFailure)
             }
-            if probe.tcpOnly { return .success }
-            probe.phase = .sending
-            return send(&probe)
-        case .sending:
-            return send(&probe)
-        case .reading:
-            var buffer = [UInt8](repeating: 0, count: 1024)
-            let count = buffer.withUnsafeMutableBytes { recv(probe.fd, $0.baseAddress, $0.count, 0) }
-            if count < 0 { return errno == EAGAIN || errno == EINTR ? nil : .tcpFailure }
-            if count == 0 { return Self.status(probe.response).map { classify($0, probe) } ?? .tcpFailure }
-            probe.response.append(contentsOf: buffer[0..<count])
-            if let status = Self.status(probe.response) { return classify(status, probe) }
-            if probe.response.count > 8192 { return .httpFailure(status: 0) }
-            return nil
+            probes[id]?.response.append(contentsOf: bytes)
+            let response = probes[id]!.response
+            if let status = Self.status(response) { return finish(io, id, Self.classify(status, probe)) }
+            if response.count > 8192 { return finish(io, id, .httpFailure(status: 0)) }
+            receive(io, id)
+        default:
+            break
         }
     }
 
-    private static func send(_ probe: inout Probe) -> ActiveProbeResult? {
-        let count = probe.request.withUnsafeBytes { raw in
-            Glibc.send(probe.fd, raw.baseAddress! + probe.sent, raw.count - probe.sent, Int32(MSG_NOSIGNAL))
-        }
-        if count < 0 { return errno == EAGAIN || errno == EINTR ? nil : .tcpFailure }
-        probe.sent += count
-        if probe.sent == probe.request.count { probe.phase = .reading }
-        return nil
+    private mutating func sendRest(_ io: any IOExecutor, _ id: UInt32) {
+        guard let probe = probes[id] else { return }
+        probes[id]?.pending += 1
+        io.send(
+            fd: probe.fd,
+            buffer: probe.request.baseAddress! + probe.sent,
+            count: probe.request.count - probe.sent,
+            userData: Self.tag(.upstreamSend, id)
+        )
+    }
+
+    private mutating func receive(_ io: any IOExecutor, _ id: UInt32) {
+        guard let probe = probes[id] else { return }
+        probes[id]?.pending += 1
+        io.receive(fd: probe.fd, userData: Self.tag(.upstreamReceive, id))
+    }
+
+    /// Reports `result` once and closes the probe's socket; its memory waits for its operations.
+    private mutating func finish(_ io: any IOExecutor, _ id: UInt32, _ result: ActiveProbeResult) {
+        guard let probe = probes[id], probe.phase != .finished else { return }
+        completed.append(Completion(node: probe.node, result: result))
+        probes[id]?.phase = .finished
+        if probe.pending > 0 { io.cancel(fd: probe.fd) }
+        io.close(fd: probe.fd)
     }
 
     private static func classify(_ status: Int, _ probe: Probe) -> ActiveProbeResult {

@@ -21,9 +21,10 @@ package final class HealthController: Sendable {
         nodes: [MonitoredNode],
         board: NodeHealthBoard,
         interval: Duration = .milliseconds(50),
-        logger: Logger = Logger(label: "gateway.health")
+        logger: Logger = Logger(label: "gateway.health"),
+        engine: EngineKind = .epoll
     ) {
-        monitor = HealthMonitor(upstreams: upstreams, nodes: nodes, board: board, logger: logger)
+        monitor = HealthMonitor(upstreams: upstreams, nodes: nodes, board: board, logger: logger, engine: engine)
         self.interval = interval
     }
 

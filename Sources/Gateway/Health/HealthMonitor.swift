@@ -26,7 +26,7 @@ package final class HealthMonitor: @unchecked Sendable {
     private var generations: [UInt32]
     private var nextProbe: [ContinuousClock.Instant]
     private var records: [Record]
-    private var prober = ActiveProber()
+    private var prober: ActiveProber
     /// Per upstream: whether it is in panic (too few available nodes; balancing over all of them).
     private var panicking: [Bool]
     /// Per upstream, reused every step so the check allocates nothing: available nodes, all nodes.
@@ -42,8 +42,10 @@ package final class HealthMonitor: @unchecked Sendable {
         board: NodeHealthBoard,
         logger: Logger,
         now: ContinuousClock.Instant = .now,
-        seed: UInt64 = .random(in: 0 ... .max)
+        seed: UInt64 = .random(in: 0 ... .max),
+        engine: EngineKind = .epoll
     ) {
+        prober = ActiveProber(engine: engine)
         self.upstreams = upstreams
         self.nodes = nodes
         self.board = board

@@ -39,7 +39,7 @@ public final class GatewayServer: @unchecked Sendable {
         let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         control = WorkerControl(workerCount: count)
         health = NodeHealthBoard(nodeCount: plan.nodeCount, workerCount: count, upstreamCount: plan.upstreamCount)
-        healthController = HealthController(plan: plan, board: health)
+        healthController = HealthController(plan: plan, board: health, engine: engine.kind)
         try? HealthMetricsCollector.install(
             registry: self.observability.registry,
             controller: healthController,

@@ -1,15 +1,24 @@
 import Logging
 
 extension HealthController {
-    /// Watches every node of `plan`; `board` must have been made for `plan.nodeCount` nodes.
+    /// Watches every node of `plan`, probing through an executor of `engine` (the workers' engine);
+    /// `board` must have been made for `plan.nodeCount` nodes.
     package convenience init(
         plan: ProxyPlan,
         board: NodeHealthBoard,
         interval: Duration = .milliseconds(50),
-        logger: Logger = Logger(label: "gateway.health")
+        logger: Logger = Logger(label: "gateway.health"),
+        engine: EngineKind = .epoll
     ) {
         let (upstreams, nodes) = Self.describe(plan)
-        self.init(upstreams: upstreams, nodes: nodes, board: board, interval: interval, logger: logger)
+        self.init(
+            upstreams: upstreams,
+            nodes: nodes,
+            board: board,
+            interval: interval,
+            logger: logger,
+            engine: engine
+        )
     }
 
     /// The upstreams and nodes of `plan`, with board indices equal to the plan's node indices.

@@ -159,6 +159,31 @@ struct IOExecutorTests {
         io.submit()
     }
 
+    /// A pending receive that is cancelled completes with -ECANCELED and holds no buffer.
+    static func cancelledReceive(_ io: some IOExecutor) throws {
+        let (listener, address) = try listener()
+        defer { Glibc.close(listener) }
+        let (client, server) = try connectedPair(io, listener: listener, address: address)
+        var seen: [Completion] = []
+        io.receive(fd: server, userData: receiveTag)
+        io.submitAndWait(timeoutNanoseconds: 0)
+        io.cancel(fd: server)
+        let cancelled = try #require(wait(for: receiveTag, on: io, into: &seen))
+        #expect(cancelled.result == -ECANCELED)
+        #expect(cancelled.flags & IOCompletion.buffer == 0)
+        io.close(fd: server)
+        io.close(fd: client)
+        io.submit()
+    }
+
+    @Test(arguments: EngineKind.allCases)
+    func cancelEndsPendingOperations(engine: EngineKind) throws {
+        switch engine {
+        case .ioUring: try Self.cancelledReceive(IOUringExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
+        case .epoll: try Self.cancelledReceive(EpollExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
+        }
+    }
+
     @Test("io_uring flags match the executor-neutral ones")
     func flagValues() {
         #expect(IOCompletion.buffer == UInt32(IORING_CQE_F_BUFFER))
