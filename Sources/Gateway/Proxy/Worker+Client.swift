@@ -566,49 +566,4 @@ extension Worker {
         clientSlots.release(slot)
         control.connectionClosed(worker: index)
     }
-
-    // MARK: - Deadlines
-
-    /// How long a lingering close waits for the client's end of stream.
-    static var lingerTimeout: UInt64 { 2_000_000_000 }
-
-    @inline(__always)
-    func setDeadline(client slot: Int, _ kind: ClientDeadline, after delay: UInt64) {
-        clients[slot].deadline = kind
-        timers.schedule(slot, at: now &+ delay)
-    }
-
-    @inline(__always)
-    func clearDeadline(client slot: Int) {
-        clients[slot].deadline = .none
-        timers.cancel(slot)
-    }
-
-    func timerExpired(_ slot: Int) {
-        if slot >= clientCapacity {
-            upstreamTimerExpired(slot - clientCapacity)
-            return
-        }
-        let kind = clients[slot].deadline
-        clients[slot].deadline = .none
-        switch kind {
-        case .header:
-            if clients[slot].headBlock >= 0 || clients[slot].inputSource != .none {
-                telemetry.recordTimeout(.clientHeader)
-                respondWithError(slot, status: 408, message: "timed out reading the request head")
-            } else {
-                closeClient(slot)
-            }
-        case .body:
-            telemetry.recordTimeout(.clientBody)
-            abortExchange(slot, status: 408, message: "timed out reading the request body")
-        case .send:
-            telemetry.recordTimeout(.clientSend)
-            closeClient(slot)
-        case .retryBackoff:
-            startRetryAttempt(slot, block: clients[slot].retryBlock, length: clients[slot].retryLength)
-        case .keepAlive, .linger, .none:
-            closeClient(slot)
-        }
-    }
 }

@@ -316,43 +316,6 @@ extension Worker {
         respondWithError(slot, status: status, message: message)
     }
 
-    @inline(__always)
-    func setDeadline(upstream slot: Int, _ kind: UpstreamDeadline, after delay: UInt64) {
-        upstreamConnections[slot].deadline = kind
-        timers.schedule(clientCapacity + slot, at: now &+ delay)
-    }
-
-    @inline(__always)
-    func clearDeadline(upstream slot: Int) {
-        upstreamConnections[slot].deadline = .none
-        timers.cancel(clientCapacity + slot)
-    }
-
-    func upstreamTimerExpired(_ slot: Int) {
-        let kind = upstreamConnections[slot].deadline
-        upstreamConnections[slot].deadline = .none
-        let node = Int(upstreamConnections[slot].node)
-        switch kind {
-        case .connect:
-            telemetry.recordTimeout(.upstreamConnect)
-            telemetry.recordUpstreamConnection(node: node, event: .failed)
-            recordOutcome(node: node, .timeout)
-            if retryIfPossible(slot, condition: .connectFailure) { return }
-            upstreamFailed(slot, status: 504, message: "timed out connecting to the upstream")
-        case .send, .read:
-            telemetry.recordTimeout(kind == .send ? .upstreamSend : .upstreamRead)
-            recordOutcome(node: node, .timeout)
-            if !upstreamConnections[slot].responseStarted && retryIfPossible(slot, condition: .timeout) { return }
-            let message: StaticString =
-                kind == .send ? "timed out sending the request to the upstream" : "timed out waiting for the upstream"
-            upstreamFailed(slot, status: 504, message: message)
-        case .poolIdle:
-            closeUpstream(slot)
-        case .none:
-            break
-        }
-    }
-
     // MARK: - Pool
 
     func takeIdle(node: Int) -> Int? {
