@@ -112,4 +112,25 @@ package struct ClientConnection {
     package var hashKey: UInt64 = 0
 
     package init() {}
+
+    /// What a connection does once a response has been sent in full.
+    package enum NextStep: Equatable {
+        /// Wait for the next request (keep-alive), holding nothing.
+        case awaitRequest
+        /// Parse the next request, already buffered (pipelined).
+        case readBufferedRequest
+        /// Close now: nothing unread can be lost.
+        case close
+        /// Shut the write side and drain what the client still sends before closing, so unread bytes
+        /// do not turn the close into a reset that destroys the response in flight.
+        case linger
+    }
+
+    /// The transition after a complete response, from what is known about the connection.
+    @inline(__always)
+    package func nextStep(draining: Bool) -> NextStep {
+        let unread = !requestDone || inputSource != .none || headBlock >= 0
+        if closeAfter || draining || !requestDone { return unread ? .linger : .close }
+        return inputSource != .none ? .readBufferedRequest : .awaitRequest
+    }
 }

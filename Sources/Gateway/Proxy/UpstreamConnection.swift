@@ -54,6 +54,14 @@ package struct UpstreamConnection {
     @inline(__always)
     package var isConnected: Bool { state == .exchanging || state == .streaming }
 
+    /// Whether the connection may be parked for reuse after its exchange: the response ended exactly
+    /// at its framing, nothing is in flight or unread, and the pool and request limits allow it.
+    @inline(__always)
+    package func isReusable(maxRequests: UInt32, pooled: Int, poolSize: Int, draining: Bool) -> Bool {
+        reusable && responseFramer.isComplete && !sending && outputSource == .none && pendingBuffer < 0
+            && requestsServed < maxRequests && pooled < poolSize && !draining
+    }
+
     /// The response head has been forwarded: a failure now can only cut the client.
     @inline(__always)
     package var responseStarted: Bool { state == .streaming }

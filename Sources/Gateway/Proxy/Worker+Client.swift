@@ -494,21 +494,25 @@ extension Worker {
     func finishClientResponse(_ slot: Int) {
         completeRequest(slot)
         clients[slot].requestsServed &+= 1
-        if clients[slot].closeAfter || draining || !clients[slot].requestDone {
-            if !clients[slot].requestDone || clients[slot].inputSource != .none || clients[slot].headBlock >= 0 {
-                lingerAndClose(slot)
-            } else {
-                closeClient(slot)
-            }
+        let next = clients[slot].nextStep(draining: draining)
+        switch next {
+        case .linger:
+            lingerAndClose(slot)
             return
+        case .close:
+            closeClient(slot)
+            return
+        case .readBufferedRequest, .awaitRequest:
+            break
         }
-        clients[slot].state = clients[slot].inputSource != .none ? .readingHead : .idle
         clients[slot].route = -1
         clients[slot].bytesIn = Int64(clientInput(slot).count)
         clients[slot].bytesOut = 0
-        if clients[slot].inputSource != .none {
+        if next == .readBufferedRequest {
+            clients[slot].state = .readingHead
             readRequestHead(slot)
         } else {
+            clients[slot].state = .idle
             setDeadline(client: slot, .keepAlive, after: plan.keepaliveTimeout)
             postClientReceive(slot)
         }

@@ -341,11 +341,13 @@ extension Worker {
         let node = Int(upstreamConnections[slot].node)
         let settings = plan.upstreams[Int(upstreamConnections[slot].upstream)]
         upstreamConnections[slot].requestsServed &+= 1
-        guard upstreamConnections[slot].reusable, upstreamConnections[slot].responseFramer.isComplete,
-            !upstreamConnections[slot].sending, upstreamConnections[slot].outputSource == .none,
-            upstreamConnections[slot].pendingBuffer < 0,
-            upstreamConnections[slot].requestsServed < settings.poolMaxRequests,
-            pool.count(node: node) < Int(settings.poolSize), !draining
+        guard
+            upstreamConnections[slot].isReusable(
+                maxRequests: settings.poolMaxRequests,
+                pooled: pool.count(node: node),
+                poolSize: Int(settings.poolSize),
+                draining: draining
+            )
         else {
             closeUpstream(slot)
             return
