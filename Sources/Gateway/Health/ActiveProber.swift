@@ -71,6 +71,7 @@ package struct ActiveProber: ~Copyable {
                 if flags & IOCompletion.buffer != 0 { io.recycleBuffer(IOCompletion.bufferID(flags)) }
                 remaining[UserData.slot(userData)]?.pending -= 1
             }
+            io.publishBuffers()
         }
         for (_, probe) in remaining { probe.free() }
     }
@@ -155,6 +156,8 @@ package struct ActiveProber: ~Copyable {
         io.drainCompletions { userData, result, flags in
             self.handle(io, userData, result, flags)
         }
+        // Recycled receive buffers reach io_uring's buffer ring only when published.
+        io.publishBuffers()
         let after = ContinuousClock.now
         for (id, probe) in probes where probe.phase != .finished && after >= probe.deadline {
             finish(io, id, .timeout)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 @testable import Gateway
@@ -43,7 +44,7 @@ struct ActiveProberTests {
         let silent = try Sockets.listen(on: SocketAddress(host: "127.0.0.1", port: 0)!)
         defer { Glibc.close(silent) }
         let silentAddress = try #require(SocketAddress.local(of: silent))
-        let closedPort = try IntegrationEnvironment.unusedPort()
+        let closedPort = try Loopback.unusedPort()
         let live = SocketAddress(host: "127.0.0.1", port: UInt16(upstream.port))!
         let refused = SocketAddress(host: "127.0.0.1", port: UInt16(closedPort))!
 
@@ -72,6 +73,29 @@ struct ActiveProberTests {
         #expect(results[5] == .timeout)
         let inFlight = prober.inFlight
         #expect(inFlight == 0)
+        await upstream.stop()
+    }
+
+    /// More probes than the prober's 16 receive buffers, one after another: every buffer goes back.
+    @Test(arguments: EngineKind.allCases)
+    func buffersAreReturnedAcrossManyProbes(engine: EngineKind) async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory("prober-many-\(engine.rawValue)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let upstream = try await UpstreamProcess.start(in: directory)
+        let live = SocketAddress(host: "127.0.0.1", port: UInt16(upstream.port))!
+        var prober = ActiveProber(engine: engine)
+        for round in 0..<40 {
+            prober.start(
+                node: round,
+                address: live,
+                check: Self.check(.http, path: "/status/200"),
+                hostHeader: "h",
+                now: ContinuousClock.now
+            )
+            let results = Self.results(&prober, count: 1)
+            #expect(results[round] == .success, "probe \(round): \(String(describing: results[round]))")
+            if results[round] != .success { break }
+        }
         await upstream.stop()
     }
 }
