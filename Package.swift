@@ -78,8 +78,11 @@ let package = Package(
                 )
             ]
         ),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "AccessLogTests", dependencies: ["AccessLog"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
+        // Helpers the test targets share (child processes, commands, polling, ports, a real Prometheus):
+        // Foundation only, nothing from the package.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
+        .testTarget(name: "AccessLogTests", dependencies: ["AccessLog", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import AccessLog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct ConcurrencyTests {
@@ -30,7 +31,7 @@ import Testing
         return pairs
     }
 
-    @Test func twoWritersLinesPlusDropsEqualRecordsIn() throws {
+    @Test func twoWritersLinesPlusDropsEqualRecordsIn() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let perWriter = 1_000_000
@@ -57,9 +58,9 @@ import Testing
         group.wait()
         logger.shutdown()
 
-        let (status, output) = try run("/usr/bin/zstd", ["-dcq", directory.file("access.log.zst")])
-        #expect(status == 0)
-        let pairs = Self.parsePairs(output)
+        let result = try await Command.run("zstd", ["-dcq", directory.file("access.log.zst")])
+        #expect(result.exitCode == 0)
+        let pairs = Self.parsePairs(result.output)
         let stats = logger.stats()
         #expect(pairs.count > 0)
         #expect(UInt64(pairs.count) + stats.recordsDropped == UInt64(2 * perWriter))
@@ -80,7 +81,7 @@ import Testing
         #expect(perWriterCount[2]! + Int(rings[1].dropped) == perWriter)
     }
 
-    @Test func fullRingDropsAndCounts() throws {
+    @Test func fullRingDropsAndCounts() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let logger = try AccessLogger(configuration: testConfiguration(directory.path, ringCapacity: 8))
@@ -94,7 +95,7 @@ import Testing
         #expect(ring.dropped == 2)
         // Shutting down a logger that never started still writes what was waiting.
         logger.shutdown()
-        let (status, lines) = try zstdDecompress([directory.file("access.log.zst")])
+        let (status, lines) = try await Command.zstdDecompress([directory.file("access.log.zst")])
         #expect(status == 0)
         #expect(lines.count == 8)
         #expect(logger.stats().recordsDropped == 2)

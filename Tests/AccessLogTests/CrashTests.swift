@@ -1,32 +1,34 @@
 import AccessLog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct CrashTests {
     @Test(.enabled(if: gatewayBinary != nil, "gateway binary not built next to the test bundle; run `swift build`"))
-    func killDashNineLeavesADecodableFile() throws {
+    func killDashNineLeavesADecodableFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: gatewayBinary!)
-        process.arguments = [
-            "logs", "generate", "--count", "0", "--rate", "50000", "--flush-interval", "0.05", directory.path,
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ManagedProcess(
+            "gateway logs generate",
+            executable: URL(fileURLWithPath: gatewayBinary!),
+            arguments: [
+                "logs", "generate", "--count", "0", "--rate", "50000", "--flush-interval", "0.05", directory.path,
+            ],
+            logFile: nil,
+            stdout: .discarded
+        )
         let path = directory.file("access.log.zst")
-        let start = Date()
         var size = 0
-        while size < 64 << 10 && Date().timeIntervalSince(start) < 20 {
-            usleep(20_000)
+        _ = try await eventually(timeout: .seconds(20)) {
             size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            return size >= 64 << 10
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        await process.waitForExit(timeout: .seconds(10))
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(size >= 64 << 10)
 
-        let (status, lines) = try zstdDecompress([path])
+        let (status, lines) = try await Command.zstdDecompress([path])
         #expect(status == 0)
         #expect(lines.count > 1000)
         // Every line from gen-0 on is there, in order, each valid JSON: only the unfinished frame is lost.

@@ -1,9 +1,13 @@
 import AccessLog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct FormatTests {
-    static func lines(format: AccessLogFormat, fields: [AccessLogField] = AccessLogField.allCases) throws -> [String] {
+    static func lines(
+        format: AccessLogFormat,
+        fields: [AccessLogField] = AccessLogField.allCases
+    ) async throws -> [String] {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         var configuration = testConfiguration(directory.path, fields: fields)
@@ -35,23 +39,23 @@ import Testing
             record.setPath("/x\u{7}\u{FF}")
         }
         logger.shutdown()
-        let (status, lines) = try zstdDecompress([directory.file("access.log.zst")])
+        let (status, lines) = try await Command.zstdDecompress([directory.file("access.log.zst")])
         #expect(status == 0)
         return lines
     }
 
-    @Test func combined() throws {
+    @Test func combined() async throws {
         #expect(
-            try Self.lines(format: .combined) == [
+            try await Self.lines(format: .combined) == [
                 #"127.0.0.1 - - [14/Nov/2023:22:13:20 +0000] "POST /a b\x22c HTTP/1.1" 201 20 "-" "agent/1.0""#,
                 #"- - - [14/Nov/2023:22:13:20 +0000] "GET /x\x07\xc3\xbf HTTP/1.1" 404 0 "-" """#,
             ]
         )
     }
 
-    @Test func logfmt() throws {
+    @Test func logfmt() async throws {
         #expect(
-            try Self.lines(format: .logfmt) == [
+            try await Self.lines(format: .logfmt) == [
                 #"time=2023-11-14T22:13:20.250Z request_id=abc client=127.0.0.1 method=POST path="/a b\"c" "#
                     + #"protocol=HTTP/1.1 status=201 bytes_in=10 bytes_out=20 duration=0.001500 upstream=10.0.0.9:80 "#
                     + #"upstream_status=201 upstream_duration=0.001000 route=api user_agent=agent/1.0"#,
@@ -61,9 +65,9 @@ import Testing
         )
     }
 
-    @Test func jsonWithAChosenFieldSet() throws {
+    @Test func jsonWithAChosenFieldSet() async throws {
         #expect(
-            try Self.lines(format: .json, fields: [.status, .path, .time]) == [
+            try await Self.lines(format: .json, fields: [.status, .path, .time]) == [
                 #"{"status":201,"path":"/a b\"c","time":"2023-11-14T22:13:20.250Z"}"#,
                 #"{"status":404,"path":"/x\u0007ÿ","time":"2023-11-14T22:13:20.000Z"}"#,
             ]
@@ -89,7 +93,7 @@ import Testing
 }
 
 @Suite struct PlainOutputTests {
-    @Test func plainFilesAreTextAndTailReadsThem() throws {
+    @Test func plainFilesAreTextAndTailReadsThem() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         var configuration = testConfiguration(directory.path, fields: [.bytesOut])
@@ -99,9 +103,9 @@ import Testing
         try logger.start()
         RotationTests.pushAll(ring, 0..<30, route: .none)
         // Rotation is not ordered with records still in the ring: let the first 30 reach the file first.
-        #expect(RotationTests.waitUntil { logger.stats().recordsWritten == 30 })
+        #expect(try await RotationTests.waitUntil { logger.stats().recordsWritten == 30 })
         logger.rotate()
-        #expect(RotationTests.waitUntil { logger.stats().rotations == 1 })
+        #expect(try await RotationTests.waitUntil { logger.stats().rotations == 1 })
         RotationTests.pushAll(ring, 30..<40, route: .none)
         logger.shutdown()
         let files = AccessLogFiles(directory: directory.path, suffix: ".log")
@@ -116,22 +120,19 @@ import Testing
 
 @Suite struct StandardOutputTests {
     @Test(.enabled(if: gatewayBinary != nil, "gateway binary not built next to the test bundle; run `swift build`"))
-    func standardOutputCarriesZstdFramesAndPlainText() throws {
+    func standardOutputCarriesZstdFramesAndPlainText() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
-        let (status, output) = try run(gatewayBinary!, ["logs", "generate", "--count", "500", "--stdout"])
-        #expect(status == 0)
-        try output.write(to: URL(fileURLWithPath: directory.file("stdout.zst")))
-        let (zstdStatus, lines) = try zstdDecompress([directory.file("stdout.zst")])
+        let zstd = try await Command.run(gatewayBinary!, ["logs", "generate", "--count", "500", "--stdout"])
+        #expect(zstd.exitCode == 0)
+        try zstd.output.write(to: URL(fileURLWithPath: directory.file("stdout.zst")))
+        let (zstdStatus, lines) = try await Command.zstdDecompress([directory.file("stdout.zst")])
         #expect(zstdStatus == 0)
         #expect(lines.map { jsonObject($0)?["request_id"] as? String } == (0..<500).map { "gen-\($0)" })
 
-        let (plainStatus, plain) = try run(
-            gatewayBinary!,
-            ["logs", "generate", "--count", "20", "--stdout", "--plain"]
-        )
-        #expect(plainStatus == 0)
-        let plainLines = String(decoding: plain, as: UTF8.self).split(separator: "\n")
+        let plain = try await Command.run(gatewayBinary!, ["logs", "generate", "--count", "20", "--stdout", "--plain"])
+        #expect(plain.exitCode == 0)
+        let plainLines = plain.stdout.split(separator: "\n")
         #expect(plainLines.map { jsonObject(String($0))?["request_id"] as? String } == (0..<20).map { "gen-\($0)" })
     }
 }

@@ -1,5 +1,6 @@
 import AccessLog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct RotationTests {
@@ -13,22 +14,18 @@ import Testing
     }
 
     /// `bytes_out` of every line of the files, in order, decoded by the real zstd CLI.
-    static func indices(_ paths: [String]) throws -> [Int] {
-        let (status, lines) = try zstdDecompress(paths)
+    static func indices(_ paths: [String]) async throws -> [Int] {
+        let (status, lines) = try await Command.zstdDecompress(paths)
         #expect(status == 0)
         return lines.map { (jsonObject($0)?["bytes_out"] as? NSNumber)?.intValue ?? -1 }
     }
 
-    static func waitUntil(_ timeout: Double = 10, _ condition: () -> Bool) -> Bool {
-        let start = Date()
-        while !condition() {
-            if Date().timeIntervalSince(start) > timeout { return false }
-            usleep(5000)
-        }
-        return true
+    /// Polls `condition` every 5 ms for up to `timeout` seconds.
+    static func waitUntil(_ timeout: Double = 10, _ condition: () -> Bool) async throws -> Bool {
+        try await eventually(timeout: .seconds(timeout), interval: .milliseconds(5), condition)
     }
 
-    @Test func rotationUnderLoadLosesAndDuplicatesNothing() throws {
+    @Test func rotationUnderLoadLosesAndDuplicatesNothing() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         var configuration = testConfiguration(directory.path, ringCapacity: 1024)
@@ -56,12 +53,12 @@ import Testing
         #expect(rotated.count >= 10)
         #expect(UInt64(rotated.count) == stats.rotations)
         #expect(rotated == rotated.sorted())
-        #expect(try Self.indices(files.allPaths()) == Array(0..<total))
+        #expect(try await Self.indices(files.allPaths()) == Array(0..<total))
         #expect(stats.recordsWritten == UInt64(total))
         // pushAll retries on a full ring; each refused push is counted as a drop by design.
     }
 
-    @Test func retentionKeepsTheNewestFiles() throws {
+    @Test func retentionKeepsTheNewestFiles() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         var configuration = testConfiguration(directory.path)
@@ -71,18 +68,18 @@ import Testing
         try logger.start()
         for round in 0..<5 {
             Self.pushAll(ring, round * 10..<round * 10 + 10, route: .none)
-            #expect(Self.waitUntil { logger.stats().recordsWritten == UInt64(round * 10 + 10) })
+            #expect(try await Self.waitUntil { logger.stats().recordsWritten == UInt64(round * 10 + 10) })
             logger.rotate()
-            #expect(Self.waitUntil { logger.stats().rotations == UInt64(round + 1) })
+            #expect(try await Self.waitUntil { logger.stats().rotations == UInt64(round + 1) })
         }
         logger.shutdown()
         let files = AccessLogFiles(directory: directory.path)
         #expect(files.rotatedPaths().count == 2)
         // The current file is empty after the last rotation but still decodes.
-        #expect(try Self.indices(files.allPaths()) == Array(30..<50))
+        #expect(try await Self.indices(files.allPaths()) == Array(30..<50))
     }
 
-    @Test func ageRotation() throws {
+    @Test func ageRotation() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         var configuration = testConfiguration(directory.path)
@@ -91,32 +88,32 @@ import Testing
         let ring = logger.makeRing()
         try logger.start()
         Self.pushAll(ring, 0..<5, route: .none)
-        #expect(Self.waitUntil { logger.stats().rotations >= 1 })
+        #expect(try await Self.waitUntil { logger.stats().rotations >= 1 })
         Self.pushAll(ring, 5..<10, route: .none)
         logger.shutdown()
         let files = AccessLogFiles(directory: directory.path)
-        #expect(try Self.indices(files.allPaths()) == Array(0..<10))
+        #expect(try await Self.indices(files.allPaths()) == Array(0..<10))
     }
 
-    @Test func reopenAfterExternalRename() throws {
+    @Test func reopenAfterExternalRename() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let logger = try AccessLogger(configuration: testConfiguration(directory.path))
         let ring = logger.makeRing()
         try logger.start()
         Self.pushAll(ring, 0..<100, route: .none)
-        #expect(Self.waitUntil { logger.stats().recordsWritten == 100 })
+        #expect(try await Self.waitUntil { logger.stats().recordsWritten == 100 })
         // What logrotate does: rename, then ask for a reopen.
         #expect(rename(directory.file("access.log.zst"), directory.file("moved.zst")) == 0)
         logger.reopen()
-        #expect(Self.waitUntil { logger.stats().reopens == 1 })
+        #expect(try await Self.waitUntil { logger.stats().reopens == 1 })
         Self.pushAll(ring, 100..<200, route: .none)
         logger.shutdown()
-        #expect(try Self.indices([directory.file("moved.zst")]) == Array(0..<100))
-        #expect(try Self.indices([directory.file("access.log.zst")]) == Array(100..<200))
+        #expect(try await Self.indices([directory.file("moved.zst")]) == Array(0..<100))
+        #expect(try await Self.indices([directory.file("access.log.zst")]) == Array(100..<200))
     }
 
-    @Test func reopenOnSIGUSR1() throws {
+    @Test func reopenOnSIGUSR1() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let logger = try AccessLogger(configuration: testConfiguration(directory.path))
@@ -124,13 +121,13 @@ import Testing
         let ring = logger.makeRing()
         try logger.start()
         Self.pushAll(ring, 0..<50, route: .none)
-        #expect(Self.waitUntil { logger.stats().recordsWritten == 50 })
+        #expect(try await Self.waitUntil { logger.stats().recordsWritten == 50 })
         #expect(rename(directory.file("access.log.zst"), directory.file("access.log.zst.1")) == 0)
         #expect(kill(getpid(), SIGUSR1) == 0)
-        #expect(Self.waitUntil { logger.stats().reopens >= 1 })
+        #expect(try await Self.waitUntil { logger.stats().reopens >= 1 })
         Self.pushAll(ring, 50..<80, route: .none)
         logger.shutdown()
-        #expect(try Self.indices([directory.file("access.log.zst.1")]) == Array(0..<50))
-        #expect(try Self.indices([directory.file("access.log.zst")]) == Array(50..<80))
+        #expect(try await Self.indices([directory.file("access.log.zst.1")]) == Array(0..<50))
+        #expect(try await Self.indices([directory.file("access.log.zst")]) == Array(50..<80))
     }
 }

@@ -1,5 +1,6 @@
 import AccessLog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct RoundTripTests {
@@ -98,14 +99,14 @@ import Testing
         }
     }
 
-    @Test func recordsRoundTripThroughTheZstdCLI() throws {
+    @Test func recordsRoundTripThroughTheZstdCLI() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let logger = try AccessLogger(configuration: testConfiguration(directory.path))
         try logger.start()
         try Self.writeRecords(into: logger, count: 3000)
         logger.shutdown()
-        let (status, lines) = try zstdDecompress([directory.file("access.log.zst")])
+        let (status, lines) = try await Command.zstdDecompress([directory.file("access.log.zst")])
         #expect(status == 0)
         Self.checkJSONLines(lines, count: 3000)
         let stats = logger.stats()
@@ -119,30 +120,33 @@ import Testing
     }
 
     @Test(.enabled(if: gatewayBinary != nil, "gateway binary not built next to the test bundle; run `swift build`"))
-    func recordsRoundTripThroughGatewayLogsTail() throws {
+    func recordsRoundTripThroughGatewayLogsTail() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let logger = try AccessLogger(configuration: testConfiguration(directory.path))
         try logger.start()
         try Self.writeRecords(into: logger, count: 1500)
         logger.shutdown()
-        let (status, output) = try run(gatewayBinary!, ["logs", "tail", "-n", "1500", directory.path])
-        #expect(status == 0)
-        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        let all = try await Command.run(gatewayBinary!, ["logs", "tail", "-n", "1500", directory.path])
+        #expect(all.exitCode == 0)
+        let lines = all.stdout.split(separator: "\n").map(String.init)
         Self.checkJSONLines(lines, count: 1500)
         // -n keeps the end; --where filters by value.
-        let (_, tail) = try run(gatewayBinary!, ["logs", "tail", "-n", "2", "--where", "status=504", directory.path])
-        let filtered = String(decoding: tail, as: UTF8.self).split(separator: "\n").map { jsonObject(String($0)) }
+        let tail = try await Command.run(
+            gatewayBinary!,
+            ["logs", "tail", "-n", "2", "--where", "status=504", directory.path]
+        )
+        let filtered = tail.stdout.split(separator: "\n").map { jsonObject(String($0)) }
         #expect(filtered.map { $0?["request_id"] as? String } == ["req-1495", "req-1498"])
     }
 
-    @Test func emptyLogHasNoFramesAndDecodes() throws {
+    @Test func emptyLogHasNoFramesAndDecodes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let logger = try AccessLogger(configuration: testConfiguration(directory.path))
         try logger.start()
         logger.shutdown()
-        let (status, lines) = try zstdDecompress([directory.file("access.log.zst")])
+        let (status, lines) = try await Command.zstdDecompress([directory.file("access.log.zst")])
         #expect(status == 0)
         #expect(lines.isEmpty)
         #expect(logger.stats().frames == 0)
@@ -160,7 +164,7 @@ import Testing
 @Suite struct SymbolRegistrationTests {
     /// Symbols registered while the logger runs (new routes, new nodes) appear in the very next lines,
     /// even when the logging thread took its view of the table just before.
-    @Test func symbolsRegisteredWhileRunningAreNamedInTheirLines() throws {
+    @Test func symbolsRegisteredWhileRunningAreNamedInTheirLines() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let logger = try AccessLogger(configuration: testConfiguration(directory.path, ringCapacity: 8192))
@@ -178,7 +182,7 @@ import Testing
             )
         }
         logger.shutdown()
-        let (status, lines) = try zstdDecompress([directory.file("access.log.zst")])
+        let (status, lines) = try await Command.zstdDecompress([directory.file("access.log.zst")])
         #expect(status == 0)
         #expect(lines.count == count)
         var unnamed = 0

@@ -1,4 +1,6 @@
+import Foundation
 import SwiftProtobuf
+import TestSupport
 import Testing
 
 @testable import Telemetry
@@ -190,24 +192,28 @@ import Testing
         #expect(!ExpositionFormat.acceptsGzip("identity"))
     }
 
-    @Test func gzipRoundTripsThroughGunzip() throws {
+    @Test func gzipRoundTripsThroughGunzip() async throws {
         let registry = try Self.makeRegistry()
         let response = registry.render(accept: "text/plain;version=0.0.4", acceptEncoding: "gzip")
         #expect(response.contentEncoding == "gzip")
         #expect(response.contentType == "text/plain; version=0.0.4; charset=utf-8")
-        let plain = try ProcessRunner.run("/bin/gzip", ["-dc"], input: response.body)
-        #expect(plain.status == 0)
-        #expect(plain.output == registry.render(.text))
+        let plain = try await Command.run("/bin/gzip", ["-dc"], input: Data(response.body))
+        #expect(plain.exitCode == 0)
+        #expect(Array(plain.output) == registry.render(.text))
         let identity = registry.render(accept: nil, acceptEncoding: nil)
         #expect(identity.contentEncoding == nil)
     }
 
-    @Test func promtoolAcceptsTextOutput() throws {
+    @Test func promtoolAcceptsTextOutput() async throws {
         let registry = try Self.makeRegistry()
         _ = try ProcessMetrics.register(in: registry)
         try registry.buildInfo("gateway_build_info", labels: ["version": "1.2.3", "revision": "abc"])
-        let result = try ProcessRunner.run("/usr/bin/promtool", ["check", "metrics"], input: registry.render(.text))
-        #expect(result.status == 0, "\(String(decoding: result.output + result.error, as: UTF8.self))")
+        let result = try await Command.run(
+            "/usr/bin/promtool",
+            ["check", "metrics"],
+            input: Data(registry.render(.text))
+        )
+        #expect(result.exitCode == 0, "\(result.stdout)\(result.log)")
     }
 
     static func decodeDelimited(_ body: [UInt8]) throws -> [Io_Prometheus_Client_MetricFamily] {

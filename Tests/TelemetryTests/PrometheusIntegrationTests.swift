@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Telemetry
@@ -29,10 +30,26 @@ import Testing
 
         let server = try ScrapeServer(registry: registry)
         defer { server.stop() }
-        let prometheus = try PrometheusProcess(target: "127.0.0.1:\(server.port)")
-        defer { prometheus.stop() }
+        let directory = try TestFiles.makeTemporaryDirectory("telemetry-prometheus")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let prometheus = try PrometheusServer(
+            target: "127.0.0.1:\(server.port)",
+            job: "telemetry",
+            features: ["native-histograms", "exemplar-storage"],
+            in: directory
+        )
+        do {
+            try await Self.check(prometheus, server)
+        } catch {
+            await prometheus.stop()
+            throw error
+        }
+        await prometheus.stop()
+    }
 
-        try await prometheus.waitForUp()
+    /// What Prometheus asked for and read back.
+    static func check(_ prometheus: PrometheusServer, _ server: ScrapeServer) async throws {
+        try await prometheus.waitForUp(timeout: .seconds(40))
         #expect(server.acceptHeaders.withLock { $0.first }?.hasPrefix("application/vnd.google.protobuf") == true)
 
         #expect(try await prometheus.scalar("test_requests_total{route=\"api\"}") == 42)

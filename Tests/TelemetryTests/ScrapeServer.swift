@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Telemetry
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -17,10 +18,7 @@ final class ScrapeServer: Sendable {
 
     init(registry: MetricRegistry) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        var address = Loopback.address(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Gateway
@@ -32,7 +33,7 @@ final class CapturedLogs: Sendable {
 @Suite(.serialized) struct HealthControllerTests {
     /// Polls `condition` every 20 ms for up to `seconds`.
     static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
-        try await IntegrationEnvironment.eventually(timeout: .seconds(seconds), condition)
+        try await TestSupport.eventually(timeout: .seconds(seconds), condition)
     }
 
     static func node(_ upstream: Int, _ index: Int, board: Int, port: Int) -> MonitoredNode {
@@ -59,7 +60,7 @@ final class CapturedLogs: Sendable {
     @Test func activeChecksFollowAKilledAndRestartedNode() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("health-active")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try IntegrationEnvironment.unusedPort()
+        let port = try Loopback.unusedPort()
         var upstream = try await UpstreamProcess.start(in: directory, port: port)
         let board = NodeHealthBoard(nodeCount: 2, workerCount: 1)
         let controller = HealthController(
@@ -101,11 +102,11 @@ final class CapturedLogs: Sendable {
     @Test func aSilentNodeDoesNotDelayTheOthersProbes() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("health-silent")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try IntegrationEnvironment.unusedPort()
+        let port = try Loopback.unusedPort()
         let upstream = try await UpstreamProcess.start(in: directory, port: port)
         // Listens (so connects succeed through the backlog) but never answers.
         let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = IntegrationEnvironment.loopbackAddress(port: 0)
+        var address = Loopback.address(port: 0)
         _ = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What curl reported for one transfer.
 struct CurlResult {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What one curl transfer of a batch reported.
 struct BatchTransfer {

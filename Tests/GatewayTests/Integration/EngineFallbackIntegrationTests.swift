@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ struct EngineFallbackIntegrationTests {
     func autoFallsBackToEpoll() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("engine-auto")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let controlPort = try IntegrationEnvironment.unusedPort()
+        let controlPort = try Loopback.unusedPort()
         let gateway = try await GatewayProcess.start(
             yaml: Self.yaml(engine: "auto", controlPort: controlPort),
             in: directory,
@@ -65,7 +66,7 @@ struct EngineFallbackIntegrationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("gateway.yaml")
         let log = directory.appendingPathComponent("gateway.log")
-        try Self.yaml(engine: "io_uring", controlPort: try IntegrationEnvironment.unusedPort())
+        try Self.yaml(engine: "io_uring", controlPort: try Loopback.unusedPort())
             .write(to: config, atomically: true, encoding: .utf8)
         let process = try ManagedProcess(
             "gateway",

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -51,7 +52,7 @@ final class GatewayProcess: Sendable {
         // The port is only reserved until it is released here, so someone else may bind it before the
         // gateway does (which then exits): try another.
         for _ in 0..<3 {
-            let controlPort = try IntegrationEnvironment.unusedPort()
+            let controlPort = try Loopback.unusedPort()
             do {
                 return try await launch(
                     yaml: yaml(controlPort),

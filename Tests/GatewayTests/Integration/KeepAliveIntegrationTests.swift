@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Connection reuse on both sides of the gateway, and pipelining.

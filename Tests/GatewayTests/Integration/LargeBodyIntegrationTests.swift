@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// 100 MB bodies both ways with the gateway's resident memory sampled throughout.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Known traffic through a real gateway: `/metrics` counts it exactly and the access log has one line per request.

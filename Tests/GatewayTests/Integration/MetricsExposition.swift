@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// One sample line of the Prometheus text format 0.0.4.
 struct MetricSample: CustomStringConvertible {

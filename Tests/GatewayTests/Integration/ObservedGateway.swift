@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What the observability tests add to a ``GatewayConfigBuilder`` config: control plane, access log, metrics.
 struct ObservabilitySettings {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Real Prometheus servers scrape the gateway's control plane during a wrk run and answer PromQL about it.

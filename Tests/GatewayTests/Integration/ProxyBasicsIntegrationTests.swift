@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Requests a real client (curl) sends through the built gateway to a real upstream.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Status retries and the balancers (consistent hash, least connections, EWMA) against real upstream nodes.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -168,7 +169,7 @@ final class ResilientGateway: Sendable {
 
     /// Polls `condition` every 50 ms until it holds (true) or `timeout` passes (false).
     func waitUntil(timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-        try await IntegrationEnvironment.eventually(timeout: timeout, interval: .milliseconds(50), condition)
+        try await eventually(timeout: timeout, interval: .milliseconds(50), condition)
     }
 
     /// Polls `/status` until node `address` satisfies `condition`; returns the last entry seen and whether it did.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -30,7 +31,7 @@ struct ShutdownIntegrationTests {
             }
         }
         // Wait until every slow request has reached the upstream.
-        _ = try await IntegrationEnvironment.eventually(timeout: .seconds(5)) {
+        _ = try await eventually(timeout: .seconds(5)) {
             try await upstream.counts().requests >= 7
         }
         #expect(try await upstream.counts().requests == 7)
@@ -81,7 +82,7 @@ struct ShutdownIntegrationTests {
         let hanging = try RawConnection(port: gateway.port)
         try hanging.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
         // In flight once the upstream has it: only then has the drain something to wait for.
-        let reached = try await IntegrationEnvironment.eventually(timeout: .seconds(5)) {
+        let reached = try await eventually(timeout: .seconds(5)) {
             try await upstream.counts().requests >= 1
         }
         try #require(reached, "GET /hang never reached the upstream")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Dead, hanging and misbehaving upstreams, and the client-side header timeout.

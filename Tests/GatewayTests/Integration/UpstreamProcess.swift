@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// `Tests/Support/upstream.py` running as a child process on a loopback port.
 final class UpstreamProcess: Sendable {

@@ -1,16 +1,14 @@
 import AccessLog
 import Foundation
 import Synchronization
+import TestSupport
 
 /// A fresh directory under the system temporary directory, removed by `cleanup()`.
 struct TemporaryDirectory {
     let path: String
 
     init() throws {
-        let template = NSTemporaryDirectory() + "/accesslog-test-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        guard mkdtemp(&bytes) != nil else { throw CocoaError(.fileWriteUnknown) }
-        self.path = String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self.path = try TestFiles.makeTemporaryDirectory("accesslog-test").path
     }
 
     func cleanup() {
@@ -22,33 +20,9 @@ struct TemporaryDirectory {
 
 /// The `gateway` executable built next to this test bundle, or nil when it was not built.
 let gatewayBinary: String? = {
-    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    let candidate = executable.deletingLastPathComponent().appendingPathComponent("gateway").path
+    let candidate = TestFiles.buildDirectory.appendingPathComponent("gateway").path
     return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
 }()
-
-/// Runs a program to completion and returns its exit status and standard output.
-func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
-}
-
-/// Decompresses files with the real `zstd` CLI (`zstd -dc FILE...`), failing on any error.
-func zstdDecompress(_ paths: [String]) throws -> (status: Int32, lines: [String]) {
-    let (status, output) = try run("/usr/bin/zstd", ["-dcq"] + paths)
-    var lines = String(decoding: output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        .map(String.init)
-    if lines.last == "" { lines.removeLast() }
-    return (status, lines)
-}
 
 /// Parses one JSON line into a dictionary with Foundation (an independent parser from the library's).
 func jsonObject(_ line: String) -> [String: Any]? {
@@ -56,14 +30,15 @@ func jsonObject(_ line: String) -> [String: Any]? {
     return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
 }
 
-/// Collects a child process's standard output lines as they arrive.
+/// Collects a child process's standard output lines as they arrive, with the time each arrived.
 final class LineCollector: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Mutex<[(line: String, arrived: ContinuousClock.Instant)]>([])
     private let partial = Mutex<Data>(Data())
 
     init(_ handle: FileHandle) {
         handle.readabilityHandler = { [self] handle in
             let data = handle.availableData
+            let arrived = ContinuousClock.now
             if data.isEmpty {
                 handle.readabilityHandler = nil
                 return
@@ -73,22 +48,29 @@ final class LineCollector: Sendable {
                 while let newline = partial.firstIndex(of: 0x0A) {
                     let line = String(decoding: partial[partial.startIndex..<newline], as: UTF8.self)
                     partial.removeSubrange(partial.startIndex...newline)
-                    self.lines.withLock { $0.append(line) }
+                    self.lines.withLock { $0.append((line, arrived)) }
                 }
             }
         }
     }
 
-    var snapshot: [String] { self.lines.withLock { $0 } }
+    var snapshot: [String] { self.lines.withLock { $0.map(\.line) } }
 
-    /// Waits until `predicate` holds for the collected lines or `timeout` seconds pass; returns the time taken.
-    func wait(timeout: Double, until predicate: ([String]) -> Bool) -> Double? {
-        let start = Date()
-        while Date().timeIntervalSince(start) < timeout {
-            if predicate(self.snapshot) { return Date().timeIntervalSince(start) }
-            usleep(10_000)
+    /// Waits until `predicate` holds for the collected lines or `timeout` seconds pass; returns how long after
+    /// the call the line that made it hold arrived. The time is taken as the line is read, so that how soon a
+    /// busy test runner gets round to polling does not count.
+    func wait(timeout: Double, until predicate: ([String]) -> Bool) async throws -> Double? {
+        let start = ContinuousClock.now
+        guard
+            try await eventually(timeout: .seconds(timeout), interval: .milliseconds(10), { predicate(self.snapshot) })
+        else { return nil }
+        let lines = self.lines.withLock { $0 }
+        // The shortest run of lines it holds for ends with the line that made it hold.
+        guard let count = (0...lines.count).first(where: { predicate(lines.prefix($0).map(\.line)) }), count > 0 else {
+            return 0
         }
-        return predicate(self.snapshot) ? Date().timeIntervalSince(start) : nil
+        let taken = lines[count - 1].arrived - start
+        return max(0, Double(taken.components.seconds) + Double(taken.components.attoseconds) * 1e-18)
     }
 }
 

@@ -1,18 +1,24 @@
 import Foundation
 
-/// A real Prometheus (Debian's 2.42) scraping one target every second, queried through its HTTP API.
-///
-/// TelemetryTests has its own `PrometheusProcess`: the two test targets share no code (see
-/// Tests/TelemetryTests/PrometheusProcess.swift).
-final class PrometheusServer: Sendable {
-    let port: Int
-    let directory: URL
-    let job: String
+/// A real Prometheus (Debian's 2.42, `/usr/bin/prometheus`) scraping one target every second, queried
+/// through its HTTP API.
+package final class PrometheusServer: Sendable {
+    package let port: Int
+    package let directory: URL
+    package let job: String
     private let process: ManagedProcess
 
-    /// Starts Prometheus with its own storage under `directory`; `features` go to `--enable-feature`.
-    init(target: String, job: String, features: [String], in parent: URL) throws {
-        self.port = try IntegrationEnvironment.unusedPort()
+    /// Starts Prometheus on a loopback port with its config, storage and log in `prometheus-JOB` under
+    /// `parent` (the caller removes `parent`). It scrapes `target` (`HOST:PORT`) as job `job`; `features` go
+    /// to `--enable-feature` (e.g. `native-histograms`, `exemplar-storage`).
+    package init(
+        target: String,
+        job: String,
+        features: [String] = [],
+        in parent: URL,
+        executable: URL = URL(fileURLWithPath: "/usr/bin/prometheus")
+    ) throws {
+        self.port = try Loopback.unusedPort()
         self.job = job
         self.directory = parent.appendingPathComponent("prometheus-\(job)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -38,24 +44,25 @@ final class PrometheusServer: Sendable {
         }
         process = try ManagedProcess(
             "prometheus",
-            executable: URL(fileURLWithPath: "/usr/bin/prometheus"),
+            executable: executable,
             arguments: arguments,
             logFile: directory.appendingPathComponent("prometheus.log")
         )
     }
 
-    var log: String {
+    package var log: String {
         (try? String(contentsOf: directory.appendingPathComponent("prometheus.log"), encoding: .utf8)) ?? ""
     }
 
-    func stop() async {
+    /// SIGTERM, then SIGKILL after 5 s; returns once Prometheus has exited.
+    package func stop() async {
         await process.terminate(grace: .seconds(5))
     }
 
     /// Waits until the target has been scraped successfully (the first scrape comes after an offset).
-    func waitForUp(timeout: Duration = .seconds(30)) async throws {
+    package func waitForUp(timeout: Duration = .seconds(30)) async throws {
         var up = false
-        _ = try await IntegrationEnvironment.eventually(timeout: timeout, interval: .milliseconds(200)) {
+        _ = try await eventually(timeout: timeout, interval: .milliseconds(200)) {
             up = (try? await scalar("up{job=\"\(job)\"}")) == 1
             return up || !process.isRunning
         }
@@ -64,7 +71,7 @@ final class PrometheusServer: Sendable {
     }
 
     /// Runs an instant query and returns its single value, or nil for an empty result.
-    func scalar(_ query: String) async throws -> Double? {
+    package func scalar(_ query: String) async throws -> Double? {
         let json = try await get("/api/v1/query", ["query": query])
         guard let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else {
             throw IntegrationError("unexpected answer to \(query): \(json)")
@@ -76,13 +83,13 @@ final class PrometheusServer: Sendable {
     }
 
     /// Runs an instant query and returns how many series it answered; throws if Prometheus rejects it.
-    func seriesCount(_ query: String) async throws -> Int {
+    package func seriesCount(_ query: String) async throws -> Int {
         let json = try await get("/api/v1/query", ["query": query])
         return ((json["data"] as? [String: Any])?["result"] as? [Any])?.count ?? 0
     }
 
     /// Exemplars of the series selected by `query` over the last ten minutes.
-    func exemplars(_ query: String) async throws -> [(labels: [String: String], value: Double)] {
+    package func exemplars(_ query: String) async throws -> [(labels: [String: String], value: Double)] {
         let now = Date().timeIntervalSince1970
         let json = try await get(
             "/api/v1/query_exemplars",

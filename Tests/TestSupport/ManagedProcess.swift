@@ -1,0 +1,152 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process started by a test, with output going to files (or a pipe) and an exit status that can be
+/// awaited. A child still running when its `ManagedProcess` goes away is killed.
+package final class ManagedProcess: Sendable {
+    /// Where a child's standard output goes.
+    package enum Output {
+        /// With its standard error: into the log file, or the test runner's own stderr when there is none.
+        case log
+        /// Into this file, apart from the log.
+        case file(URL)
+        /// Into this pipe, read by the test as the child writes.
+        case pipe(Pipe)
+        /// To /dev/null.
+        case discarded
+    }
+
+    private struct Termination {
+        var status: Int32
+        var bySignal: Bool
+    }
+
+    private let process: Process
+    private let termination = LockedValue<Termination?>(nil)
+    package let name: String
+
+    /// Starts `executable` with `arguments`. Standard error goes to `logFile` (the test runner's stderr when
+    /// nil), standard output as `stdout` says, and standard input comes from `stdinFile` (else /dev/null).
+    package init(
+        _ name: String,
+        executable: URL,
+        arguments: [String],
+        logFile: URL?,
+        stdout: Output = .log,
+        stdinFile: URL? = nil
+    ) throws {
+        self.name = name
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var log: FileHandle?
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            log = try FileHandle(forWritingTo: logFile)
+            process.standardError = log
+        }
+        switch stdout {
+        case .log:
+            if let log { process.standardOutput = log }
+        case .file(let file):
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: file)
+        case .pipe(let pipe):
+            process.standardOutput = pipe
+        case .discarded:
+            process.standardOutput = FileHandle.nullDevice
+        }
+        if let stdinFile {
+            process.standardInput = try FileHandle(forReadingFrom: stdinFile)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        let termination = self.termination
+        process.terminationHandler = { finished in
+            let ended = Termination(
+                status: finished.terminationStatus,
+                bySignal: finished.terminationReason == .uncaughtSignal
+            )
+            termination.withLock { $0 = ended }
+        }
+        try process.run()
+        self.process = process
+    }
+
+    /// Starts a long-running child and returns it once `ready` gives a value (polled every 20 ms), such as
+    /// the port it listens on. A child that exits first, or is not ready within `timeout`, is stopped and
+    /// its log is thrown.
+    package static func launch<Ready>(
+        _ name: String,
+        executable: URL,
+        arguments: [String],
+        logFile: URL,
+        timeout: Duration = .seconds(60),
+        until ready: () -> Ready?
+    ) async throws -> (process: ManagedProcess, ready: Ready) {
+        let process = try ManagedProcess(name, executable: executable, arguments: arguments, logFile: logFile)
+        let started = ContinuousClock.now
+        var value: Ready?
+        _ = try await eventually(timeout: timeout) {
+            value = ready()
+            // A child that has exited will never be ready: stop polling at once.
+            return value != nil || !process.isRunning
+        }
+        if let value { return (process, value) }
+        let outcome =
+            process.isRunning
+            ? "was not ready within \(ContinuousClock.now - started)"
+            : "exited with status \(process.exitCode.map(String.init) ?? "?") before it was ready"
+        await process.terminate(grace: .seconds(2))
+        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        throw IntegrationError("\(name) \(outcome):\n\(log)")
+    }
+
+    package var pid: Int32 { process.processIdentifier }
+
+    /// The exit status once the process has ended (the signal's number if one ended it), nil while it runs.
+    package var exitCode: Int32? { termination.value?.status }
+
+    /// Why the process ended, nil while it runs.
+    package var terminationReason: Process.TerminationReason? {
+        termination.value.map { $0.bySignal ? .uncaughtSignal : .exit }
+    }
+
+    package var isRunning: Bool { exitCode == nil }
+
+    /// Signals this harness sent, so that a failure can tell them from a signal sent by someone else.
+    private let sentSignals = LockedValue<[Int32]>([])
+
+    package var signalsSent: [Int32] { sentSignals.value }
+
+    package func signal(_ number: Int32) {
+        if isRunning {
+            sentSignals.withLock { $0.append(number) }
+            kill(pid, number)
+        }
+    }
+
+    /// Waits until the process ends (nil if it is still running after `timeout`).
+    @discardableResult
+    package func waitForExit(timeout: Duration) async -> Int32? {
+        _ = try? await eventually(timeout: timeout, interval: .milliseconds(10)) { !isRunning }
+        return exitCode
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`; returns the exit status.
+    @discardableResult
+    package func terminate(grace: Duration = .seconds(10)) async -> Int32? {
+        signal(SIGTERM)
+        if let code = await waitForExit(timeout: grace) { return code }
+        signal(SIGKILL)
+        return await waitForExit(timeout: .seconds(5))
+    }
+
+    deinit {
+        // Never leave a child behind when a test throws before its teardown.
+        if termination.value == nil { kill(process.processIdentifier, SIGKILL) }
+    }
+}
