@@ -14,7 +14,7 @@ struct ShutdownIntegrationTests {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("drain")
         let upstream = try await UpstreamProcess.start(in: directory)
         let gateway = try await GatewayProcess.start(
-            yaml: GatewayConfigBuilder(workers: 2, drainTimeout: 8).yaml(upstreamPort: upstream.port),
+            yaml: GatewayConfigBuilder(workers: 2, drainTimeout: 12).yaml(upstreamPort: upstream.port),
             in: directory
         )
         let url = gateway.url
@@ -27,7 +27,9 @@ struct ShutdownIntegrationTests {
         let inFlight = (0..<6).map { index in
             Task {
                 defer { finished.withLock { $0 += 1 } }
-                return try await Curl.run("\(url)/slow?delay=2&n=\(index)", in: directory)
+                // 5 s: the refusal check below must finish while these still run, even when a loaded
+                // machine delays the signal's handling and the test's own polling (it saw 2 s pass once).
+                return try await Curl.run("\(url)/slow?delay=5&n=\(index)", in: directory)
             }
         }
         // Wait until every slow request has reached the upstream.
