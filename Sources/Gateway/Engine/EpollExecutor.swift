@@ -276,17 +276,20 @@ package final class EpollExecutor: IOExecutor {
         descriptorCapacity = capacity
     }
 
+    /// Moves a full queue into one twice its size (rare: only past the sizes made at start).
+    private static func double<T>(_ queue: inout UnsafeMutablePointer<T>, count: Int, capacity: inout Int) {
+        let grown = UnsafeMutablePointer<T>.allocate(capacity: capacity * 2)
+        grown.moveInitialize(from: queue, count: count)
+        queue.deallocate()
+        queue = grown
+        capacity *= 2
+    }
+
     @inline(__always)
     private func enqueue(_ fd: Int32) {
         guard !descriptors[Int(fd)].queued else { return }
         descriptors[Int(fd)].queued = true
-        if readyCount == readyCapacity {
-            let grown = UnsafeMutablePointer<Int32>.allocate(capacity: readyCapacity * 2)
-            grown.moveInitialize(from: ready, count: readyCount)
-            ready.deallocate()
-            ready = grown
-            readyCapacity *= 2
-        }
+        if readyCount == readyCapacity { Self.double(&ready, count: readyCount, capacity: &readyCapacity) }
         ready[readyCount] = fd
         readyCount += 1
     }
@@ -294,11 +297,7 @@ package final class EpollExecutor: IOExecutor {
     @inline(__always)
     private func complete(_ userData: UInt64, _ result: Int32, _ flags: UInt32 = 0) {
         if completionCount == completionCapacity {
-            let grown = UnsafeMutablePointer<Completion>.allocate(capacity: completionCapacity * 2)
-            grown.moveInitialize(from: completions, count: completionCount)
-            completions.deallocate()
-            completions = grown
-            completionCapacity *= 2
+            Self.double(&completions, count: completionCount, capacity: &completionCapacity)
         }
         completions[completionCount] = Completion(userData: userData, result: result, flags: flags)
         completionCount += 1

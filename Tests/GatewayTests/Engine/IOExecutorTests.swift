@@ -178,9 +178,14 @@ struct IOExecutorTests {
 
     @Test(arguments: EngineKind.allCases)
     func cancelEndsPendingOperations(engine: EngineKind) throws {
+        try Self.cancelledReceive(Self.executor(engine, buffers: 1))
+    }
+
+    /// A fresh executor of `engine` with `buffers` receive buffers of 4 KiB.
+    static func executor(_ engine: EngineKind, buffers: Int) throws -> any IOExecutor {
         switch engine {
-        case .ioUring: try Self.cancelledReceive(IOUringExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
-        case .epoll: try Self.cancelledReceive(EpollExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
+        case .ioUring: try IOUringExecutor(entries: 64, bufferCount: buffers, bufferSize: 4096)
+        case .epoll: try EpollExecutor(entries: 64, bufferCount: buffers, bufferSize: 4096)
         }
     }
 
@@ -192,33 +197,21 @@ struct IOExecutorTests {
 
     @Test(arguments: EngineKind.allCases)
     func sendAndReceive(engine: EngineKind) throws {
-        switch engine {
-        case .ioUring: try Self.roundTrip(IOUringExecutor(entries: 64, bufferCount: 4, bufferSize: 4096))
-        case .epoll: try Self.roundTrip(EpollExecutor(entries: 64, bufferCount: 4, bufferSize: 4096))
-        }
+        try Self.roundTrip(Self.executor(engine, buffers: 4))
     }
 
     @Test(arguments: EngineKind.allCases)
     func bytesThenCloseAreBothReported(engine: EngineKind) throws {
-        switch engine {
-        case .ioUring: try Self.dataThenEndOfStream(IOUringExecutor(entries: 64, bufferCount: 4, bufferSize: 4096))
-        case .epoll: try Self.dataThenEndOfStream(EpollExecutor(entries: 64, bufferCount: 4, bufferSize: 4096))
-        }
+        try Self.dataThenEndOfStream(Self.executor(engine, buffers: 4))
     }
 
     @Test(arguments: EngineKind.allCases)
     func receiveWithEveryBufferBusyReportsNoBuffers(engine: EngineKind) throws {
-        switch engine {
-        case .ioUring: try Self.starvation(IOUringExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
-        case .epoll: try Self.starvation(EpollExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
-        }
+        try Self.starvation(Self.executor(engine, buffers: 1))
     }
 
     @Test(arguments: EngineKind.allCases)
     func refusedConnectReportsTheErrno(engine: EngineKind) throws {
-        switch engine {
-        case .ioUring: try Self.refusedConnect(IOUringExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
-        case .epoll: try Self.refusedConnect(EpollExecutor(entries: 64, bufferCount: 1, bufferSize: 4096))
-        }
+        try Self.refusedConnect(Self.executor(engine, buffers: 1))
     }
 }
