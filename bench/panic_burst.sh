@@ -28,6 +28,9 @@ EOF
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$script_dir/lib.sh"
+bench_name=panic_burst
 
 ROUNDS=${ROUNDS:-2}
 REQUESTS=${REQUESTS:-3000}
@@ -42,25 +45,18 @@ GATEWAY_PORT=${GATEWAY_PORT:-18182}
 HEY_TIMEOUT=${HEY_TIMEOUT:-300}
 IDLE_TIMEOUT=${IDLE_TIMEOUT:-60}
 MAX_RUNTIME=${MAX_RUNTIME:-1500}
-HOST=127.0.0.1
 CONTROL_PORT=$((GATEWAY_PORT + 10))
 
-keep_tmp=0
 while (($#)); do
     case "$1" in
         --keep-tmp) keep_tmp=1; shift ;;
         -h | --help) usage; exit 0 ;;
-        *) echo "panic_burst: unknown option '$1' (see --help)" >&2; exit 2 ;;
+        *) unknown_option "$1" ;;
     esac
 done
 
-die() { echo "panic_burst: $*" >&2; exit 1; }
-log() { echo "panic_burst: $*" >&2; }
-
-for number in ROUNDS REQUESTS CONCURRENCY HEY_TIMEOUT IDLE_TIMEOUT MAX_RUNTIME \
-    BACKEND_PORT BACKEND_STATS_PORT NGINX_PORT GATEWAY_PORT; do
-    [[ ${!number} =~ ^[0-9]+$ ]] || die "$number must be a whole number, got '${!number}'"
-done
+require_whole_numbers ROUNDS REQUESTS CONCURRENCY HEY_TIMEOUT IDLE_TIMEOUT MAX_RUNTIME \
+    BACKEND_PORT BACKEND_STATS_PORT NGINX_PORT GATEWAY_PORT
 ((ROUNDS >= 1 && CONCURRENCY >= 1 && REQUESTS >= CONCURRENCY)) ||
     die "need ROUNDS >= 1, CONCURRENCY >= 1 and REQUESTS >= CONCURRENCY"
 [[ $RATIO_THRESHOLD =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "RATIO_THRESHOLD must be a number, got '$RATIO_THRESHOLD'"
@@ -68,7 +64,6 @@ if [[ -n $PANIC_THRESHOLD ]]; then
     [[ $PANIC_THRESHOLD =~ ^[0-9]+$ ]] || die "PANIC_THRESHOLD must be a whole percent, got '$PANIC_THRESHOLD'"
 fi
 
-require() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH ($2)"; }
 require nginx "apt-get install nginx"
 require hey "apt-get install hey"
 require curl "apt-get install curl"
@@ -76,83 +71,14 @@ require python3 "runs the backend"
 require timeout "coreutils"
 [[ -x $GATEWAY_BIN ]] || die "gateway binary '$GATEWAY_BIN' is missing or not executable; build it or set GATEWAY_BIN"
 
-tmp=$(mktemp -d /tmp/gateway-panic-burst.XXXXXX)
-started_pids=()
-watchdog_pid=""
-failed=0
+# The temp dir, the traps that stop everything started on exit, and the MAX_RUNTIME watchdog.
+bench_init /tmp/gateway-panic-burst.XXXXXX "logs, configs and raw hey output"
 
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [[ -n $watchdog_pid ]]; then kill "$watchdog_pid" 2>/dev/null || true; fi
-    local pid
-    for pid in "${started_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${started_pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    if ((keep_tmp || failed || status != 0)); then
-        log "logs, configs and raw hey output kept in $tmp"
-    else
-        rm -rf "$tmp"
+# Called by `start` (bench/lib.sh) when a process exits before its port accepts.
+on_start_failure() {
+    if [[ $1 == gateway ]] && grep -q panic_threshold "$tmp/$1.log"; then
+        die "this gateway binary does not accept panic_threshold; rebuild it, or leave PANIC_THRESHOLD unset"
     fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "stopped (MAX_RUNTIME=${MAX_RUNTIME}s reached or TERM)"; exit 143' TERM
-
-# Bound the whole run; the watchdog kills its own sleep when cleanup stops it.
-bash -c 'sleep "$1" & s=$!; trap "kill \$s; exit 0" TERM; wait "$s" && kill -TERM "$2"' watchdog "$MAX_RUNTIME" $$ &
-watchdog_pid=$!
-
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-declare -A pid_of=()
-
-# start NAME PORT COMMAND...: starts it in the background and waits (15 s at most) until PORT accepts.
-start() {
-    local name=$1 port=$2 deadline=$((SECONDS + 15))
-    shift 2
-    "$@" >"$tmp/$name.log" 2>&1 &
-    pid_of[$name]=$!
-    started_pids+=("$!")
-    until port_open "$port"; do
-        if ! kill -0 "${pid_of[$name]}" 2>/dev/null; then
-            failed=1
-            log "$name exited during start; its log:"
-            tail -n 20 "$tmp/$name.log" >&2 || true
-            if [[ $name == gateway ]] && grep -q panic_threshold "$tmp/$name.log"; then
-                die "this gateway binary does not accept panic_threshold; rebuild it, or leave PANIC_THRESHOLD unset"
-            fi
-            die "$name did not start"
-        fi
-        ((SECONDS < deadline)) || { failed=1; tail -n 20 "$tmp/$name.log" >&2 || true; die "$name is not listening on $HOST:$port after 15 s"; }
-        sleep 0.1
-    done
-}
-
-expect_200() {
-    local name=$1 port=$2 code=""
-    for _ in 1 2 3 4 5; do
-        code=$(curl -s -o "$tmp/$name.curl-body" -w '%{http_code}' --max-time 5 "http://$HOST:$port/") || true
-        [[ $code == 200 ]] && return 0
-        sleep 0.3
-    done
-    failed=1
-    die "$name on $HOST:$port answered '$code' instead of 200: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log)"
-}
-
-check_alive() {
-    local name
-    for name in "${!pid_of[@]}"; do
-        if ! kill -0 "${pid_of[$name]}" 2>/dev/null; then
-            failed=1
-            log "$name (pid ${pid_of[$name]}) is no longer running; last lines of its log:"
-            tail -n 30 "$tmp/$name.log" >&2 || true
-            die "$name died during the run"
-        fi
-    done
 }
 
 for port in "$BACKEND_PORT" "$BACKEND_STATS_PORT" "$NGINX_PORT" "$GATEWAY_PORT" "$CONTROL_PORT"; do
@@ -161,64 +87,16 @@ done
 
 # nginx: one worker, upstream keep-alive as bench/run.sh sets it, 1 s connect timeout, the gateway's
 # send/read timeouts. A single-server upstream is never marked down by nginx (max_fails is ignored).
-cat >"$tmp/nginx.conf" <<EOF
-daemon off;
-master_process on;
-pid $tmp/nginx.pid;
-worker_processes 1;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $tmp/nginx-client_body-temp;
-    proxy_temp_path $tmp/nginx-proxy-temp;
-    fastcgi_temp_path $tmp/nginx-fastcgi-temp;
-    uwsgi_temp_path $tmp/nginx-uwsgi-temp;
-    scgi_temp_path $tmp/nginx-scgi-temp;
-    access_log off;
-    keepalive_requests 100000;
-    keepalive_timeout 75s;
-    client_header_timeout 10s;
-    upstream backend {
-        server $HOST:$BACKEND_PORT;
-        keepalive 256;
-        keepalive_requests 100000;
-        keepalive_timeout 60s;
-    }
-    server {
-        listen $HOST:$NGINX_PORT;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_connect_timeout 1s;
-            proxy_send_timeout 10s;
-            proxy_read_timeout 10s;
-        }
-    }
-}
-EOF
+{
+    nginx_conf_head nginx 1 4096 "" off
+    nginx_proxy_http "$NGINX_PORT" "$BACKEND_PORT" \
+        "proxy_connect_timeout 1s" "proxy_send_timeout 10s" "proxy_read_timeout 10s"
+} >"$tmp/nginx.conf"
 
 # The gateway: as bench/run.sh writes it, one worker, access log off, one node, 1 s connect timeout.
-{
-    cat <<EOF
-workers: 1
-listen: "$HOST:$GATEWAY_PORT"
-access_log: {enabled: false}
-metrics: {enabled: true}
-control: {listen: "$HOST:$CONTROL_PORT"}
-upstreams:
-  - id: backend
-    nodes: {"$HOST:$BACKEND_PORT": 1}
-    timeout: {connect: 1, send: 10, read: 10}
-    keepalive_pool: {size: 256, idle_timeout: 60, requests: 100000}
-EOF
-    [[ -n $PANIC_THRESHOLD ]] && echo "    panic_threshold: $PANIC_THRESHOLD"
-    cat <<EOF
-routes:
-  - id: all
-    uris: ["/*"]
-    upstream_id: backend
-EOF
-} >"$tmp/gateway.yaml"
+upstream_keys=("timeout: {connect: 1, send: 10, read: 10}")
+[[ -n $PANIC_THRESHOLD ]] && upstream_keys+=("panic_threshold: $PANIC_THRESHOLD")
+gateway_yaml 1 "$GATEWAY_PORT" "$CONTROL_PORT" "$BACKEND_PORT" "{enabled: false}" "${upstream_keys[@]}" >"$tmp/gateway.yaml"
 
 panic_note="panic_threshold not set (gateway default)"
 [[ -n $PANIC_THRESHOLD ]] && panic_note="panic_threshold: $PANIC_THRESHOLD"

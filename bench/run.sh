@@ -35,6 +35,11 @@ EOF
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$script_dir/lib.sh"
+bench_name=bench
+bench_curl_max_time=3
+bench_expect_200_hint="; TARGETS can leave it out"
 
 WORKERS=${WORKERS:-1}
 THREADS=${THREADS:-1}
@@ -53,13 +58,11 @@ GATEWAY_BARE_PORT=${GATEWAY_BARE_PORT:-18084}
 GATEWAY_EPOLL_PORT=${GATEWAY_EPOLL_PORT:-18085}
 SLOWLORIS_INTERVAL=${SLOWLORIS_INTERVAL:-2}
 MAX_RUNTIME=${MAX_RUNTIME:-1800}
-HOST=127.0.0.1
 
 markdown_file=""
 idle_count=0
 slowloris_count=0
 nginx_access_log=on
-keep_tmp=0
 command_line="$0 $*"
 while (($#)); do
     case "$1" in
@@ -69,16 +72,11 @@ while (($#)); do
         --no-access-log) nginx_access_log=off; shift ;;
         --keep-tmp) keep_tmp=1; shift ;;
         -h | --help) usage; exit 0 ;;
-        *) echo "bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
+        *) unknown_option "$1" ;;
     esac
 done
 
-die() { echo "bench: $*" >&2; exit 1; }
-log() { echo "bench: $*" >&2; }
-
-for number in WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME; do
-    [[ ${!number} =~ ^[0-9]+$ ]] || die "$number must be a whole number, got '${!number}'"
-done
+require_whole_numbers WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME
 ((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
 for target in $TARGETS; do
     case "$target" in
@@ -100,7 +98,6 @@ seconds_of() {
 }
 [[ $(seconds_of "$DURATION") =~ ^[0-9]+$ ]] || die "DURATION must look like 6s, 1m or 6, got '$DURATION'"
 
-require() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH ($2)"; }
 require nginx "apt-get install nginx"
 require wrk "apt-get install wrk"
 require curl "apt-get install curl"
@@ -121,41 +118,10 @@ needed_fds=$((idle_count + slowloris_count + CONNECTIONS + 600))
 # nginx counts client and upstream connections against worker_connections.
 worker_connections=$((fd_limit - 100))
 
-tmp=$(mktemp -d /tmp/gateway-bench.XXXXXX)
+# The temp dir, the traps that stop everything started on exit, and the MAX_RUNTIME watchdog.
+bench_init /tmp/gateway-bench.XXXXXX "logs, configs and raw wrk output"
 records=$tmp/records.tsv
 : >"$records"
-started_pids=()
-helper_pids=()
-watchdog_pid=""
-failed=0
-
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [[ -n $watchdog_pid ]]; then kill "$watchdog_pid" 2>/dev/null || true; fi
-    local pid
-    for pid in "${helper_pids[@]}" "${started_pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${helper_pids[@]}" "${started_pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    if ((keep_tmp || failed || status != 0)); then
-        log "logs, configs and raw wrk output kept in $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "stopped (MAX_RUNTIME=${MAX_RUNTIME}s reached or TERM)"; exit 143' TERM
-
-# Bound the whole run: a stuck step must not hold the machine.
-# The watchdog kills its own sleep when cleanup stops it, so nothing is left behind.
-bash -c 'sleep "$1" & s=$!; trap "kill \$s; exit 0" TERM; wait "$s" && kill -TERM "$2"' watchdog "$MAX_RUNTIME" $$ &
-watchdog_pid=$!
 
 port_of() {
     case "$1" in
@@ -163,33 +129,6 @@ port_of() {
         haproxy) echo "$HAPROXY_PORT" ;; gateway) echo "$GATEWAY_PORT" ;;
         gateway-bare) echo "$GATEWAY_BARE_PORT" ;; gateway-epoll) echo "$GATEWAY_EPOLL_PORT" ;;
     esac
-}
-declare -A pid_of=()
-
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-wait_for_port() {
-    local name=$1 port=$2 pid=$3 deadline=$((SECONDS + 15))
-    until port_open "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            log "$name exited during start; its log:"
-            tail -n 20 "$tmp/$name.log" >&2 || true
-            die "$name did not start"
-        fi
-        ((SECONDS < deadline)) || { tail -n 20 "$tmp/$name.log" >&2 || true; die "$name is not listening on $HOST:$port after 15 s"; }
-        sleep 0.1
-    done
-}
-
-expect_200() {
-    local name=$1 port=$2 code=""
-    for _ in 1 2 3 4 5; do
-        code=$(curl -s -o "$tmp/$name.curl-body" -w '%{http_code}' --max-time 3 "http://$HOST:$port/") || true
-        [[ $code == 200 ]] && return 0
-        sleep 0.3
-    done
-    failed=1
-    die "$name on $HOST:$port answered '$code' instead of 200: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log; TARGETS can leave it out)"
 }
 
 # A process and all its descendants (nginx master + workers), one pid a line.
@@ -228,36 +167,11 @@ cpu_ticks() {
     echo "$total"
 }
 
-alive() { kill -0 "${pid_of[$1]}" 2>/dev/null; }
-
-start() {
-    local name=$1
-    shift
-    "$@" >"$tmp/$name.log" 2>&1 &
-    pid_of[$name]=$!
-    started_pids+=("$!")
-    wait_for_port "$name" "$(port_of "$name")" "$!"
-}
-
 # The gateway logs a few lines while it starts; what it logs after it answered its first request
 # is worth a look at the end of the run.
 declare -A start_log_lines=()
 mark_log() { start_log_lines[$1]=$(wc -l <"$tmp/$1.log"); }
 log_since_start() { tail -n "+$((${start_log_lines[$1]} + 1))" "$tmp/$1.log"; }
-
-nginx_common() {
-    cat <<EOF
-daemon off;
-master_process on;
-pid $tmp/$1.pid;
-worker_rlimit_nofile $fd_limit;
-events { worker_connections $worker_connections; }
-EOF
-}
-nginx_temp_paths() {
-    local dir
-    for dir in client_body proxy fastcgi uwsgi scgi; do echo "    ${dir}_temp_path $tmp/$1-${dir}-temp;"; done
-}
 
 for target in $TARGETS; do
     port_variable=${target^^}
@@ -267,12 +181,8 @@ port_open "$BACKEND_PORT" && die "$HOST:$BACKEND_PORT (backend) is already in us
 
 # Backend: always one nginx worker answering a fixed body, so every proxy meets the same ceiling.
 {
-    nginx_common backend
-    echo "worker_processes 1;"
-    echo "http {"
-    nginx_temp_paths backend
+    nginx_conf_head backend 1 "$worker_connections" "$fd_limit" off
     cat <<EOF
-    access_log off;
     keepalive_requests 10000000;
     keepalive_timeout 300s;
     default_type text/plain;
@@ -284,36 +194,11 @@ port_open "$BACKEND_PORT" && die "$HOST:$BACKEND_PORT (backend) is already in us
 EOF
 } >"$tmp/backend.conf"
 
+nginx_access=off
+[[ $nginx_access_log == on ]] && nginx_access="$tmp/nginx-access.log combined"
 {
-    nginx_common nginx
-    echo "worker_processes $WORKERS;"
-    echo "http {"
-    nginx_temp_paths nginx
-    if [[ $nginx_access_log == on ]]; then
-        echo "    access_log $tmp/nginx-access.log combined;"
-    else
-        echo "    access_log off;"
-    fi
-    cat <<EOF
-    keepalive_requests 100000;
-    keepalive_timeout 75s;
-    client_header_timeout 10s;
-    upstream backend {
-        server $HOST:$BACKEND_PORT;
-        keepalive 256;
-        keepalive_requests 100000;
-        keepalive_timeout 60s;
-    }
-    server {
-        listen $HOST:$NGINX_PORT;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-EOF
+    nginx_conf_head nginx "$WORKERS" "$worker_connections" "$fd_limit" "$nginx_access"
+    nginx_proxy_http "$NGINX_PORT" "$BACKEND_PORT"
 } >"$tmp/nginx.conf"
 
 # HAProxy reserves two descriptors per maxconn and refuses to start when the hard limit is lower;
@@ -343,21 +228,8 @@ backend backend
 EOF
 
 # The shipped defaults: metrics recorded, zstd access log on (as nginx's log is on).
-cat >"$tmp/gateway.yaml" <<EOF
-workers: $WORKERS
-listen: "$HOST:$GATEWAY_PORT"
-access_log: {enabled: true, path: "$tmp/gateway-logs/access.log.zst", format: json}
-metrics: {enabled: true}
-control: {listen: "$HOST:$((GATEWAY_PORT + 10))"}
-upstreams:
-  - id: backend
-    nodes: {"$HOST:$BACKEND_PORT": 1}
-    keepalive_pool: {size: 256, idle_timeout: 60, requests: 100000}
-routes:
-  - id: all
-    uris: ["/*"]
-    upstream_id: backend
-EOF
+gateway_yaml "$WORKERS" "$GATEWAY_PORT" "$((GATEWAY_PORT + 10))" "$BACKEND_PORT" \
+    "{enabled: true, path: \"$tmp/gateway-logs/access.log.zst\", format: json}" >"$tmp/gateway.yaml"
 
 sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_BARE_PORT#" \
     -e 's#^access_log:.*#access_log: {enabled: false}#' -e 's#^metrics:.*#metrics: {enabled: false}#' \
@@ -372,10 +244,10 @@ sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_BARE_PORT#" \
 } >"$tmp/gateway-epoll.yaml"
 
 log "temp dir $tmp; workers=$WORKERS wrk -t$THREADS -c$CONNECTIONS -d$DURATION rounds=$ROUNDS; open-file limit $fd_limit"
-start backend nginx -p "$tmp" -e "$tmp/backend.error.log" -c "$tmp/backend.conf"
+start backend "$BACKEND_PORT" nginx -p "$tmp" -e "$tmp/backend.error.log" -c "$tmp/backend.conf"
 expect_200 backend "$BACKEND_PORT"
 if wants gateway; then
-    start gateway "$GATEWAY_BIN" run --config "$tmp/gateway.yaml"
+    start gateway "$GATEWAY_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway.yaml"
     # Sampled before any request reaches it: the idle footprint of a fresh gateway.
     sleep 0.5
     printf 'startrss\tgateway\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
@@ -383,21 +255,21 @@ if wants gateway; then
     mark_log gateway
 fi
 if wants gateway-bare; then
-    start gateway-bare "$GATEWAY_BIN" run --config "$tmp/gateway-bare.yaml"
+    start gateway-bare "$GATEWAY_BARE_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway-bare.yaml"
     expect_200 gateway-bare "$GATEWAY_BARE_PORT"
     mark_log gateway-bare
 fi
 if wants gateway-epoll; then
-    start gateway-epoll "$GATEWAY_BIN" run --config "$tmp/gateway-epoll.yaml"
+    start gateway-epoll "$GATEWAY_EPOLL_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway-epoll.yaml"
     expect_200 gateway-epoll "$GATEWAY_EPOLL_PORT"
     mark_log gateway-epoll
 fi
 if wants nginx; then
-    start nginx nginx -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/nginx.conf"
+    start nginx "$NGINX_PORT" nginx -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/nginx.conf"
     expect_200 nginx "$NGINX_PORT"
 fi
 if wants haproxy; then
-    start haproxy haproxy -db -f "$tmp/haproxy.cfg"
+    start haproxy "$HAPROXY_PORT" haproxy -db -f "$tmp/haproxy.cfg"
     expect_200 haproxy "$HAPROXY_PORT"
 fi
 # The backend's process stays in pid_of for liveness checks; "backend" as a target means direct.
@@ -426,18 +298,6 @@ parse_wrk() {
             if (rps == "" || p99 == "") exit 1
             printf "%s %.3f %d %d %d\n", rps, p99, non2xx + 0, sock + 0, requests + 0
         }' "$1"
-}
-
-check_alive() {
-    local name
-    for name in "${!pid_of[@]}"; do
-        if ! alive "$name"; then
-            failed=1
-            log "$name (pid ${pid_of[$name]}) is no longer running; last lines of its log:"
-            tail -n 30 "$tmp/$name.log" >&2 || true
-            die "$name died during the run"
-        fi
-    done
 }
 
 # Runs one measured wrk and sets rps, p99, non2xx, sockerr, requests and cpu_us (user+system CPU
@@ -490,9 +350,7 @@ start_helper() { # name timeout command...
 }
 
 stop_helper() { # pid name -> prints DONE summary
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
+    stop_pids 100 "$1"
     wait "$1" 2>/dev/null || true
     grep '^DONE' "$tmp/$2.out" | sed 's/^DONE //' || echo "no summary"
 }

@@ -34,8 +34,10 @@ func jsonObject(_ line: String) -> [String: Any]? {
 final class LineCollector: Sendable {
     private let lines = Mutex<[(line: String, arrived: ContinuousClock.Instant)]>([])
     private let partial = Mutex<Data>(Data())
+    private let handle: FileHandle
 
     init(_ handle: FileHandle) {
+        self.handle = handle
         handle.readabilityHandler = { [self] handle in
             let data = handle.availableData
             let arrived = ContinuousClock.now
@@ -55,6 +57,11 @@ final class LineCollector: Sendable {
     }
 
     var snapshot: [String] { self.lines.withLock { $0.map(\.line) } }
+
+    /// Stops reading: Foundation keeps the handler (and its bookkeeping) alive until it is cleared.
+    func stop() {
+        handle.readabilityHandler = nil
+    }
 
     /// Waits until `predicate` holds for the collected lines or `timeout` seconds pass; returns how long after
     /// the call the line that made it hold arrived. The time is taken as the line is read, so that how soon a

@@ -253,7 +253,16 @@ import Testing
         ),
         Bad(yaml: "hash_on: cookie", type: "chash", path: "upstreams[0].key", reason: "required"),
         Bad(yaml: "", type: "random", path: "upstreams[0].type", reason: "\"least_conn\""),
+        Bad(yaml: "panic_threshold: 101", path: "upstreams[0].panic_threshold", reason: "from 0 to 100"),
+        Bad(yaml: "panic_threshold: -5", path: "upstreams[0].panic_threshold", reason: "from 0 to 100"),
+        Bad(yaml: "panic_threshold: half", path: "upstreams[0].panic_threshold", reason: "integer"),
     ]
+
+    @Test func panicThresholdDefaultsToHalfAndZeroTurnsItOff() throws {
+        #expect(try Self.parse(Self.upstream("")).panicThreshold == 50)
+        #expect(try Self.parse(Self.upstream("panic_threshold: 0")).panicThreshold == 0)
+        #expect(try Self.parse(Self.upstream("panic_threshold: 100")).panicThreshold == 100)
+    }
 
     @Test(arguments: bad) func badValueNamesItsPath(_ bad: Bad) {
         let issues = Self.issues(Self.upstream(bad.yaml, type: bad.type))
