@@ -34,34 +34,32 @@ func jsonObject(_ line: String) -> [String: Any]? {
 final class LineCollector: Sendable {
     private let lines = Mutex<[(line: String, arrived: ContinuousClock.Instant)]>([])
     private let partial = Mutex<Data>(Data())
-    private let handle: FileHandle
 
+    /// Reads on a thread of its own with blocking reads until end of stream. (Foundation's
+    /// `readabilityHandler` leaks its dispatch-source bookkeeping, which LeakSanitizer reports.)
     init(_ handle: FileHandle) {
-        self.handle = handle
-        handle.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            let arrived = ContinuousClock.now
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
+        let thread = Thread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                self.append(data, arrived: ContinuousClock.now)
             }
-            self.partial.withLock { partial in
-                partial.append(data)
-                while let newline = partial.firstIndex(of: 0x0A) {
-                    let line = String(decoding: partial[partial.startIndex..<newline], as: UTF8.self)
-                    partial.removeSubrange(partial.startIndex...newline)
-                    self.lines.withLock { $0.append((line, arrived)) }
-                }
+        }
+        thread.start()
+    }
+
+    private func append(_ data: Data, arrived: ContinuousClock.Instant) {
+        partial.withLock { partial in
+            partial.append(data)
+            while let newline = partial.firstIndex(of: 0x0A) {
+                let line = String(decoding: partial[partial.startIndex..<newline], as: UTF8.self)
+                partial.removeSubrange(partial.startIndex...newline)
+                lines.withLock { $0.append((line, arrived)) }
             }
         }
     }
 
     var snapshot: [String] { self.lines.withLock { $0.map(\.line) } }
-
-    /// Stops reading: Foundation keeps the handler (and its bookkeeping) alive until it is cleared.
-    func stop() {
-        handle.readabilityHandler = nil
-    }
 
     /// Waits until `predicate` holds for the collected lines or `timeout` seconds pass; returns how long after
     /// the call the line that made it hold arrived. The time is taken as the line is read, so that how soon a

@@ -66,6 +66,5 @@ import Testing
         // throws earlier leaves this to the ManagedProcess, which kills its child when it goes away.)
         process.signal(SIGKILL)
         await process.waitForExit(timeout: .seconds(10))
-        collector.stop()
     }
 }
