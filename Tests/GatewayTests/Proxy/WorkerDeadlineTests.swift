@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import Gateway
@@ -159,5 +160,64 @@ struct WorkerDeadlineTests {
         h.wait(0.2)
         #expect(h.executor.closed.contains(upstream))
         #expect(h.counter("gateway_upstream_pool_idle_connections", "upstream=\"backend\"") == 0)
+    }
+}
+
+/// Retries on scripted events: which node, which bytes, and the backoff deadline on the manual clock.
+@Suite("Worker retries on scripted events")
+struct WorkerRetryTests {
+    /// Two nodes, retries on connect failures and timeouts, 1 s read timeout, backoff 0.2–0.4 s.
+    static let yaml = """
+        workers: 1
+        listen: "127.0.0.1:0"
+        upstreams:
+          - id: pair
+            nodes: {"127.0.0.1:9": 1, "127.0.0.1:10": 1}
+            timeout: {connect: 1, send: 1, read: 1}
+            retries: 1
+            retry_on: [connect_failure, timeout]
+            retry_backoff: {base: 0.4, max: 0.4}
+        routes:
+          - {id: api, uris: ["/*"], upstream_id: pair}
+        """
+
+    @Test("a refused connect goes to the other node at once with the same request")
+    func refusedConnectIsRetriedAtOnce() throws {
+        let h = try WorkerHarness(yaml: Self.yaml)
+        let client = h.connectClient()
+        h.clientSends("GET /a HTTP/1.1\r\nHost: api\r\n\r\n", on: client)
+        let first = try #require(h.executor.opened.last)
+        h.executor.completeConnect(first, result: -ECONNREFUSED)
+        h.turn()
+        #expect(h.executor.closed.contains(first))
+        let second = try h.upstreamConnects()
+        #expect(second != first, "no second connection")
+        #expect(try h.sent(on: second).hasPrefix("GET /a HTTP/1.1\r\n"))
+        h.executor.deliver(WorkerHarness.okResponse, to: second)
+        h.turn()
+        #expect(try h.sent(on: client).hasPrefix("HTTP/1.1 200 OK"))
+        #expect(h.counter("gateway_upstream_retries_total", "upstream=\"pair\",reason=\"connect_failure\"") == 1)
+    }
+
+    @Test("a read timeout backs off on the client's deadline, then retries the other node")
+    func timeoutRetriesAfterTheBackoff() throws {
+        let h = try WorkerHarness(yaml: Self.yaml)
+        let client = h.connectClient()
+        h.clientSends("GET /b HTTP/1.1\r\nHost: api\r\n\r\n", on: client)
+        let first = try h.upstreamConnects()
+        let request = try h.sent(on: first)
+        h.wait(1.05)
+        #expect(h.executor.closed.contains(first), "the timed-out connection stayed open")
+        #expect(h.executor.opened.count == 1, "retried before the backoff")
+        // Backoff: a random delay in [0.2, 0.4) s.
+        h.wait(0.45)
+        #expect(h.executor.opened.count == 2, "no retry after the backoff")
+        let second = try h.upstreamConnects()
+        #expect(try h.sent(on: second) == request)
+        h.executor.deliver(WorkerHarness.okResponse, to: second)
+        h.turn()
+        #expect(try h.sent(on: client).hasPrefix("HTTP/1.1 200 OK"))
+        #expect(h.timeouts("upstream_read") == 1)
+        #expect(h.counter("gateway_upstream_retries_total", "upstream=\"pair\",reason=\"timeout\"") == 1)
     }
 }

@@ -43,7 +43,7 @@ struct WorkerExchangeTests {
         h.turn()
         #expect(try h.sent(on: client).hasPrefix("HTTP/1.1 200 OK"))
         // Not a retry to another node, and not a failure of the node.
-        #expect(h.counter("gateway_upstream_retries_total", "reason=\"connect_failure\",upstream=\"backend\"") == 0)
+        #expect(h.counter("gateway_upstream_retries_total", "upstream=\"backend\",reason=\"connect_failure\"") == 0)
         #expect(h.executor.buffersInUse == 0)
     }
 

@@ -100,14 +100,18 @@ final class WorkerHarness {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The value of a counter series in the worker's metrics (0 when absent).
+    /// The value of a series in the worker's metrics; `labels` as exposed (in the family's label order).
+    /// A series that does not exist is a test error, not a zero, so a misspelt lookup cannot pass.
     func counter(_ name: String, _ labels: String) -> Double {
         let text = String(decoding: observability.registry.render(.text), as: UTF8.self)
         let prefix = "\(name){\(labels)} "
         for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
             return Double(line.dropFirst(prefix.count)) ?? 0
         }
-        return 0
+        Issue.record(
+            "no series \(prefix)in:\n\(text.split(separator: "\n").filter { $0.hasPrefix(name) }.joined(separator: "\n"))"
+        )
+        return -1
     }
 
     func timeouts(_ kind: String) -> Double { counter("gateway_timeouts_total", "kind=\"\(kind)\"") }
