@@ -43,18 +43,29 @@ struct IOExecutorTests {
         io.multishotAccept(fd: listener, userData: acceptTag)
         let client = Sockets.upstreamSocket(family: address.family)
         try #require(client >= 0)
-        let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
-        defer { storage.deallocate() }
-        storage.pointee = address.storage
-        storage.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            io.connect(fd: client, address: $0, length: address.length, userData: connectTag)
-        }
-        let connected = try #require(wait(for: connectTag, on: io, into: &seen))
+        let connected = try connectAndWait(io, client, to: address, into: &seen)
         #expect(connected.result == 0)
         let accepted = try #require(wait(for: acceptTag, on: io, into: &seen))
         #expect(accepted.result >= 0)
         #expect(accepted.flags & IOCompletion.more != 0, "multishot accept goes on")
         return (client, accepted.result)
+    }
+
+    /// Connects `fd` to `address` through `io` and returns the connect's completion.
+    static func connectAndWait(
+        _ io: some IOExecutor,
+        _ fd: Int32,
+        to address: SocketAddress,
+        into seen: inout [Completion]
+    ) throws -> Completion {
+        // The executor reads the address when it performs the connect: keep it until the completion.
+        let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
+        defer { storage.deallocate() }
+        storage.pointee = address.storage
+        storage.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            io.connect(fd: fd, address: $0, length: address.length, userData: connectTag)
+        }
+        return try #require(wait(for: connectTag, on: io, into: &seen))
     }
 
     static func listener() throws -> (Int32, SocketAddress) {
@@ -147,13 +158,7 @@ struct IOExecutorTests {
         Glibc.close(listener)
         var seen: [Completion] = []
         let client = Sockets.upstreamSocket(family: address.family)
-        let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
-        defer { storage.deallocate() }
-        storage.pointee = address.storage
-        storage.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            io.connect(fd: client, address: $0, length: address.length, userData: connectTag)
-        }
-        let result = try #require(wait(for: connectTag, on: io, into: &seen))
+        let result = try connectAndWait(io, client, to: address, into: &seen)
         #expect(result.result == -ECONNREFUSED)
         io.close(fd: client)
         io.submit()
