@@ -155,7 +155,7 @@ extension Worker {
             policy: entry,
             budget: exchanges,
             hasOtherNode: { picker.hasUntriedNode(upstream: upstream, tried: tried) },
-            random: { nextRandom() }
+            random: { picker.nextRandom() }
         )
         guard case .retry(let delay) = decision else {
             if decision == .giveUp(.budgetExhausted) { telemetry.recordRetryBudgetExhausted(upstream: upstream) }
@@ -193,7 +193,4 @@ extension Worker {
         }
         beginUpstreamExchange(client: client, upstream: upstream, node: node, block: block, length: Int(length))
     }
-
-    @inline(__always)
-    func nextRandom() -> UInt64 { picker.nextRandom() }
 }

@@ -68,15 +68,21 @@ struct IOExecutorTests {
         return try #require(wait(for: connectTag, on: io, into: &seen))
     }
 
+    /// A listener and a client connected to it through `io`, with the accepted server side.
+    static func connectedSockets(_ io: some IOExecutor) throws -> (listener: Int32, client: Int32, server: Int32) {
+        let (listener, address) = try listener()
+        let (client, server) = try connectedPair(io, listener: listener, address: address)
+        return (listener, client, server)
+    }
+
     static func listener() throws -> (Int32, SocketAddress) {
         let fd = try Sockets.listen(on: SocketAddress(host: "127.0.0.1", port: 0)!)
         return (fd, try #require(SocketAddress.local(of: fd)))
     }
 
     static func roundTrip(_ io: some IOExecutor) throws {
-        let (listener, address) = try listener()
+        let (listener, client, server) = try connectedSockets(io)
         defer { Glibc.close(listener) }
-        let (client, server) = try connectedPair(io, listener: listener, address: address)
         var seen: [Completion] = []
         let message = Array("GET / HTTP/1.1\r\n\r\n".utf8)
         io.receive(fd: server, userData: receiveTag)
@@ -99,9 +105,8 @@ struct IOExecutorTests {
     /// Bytes followed by the peer's close, both already there when the receive is posted: the data
     /// and then end-of-stream (0) must both be reported.
     static func dataThenEndOfStream(_ io: some IOExecutor) throws {
-        let (listener, address) = try listener()
+        let (listener, client, server) = try connectedSockets(io)
         defer { Glibc.close(listener) }
-        let (client, server) = try connectedPair(io, listener: listener, address: address)
         var seen: [Completion] = []
         io.receive(fd: server, userData: receiveTag)
         let first = Array("first".utf8)
@@ -128,10 +133,9 @@ struct IOExecutorTests {
 
     /// With the only pool buffer held, a receive with bytes waiting reports -ENOBUFS.
     static func starvation(_ io: some IOExecutor) throws {
-        let (listener, address) = try listener()
+        let (listener, client, server) = try connectedSockets(io)
         defer { Glibc.close(listener) }
-        let (client, server) = try connectedPair(io, listener: listener, address: address)
-        let (client2, server2) = try connectedPair(io, listener: listener, address: address)
+        let (client2, server2) = try connectedPair(io, listener: listener, address: SocketAddress.local(of: listener)!)
         var seen: [Completion] = []
         let byte: [UInt8] = [0x41]
         #expect(byte.withUnsafeBytes { Glibc.send(client, $0.baseAddress!, 1, 0) } == 1)
@@ -166,9 +170,8 @@ struct IOExecutorTests {
 
     /// A pending receive that is cancelled completes with -ECANCELED and holds no buffer.
     static func cancelledReceive(_ io: some IOExecutor) throws {
-        let (listener, address) = try listener()
+        let (listener, client, server) = try connectedSockets(io)
         defer { Glibc.close(listener) }
-        let (client, server) = try connectedPair(io, listener: listener, address: address)
         var seen: [Completion] = []
         io.receive(fd: server, userData: receiveTag)
         io.submitAndWait(timeoutNanoseconds: 0)

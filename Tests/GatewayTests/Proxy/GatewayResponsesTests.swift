@@ -59,33 +59,25 @@ struct GatewayResponsesTests {
         #expect((json["upstream"] as? String) == (namesUpstream ? "pool-a" : nil))
     }
 
+    static func error503(includeBody: Bool) -> [UInt8] {
+        write { writer in
+            withBytes("id1") {
+                GatewayResponses.writeError(
+                    status: 503,
+                    message: "m",
+                    upstreamName: nil,
+                    requestID: $0,
+                    close: false,
+                    includeBody: includeBody,
+                    into: &writer
+                )
+            }
+        }
+    }
+
     @Test func errorToAHeadRequestAnnouncesTheBodyWithoutSendingIt() throws {
-        let full = Self.write { writer in
-            Self.withBytes("id1") {
-                GatewayResponses.writeError(
-                    status: 503,
-                    message: "m",
-                    upstreamName: nil,
-                    requestID: $0,
-                    close: false,
-                    includeBody: true,
-                    into: &writer
-                )
-            }
-        }
-        let headOnly = Self.write { writer in
-            Self.withBytes("id1") {
-                GatewayResponses.writeError(
-                    status: 503,
-                    message: "m",
-                    upstreamName: nil,
-                    requestID: $0,
-                    close: false,
-                    includeBody: false,
-                    into: &writer
-                )
-            }
-        }
+        let full = Self.error503(includeBody: true)
+        let headOnly = Self.error503(includeBody: false)
         let (_, fields, body) = try Self.parse(headOnly, method: .head)
         #expect(body.isEmpty)
         let (_, fullFields, fullBody) = try Self.parse(full)
