@@ -5,7 +5,11 @@ import Gateway
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate a configuration file and print every error with its key path."
+        abstract: "Validate a configuration file and print every error with its key path.",
+        discussion: """
+            On success it also prints the effective process-level settings (those GATEWAY_* variables override), \
+            each with where its value came from: file, env VARIABLE or default.
+            """
     )
 
     @Option(name: .long, help: "Path to the YAML configuration file.")
@@ -17,7 +21,12 @@ struct CheckCommand: ParsableCommand {
             let enabled = loaded.routes.filter(\.enabled).count
             let disabled = loaded.routes.count - enabled
             let suffix = disabled > 0 ? " (\(disabled) disabled)" : ""
-            print("config OK: \(loaded.routes.count) routes, \(loaded.upstreams.count) upstreams\(suffix)")
+            var output = "config OK: \(loaded.routes.count) routes, \(loaded.upstreams.count) upstreams\(suffix)\n"
+            output += "process settings (a change needs a restart):\n"
+            for line in loaded.processSettingsReport {
+                output += "  \(line)\n"
+            }
+            print(output, terminator: "")
         } catch {
             let count = error.issues.count
             var output = "\(config): \(count) \(count == 1 ? "problem" : "problems")\n"

@@ -3,6 +3,9 @@ extension MetricRegistry {
     package static let overflowFamilyName = "telemetry_series_overflow"
 
     /// Runs the collectors, then reads and merges every family from every shard, sorted by name.
+    ///
+    /// Every exposition goes through here, whatever its format: this is the scrape that lists the series
+    /// retired since the previous one for the last time (``FamilyCore/entriesForExposition()``).
     package func collect() -> [FamilySnapshot] {
         self.runCollectors()
         var reader = ShardReader()
@@ -10,7 +13,7 @@ extension MetricRegistry {
         var overflow: [SeriesSnapshot] = []
         for family in self.families() {
             let core = family.core
-            let (entries, overflowCounter) = core.entries()
+            let (entries, overflowCounter) = core.entriesForExposition()
             var snapshot = FamilySnapshot(
                 baseName: core.name,
                 help: core.help,

@@ -4,7 +4,9 @@ import Synchronization
 ///
 /// Register families and resolve handles at start-up or configuration load; register one
 /// ``MetricWriter`` per worker thread; record through handles on the workers; call ``render(accept:acceptEncoding:)``
-/// on the scraping thread, where all shards are merged and encoded.
+/// on the scraping thread, where all shards are merged and encoded. On a configuration reload, resolve the
+/// handles of the new configuration (existing label values continue their series) and retire the series of
+/// what it removed with ``retireSeries(label:values:)``.
 public final class MetricRegistry: Sendable {
     package enum Family: Sendable {
         case counter(CounterFamily)

@@ -5,9 +5,15 @@ import Yams
 public enum ConfigLoader {
     /// Reads and validates the YAML file at `path`, reporting every problem at once.
     ///
-    /// With `resolveHostnames` node host names are resolved now, so a name that does not resolve is a
-    /// config error naming the node rather than a failure on the first request.
-    package static func load(path: String, resolveHostnames: Bool = true) throws(ConfigError) -> GatewayConfig {
+    /// `${VAR}` references in values are expanded from `environment`, and its `GATEWAY_*` variables override the
+    /// process-level settings (see ``ProcessSetting``). With `resolveHostnames` node host names are resolved
+    /// now, so a name that does not resolve is a config error naming the node rather than a failure on the first
+    /// request.
+    package static func load(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        resolveHostnames: Bool = true
+    ) throws(ConfigError) -> GatewayConfig {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -19,44 +25,80 @@ public enum ConfigLoader {
             let issue = ConfigIssue(path: "(file)", line: nil, reason: "\(path) is not UTF-8 text")
             throw ConfigError(code: .unreadable, issues: [issue], sourceName: path)
         }
-        var config = try parse(yaml: text, sourceName: path, resolveHostnames: resolveHostnames)
+        var config = try parse(
+            yaml: text,
+            sourceName: path,
+            environment: environment,
+            resolveHostnames: resolveHostnames
+        )
         config.sourceHash = FNV1a.hex(of: data)
         return config
     }
 
-    /// Validates YAML text; `sourceName` is recorded in the result and in errors.
+    /// Validates YAML text; `sourceName` is recorded in the result and in errors. `environment` as in
+    /// ``load(path:environment:resolveHostnames:)``.
     public static func parse(
         yaml: String,
         sourceName: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         resolveHostnames: Bool = true
     ) throws(ConfigError) -> GatewayConfig {
+        // `${...}` references are hidden from the YAML parser, which would read their braces as structure in a
+        // flow collection, and expanded in the composed tree.
+        var text = yaml
+        let references = EnvironmentReferences(protecting: &text)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try Yams.compose(yaml: text)
         } catch {
             throw ConfigError(code: .syntax, issues: [syntaxIssue(error)], sourceName: sourceName, cause: error)
         }
         var reader = ConfigReader()
         reader.resolveHostnames = resolveHostnames
-        var config = GatewayConfig()
-        if let root {
-            reader.document(root, into: &config)
-        } else {
+        guard let root else {
             reader.report("", nil, "the configuration is empty; it needs at least `routes:`")
+            throw ConfigError(code: .invalid, issues: reader.issues, sourceName: sourceName)
         }
-        guard reader.issues.isEmpty else {
-            // File order reads best; cross-reference checks run last but belong where their key is.
-            let issues = reader.issues.enumerated().sorted {
-                ($0.element.line ?? Int.max, $0.offset) < ($1.element.line ?? Int.max, $1.offset)
-            }.map(\.element)
-            throw ConfigError(code: .invalid, issues: issues, sourceName: sourceName)
-        }
+        let expanded = reader.substituteEnvironment(root, at: "", environment: environment, references: references)
+        var config = try read(
+            ConfigDocument(root: expanded, fromFile: true),
+            flags: [],
+            environment: environment,
+            reader: &reader,
+            sourceName: sourceName
+        )
         config.sourceName = sourceName
         config.sourceHash = FNV1a.hex(of: yaml.utf8)
         return config
     }
 
-    private static func syntaxIssue(_ error: any Error) -> ConfigIssue {
+    /// Places `flags`, then the environment's overrides of the settings no flag set, and reads the result.
+    static func read(
+        _ document: ConfigDocument,
+        flags: [ConfigOverride],
+        environment: [String: String],
+        reader: inout ConfigReader,
+        sourceName: String
+    ) throws(ConfigError) -> GatewayConfig {
+        var document = document
+        let flagged = Set(flags.map(\.setting))
+        for override in flags + ConfigOverride.environment(environment).filter({ !flagged.contains($0.setting) }) {
+            document.apply(override)
+        }
+        var config = GatewayConfig()
+        reader.document(document.root, into: &config)
+        config.settingSources = document.sources
+        guard reader.issues.isEmpty else {
+            // File order reads best; cross-reference checks run last but belong where their key is.
+            let issues = reader.issues.enumerated().sorted {
+                ($0.element.line ?? Int.max, $0.offset) < ($1.element.line ?? Int.max, $1.offset)
+            }.map { document.attribute($0.element) }
+            throw ConfigError(code: .invalid, issues: issues, sourceName: sourceName)
+        }
+        return config
+    }
+
+    static func syntaxIssue(_ error: any Error) -> ConfigIssue {
         guard let yamlError = error as? YamlError else {
             return ConfigIssue(path: "(yaml)", line: nil, reason: "\(error)")
         }

@@ -1,8 +1,10 @@
+import Logging
 import Yams
 
 extension ConfigReader {
     static let topLevelKeys = [
-        "workers", "engine", "listen", "control", "access_log", "metrics", "limits", "shutdown", "upstreams", "routes",
+        "workers", "engine", "listen", "control", "admin", "log_level", "config", "access_log", "metrics", "limits",
+        "shutdown", "upstreams", "services", "routes", "consumers", "credentials", "global_rules",
     ]
 
     /// Families whose buckets `metrics.buckets` may set.
@@ -26,6 +28,17 @@ extension ConfigReader {
         }
         if let node = top["control"] {
             control(node, into: &config)
+        }
+        if let node = top["admin"] {
+            admin(node, into: &config)
+        }
+        if let node = top["log_level"], let level = choice(node, at: "log_level", as: Logger.Level.self) {
+            config.logLevel = level
+        }
+        if let node = top["config"], let section = fields(node, at: "config", allowed: ["watch"]),
+            let value = section["watch"], let watch = bool(value, at: "config.watch")
+        {
+            config.reload.watch = watch
         }
         if let node = top["access_log"] {
             accessLog(node, into: &config.accessLog)
@@ -67,8 +80,20 @@ extension ConfigReader {
             }
         }
         config.upstreams = declared.map(\.0)
+        if let node = top["services"] {
+            services(node, into: &config)
+        }
         if let node = top["routes"] {
             routes(node, into: &config)
+        }
+        if let node = top["consumers"] {
+            consumers(node, into: &config)
+        }
+        if let node = top["credentials"] {
+            credentials(node, into: &config)
+        }
+        if let node = top["global_rules"] {
+            globalRules(node, into: &config)
         }
     }
 
@@ -91,7 +116,7 @@ extension ConfigReader {
     }
 
     /// One address: "host:port", ":port", or a bare port number (all IPv4 interfaces, as APISIX's node_listen).
-    private mutating func listenAddress(_ node: Node, at path: String) -> ListenAddress? {
+    mutating func listenAddress(_ node: Node, at path: String) -> ListenAddress? {
         if case .scalar = node, node.tagName == .int {
             guard let port = int(node, at: path, in: 0...65535) else { return nil }
             return ListenAddress(host: "0.0.0.0", port: UInt16(port))
@@ -108,7 +133,8 @@ extension ConfigReader {
     private mutating func control(_ node: Node, into config: inout GatewayConfig) {
         guard let section = fields(node, at: "control", allowed: ["listen"]) else { return }
         guard let value = section["listen"], let address = listenAddress(value, at: "control.listen") else { return }
-        if let index = config.listen.firstIndex(of: address) {
+        // Port 0 lets the kernel pick a port for each listener, so equal addresses cannot clash then.
+        if address.port != 0, let index = config.listen.firstIndex(of: address) {
             report("control.listen", value, "\(address) is already the data-plane address listen[\(index)]")
             return
         }

@@ -3,7 +3,7 @@ import Yams
 extension ConfigReader {
     static let routeKeys = [
         "id", "uri", "uris", "host", "hosts", "methods", "priority", "upstream_id", "upstream", "client_max_body_size",
-        "status", "plugins", "name", "desc", "labels",
+        "status", "plugins", "name", "desc", "labels", "service_id", "create_time", "update_time",
     ]
 
     /// Plugins this gateway implements, by APISIX name.
@@ -73,8 +73,32 @@ extension ConfigReader {
                     config.upstreams.append(upstream)
                     route.upstreamID = inlineID
                 }
-            } else if route.mocking == nil && object["plugins"] == nil {
-                report(item.path, item.node, "a route needs upstream_id, an inline upstream, or plugins.mocking")
+            } else if route.mocking == nil && object["plugins"] == nil && object["service_id"] == nil {
+                report(
+                    item.path,
+                    item.node,
+                    "a route needs upstream_id, an inline upstream, service_id, or plugins.mocking"
+                )
+            }
+            if let value = object["service_id"], let id = nonEmptyString(value, at: object.path("service_id")) {
+                if let service = config.services.first(where: { $0.id == id }) {
+                    // The route's own upstream and plugins win; what it lacks comes from the service.
+                    if route.upstreamID == nil && route.mocking == nil {
+                        route.upstreamID = service.upstreamID
+                        route.mocking = service.mocking
+                        if service.upstreamID == nil && service.mocking == nil {
+                            report(object.path("service_id"), value, "service \"\(id)\" has no upstream")
+                        }
+                    }
+                    route.serviceID = id
+                } else {
+                    let names = config.services.map { "\"\($0.id)\"" }.joined(separator: ", ")
+                    report(
+                        object.path("service_id"),
+                        value,
+                        "no service has id \"\(id)\"\(names.isEmpty ? "; declare it under `services:`" : " (known: \(names))")"
+                    )
+                }
             }
             // Kept even when invalid: any issue fails the load, and the count stays right for messages.
             config.routes.append(route)
@@ -148,7 +172,7 @@ extension ConfigReader {
     }
 
     /// Reads `plugins:`; only `mocking` exists so far, and it is what this returns.
-    private mutating func plugins(_ node: Node, at path: String) -> MockResponse? {
+    mutating func plugins(_ node: Node, at path: String) -> MockResponse? {
         guard let mapping = node.mapping else {
             report(path, node, "expected a mapping of plugin names to settings, found \(Self.kind(node))")
             return nil

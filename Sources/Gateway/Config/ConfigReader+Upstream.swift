@@ -4,7 +4,7 @@ extension ConfigReader {
     static let upstreamKeys = [
         "id", "type", "nodes", "timeout", "keepalive_pool", "scheme", "pass_host", "upstream_host", "retries",
         "retry_timeout", "name", "desc", "labels", "checks", "circuit_breaker", "retry_on", "retry_budget",
-        "retry_backoff", "hash_on", "key", "panic_threshold",
+        "retry_backoff", "hash_on", "key", "panic_threshold", "create_time", "update_time",
     ]
 
     /// Reads one upstream object; `inlineID` is the synthesized id of an inline route upstream.

@@ -28,9 +28,13 @@ struct ConfigReader {
     var resolveHostnames = false
     /// Resolution results by host, so a host named by many nodes is looked up once.
     var resolved: [String: Result<[ResolvedAddress], UpstreamNode.ResolutionError>] = [:]
+    /// Key paths whose `${VAR}` could not be expanded: already reported, so nothing more is said about them.
+    var unexpanded: Set<String> = []
 
     mutating func report(_ path: String, _ node: Node?, _ reason: String) {
-        issues.append(ConfigIssue(path: path.isEmpty ? "(root)" : path, line: node?.mark?.line, reason: reason))
+        let path = path.isEmpty ? "(root)" : path
+        guard !unexpanded.contains(path) else { return }
+        issues.append(ConfigIssue(path: path, line: node?.mark?.line, reason: reason))
     }
 
     /// Reads a mapping, reporting non-string keys and keys outside `allowed`.

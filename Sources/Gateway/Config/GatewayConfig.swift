@@ -1,3 +1,5 @@
+import Logging
+
 /// A validated gateway configuration: what `gateway run` serves and `/status` reports.
 ///
 /// Built only by ``ConfigLoader``, which checks every value and normalises inline upstreams into
@@ -23,6 +25,20 @@ public struct GatewayConfig: Sendable, Equatable {
     package var upstreams: [UpstreamConfig] = []
     /// Every route in file order, disabled ones included (routing skips them).
     package var routes: [RouteConfig] = []
+    /// Services routes may share (`service_id`), consumers, their credentials and global rules.
+    package var services: [ServiceConfig] = []
+    package var consumers: [ConsumerConfig] = []
+    package var credentials: [CredentialConfig] = []
+    package var globalRules: [GlobalRuleConfig] = []
+    /// The least severe level the process's log lines are written at (`log_level`, default `info`).
+    package var logLevel: Logger.Level = .info
+    /// The Admin API (`admin:`); off unless `admin.listen` is set.
+    package var admin: AdminConfig = AdminConfig()
+    /// How the configuration file is followed (`config:`).
+    package var reload: ReloadSettings = ReloadSettings()
+    /// Where each process-level setting's value came from: the file, a `GATEWAY_*` variable, a flag or the
+    /// default (absent means the default).
+    package var settingSources: [ProcessSetting: ProcessSetting.Source] = [:]
     /// FNV-1a 64 of the source bytes as 16 lower-case hex digits; identifies the loaded version in `/status`.
     package var sourceHash: String = ""
     /// Where the configuration came from (a file path, or a name given to ``ConfigLoader/parse(yaml:sourceName:resolveHostnames:)``).

@@ -13,6 +13,8 @@ package struct RouteConfig: Sendable, Equatable {
     package var priority: Int = 0
     /// The upstream requests go to; `nil` only for routes answered by ``mocking``.
     package var upstreamID: String?
+    /// The service whose upstream and plugins the route takes where it has none of its own.
+    package var serviceID: String?
     /// Largest request body for this route, overriding ``LimitsConfig/clientMaxBodySize``; 0 means unlimited.
     package var clientMaxBodySize: Int64?
     /// `status: 1` (default) or `status: 0` as in APISIX; disabled routes are validated but never matched.

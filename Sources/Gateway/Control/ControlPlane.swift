@@ -3,7 +3,11 @@ import Glibc
 
 /// The control-plane endpoints: `/healthz`, `/readyz`, `/status`, and `/metrics` when a renderer is set.
 package final class ControlPlane: Sendable {
-    package let plan: ProxyPlan
+    /// The plan serving new requests (it changes with every reload).
+    package var plan: ProxyPlan { currentPlan() }
+    private let currentPlan: @Sendable () -> ProxyPlan
+    /// What reloads have done (nil: this gateway does not reload).
+    private let reloadStatus: @Sendable () -> ConfigReloadStatus?
     package let control: WorkerControl
     /// The I/O engine in use, and why io_uring was not used when `auto` fell back.
     package let engine: EngineSelection
@@ -25,9 +29,12 @@ package final class ControlPlane: Sendable {
         engine: EngineSelection,
         health: @escaping HealthSnapshot = { [] },
         panics: @escaping PanicSnapshot = { [] },
-        metrics: MetricsRenderer? = nil
+        metrics: MetricsRenderer? = nil,
+        current: (@Sendable () -> ProxyPlan)? = nil,
+        reloads: @escaping @Sendable () -> ConfigReloadStatus? = { nil }
     ) {
-        self.plan = plan
+        currentPlan = current ?? { plan }
+        reloadStatus = reloads
         self.control = control
         self.engine = engine
         self.health = health
@@ -80,6 +87,7 @@ package final class ControlPlane: Sendable {
     }
 
     private func status() -> ControlResponse {
+        let plan = self.plan
         let config = plan.config
         var workers: [[String: Any]] = []
         for worker in 0..<control.workerCount {
@@ -120,19 +128,32 @@ package final class ControlPlane: Sendable {
                 "panic": index < panicking.count && panicking[index], "panic_threshold": upstream.panicThreshold,
             ])
         }
+        var configEntry: [String: Any] = [
+            "source": config.sourceName,
+            "hash": config.sourceHash,
+            "loaded_at": formatter.string(from: loadedAt),
+            "routes": config.routes.count,
+            "upstreams": config.upstreams.count,
+            "generation": plan.generation,
+        ]
+        var restartRequired: [String] = []
+        if let reloads = reloadStatus() {
+            configEntry["loaded_at"] = formatter.string(from: reloads.lastSuccess)
+            configEntry["reloads"] = ["success": reloads.successes, "failure": reloads.failures]
+            configEntry["last_reload_error"] = reloads.lastError.isEmpty ? NSNull() : reloads.lastError as Any
+            if let failed = reloads.lastFailure {
+                configEntry["last_reload_failure_at"] = formatter.string(from: failed)
+            }
+            restartRequired = reloads.restartRequired
+        }
         var body: [String: Any] = [
             "version": GatewayVersion.string,
             "engine": engine.kind.rawValue,
             "engine_configured": config.engine.rawValue,
             "uptime_seconds": Date().timeIntervalSince(startedAt),
             "draining": control.isDraining,
-            "config": [
-                "source": config.sourceName,
-                "hash": config.sourceHash,
-                "loaded_at": formatter.string(from: loadedAt),
-                "routes": config.routes.count,
-                "upstreams": config.upstreams.count,
-            ] as [String: Any],
+            "config": configEntry,
+            "restart_required": restartRequired,
             "workers": workers,
             "upstreams": upstreams,
         ]

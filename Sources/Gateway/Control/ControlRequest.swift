@@ -8,6 +8,8 @@ package struct ControlRequest: Sendable {
     /// Header names lowercased.
     package var headers: [(name: String, value: String)]
     package var body: [UInt8]
+    /// The client's address (nil when unknown).
+    package var peer: SocketAddress? = nil
 
     /// The first value of header `name` (lowercase).
     package func header(_ name: String) -> String? {

@@ -67,6 +67,7 @@ package final class ControlServer: @unchecked Sendable {
         var output: [UInt8] = []
         var sent = 0
         var closeAfter = false
+        var peer: SocketAddress?
         init(fd: Int32) {
             self.fd = fd
             buffer = .allocate(byteCount: ControlServer.maxRequestBytes, alignment: 16)
@@ -99,6 +100,7 @@ package final class ControlServer: @unchecked Sendable {
                     }
                     guard result >= 0 else { continue }
                     let connection = Connection(fd: result)
+                    connection.peer = ring.peerAddress(of: result)
                     connections[result] = connection
                     postReceive(ring, connection)
                 case .clientReceive:
@@ -209,7 +211,8 @@ package final class ControlServer: @unchecked Sendable {
                 path: String(decoding: view[head.pathRange], as: UTF8.self),
                 query: head.queryRange.map { String(decoding: view[$0], as: UTF8.self) } ?? "",
                 headers: fields,
-                body: Array(view[head.headLength..<(head.headLength + bodyLength)])
+                body: Array(view[head.headLength..<(head.headLength + bodyLength)]),
+                peer: connection.peer
             )
             // Keep any pipelined bytes after this request.
             let consumed = head.headLength + bodyLength

@@ -12,6 +12,8 @@ package final class HealthController: Sendable {
     private let running = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
+    /// A reloaded node list waiting for the controller thread, which owns the monitor.
+    private let pending = Mutex<(upstreams: [MonitoredUpstream], nodes: [MonitoredNode], fresh: Set<Int>)?>(nil)
 
     /// The board the workers read availability from and count outcomes into.
     package var board: NodeHealthBoard { monitor.board }
@@ -46,6 +48,17 @@ package final class HealthController: Sendable {
         finished.wait()
     }
 
+    /// Hands a reloaded configuration to the controller thread, which adopts it before its next step
+    /// (see ``HealthMonitor/adopt(upstreams:nodes:fresh:now:)``). Safe from any thread; without a
+    /// running thread it is adopted now.
+    package func adopt(upstreams: [MonitoredUpstream], nodes: [MonitoredNode], fresh: Set<Int>) {
+        guard started.load(ordering: .acquiring) else {
+            monitor.adopt(upstreams: upstreams, nodes: nodes, fresh: fresh)
+            return
+        }
+        pending.withLock { $0 = (upstreams, nodes, fresh) }
+    }
+
     /// Per upstream (plan order), whether it is in panic. Safe from any thread.
     package func panics() -> [Bool] {
         monitor.latestPanics()
@@ -60,6 +73,12 @@ package final class HealthController: Sendable {
         let clock = ContinuousClock()
         var next = clock.now
         while running.load(ordering: .acquiring) {
+            if let next = pending.withLock({ value in
+                defer { value = nil }
+                return value
+            }) {
+                monitor.adopt(upstreams: next.upstreams, nodes: next.nodes, fresh: next.fresh)
+            }
             let now = clock.now
             monitor.step(now: now)
             next = max(next + interval, now)

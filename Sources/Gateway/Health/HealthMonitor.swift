@@ -16,8 +16,10 @@ package final class HealthMonitor: @unchecked Sendable {
         var activeCheckFailures: UInt64 = 0
     }
 
-    package let upstreams: [MonitoredUpstream]
-    package let nodes: [MonitoredNode]
+    package private(set) var upstreams: [MonitoredUpstream]
+    package private(set) var nodes: [MonitoredNode]
+    /// Position in `nodes` by board index (probes are tagged with board indices, which survive a reload).
+    private var positions: [Int: Int] = [:]
     package let board: NodeHealthBoard
     private let logger: Logger
     private var machines: [NodeHealthMachine]
@@ -31,7 +33,7 @@ package final class HealthMonitor: @unchecked Sendable {
     private var panicking: [Bool]
     /// Per upstream, reused every step so the check allocates nothing: available nodes, all nodes.
     private var availableCounts: [Int]
-    private let nodeCounts: [Int]
+    private var nodeCounts: [Int]
     private let sharedPanics: Mutex<[Bool]>
     /// Refreshed before every publication, so a reader that sees a new state on the board finds it here too.
     private let shared: Mutex<[NodeHealthSnapshot]>
@@ -80,7 +82,88 @@ package final class HealthMonitor: @unchecked Sendable {
         for index in nodes.indices {
             totals[index] = outcomeTotals(board: nodes[index].boardIndex)
             board.publish(node: nodes[index].boardIndex, availability: .available, generation: 0)
+            positions[nodes[index].boardIndex] = index
         }
+        refresh(now: now)
+    }
+
+    /// Moves to a reloaded configuration. A node at the same board index whose upstream keeps its
+    /// checks and circuit-breaker settings keeps its state (health, circuit, counters, transitions);
+    /// every other node starts available, as at start. Board indices in `fresh` belong to new nodes.
+    package func adopt(
+        upstreams next: [MonitoredUpstream],
+        nodes nextNodes: [MonitoredNode],
+        fresh: Set<Int>,
+        now: ContinuousClock.Instant = .now
+    ) {
+        var jitter = JitterSource(seed: .random(in: 0 ... .max))
+        var nextMachines: [NodeHealthMachine] = []
+        var nextTotals: [NodeOutcomeCounts] = []
+        var nextGenerations: [UInt32] = []
+        var nextProbes: [ContinuousClock.Instant] = []
+        var nextRecords: [Record] = []
+        var nextPositions: [Int: Int] = [:]
+        var perUpstream = Array(repeating: 0, count: next.count)
+        for node in nextNodes {
+            perUpstream[node.upstreamIndex] = max(perUpstream[node.upstreamIndex], node.nodeIndex + 1)
+        }
+        var nextGuards = next.indices.map {
+            EjectionGuard(nodeCount: perUpstream[$0], maxEjectionPercent: next[$0].circuitBreaker.maxEjectionPercent)
+        }
+        for (position, node) in nextNodes.enumerated() {
+            let upstream = next[node.upstreamIndex]
+            nextPositions[node.boardIndex] = position
+            if let old = positions[node.boardIndex], !fresh.contains(node.boardIndex),
+                upstreams[nodes[old].upstreamIndex].checks == upstream.checks,
+                upstreams[nodes[old].upstreamIndex].circuitBreaker == upstream.circuitBreaker
+            {
+                var machine = machines[old]
+                machine.index = node.nodeIndex
+                if machine.published != .available { _ = nextGuards[node.upstreamIndex].eject(node.nodeIndex) }
+                nextMachines.append(machine)
+                nextTotals.append(totals[old])
+                nextGenerations.append(generations[old])
+                nextProbes.append(nextProbe[old])
+                nextRecords.append(records[old])
+                continue
+            }
+            nextMachines.append(
+                NodeHealthMachine(
+                    index: node.nodeIndex,
+                    checks: upstream.checks,
+                    circuitBreaker: upstream.circuitBreaker,
+                    now: now,
+                    seed: jitter.next()
+                )
+            )
+            nextTotals.append(outcomeTotals(board: node.boardIndex))
+            // A new generation, so workers drop half-open allowances they kept for this index.
+            let generation = (positions[node.boardIndex].map { generations[$0] } ?? 0) &+ 1
+            nextGenerations.append(generation)
+            nextProbes.append(now)
+            nextRecords.append(Record(since: Date()))
+            board.publish(node: node.boardIndex, availability: .available, generation: generation)
+        }
+        var nodeTotals = Array(repeating: 0, count: next.count)
+        for node in nextNodes { nodeTotals[node.upstreamIndex] += 1 }
+        upstreams = next
+        nodes = nextNodes
+        machines = nextMachines
+        totals = nextTotals
+        generations = nextGenerations
+        nextProbe = nextProbes
+        records = nextRecords
+        positions = nextPositions
+        guards = nextGuards
+        nodeCounts = nodeTotals
+        availableCounts = Array(repeating: 0, count: next.count)
+        // Panic is decided afresh for the new upstream list; publish it for the board's indices.
+        panicking = Array(repeating: false, count: next.count)
+        for upstream in next.indices {
+            board.publishPanic(upstream: next[upstream].boardIndex >= 0 ? next[upstream].boardIndex : upstream, false)
+        }
+        sharedPanics.withLock { $0 = panicking }
+        updatePanics()
         refresh(now: now)
     }
 
@@ -142,7 +225,10 @@ package final class HealthMonitor: @unchecked Sendable {
             guard panic != panicking[upstream] else { continue }
             panicking[upstream] = panic
             changed = true
-            board.publishPanic(upstream: upstream, panic)
+            board.publishPanic(
+                upstream: upstreams[upstream].boardIndex >= 0 ? upstreams[upstream].boardIndex : upstream,
+                panic
+            )
             let share = total[upstream] > 0 ? available[upstream] * 100 / total[upstream] : 0
             let counts = "\(available[upstream]) of \(total[upstream]) nodes available (\(share)%)"
             let metadata: Logger.Metadata = [
@@ -166,7 +252,7 @@ package final class HealthMonitor: @unchecked Sendable {
         let completions = prober.poll(until: deadline)
         let now = ContinuousClock.now
         for completion in completions {
-            let index = completion.node
+            guard let index = positions[completion.node] else { continue }
             records[index].activeChecks += 1
             if completion.result.isFailure { records[index].activeCheckFailures += 1 }
             let upstream = nodes[index].upstreamIndex
@@ -206,16 +292,22 @@ package final class HealthMonitor: @unchecked Sendable {
         for index in nodes.indices {
             let node = nodes[index]
             guard let check = upstreams[node.upstreamIndex].checks?.active, now >= nextProbe[index],
-                !prober.isProbing(node: index)
+                !prober.isProbing(node: node.boardIndex)
             else { continue }
             if let limit = check.concurrency {
                 let busy = nodes.indices.filter {
-                    nodes[$0].upstreamIndex == node.upstreamIndex && prober.isProbing(node: $0)
+                    nodes[$0].upstreamIndex == node.upstreamIndex && prober.isProbing(node: nodes[$0].boardIndex)
                 }.count
                 if busy >= limit { continue }
             }
             nextProbe[index] = now + (machines[index].isHealthy ? check.healthy.interval : check.unhealthy.interval)
-            prober.start(node: index, address: node.address, check: check, hostHeader: node.hostHeader, now: now)
+            prober.start(
+                node: node.boardIndex,
+                address: node.address,
+                check: check,
+                hostHeader: node.hostHeader,
+                now: now
+            )
         }
     }
 

@@ -37,6 +37,8 @@ package struct MonitoredUpstream: Sendable {
     package var circuitBreaker: CircuitBreakerConfig
     /// Percent of available nodes under which the upstream is in panic (0: never).
     package var panicThreshold: Int
+    /// The upstream's index on the health board (the plan's upstream index); -1: its position.
+    package var boardIndex = -1
 
     package init(
         id: String,

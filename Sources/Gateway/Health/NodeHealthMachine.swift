@@ -33,7 +33,7 @@ package struct NodeHealthMachine: Sendable {
     }
 
     /// Position of this node in its upstream (the ``EjectionGuard`` index).
-    package let index: Int
+    package var index: Int
     package let checks: HealthChecksConfig
     package let breaker: CircuitBreakerConfig
 

@@ -7,7 +7,7 @@ enum HealthMetricsCollector {
         registry: MetricRegistry,
         controller: HealthController,
         settings: MetricsSettings,
-        upstreamIDs: [String]
+        upstreamIDs: @escaping @Sendable () -> [String]
     ) throws {
         guard settings.enabled else { return }
         let panic = try registry.gauge(
@@ -17,7 +17,7 @@ enum HealthMetricsCollector {
         )
         registry.addCollector {
             let panics = controller.panics()
-            for (index, id) in upstreamIDs.enumerated() {
+            for (index, id) in upstreamIDs().enumerated() {
                 try? panic.handle([id]).set(index < panics.count && panics[index] ? 1 : 0)
             }
         }

@@ -10,7 +10,15 @@ package final class WorkerTelemetry: @unchecked Sendable {
     package let enabled: Bool
     package let metrics: GatewayMetrics
     let writer: MetricWriter
+    /// The unmatched route's index (after every route index the plan can have).
     let routeCount: Int
+    /// Route label values by index, the unmatched route's last.
+    private var routeLabels: [String] = []
+    /// Which route, node and upstream indices have handles: a retired entry keeps the handles it had
+    /// (resolving them again would bring back series a reload retired).
+    private var boundRoutes: Set<Int> = []
+    private var boundNodes: Set<Int> = []
+    private var boundUpstreams: Set<Int> = []
     let requestDuration: UnsafeMutablePointer<HistogramHandle>
     let overheadDuration: UnsafeMutablePointer<HistogramHandle>
     let requestSize: UnsafeMutablePointer<HistogramHandle>
@@ -41,28 +49,16 @@ package final class WorkerTelemetry: @unchecked Sendable {
         self.metrics = metrics
         enabled = metrics.settings.enabled
         writer = try metrics.registry.registerWriter()
-        routeCount = plan.routeCount
-        let routes = plan.routeCount + 1
+        // Sized for the plan's capacities, so a reload only rebinds handles.
+        routeCount = plan.routeCapacity
+        let routes = plan.routeCapacity + 1
         requestDuration = .allocate(capacity: routes)
         overheadDuration = .allocate(capacity: routes)
         requestSize = .allocate(capacity: routes)
         responseSize = .allocate(capacity: routes)
         upstreamDuration = .allocate(capacity: routes)
         hasUpstream = .allocate(capacity: routes)
-        for route in 0..<routes {
-            let label = metrics.routeLabels[route]
-            (requestDuration + route).initialize(to: try metrics.requestDuration.handle([label]))
-            (overheadDuration + route).initialize(to: try metrics.overheadDuration.handle([label]))
-            (requestSize + route).initialize(to: try metrics.requestSize.handle([label]))
-            (responseSize + route).initialize(to: try metrics.responseSize.handle([label]))
-            let upstream = route < plan.routeCount ? Int(plan.routes[route].upstream) : -1
-            (hasUpstream + route).initialize(to: upstream >= 0)
-            let upstreamLabel = upstream >= 0 ? metrics.upstreamLabels[upstream] : ""
-            // Routes without an upstream share one series that is never observed.
-            (upstreamDuration + route).initialize(
-                to: try metrics.upstreamDuration.handle([label, upstream >= 0 ? upstreamLabel : "-"])
-            )
-        }
+        hasUpstream.initialize(repeating: false, count: routes)
         timeouts = .allocate(capacity: TimeoutKind.allCases.count)
         for kind in TimeoutKind.allCases {
             (timeouts + kind.rawValue).initialize(to: try metrics.timeouts.handle([kind.label]))
@@ -72,42 +68,64 @@ package final class WorkerTelemetry: @unchecked Sendable {
         for reason in reasons {
             (rejected + Int(reason.rawValue)).initialize(to: try metrics.rejected.handle(["\(reason.name)"]))
         }
-        upstreamEvents = .allocate(capacity: max(1, plan.nodeCount * 3))
-        for node in 0..<plan.nodeCount {
-            let upstream = metrics.upstreamLabels[Int(plan.nodes[node].upstream)]
-            let address = String(
-                decoding: plan.arena(plan.nodes[node].hostOffset, plan.nodes[node].hostLength),
-                as: UTF8.self
-            )
-            for event in UpstreamConnectionEvent.allCases {
-                let labels =
-                    metrics.settings.nodeLabels ? [upstream, address, event.label] : [upstream, event.label]
-                let count = UpstreamConnectionEvent.allCases.count
-                (upstreamEvents + node * count + event.rawValue).initialize(
-                    to: try metrics.upstreamConnections.handle(labels)
-                )
-            }
-        }
-        poolIdle = .allocate(capacity: max(1, plan.upstreamCount))
-        for upstream in 0..<plan.upstreamCount {
-            (poolIdle + upstream).initialize(to: try metrics.poolIdle.handle([metrics.upstreamLabels[upstream]]))
-        }
-        retries = .allocate(capacity: max(1, plan.upstreamCount * 3))
-        retryBudgetExhausted = .allocate(capacity: max(1, plan.upstreamCount))
-        panicRequests = .allocate(capacity: max(1, plan.upstreamCount))
-        for upstream in 0..<plan.upstreamCount {
-            let label = metrics.upstreamLabels[upstream]
-            for (index, reason) in ["connect_failure", "timeout", "status"].enumerated() {
-                (retries + upstream * 3 + index).initialize(to: try metrics.retries.handle([label, reason]))
-            }
-            (retryBudgetExhausted + upstream).initialize(to: try metrics.retryBudgetExhausted.handle([label]))
-            (panicRequests + upstream).initialize(to: try metrics.panicRequests.handle([label]))
-        }
+        upstreamEvents = .allocate(capacity: plan.nodeCapacity * UpstreamConnectionEvent.allCases.count)
+        poolIdle = .allocate(capacity: plan.upstreamCapacity)
+        retries = .allocate(capacity: plan.upstreamCapacity * 3)
+        retryBudgetExhausted = .allocate(capacity: plan.upstreamCapacity)
+        panicRequests = .allocate(capacity: plan.upstreamCapacity)
         connections = try metrics.downstreamConnections.handle(["\(worker)"])
         connectionsTotal = try metrics.downstreamConnectionsTotal.handle(["\(worker)"])
         cacheKeys = .allocate(capacity: Self.cacheSize)
         cacheKeys.initialize(repeating: 0, count: Self.cacheSize)
         cacheHandles = .allocate(capacity: Self.cacheSize)
+        try bind(plan)
+    }
+
+    /// Resolves the handles of every route, upstream and node of `plan` (at a start or a reload,
+    /// never per request). Series are found by their labels, so a route or upstream that survives a
+    /// reload keeps counting into the same series; retired entries keep theirs for requests in flight.
+    package func bind(_ plan: ProxyPlan) throws(TelemetryError) {
+        routeLabels = plan.routeIDs + [GatewayMetrics.unmatchedRoute]
+        for route in 0...plan.routeCount {
+            if route < plan.routeCount && !plan.isLive(route: route) && boundRoutes.contains(route) { continue }
+            if route < plan.routeCount { boundRoutes.insert(route) }
+            let index = route < plan.routeCount ? route : routeCount
+            let label = route < plan.routeCount ? plan.routeIDs[route] : GatewayMetrics.unmatchedRoute
+            requestDuration[index] = try metrics.requestDuration.handle([label])
+            overheadDuration[index] = try metrics.overheadDuration.handle([label])
+            requestSize[index] = try metrics.requestSize.handle([label])
+            responseSize[index] = try metrics.responseSize.handle([label])
+            let upstream = route < plan.routeCount ? Int(plan.routes[route].upstream) : -1
+            hasUpstream[index] = upstream >= 0
+            // Routes without an upstream share one series that is never observed.
+            let upstreamLabel = upstream >= 0 ? plan.upstreamIDs[upstream] : "-"
+            upstreamDuration[index] = try metrics.upstreamDuration.handle([label, upstreamLabel])
+        }
+        let events = UpstreamConnectionEvent.allCases
+        for node in 0..<plan.nodeCount {
+            if !plan.isLive(node: node) && boundNodes.contains(node) { continue }
+            boundNodes.insert(node)
+            let upstream = plan.upstreamIDs[Int(plan.nodes[node].upstream)]
+            let address = plan.nodeAddresses[node]
+            for event in events {
+                let labels = metrics.settings.nodeLabels ? [upstream, address, event.label] : [upstream, event.label]
+                upstreamEvents[node * events.count + event.rawValue] = try metrics.upstreamConnections.handle(labels)
+            }
+        }
+        for upstream in 0..<plan.upstreamCount {
+            if !plan.isLive(upstream: upstream) && boundUpstreams.contains(upstream) { continue }
+            boundUpstreams.insert(upstream)
+            let label = plan.upstreamIDs[upstream]
+            poolIdle[upstream] = try metrics.poolIdle.handle([label])
+            for (index, reason) in ["connect_failure", "timeout", "status"].enumerated() {
+                retries[upstream * 3 + index] = try metrics.retries.handle([label, reason])
+            }
+            retryBudgetExhausted[upstream] = try metrics.retryBudgetExhausted.handle([label])
+            panicRequests[upstream] = try metrics.panicRequests.handle([label])
+        }
+        // A reused route index must not find the request counters of the route it had before.
+        cacheKeys.update(repeating: 0, count: Self.cacheSize)
+        cacheCount = 0
     }
 
     /// Runs when the worker that owns this goes away (its thread has stopped recording): frees the handle
@@ -247,7 +265,10 @@ package final class WorkerTelemetry: @unchecked Sendable {
     )
         -> CounterHandle
     {
-        let labels = [metrics.routeLabels[route], "\(method.name)", String(status)]
+        let labels = [
+            route < routeLabels.count - 1 ? routeLabels[route] : GatewayMetrics.unmatchedRoute, "\(method.name)",
+            String(status),
+        ]
         let handle: CounterHandle
         do {
             handle = try metrics.requests.handle(labels)

@@ -17,12 +17,15 @@ public final class ProxyPlan: @unchecked Sendable {
         package var mockBodyOffset: Int32
         package var mockBodyLength: Int32
         package var mockStatus: Int16
+        /// In the route table; a retired route keeps its entry for requests in flight.
+        package var live = true
     }
 
     /// Per-upstream settings in nanoseconds and counts.
     package struct Upstream {
-        package var firstNode: Int32
-        package var nodeCount: Int32
+        /// The upstream's nodes are `members[firstMember..<firstMember + memberCount]`.
+        package var firstMember: Int32
+        package var memberCount: Int32
         package var connectTimeout: UInt64
         package var sendTimeout: UInt64
         package var readTimeout: UInt64
@@ -56,6 +59,8 @@ public final class ProxyPlan: @unchecked Sendable {
         package var classifier = NodeOutcomeClassifier(passive: nil)
         /// Probe requests each worker may send to a half-open node per half-open period.
         package var halfOpenRequests: Int32 = 1
+        /// Configured now; a retired upstream has no members, so nothing new is sent to it.
+        package var live = true
     }
 
     /// How an upstream spreads requests over its nodes.
@@ -87,17 +92,35 @@ public final class ProxyPlan: @unchecked Sendable {
         /// "host:port" as configured, used as the Host header for `pass_host: node`.
         package var hostOffset: Int32
         package var hostLength: Int32
+        /// Position in ``members``.
+        package var member: Int32 = 0
+        /// In its upstream now; a retired node is never picked and its connections are not pooled.
+        package var live = true
     }
 
     package let config: GatewayConfig
+    /// 0 for the plan a process starts with, one more for each reload.
+    package let generation: UInt64
+    /// The stable indices after this plan, the start of the next reload's placement.
+    package let layout: PlanLayout
+    /// What this plan changed about the indices against the one before it.
+    package let placement: PlanLayout.Placement
     public let routeTable: RouteTable
+    /// One past the highest route index in use (live or retired); entries below it are valid.
     package let routeCount: Int
     package let routes: UnsafeMutablePointer<Route>
     package let upstreamCount: Int
     package let upstreams: UnsafeMutablePointer<Upstream>
     package let nodeCount: Int
     package let nodes: UnsafeMutablePointer<Node>
-    /// Byte arena for mock responses and host strings.
+    /// Node indices upstream by upstream (`Upstream.firstMember`), then the retired nodes, so every
+    /// node has a position (``Node/member``) where balancer state can sit contiguously per upstream.
+    package let members: UnsafeMutablePointer<Int32>
+    package let memberCount: Int
+    /// Sizes of the tables, fixed for the process (``PlanLayout``).
+    package let routeCapacity: Int
+    package let upstreamCapacity: Int
+    package let nodeCapacity: Int
     package let bytes: UnsafeMutableRawPointer
     package let httpLimits: HTTPLimits
     package let headerTimeout: UInt64
@@ -105,141 +128,43 @@ public final class ProxyPlan: @unchecked Sendable {
     package let bodyTimeout: UInt64
     package let sendTimeout: UInt64
     package let drainTimeout: UInt64
+    /// Ids by index, below `routeCount` and `upstreamCount` (retired entries keep theirs).
     package let routeIDs: [String]
     package let upstreamIDs: [String]
+    /// Each upstream's configuration by index (a retired one keeps its last).
+    package let upstreamConfigs: [UpstreamConfig]
+    /// Each node's address as configured ("host:port"), by index.
+    package let nodeAddresses: [String]
 
-    /// Compiles `config`; node host names must already be resolvable.
-    public init(config: GatewayConfig) throws(ConfigError) {
+    /// Compiles `config` into tables laid out by `layout` (updated for `config`), keeping the entries
+    /// `previous` had for what `config` no longer has (retired), so requests in flight on them finish.
+    package init(config: GatewayConfig, layout: PlanLayout, previous: ProxyPlan?, now: UInt64) throws(ConfigError) {
+        var layout = layout
+        let placement = try layout.place(config, now: now)
+        let tables = try PlanTables(config: config, placement: placement, layout: layout, previous: previous)
         self.config = config
-        let enabledRoutes = config.routes.filter(\.enabled)
-        routeTable = RouteTable(routes: enabledRoutes)
-        routeIDs = enabledRoutes.map(\.id)
-        upstreamIDs = config.upstreams.map(\.id)
-
-        var arena: [UInt8] = []
-        func store(_ data: [UInt8]) -> (Int32, Int32) {
-            let offset = arena.count
-            arena.append(contentsOf: data)
-            return (Int32(offset), Int32(data.count))
-        }
-
-        var issues: [ConfigIssue] = []
-        var nodeList: [Node] = []
-        var upstreamList: [Upstream] = []
-        for (upstreamIndex, upstream) in config.upstreams.enumerated() {
-            let first = nodeList.count
-            for node in upstream.nodes {
-                guard let address = SocketAddress.resolve(host: node.host, port: node.port) else {
-                    issues.append(
-                        ConfigIssue(
-                            path: "upstreams[\(upstreamIndex)].nodes.\(node.address)",
-                            line: nil,
-                            reason: "cannot resolve host '\(node.host)'"
-                        )
-                    )
-                    continue
-                }
-                let host = store(Array(node.address.utf8))
-                nodeList.append(
-                    Node(
-                        address: address,
-                        weight: Int32(clamping: node.weight),
-                        upstream: Int32(upstreamIndex),
-                        hostOffset: host.0,
-                        hostLength: host.1
-                    )
-                )
-            }
-            let host = store(Array((upstream.upstreamHost ?? "").utf8))
-            let name = store(Array(upstream.id.utf8))
-            let hashKey = store(Array(upstream.hashKey.utf8))
-            upstreamList.append(
-                Upstream(
-                    firstNode: Int32(first),
-                    nodeCount: Int32(nodeList.count - first),
-                    connectTimeout: upstream.timeout.connect.nanoseconds,
-                    sendTimeout: upstream.timeout.send.nanoseconds,
-                    readTimeout: upstream.timeout.read.nanoseconds,
-                    poolSize: Int32(clamping: upstream.keepalivePool.size),
-                    poolIdleTimeout: upstream.keepalivePool.idleTimeout.nanoseconds,
-                    poolMaxRequests: UInt32(clamping: upstream.keepalivePool.requests),
-                    passHost: upstream.passHost,
-                    hostOffset: host.0,
-                    hostLength: host.1,
-                    nameOffset: name.0,
-                    nameLength: name.1,
-                    balancer: Self.balancer(upstream.type),
-                    hashOn: Self.hashSource(upstream.hashOn),
-                    hashKeyOffset: hashKey.0,
-                    hashKeyLength: hashKey.1,
-                    retries: Int32(clamping: upstream.effectiveRetries),
-                    retryTimeout: upstream.retryTimeout?.nanoseconds ?? 0,
-                    retryOn: Self.retryConditions(upstream.retryPolicy.retryOn),
-                    retryBudgetPercent: Int32(clamping: upstream.retryPolicy.budget.percent),
-                    retryBudgetMinimum: Int32(clamping: upstream.retryPolicy.budget.minRetries),
-                    retryBackoffBase: upstream.retryPolicy.backoff.base.nanoseconds,
-                    retryBackoffMax: upstream.retryPolicy.backoff.max.nanoseconds,
-                    classifier: NodeOutcomeClassifier(passive: upstream.checks?.passive),
-                    halfOpenRequests: Int32(clamping: upstream.circuitBreaker.halfOpenRequests)
-                )
-            )
-        }
-        if !issues.isEmpty { throw ConfigError(code: .invalid, issues: issues, sourceName: config.sourceName) }
-
-        var routeList: [Route] = []
-        for route in enabledRoutes {
-            var entry = Route(
-                upstream: -1,
-                maxBodyBytes: config.limits.clientMaxBodySize,
-                mockHeadOffset: 0,
-                mockHeadLength: 0,
-                mockBodyOffset: 0,
-                mockBodyLength: 0,
-                mockStatus: 0
-            )
-            if let limit = route.clientMaxBodySize { entry.maxBodyBytes = limit }
-            if let mock = route.mocking {
-                let head = store(Array(ProxyPlan.mockResponseHead(mock).utf8))
-                let body = store(Array(mock.body.utf8))
-                (entry.mockHeadOffset, entry.mockHeadLength) = head
-                (entry.mockBodyOffset, entry.mockBodyLength) = body
-                entry.mockStatus = Int16(clamping: mock.status)
-            } else if let id = route.upstreamID, let index = config.upstreams.firstIndex(where: { $0.id == id }) {
-                entry.upstream = Int32(index)
-            }
-            routeList.append(entry)
-        }
-
-        // One ring per chash upstream; a node's points depend on its address, so edits move few keys.
-        var ringList: [Unmanaged<ConsistentHashRing>] = []
-        for index in upstreamList.indices where upstreamList[index].balancer == .consistentHash {
-            let first = Int(upstreamList[index].firstNode)
-            let members = nodeList[first..<(first + Int(upstreamList[index].nodeCount))]
-            // Every node resolved (or init threw above), so config nodes line up with `members`.
-            let identities = config.upstreams[index].nodes.map {
-                Array($0.address.utf8).withUnsafeBytes { ConsistentHashRing.hash($0) }
-            }
-            let ring = ConsistentHashRing(weights: members.map { Int($0.weight) }, identities: identities)
-            upstreamList[index].ring = Int32(ringList.count)
-            ringList.append(Unmanaged.passRetained(ring))
-        }
-        ringCount = ringList.count
-        rings = .allocate(capacity: max(1, ringList.count))
-        rings.initialize(from: ringList, count: ringList.count)
-        routeCount = routeList.count
-        routes = .allocate(capacity: max(1, routeList.count))
-        routes.initialize(from: routeList, count: routeList.count)
-        upstreamCount = upstreamList.count
-        upstreams = .allocate(capacity: max(1, upstreamList.count))
-        upstreams.initialize(from: upstreamList, count: upstreamList.count)
-        nodeCount = nodeList.count
-        nodes = .allocate(capacity: max(1, nodeList.count))
-        nodes.initialize(from: nodeList, count: nodeList.count)
-        let arenaBytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, arena.count), alignment: 16)
-        arena.withUnsafeBytes { raw in
-            if let base = raw.baseAddress { arenaBytes.copyMemory(from: base, byteCount: raw.count) }
-        }
-        bytes = arenaBytes
+        self.generation = previous.map { $0.generation + 1 } ?? 0
+        self.layout = layout
+        self.placement = placement
+        routeCapacity = layout.routes.capacity
+        upstreamCapacity = layout.upstreams.capacity
+        nodeCapacity = layout.nodes.capacity
+        routeCount = Int(layout.routes.highWater)
+        upstreamCount = Int(layout.upstreams.highWater)
+        nodeCount = Int(layout.nodes.highWater)
+        routeTable = RouteTable(routes: config.routes, indices: placement.routes.indices)
+        routes = tables.routes
+        upstreams = tables.upstreams
+        nodes = tables.nodes
+        members = tables.members
+        memberCount = tables.memberCount
+        rings = tables.rings
+        ringCount = tables.ringCount
+        bytes = tables.bytes
+        routeIDs = tables.routeIDs
+        upstreamIDs = tables.upstreamIDs
+        upstreamConfigs = tables.upstreamConfigs
+        nodeAddresses = tables.nodeAddresses
 
         var limits = HTTPLimits()
         limits.maxRequestLineBytes = config.limits.maxRequestLineBytes
@@ -253,17 +178,37 @@ public final class ProxyPlan: @unchecked Sendable {
         drainTimeout = config.shutdown.drainTimeout.nanoseconds
     }
 
+    /// Compiles `config` as the first plan of a process.
+    public convenience init(config: GatewayConfig) throws(ConfigError) {
+        try self.init(config: config, layout: PlanLayout(sizedFor: config), previous: nil, now: 0)
+    }
+
     deinit {
         for index in 0..<ringCount { rings[index].release() }
         rings.deallocate()
         routes.deallocate()
         upstreams.deallocate()
         nodes.deallocate()
+        members.deallocate()
         bytes.deallocate()
     }
 
+    /// Live entries: routed to, picked, monitored. Others below the counts are retired or unused.
+    @inline(__always)
+    package func isLive(route: Int) -> Bool { routes[route].live }
+    @inline(__always)
+    package func isLive(upstream: Int) -> Bool { upstreams[upstream].live }
+    @inline(__always)
+    package func isLive(node: Int) -> Bool { nodes[node].live }
+
+    /// The node at position `offset` of upstream `upstream`.
+    @inline(__always)
+    package func node(upstream: Int, offset: Int) -> Int {
+        Int(members[Int(upstreams[upstream].firstMember) + offset])
+    }
+
     /// Status line and headers of a mock response, up to (not including) the per-request headers.
-    private static func mockResponseHead(_ mock: MockResponse) -> String {
+    static func mockResponseHead(_ mock: MockResponse) -> String {
         var text = "HTTP/1.1 \(mock.status) \(HTTPStatusText.reason(mock.status).description)\r\n"
         text += "Content-Type: \(mock.contentType)\r\n"
         for header in mock.headers { text += "\(header.name): \(header.value)\r\n" }

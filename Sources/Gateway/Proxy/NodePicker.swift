@@ -15,33 +15,38 @@ package struct NodePicker: ~Copyable {
         package var panic: Bool
     }
 
-    private let plan: ProxyPlan
-    private let health: NodeHealthBoard
+    private unowned(unsafe) var plan: ProxyPlan
+    private unowned(unsafe) var health: NodeHealthBoard
     /// Per node: the half-open generation this worker last saw, and probe requests it may still send.
     private let probeGenerations: UnsafeMutablePointer<UInt32>
     private let probesLeft: UnsafeMutablePointer<Int32>
-    /// Per node: exchanges in flight on this worker (least connections, peak EWMA).
-    private let activePerNode: UnsafeMutablePointer<Int32>
-    /// Per node: peak-EWMA latency state.
-    private let ewmaStates: UnsafeMutablePointer<PeakEWMA.State>
-    /// Per node: smooth weighted round-robin running weights.
-    private let currentWeights: UnsafeMutablePointer<Int64>
+    // Per node by its position in the plan's `members` (contiguous per upstream, as the balancers
+    // want): exchanges in flight on this worker, peak-EWMA latency state, smooth weighted
+    // round-robin running weights.
+    private var activePerNode: UnsafeMutablePointer<Int32>
+    private var ewmaStates: UnsafeMutablePointer<PeakEWMA.State>
+    private var currentWeights: UnsafeMutablePointer<Int64>
     /// Per upstream: least-connections tie-break cursor.
     private let cursors: UnsafeMutablePointer<Int>
+    /// Length of the per-node arrays (the plan's node capacity; read here, never through `plan`, in `deinit`).
+    private let nodeCapacity: Int
     /// xorshift state for two-choice picks and retry jitter.
     private var random: UInt64
 
+    /// The plan and board must outlive the picker or be replaced through ``adopt(plan:health:)``
+    /// first (the caller holds them; the picker reads them without reference counting).
     package init(plan: ProxyPlan, health: NodeHealthBoard, seed: UInt64) {
         self.plan = plan
         self.health = health
-        let nodes = max(1, plan.nodeCount)
+        let nodes = plan.nodeCapacity
+        nodeCapacity = nodes
         probeGenerations = zeroed(nodes)
         probesLeft = zeroed(nodes)
         activePerNode = zeroed(nodes)
         currentWeights = zeroed(nodes)
         ewmaStates = .allocate(capacity: nodes)
         ewmaStates.initialize(repeating: PeakEWMA.State(), count: nodes)
-        cursors = zeroed(max(1, plan.upstreamCount))
+        cursors = zeroed(plan.upstreamCapacity)
         random = seed | 1
     }
 
@@ -51,8 +56,43 @@ package struct NodePicker: ~Copyable {
         free(activePerNode)
         free(currentWeights)
         free(cursors)
-        ewmaStates.deinitialize(count: max(1, plan.nodeCount))
+        ewmaStates.deinitialize(count: nodeCapacity)
         ewmaStates.deallocate()
+    }
+
+    /// Moves to a reloaded plan: per-node state follows each node to its new member position; nodes
+    /// new at their index start afresh, as do the cursors of upstreams new at theirs.
+    package mutating func adopt(plan next: ProxyPlan, health board: NodeHealthBoard) {
+        let old = plan
+        let capacity = nodeCapacity
+        let active: UnsafeMutablePointer<Int32> = zeroed(capacity)
+        let weights: UnsafeMutablePointer<Int64> = zeroed(capacity)
+        let states = UnsafeMutablePointer<PeakEWMA.State>.allocate(capacity: capacity)
+        states.initialize(repeating: PeakEWMA.State(), count: capacity)
+        var fresh = Set(next.placement.nodes.fresh)
+        for node in 0..<min(old.nodeCount, next.nodeCount) where !fresh.contains(Int32(node)) {
+            let from = Int(old.nodes[node].member)
+            let to = Int(next.nodes[node].member)
+            guard from >= 0, to >= 0 else { continue }
+            active[to] = activePerNode[from]
+            weights[to] = currentWeights[from]
+            states[to] = ewmaStates[from]
+        }
+        fresh.formUnion(next.placement.nodes.retired)
+        for node in fresh where Int(node) < capacity {
+            probeGenerations[Int(node)] = 0
+            probesLeft[Int(node)] = 0
+        }
+        for upstream in next.placement.upstreams.fresh { cursors[Int(upstream)] = 0 }
+        free(activePerNode)
+        free(currentWeights)
+        ewmaStates.deinitialize(count: capacity)
+        ewmaStates.deallocate()
+        activePerNode = active
+        currentWeights = weights
+        ewmaStates = states
+        plan = next
+        health = board
     }
 
     /// Whether `node` may take a new request: published health and circuit state, and in half-open
@@ -87,15 +127,17 @@ package struct NodePicker: ~Copyable {
     /// node with a weight is eligible, whatever its health; otherwise only available ones.
     package mutating func pick(upstream: Int, tried: UInt64, hashKey: UInt64, now: UInt64) -> Pick {
         let entry = plan.upstreams[upstream]
-        let first = Int(entry.firstNode)
-        let count = Int(entry.nodeCount)
+        let first = Int(entry.firstMember)
+        let count = Int(entry.memberCount)
         let halfOpen = entry.halfOpenRequests
         let nodes = plan.nodes
+        let members = plan.members + first
         let panic = health.inPanic(upstream: upstream)
         let (health, generations, left) = (health, probeGenerations, probesLeft)
         let eligible: (Int) -> Bool = { index in
-            (index >= 64 || tried & (1 << UInt64(index)) == 0) && nodes[first + index].weight > 0
-                && (panic || Self.isAvailable(first + index, halfOpen, health, generations, left))
+            let node = Int(members[index])
+            return (index >= 64 || tried & (1 << UInt64(index)) == 0) && nodes[node].weight > 0
+                && (panic || Self.isAvailable(node, halfOpen, health, generations, left))
         }
         let picked: Int
         switch entry.balancer {
@@ -103,14 +145,14 @@ package struct NodePicker: ~Copyable {
             picked = SmoothWeightedRoundRobin.pick(
                 count: count,
                 current: currentWeights + first,
-                weight: { Int64(nodes[first + $0].weight) },
+                weight: { Int64(nodes[Int(members[$0])].weight) },
                 isAvailable: eligible
             )
         case .leastConnections:
             picked = LeastConnections.pick(
                 count: count,
                 active: activePerNode + first,
-                weight: { Int64(nodes[first + $0].weight) },
+                weight: { Int64(nodes[Int(members[$0])].weight) },
                 isAvailable: eligible,
                 cursor: &cursors[upstream]
             )
@@ -130,7 +172,7 @@ package struct NodePicker: ~Copyable {
             }
         }
         guard picked >= 0 else { return Pick(node: -1, panic: panic) }
-        let node = first + picked
+        let node = Int(members[picked])
         if !panic && health.availability(node: node).0 == .halfOpen { probesLeft[node] -= 1 }
         return Pick(node: node, panic: panic)
     }
@@ -138,11 +180,13 @@ package struct NodePicker: ~Copyable {
     /// Whether some node of `upstream` outside `tried` could still take the request.
     package func hasUntriedNode(upstream: Int, tried: UInt64) -> Bool {
         let entry = plan.upstreams[upstream]
-        let first = Int(entry.firstNode)
+        let first = Int(entry.firstMember)
         let panic = health.inPanic(upstream: upstream)
-        for index in 0..<Int(entry.nodeCount) where plan.nodes[first + index].weight > 0 {
+        for index in 0..<Int(entry.memberCount) {
+            let node = Int(plan.members[first + index])
+            guard plan.nodes[node].weight > 0 else { continue }
             if index < 64 && tried & (1 << UInt64(index)) != 0 { continue }
-            if panic || isAvailable(first + index, halfOpenRequests: entry.halfOpenRequests) { return true }
+            if panic || isAvailable(node, halfOpenRequests: entry.halfOpenRequests) { return true }
         }
         return false
     }
@@ -150,19 +194,21 @@ package struct NodePicker: ~Copyable {
     /// An attempt started on `node`: it counts toward least-connections and peak-EWMA load.
     @inline(__always)
     package func started(node: Int) {
-        activePerNode[node] += 1
-        PeakEWMA.started(state: ewmaStates + node)
+        let member = Int(plan.nodes[node].member)
+        activePerNode[member] += 1
+        PeakEWMA.started(state: ewmaStates + member)
     }
 
     /// An attempt on `node` ended after `latency` nanoseconds.
     @inline(__always)
     package func finished(node: Int, latency: UInt64, now: UInt64) {
-        activePerNode[node] -= 1
-        PeakEWMA.finished(state: ewmaStates + node, latencyNanoseconds: latency, now: now)
+        let member = Int(plan.nodes[node].member)
+        activePerNode[member] -= 1
+        PeakEWMA.finished(state: ewmaStates + member, latencyNanoseconds: latency, now: now)
     }
 
     /// Attempts in flight on `node` on this worker.
-    package func active(node: Int) -> Int32 { activePerNode[node] }
+    package func active(node: Int) -> Int32 { activePerNode[Int(plan.nodes[node].member)] }
 
     /// The next xorshift value (retry jitter).
     @inline(__always)

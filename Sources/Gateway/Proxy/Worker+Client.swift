@@ -68,34 +68,7 @@ extension Worker {
         }
     }
 
-    // MARK: - Receive
-
-    func onClientReceive(_ slot: Int, _ result: Int32, _ flags: UInt32) {
-        clients[slot].receiving = false
-        if result == -ENOBUFS {
-            // Every receive buffer is busy: try again on the next loop turn rather than fail the client.
-            starvedReceives.append(Int32(slot))
-            return
-        }
-        guard result > 0 else {
-            // EOF or reset from the client.
-            closeClient(slot)
-            return
-        }
-        let id = Int32(flags >> 16)
-        clients[slot].bytesIn &+= Int64(result)
-        if clients[slot].inputSource != .none {
-            // Should not happen (we only receive with no pending input); keep the data safe by closing.
-            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
-            closeClient(slot)
-            return
-        }
-        clients[slot].inputSource = .provided
-        clients[slot].inputID = id
-        clients[slot].inputOffset = 0
-        clients[slot].inputLength = result
-        processClientInput(slot)
-    }
+    // MARK: - Input
 
     /// Acts on whatever input the client has, in its current state.
     func processClientInput(_ slot: Int) {
@@ -442,41 +415,6 @@ extension Worker {
             userData: UserData.make(.clientSend, slot: UInt32(slot), generation: c.generation)
         )
         setDeadline(client: slot, .send, after: plan.sendTimeout)
-    }
-
-    func onClientSend(_ slot: Int, _ result: Int32) {
-        clients[slot].sending = false
-        guard result > 0 else {
-            closeClient(slot)
-            return
-        }
-        clients[slot].bytesOut &+= Int64(result)
-        if result < clients[slot].outputLength {
-            clients[slot].outputOffset += result
-            clients[slot].outputLength -= result
-            sendClientOutput(slot)
-            return
-        }
-        clearDeadline(client: slot)
-        if clients[slot].retryPending {
-            // The send used the client's timer; the retry waiting on it starts now instead.
-            setDeadline(client: slot, .retryBackoff, after: 0)
-        }
-        release(clients[slot].outputSource, clients[slot].outputID)
-        clients[slot].outputSource = .none
-        clients[slot].outputLength = 0
-        switch clients[slot].state {
-        case .responding:
-            finishClientResponse(slot)
-        case .exchanging:
-            if clients[slot].responseDone {
-                finishExchange(slot)
-            } else if clients[slot].upstream >= 0 {
-                resumeUpstreamResponse(Int(clients[slot].upstream))
-            }
-        case .idle, .readingHead, .lingering, .closed:
-            break
-        }
     }
 
     /// After a complete response: park or close the upstream, then serve the next request or close.

@@ -69,8 +69,8 @@ extension Worker {
             exchanges.requestStarted()
         }
         clients[client].attempts &+= 1
-        let index = node - Int(plan.upstreams[upstream].firstNode)
-        if index < 64 { clients[client].triedNodes |= 1 << UInt64(index) }
+        let index = Int(plan.nodes[node].member) - Int(plan.upstreams[upstream].firstMember)
+        if index >= 0 && index < 64 { clients[client].triedNodes |= 1 << UInt64(index) }
         clients[client].node = Int32(node)
         clients[client].exchangeCounted = true
         picker.started(node: node)

@@ -91,21 +91,6 @@ extension Worker {
         return slot
     }
 
-    func onUpstreamConnect(_ slot: Int, _ result: Int32) {
-        clearDeadline(upstream: slot)
-        guard result == 0 else {
-            let node = Int(upstreamConnections[slot].node)
-            telemetry.recordUpstreamConnection(node: node, event: .failed)
-            recordOutcome(node: node, .connectFailure)
-            if retryIfPossible(slot, condition: .connectFailure) { return }
-            upstreamFailed(slot, status: 502, message: "cannot connect to the upstream")
-            return
-        }
-        telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: .opened)
-        upstreamConnections[slot].state = .exchanging
-        if upstreamConnections[slot].outputSource != .none { sendUpstreamOutput(slot) }
-    }
-
     // MARK: - Send
 
     @inline(__always)
@@ -121,29 +106,9 @@ extension Worker {
         setDeadline(upstream: slot, .send, after: plan.upstreams[Int(u.upstream)].sendTimeout)
     }
 
-    func onUpstreamSend(_ slot: Int, _ result: Int32) {
-        upstreamConnections[slot].sending = false
-        guard result > 0 else {
-            if upstreamConnections[slot].reused && upstreamConnections[slot].retainedBlock >= 0
-                && upstreamConnections[slot].headLength == 0 && !upstreamConnections[slot].responseStarted
-            {
-                // A pooled connection the upstream had closed: send the same request on a fresh one.
-                retryOnFreshConnection(slot)
-                return
-            }
-            recordOutcome(node: Int(upstreamConnections[slot].node), .connectFailure)
-            if !upstreamConnections[slot].responseStarted && retryIfPossible(slot, condition: .connectFailure) {
-                return
-            }
-            upstreamFailed(slot, status: 502, message: "upstream closed the connection while sending the request")
-            return
-        }
-        if result < upstreamConnections[slot].outputLength {
-            upstreamConnections[slot].outputOffset += result
-            upstreamConnections[slot].outputLength -= result
-            sendUpstreamOutput(slot)
-            return
-        }
+    /// The request (or the body bytes in flight) went out in full: release or consume what was
+    /// sent, then let the response flow or forward more body.
+    func upstreamRequestSent(_ slot: Int) {
         let client = Int(upstreamConnections[slot].client)
         let borrowed = upstreamConnections[slot].outputBorrowed
         let source = upstreamConnections[slot].outputSource
@@ -201,70 +166,6 @@ extension Worker {
         } else if !upstreamConnections[slot].receiving && upstreamConnections[slot].isConnected {
             postUpstreamReceive(slot)
         }
-    }
-
-    func onUpstreamReceive(_ slot: Int, _ result: Int32, _ flags: UInt32) {
-        upstreamConnections[slot].receiving = false
-        clearDeadline(upstream: slot)
-        if upstreamConnections[slot].state == .pooled {
-            // A pooled connection spoke or closed: it is no longer usable.
-            if result > 0 {
-                io.recycleBuffer(UInt16(truncatingIfNeeded: flags >> 16))
-            }
-            closeUpstream(slot)
-            return
-        }
-        if result == -ENOBUFS {
-            postUpstreamReceive(slot)
-            return
-        }
-        guard result > 0 else {
-            upstreamEnded(slot, error: result)
-            return
-        }
-        let id = Int32(flags >> 16)
-        let client = Int(upstreamConnections[slot].client)
-        if client >= 0 && clients[client].sending {
-            upstreamConnections[slot].pendingBuffer = id
-            upstreamConnections[slot].pendingLength = result
-            return
-        }
-        handleUpstreamData(slot, id: id, length: result)
-    }
-
-    /// The upstream closed (0) or failed (< 0) while a request was using it.
-    func upstreamEnded(_ slot: Int, error: Int32) {
-        let client = Int(upstreamConnections[slot].client)
-        guard client >= 0 else {
-            closeUpstream(slot)
-            return
-        }
-        if upstreamConnections[slot].responseStarted {
-            if error == 0 && upstreamConnections[slot].responseFramer.isCloseDelimited {
-                // End of a close-delimited body.
-                upstreamConnections[slot].reusable = false
-                clients[client].responseDone = true
-                clients[client].upstreamEnd = now
-                if !clients[client].sending { finishExchange(client) }
-            } else {
-                // Cut mid-body: the client cannot be told with a status any more.
-                closeClient(client)
-            }
-            return
-        }
-        if upstreamConnections[slot].reused && upstreamConnections[slot].retainedBlock >= 0
-            && upstreamConnections[slot].headLength == 0
-        {
-            retryOnFreshConnection(slot)
-            return
-        }
-        recordOutcome(node: Int(upstreamConnections[slot].node), .connectFailure)
-        if upstreamConnections[slot].headLength == 0 && retryIfPossible(slot, condition: .connectFailure) { return }
-        upstreamFailed(
-            slot,
-            status: 502,
-            message: error == 0 ? "upstream closed the connection prematurely" : "upstream connection failed"
-        )
     }
 
     /// A pooled connection turned out stale before answering: send the retained request on a new one.
@@ -341,7 +242,7 @@ extension Worker {
         let node = Int(upstreamConnections[slot].node)
         let settings = plan.upstreams[Int(upstreamConnections[slot].upstream)]
         upstreamConnections[slot].requestsServed &+= 1
-        guard
+        guard plan.isLive(node: node),
             upstreamConnections[slot].isReusable(
                 maxRequests: settings.poolMaxRequests,
                 pooled: pool.count(node: node),

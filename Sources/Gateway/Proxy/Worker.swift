@@ -11,8 +11,15 @@ import Synchronization
 /// reads is the ``WorkerControl`` flags, the health board and the plan.
 package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     package let index: Int
-    package let plan: ProxyPlan
+    /// The plan requests start on; read without reference counting, kept alive by `heldPlan`.
+    package unowned(unsafe) var plan: ProxyPlan
+    /// The current plan and the one before it: the executor may still read the previous plan's
+    /// socket addresses for connects queued before the switch.
+    var heldPlan: ProxyPlan
+    var heldPreviousPlan: ProxyPlan?
     package let control: WorkerControl
+    /// Where reloaded plans come from (nil: this worker keeps its first plan).
+    let publisher: PlanPublisher?
     package let telemetry: WorkerTelemetry
     let health: NodeHealthBoard
     /// Balancers, half-open allowances, panic mode and per-node load.
@@ -71,9 +78,11 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         observability: GatewayObservability,
         health: NodeHealthBoard,
         listeners: [Int32],
+        publisher: PlanPublisher? = nil,
         executor: IO? = nil,
         now start: UInt64? = nil
     ) throws(EngineError) {
+        self.publisher = publisher
         self.health = health
         picker = NodePicker(
             plan: plan,
@@ -82,6 +91,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         )
         self.index = index
         self.plan = plan
+        heldPlan = plan
         self.control = control
         self.observability = observability
         do {
@@ -107,11 +117,13 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         clients = zeroed(clientCapacity)
         records = zeroed(clientCapacity)
         clientAddresses = zeroed(clientCapacity)
-        routeSymbols = .allocate(capacity: plan.routeCount + 1)
-        nodeSymbols = .allocate(capacity: max(1, plan.nodeCount))
-        for route in 0...plan.routeCount {
+        routeSymbols = zeroed(plan.routeCapacity + 1)
+        nodeSymbols = zeroed(plan.nodeCapacity)
+        for route in 0..<plan.routeCount {
             routeSymbols[route] = route < observability.routeSymbols.count ? observability.routeSymbols[route] : .none
         }
+        // The unmatched-route symbol sits after every route index.
+        routeSymbols[plan.routeCapacity] = observability.routeSymbols.last ?? .none
         for node in 0..<plan.nodeCount {
             nodeSymbols[node] = node < observability.nodeSymbols.count ? observability.nodeSymbols[node] : .none
         }
@@ -119,7 +131,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         clientAddressBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 48) as UnsafeMutablePointer<UInt8>)
         upstreamSlots = SlotAllocator(capacity: upstreamCapacity)
         upstreamConnections = zeroed(upstreamCapacity)
-        pool = KeepAlivePool(nodeCount: plan.nodeCount, slotCapacity: upstreamCapacity)
+        pool = KeepAlivePool(nodeCount: plan.nodeCapacity, slotCapacity: upstreamCapacity)
         listenFDs = listeners
         starvedReceives.reserveCapacity(1024)
     }
@@ -132,8 +144,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         ] {
             free(pointer)
         }
-        routeSymbols.deallocate()
-        nodeSymbols.deallocate()
+        free(routeSymbols)
+        free(nodeSymbols)
     }
 
     /// Runs the event loop until shutdown completes.
@@ -157,6 +169,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     @discardableResult
     package func turn(now: UInt64) -> Bool {
         self.now = now
+        adoptPublishedPlan()
         io.drainCompletions { userData, result, flags in
             self.dispatch(userData, result, flags)
         }

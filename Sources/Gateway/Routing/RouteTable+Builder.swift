@@ -88,7 +88,7 @@ extension RouteTable {
         }
     }
 
-    static func compile(_ routes: [RouteConfig]) -> Compiled {
+    static func compile(_ routes: [RouteConfig], indices: [Int32]? = nil) -> Compiled {
         var candidates: [Candidate] = []
         for (index, route) in routes.enumerated() {
             var methods: UInt16 = 0
@@ -137,7 +137,8 @@ extension RouteTable {
                 tries[candidate.host] = trie
                 hostOrder.append(candidate.host)
             }
-            let entry = Entry(rank: Int32(rank), route: Int32(candidate.route), methods: candidate.methods)
+            let route = indices.map { $0[candidate.route] } ?? Int32(candidate.route)
+            let entry = Entry(rank: Int32(rank), route: route, methods: candidate.methods)
             trie.insert(candidate.pattern, entry)
         }
 

@@ -60,9 +60,11 @@ public final class RouteTable: @unchecked Sendable {
     private let anyRoot: Int32
 
     /// Compiles the enabled routes; patterns that fail to parse (never the case after ``ConfigLoader``) are skipped.
-    package init(routes allRoutes: [RouteConfig]) {
+    /// Compiles the enabled routes of `allRoutes`. A match returns the route's position among the enabled
+    /// routes, or `indices[position]` when given (the plan's stable route indices).
+    package init(routes allRoutes: [RouteConfig], indices: [Int32]? = nil) {
         let routes = allRoutes.filter(\.enabled)
-        let compiled = Self.compile(routes)
+        let compiled = Self.compile(routes, indices: indices)
         self.routes = routes
         self.nodes = Self.freeze(compiled.nodes)
         self.edges = Self.freeze(compiled.edges)

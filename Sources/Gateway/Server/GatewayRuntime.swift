@@ -1,6 +1,8 @@
 import AccessLog
+import Foundation
 import Glibc
 import Logging
+import Telemetry
 
 /// A whole gateway in one process: engine choice, workers, access log and control plane, wired from
 /// one configuration. `gateway run` is this plus signal handling; tests run it in-process.
@@ -12,10 +14,23 @@ public final class GatewayRuntime: @unchecked Sendable {
     package let server: GatewayServer
     private let logger: Logger
     private var controlServer: ControlServer?
+    /// Validates, compiles and publishes new configurations (SIGHUP, file changes, Admin API).
+    package let reloader: ConfigReloader
+    private var watcher: ConfigFileWatcher?
+    private var adminServer: ControlServer?
 
     /// Chooses the engine (logging why under `auto` when io_uring is unavailable) and sets up metrics
-    /// and, when `accessLog` is on and configured, the access log. Binds nothing yet.
-    public init(plan: ProxyPlan, logger: Logger, accessLog: Bool = true) throws {
+    /// and, when `accessLog` is on and configured, the access log. Binds nothing yet. With
+    /// `configPath`, SIGHUP (and, under `config.watch`, a change of the file) reloads it.
+    /// `loaded` (from ``load(_:)``) carries the source and Admin API resources `plan` was compiled from;
+    /// without it the Admin API and Admin-resource reloads are unavailable.
+    package init(
+        plan: ProxyPlan,
+        logger: Logger,
+        accessLog: Bool = true,
+        configPath: String? = nil,
+        loaded: LoadedConfiguration? = nil
+    ) throws {
         self.config = plan.config
         self.plan = plan
         self.logger = logger
@@ -24,7 +39,41 @@ public final class GatewayRuntime: @unchecked Sendable {
             logger.warning("io_uring is unavailable (\(reason)): using the epoll engine")
         }
         observability = try GatewayObservability(plan: plan, engine: engine.kind, accessLog: accessLog)
-        server = GatewayServer(plan: plan, logger: logger, engine: engine, observability: observability)
+        let server = GatewayServer(plan: plan, logger: logger, engine: engine, observability: observability)
+        self.server = server
+        let registry = observability.registry
+        reloader = ConfigReloader(
+            path: configPath,
+            base: loaded?.source,
+            resources: loaded?.resources ?? ResourceSet(),
+            store: loaded?.store,
+            publisher: server.publisher,
+            healthController: server.healthController,
+            logger: logger,
+            onReload: { previous, next in Self.retireSeries(of: previous, missingFrom: next, in: registry) }
+        )
+        let reloader = reloader
+        server.onHangUp = { reloader.reloadFromFile(trigger: "SIGHUP") }
+        try ConfigMetricsCollector.install(registry: registry, settings: plan.config.metrics) { reloader.status }
+        if let configPath, plan.config.reload.watch {
+            watcher = ConfigFileWatcher(path: configPath, reloader: reloader, logger: logger)
+        }
+    }
+
+    /// Metric series of routes, upstreams and node addresses a reload removed: shown by one more
+    /// scrape, then dropped (what survives keeps counting).
+    private static func retireSeries(of previous: ProxyPlan, missingFrom next: ProxyPlan, in registry: MetricRegistry) {
+        func live(_ plan: ProxyPlan) -> (routes: Set<String>, upstreams: Set<String>, nodes: Set<String>) {
+            let routes = (0..<plan.routeCount).filter { plan.isLive(route: $0) }.map { plan.routeIDs[$0] }
+            let upstreams = (0..<plan.upstreamCount).filter { plan.isLive(upstream: $0) }.map { plan.upstreamIDs[$0] }
+            let nodes = (0..<plan.nodeCount).filter { plan.isLive(node: $0) }.map { plan.nodeAddresses[$0] }
+            return (Set(routes), Set(upstreams), Set(nodes))
+        }
+        let before = live(previous)
+        let after = live(next)
+        _ = registry.retireSeries(label: "route", values: before.routes.subtracting(after.routes))
+        _ = registry.retireSeries(label: "upstream", values: before.upstreams.subtracting(after.upstreams))
+        _ = registry.retireSeries(label: "node", values: before.nodes.subtracting(after.nodes))
     }
 
     /// The data-plane addresses bound by ``prepare()`` (port 0 resolved).
@@ -48,20 +97,52 @@ public final class GatewayRuntime: @unchecked Sendable {
                 throw EngineError(code: .bind, message: "control.listen: '\(listen.host)' is not an IP address")
             }
             let healthController = server.healthController
+            let reloader = reloader
             let plane = ControlPlane(
                 plan: plan,
                 control: server.control,
                 engine: engine,
                 health: { healthController.snapshot() },
                 panics: { healthController.panics() },
-                metrics: ControlPlane.metricsRenderer(for: observability.registry)
+                metrics: ControlPlane.metricsRenderer(for: observability.registry),
+                current: { reloader.current },
+                reloads: { reloader.status }
             )
             let control = try ControlServer(address: address, engine: engine.kind) { plane.handle($0) }
             try control.start()
             controlServer = control
             logger.info("control plane on \(control.address): /metrics /healthz /readyz /status")
         }
+        try startAdmin()
+        watcher?.start()
     }
+
+    /// The Admin API on its own listener (`admin.listen`), serving through the reload path.
+    private func startAdmin() throws {
+        guard let listen = config.admin.listen else { return }
+        guard let address = SocketAddress(host: listen.host, port: listen.port) else {
+            throw EngineError(code: .bind, message: "admin.listen: '\(listen.host)' is not an IP address")
+        }
+        let reloader = reloader
+        let api = AdminAPI(
+            keys: config.admin.keys,
+            allow: config.admin.allow,
+            fileName: reloader.path ?? "the command line",
+            fileResources: { reloader.fileResources },
+            initial: reloader.resources,
+            apply: { reloader.applyResources($0) },
+            now: { Int64(Date().timeIntervalSince1970) }
+        )
+        let server = try ControlServer(address: address, engine: engine.kind) { request in
+            api.handle(request, peer: request.peer?.addressBytes ?? [])
+        }
+        try server.start()
+        adminServer = server
+        logger.info("admin API on \(server.address): /apisix/admin/ (\(config.admin.keys.count) keys)")
+    }
+
+    /// The Admin API's listening address, once ``prepare()`` has bound it.
+    package var adminAddress: SocketAddress? { adminServer?.address }
 
     /// Serves until SIGTERM or SIGINT, drains, then stops the access log and control plane.
     public func runUntilSignalled() throws {
@@ -82,6 +163,9 @@ public final class GatewayRuntime: @unchecked Sendable {
     }
 
     private func finish() {
+        watcher?.stop()
+        adminServer?.stop()
+        adminServer = nil
         // Workers have stopped: everything they logged is in the rings; write it and close the frame.
         observability.accessLogger?.shutdown()
         controlServer?.stop()

@@ -22,6 +22,10 @@ public final class GatewayServer: @unchecked Sendable {
     package let health: NodeHealthBoard
     /// Active checks, passive decisions and circuit breakers, on their own thread.
     package let healthController: HealthController
+    /// Reloaded plans on their way to the workers.
+    package let publisher: PlanPublisher
+    /// Called on the signal-handling thread when SIGHUP arrives (the runtime reloads the config).
+    package var onHangUp: (@Sendable () -> Void)?
 
     /// A server recording metrics but no access log, for embedding in tests and benchmarks.
     public convenience init(plan: ProxyPlan, logger: Logger, engine: EngineSelection) {
@@ -38,13 +42,19 @@ public final class GatewayServer: @unchecked Sendable {
         let configured = plan.config.workers
         let count = configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         control = WorkerControl(workerCount: count)
-        health = NodeHealthBoard(nodeCount: plan.nodeCount, workerCount: count, upstreamCount: plan.upstreamCount)
+        health = NodeHealthBoard(
+            nodeCount: plan.nodeCapacity,
+            workerCount: count,
+            upstreamCount: plan.upstreamCapacity
+        )
         healthController = HealthController(plan: plan, board: health, engine: engine.kind)
+        let publisher = PlanPublisher(plan: plan, workerCount: count)
+        self.publisher = publisher
         try? HealthMetricsCollector.install(
             registry: self.observability.registry,
             controller: healthController,
             settings: plan.config.metrics,
-            upstreamIDs: plan.config.upstreams.prefix(plan.upstreamCount).map(\.id)
+            upstreamIDs: { publisher.current.config.upstreams.map(\.id) }
         )
     }
 
@@ -78,6 +88,7 @@ public final class GatewayServer: @unchecked Sendable {
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGPIPE)
+        sigaddset(&signals, SIGHUP)
         // Block before creating threads so workers inherit the mask and only this thread takes them.
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         try start()
@@ -92,6 +103,10 @@ public final class GatewayServer: @unchecked Sendable {
             }
             var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
+            if signal == SIGHUP {
+                if let onHangUp { onHangUp() } else { logger.info("SIGHUP: nothing to reload") }
+                continue
+            }
             if signal == SIGTERM || signal == SIGINT {
                 control.beginShutdown()
                 let delay = plan.config.shutdown.delay
@@ -112,6 +127,7 @@ public final class GatewayServer: @unchecked Sendable {
                 index: worker,
                 engine: engine.kind,
                 plan: plan,
+                publisher: publisher,
                 control: control,
                 observability: observability,
                 health: health,
@@ -176,6 +192,7 @@ private final class WorkerContext: @unchecked Sendable {
     let index: Int
     let engine: EngineKind
     let plan: ProxyPlan
+    let publisher: PlanPublisher
     let control: WorkerControl
     let observability: GatewayObservability
     let health: NodeHealthBoard
@@ -186,6 +203,7 @@ private final class WorkerContext: @unchecked Sendable {
         index: Int,
         engine: EngineKind,
         plan: ProxyPlan,
+        publisher: PlanPublisher,
         control: WorkerControl,
         observability: GatewayObservability,
         health: NodeHealthBoard,
@@ -196,6 +214,7 @@ private final class WorkerContext: @unchecked Sendable {
         self.index = index
         self.engine = engine
         self.plan = plan
+        self.publisher = publisher
         self.control = control
         self.observability = observability
         self.listeners = listeners
@@ -217,7 +236,8 @@ private final class WorkerContext: @unchecked Sendable {
                 control: control,
                 observability: observability,
                 health: health,
-                listeners: listeners
+                listeners: listeners,
+                publisher: publisher
             )
             worker.run()
         } catch {

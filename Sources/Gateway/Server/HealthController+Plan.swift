@@ -21,20 +21,30 @@ extension HealthController {
         )
     }
 
-    /// The upstreams and nodes of `plan`, with board indices equal to the plan's node indices.
+    /// Moves the controller to reloaded `plan`: nodes whose index is new start afresh.
+    package func adopt(plan: ProxyPlan) {
+        let (upstreams, nodes) = Self.describe(plan)
+        adopt(upstreams: upstreams, nodes: nodes, fresh: Set(plan.placement.nodes.fresh.map(Int.init)))
+    }
+
+    /// The live upstreams and nodes of `plan`. Upstreams are listed in config order (their
+    /// ``MonitoredNode/upstreamIndex`` is that position); board indices are the plan's node indices.
     package static func describe(_ plan: ProxyPlan) -> ([MonitoredUpstream], [MonitoredNode]) {
         var upstreams: [MonitoredUpstream] = []
         var nodes: [MonitoredNode] = []
-        for (upstreamIndex, config) in plan.config.upstreams.enumerated() where upstreamIndex < plan.upstreamCount {
-            upstreams.append(MonitoredUpstream(config))
-            let compiled = plan.upstreams[upstreamIndex]
-            for offset in 0..<Int(compiled.nodeCount) {
-                let boardIndex = Int(compiled.firstNode) + offset
+        for (position, config) in plan.config.upstreams.enumerated() {
+            let index = Int(plan.placement.upstreams.indices[position])
+            var monitored = MonitoredUpstream(config)
+            monitored.boardIndex = index
+            upstreams.append(monitored)
+            let compiled = plan.upstreams[index]
+            for offset in 0..<Int(compiled.memberCount) {
+                let boardIndex = plan.node(upstream: index, offset: offset)
                 let node = plan.nodes[boardIndex]
                 let host = String(decoding: plan.arena(node.hostOffset, node.hostLength), as: UTF8.self)
                 nodes.append(
                     MonitoredNode(
-                        upstreamIndex: upstreamIndex,
+                        upstreamIndex: position,
                         nodeIndex: offset,
                         boardIndex: boardIndex,
                         label: offset < config.nodes.count ? config.nodes[offset].address : host,

@@ -25,6 +25,41 @@ public final class GaugeFamily: Sendable {
     public func handle() throws(TelemetryError) -> GaugeHandle {
         try self.handle([])
     }
+
+    /// Retires the series whose label values (in the order of the family's label names) satisfy
+    /// `shouldRetire`, for example those of routes or upstreams a configuration reload removed.
+    ///
+    /// The next scrape (in any format) still renders a retired series; later scrapes do not. Handles to it
+    /// stay valid and may still record (an in-flight request finishing). Its storage is kept for the
+    /// registry's lifetime: resolving the same label values again revives it with the value it accumulated,
+    /// so a route that comes back continues where it left off. Retired series do not count toward the
+    /// family's series limit; a revived one counts again. `shouldRetire` runs under the family's lock: it
+    /// must not call back into the family.
+    ///
+    /// - Returns: how many series this call retired.
+    @discardableResult
+    public func retire(where shouldRetire: ([String]) -> Bool) -> Int {
+        self.core.retire(where: shouldRetire)
+    }
+
+    /// Retires the series of these label values (see ``retire(where:)``).
+    ///
+    /// - Returns: whether this call retired a series (false when none with these label values is listed or
+    ///   it is already retired).
+    @discardableResult
+    public func retire(labelValues: [String]) throws(TelemetryError) -> Bool {
+        try self.core.retire(labelValues: labelValues)
+    }
+
+    /// Retires every series whose label `labelName` has one of `values`, for example
+    /// `retire(label: "route", values: ["r1"])` (see ``retire(where:)``).
+    ///
+    /// - Returns: how many series this call retired.
+    /// - Throws: ``TelemetryError/Code/invalidLabels`` when the family has no label `labelName`.
+    @discardableResult
+    public func retire(label labelName: String, values: Set<String>) throws(TelemetryError) -> Int {
+        try self.core.retire(label: labelName, values: values)
+    }
 }
 
 /// One gauge series, resolved ahead of time. Copy it freely; it holds no references.

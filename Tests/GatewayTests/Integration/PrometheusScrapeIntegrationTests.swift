@@ -63,7 +63,8 @@ struct PrometheusScrapeIntegrationTests {
             "Upstream latency by upstream", "Gateway overhead by route", "Active client connections per worker",
             "Accepted client connections/s", "Upstream connections/s by event", "Access log records/s",
             "Access log compression ratio", "Access log bytes/s by stage", "Access log thread CPU (share of one core)",
-            "CPU (cores)", "Resident memory", "Open file descriptors", "Build info",
+            "CPU (cores)", "Resident memory", "Open file descriptors", "Build info", "Config reloads/min by result",
+            "Config generation", "Last reload rejected",
         ]
         var seriesByPanel: [String: Int] = [:]
         for (title, expr) in queries {

@@ -1,0 +1,174 @@
+import Foundation
+import Yams
+
+/// A configuration source read and expanded but not yet validated: a file (with `${VAR}` expanded) or
+/// the quick-start flags. Kept by the reload path, so an Admin API write validates the file as it was
+/// last loaded plus the API's resources, without reading the file again.
+package struct ConfigSource: @unchecked Sendable {
+    var document: ConfigDocument
+    var flags: [ConfigOverride]
+    /// A file path, or "command line".
+    package let sourceName: String
+    /// FNV-1a 64 of the source (the file's bytes, or the command line).
+    package let sourceHash: String
+}
+
+/// A resource defined outside the file (through the Admin API), added to the file's section before
+/// the whole configuration is validated.
+package struct ConfigOverlayEntry: Sendable {
+    /// The top-level section it joins: `routes`, `upstreams`, `services`, `consumers`, `credentials`,
+    /// `global_rules`.
+    package var section: String
+    /// The resource as a JSON object.
+    package var json: String
+    /// How issues inside it are named ("routes/1"), instead of their position in the merged section.
+    package var label: String
+
+    package init(section: String, json: String, label: String) {
+        self.section = section
+        self.json = json
+        self.label = label
+    }
+}
+
+extension ConfigLoader {
+    /// Reads the file at `path` and expands its `${VAR}` references; ``read(_:overlay:environment:resolveHostnames:)``
+    /// validates it.
+    package static func source(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> ConfigSource {
+        let text: String
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                let issue = ConfigIssue(path: "(file)", line: nil, reason: "\(path) is not UTF-8 text")
+                throw ConfigError(code: .unreadable, issues: [issue], sourceName: path)
+            }
+            text = decoded
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            let issue = ConfigIssue(
+                path: "(file)",
+                line: nil,
+                reason: "cannot read \(path): \(error.localizedDescription)"
+            )
+            throw ConfigError(code: .unreadable, issues: [issue], sourceName: path, cause: error)
+        }
+        return try source(yaml: text, sourceName: path, environment: environment)
+    }
+
+    /// Composes YAML text and expands its `${VAR}` references.
+    package static func source(
+        yaml: String,
+        sourceName: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> ConfigSource {
+        var text = yaml
+        let references = EnvironmentReferences(protecting: &text)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigError(code: .syntax, issues: [syntaxIssue(error)], sourceName: sourceName, cause: error)
+        }
+        var reader = ConfigReader()
+        guard let root else {
+            reader.report("", nil, "the configuration is empty; it needs at least `routes:`")
+            throw ConfigError(code: .invalid, issues: reader.issues, sourceName: sourceName)
+        }
+        let expanded = reader.substituteEnvironment(root, at: "", environment: environment, references: references)
+        guard reader.issues.isEmpty else {
+            throw ConfigError(code: .invalid, issues: reader.issues, sourceName: sourceName)
+        }
+        return ConfigSource(
+            document: ConfigDocument(root: expanded, fromFile: true),
+            flags: [],
+            sourceName: sourceName,
+            sourceHash: FNV1a.hex(of: yaml.utf8)
+        )
+    }
+
+    /// Validates `source` with `overlay` added to its sections, exactly as ``load(path:environment:resolveHostnames:)``
+    /// validates a file. Issues inside an overlay entry are named by its label and the key path inside it
+    /// ("routes/1: uri").
+    package static func read(
+        _ source: ConfigSource,
+        overlay: [ConfigOverlayEntry] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        resolveHostnames: Bool = true
+    ) throws(ConfigError) -> GatewayConfig {
+        var document = source.document
+        var placed: [(prefix: String, label: String)] = []
+        if !overlay.isEmpty {
+            var issues: [ConfigIssue] = []
+            var root = document.rootForOverlay
+            for entry in overlay {
+                do {
+                    guard let node = try Yams.compose(yaml: entry.json) else {
+                        issues.append(ConfigIssue(path: entry.label, line: nil, reason: "empty resource"))
+                        continue
+                    }
+                    let index = Self.append(node, to: entry.section, in: &root)
+                    placed.append(("\(entry.section)[\(index)]", entry.label))
+                } catch {
+                    issues.append(ConfigIssue(path: entry.label, line: nil, reason: "not a JSON object: \(error)"))
+                }
+            }
+            guard issues.isEmpty else {
+                throw ConfigError(code: .invalid, issues: issues, sourceName: source.sourceName)
+            }
+            document.replaceRoot(root)
+        }
+        var reader = ConfigReader()
+        reader.resolveHostnames = resolveHostnames
+        do {
+            var config = try read(
+                document,
+                flags: source.flags,
+                environment: environment,
+                reader: &reader,
+                sourceName: source.sourceName
+            )
+            config.sourceName = source.sourceName
+            config.sourceHash = source.sourceHash
+            return config
+        } catch {
+            guard !placed.isEmpty else { throw error }
+            var renamed = error
+            renamed.issues = error.issues.map { issue in
+                var issue = issue
+                for entry in placed where issue.path == entry.prefix || issue.path.hasPrefix(entry.prefix + ".") {
+                    let rest = issue.path.dropFirst(entry.prefix.count).drop { $0 == "." }
+                    issue.path = rest.isEmpty ? entry.label : "\(entry.label): \(rest)"
+                    issue.line = nil
+                    break
+                }
+                return issue
+            }
+            throw renamed
+        }
+    }
+
+    /// Appends `node` to the sequence `section` of `root` (creating it); returns its index there.
+    private static func append(_ node: Node, to section: String, in root: inout Node) -> Int {
+        guard case .mapping(let mapping) = root else { return 0 }
+        var pairs = mapping.map { ($0.key, $0.value) }
+        if let position = pairs.firstIndex(where: { $0.0.string == section }),
+            case .sequence(var items) = pairs[position].1
+        {
+            items.append(node)
+            pairs[position].1 = .sequence(items)
+            root = .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+            return items.count - 1
+        }
+        // Absent (or not a list, which the reader reports for the file's own text): the entry starts a list.
+        if let position = pairs.firstIndex(where: { $0.0.string == section }) {
+            pairs.remove(at: position)
+        }
+        pairs.append((Node(section, Tag(.str), .plain), Node([node])))
+        root = .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+        return 0
+    }
+}

@@ -1,0 +1,244 @@
+import CLiburing
+import Foundation
+import Glibc
+import Logging
+import Synchronization
+
+/// The one reload path: SIGHUP, a changed config file and Admin API writes all come here.
+///
+/// A new configuration is validated whole (exactly as `gateway check` does), compiled into a plan off
+/// the workers, and published; each worker switches between requests. A configuration with any
+/// problem changes nothing: the running plan stays, the failure is counted, logged key by key, and
+/// shown in `/status`. Process-level keys keep their running values (see ``processLevelChanges``).
+package final class ConfigReloader: @unchecked Sendable {
+    /// Where reloads read the configuration from: a file, or nothing (a quick-start configuration
+    /// made from flags, which only Admin API writes change).
+    package let path: String?
+    private let publisher: PlanPublisher
+    private let healthController: HealthController
+    private let logger: Logger
+    /// The process-level values in force since start.
+    private let running: GatewayConfig
+    /// Serialises reloads and holds what `/status` reports, the source last loaded and the Admin API's
+    /// resources (both parts of every configuration compiled).
+    private let state: Mutex<State>
+    private struct State {
+        var status: ConfigReloadStatus
+        var base: ConfigSource?
+        var resources: ResourceSet
+        /// The resources `base` defines itself, as the Admin API lists them.
+        var fileResources: ResourceSet
+    }
+    /// Where Admin API resources are persisted (nil: the Admin API is off).
+    private let store: (any ResourceStore)?
+    /// Process-level keys the configuration being compiled asked to change (under `state`'s lock).
+    private var pendingRestart: [String] = []
+    /// Called with the plan after each successful reload (metric series of removed routes).
+    private let onReload: @Sendable (_ previous: ProxyPlan, _ next: ProxyPlan) -> Void
+
+    /// `base` is the source the running plan was compiled from, with `resources` (from `store`) added.
+    package init(
+        path: String?,
+        base: ConfigSource?,
+        resources: ResourceSet = ResourceSet(),
+        store: (any ResourceStore)? = nil,
+        publisher: PlanPublisher,
+        healthController: HealthController,
+        logger: Logger,
+        onReload: @escaping @Sendable (ProxyPlan, ProxyPlan) -> Void = { _, _ in }
+    ) {
+        self.path = path
+        self.publisher = publisher
+        self.healthController = healthController
+        self.logger = logger
+        self.onReload = onReload
+        let plan = publisher.current
+        running = plan.config
+        self.store = store
+        var status = ConfigReloadStatus()
+        status.generation = plan.generation
+        status.hash = plan.config.sourceHash
+        status.source = plan.config.sourceName
+        state = Mutex(
+            State(
+                status: status,
+                base: base,
+                resources: resources,
+                fileResources: base.map { ResourceSet(fileDefinedIn: $0) } ?? ResourceSet()
+            )
+        )
+    }
+
+    /// A copy of the reload status (any thread).
+    package var status: ConfigReloadStatus { state.withLock { $0.status } }
+
+    /// The Admin API's resources in force.
+    package var resources: ResourceSet { state.withLock { $0.resources } }
+
+    /// The resources the configuration file defines (read-only through the Admin API).
+    package var fileResources: ResourceSet { state.withLock { $0.fileResources } }
+
+    /// The Admin API resources of `resources` as entries added to the file's sections.
+    package static func overlay(_ resources: ResourceSet) -> [ConfigOverlayEntry] {
+        var entries: [ConfigOverlayEntry] = []
+        let order: [AdminResourceKind] = [.upstreams, .services, .routes, .consumers, .credentials, .globalRules]
+        for kind in order {
+            for resource in resources.list(kind) {
+                var json = resource.json
+                if kind == .credentials, let slash = resource.id.firstIndex(of: "/"),
+                    var object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
+                {
+                    // Stored under "{username}/{id}"; the config reader wants the two apart.
+                    object["consumer"] = String(resource.id[..<slash])
+                    object["id"] = String(resource.id[resource.id.index(after: slash)...])
+                    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                        json = String(decoding: data, as: UTF8.self)
+                    }
+                }
+                entries.append(
+                    ConfigOverlayEntry(section: kind.rawValue, json: json, label: "\(kind.rawValue)/\(resource.id)")
+                )
+            }
+        }
+        return entries
+    }
+
+    /// The plan serving new requests.
+    package var current: ProxyPlan { publisher.current }
+
+    /// Reads the config file again and applies it with the Admin API's resources. `trigger` names the
+    /// cause in the log ("SIGHUP").
+    @discardableResult
+    package func reloadFromFile(trigger: String) -> Result<ProxyPlan, ConfigError> {
+        guard let path else {
+            logger.info("reload (\(trigger)): no configuration file to read (started from flags)")
+            return .success(current)
+        }
+        return state.withLock { state in
+            do throws(ConfigError) {
+                let source = try ConfigLoader.source(path: path)
+                let config = try ConfigLoader.read(source, overlay: Self.overlay(state.resources))
+                let plan = try compile(config)
+                state.base = source
+                state.fileResources = ResourceSet(fileDefinedIn: source)
+                publish(plan, config: config, trigger: trigger, status: &state.status)
+                return .success(plan)
+            } catch {
+                record(failure: error, trigger: trigger, into: &state.status)
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Validates `config` against the running gateway, compiles and publishes it. A failure changes
+    /// nothing. Safe from any thread; reloads run one at a time.
+    @discardableResult
+    package func apply(_ config: GatewayConfig, trigger: String) -> Result<ProxyPlan, ConfigError> {
+        state.withLock { state in
+            do throws(ConfigError) {
+                let plan = try compile(config)
+                publish(plan, config: config, trigger: trigger, status: &state.status)
+                return .success(plan)
+            } catch {
+                record(failure: error, trigger: trigger, into: &state.status)
+                return .failure(error)
+            }
+        }
+    }
+
+    /// An Admin API write: the file as last loaded plus `proposed`, validated and compiled; then
+    /// `proposed` is persisted and the plan published. Any failure changes nothing.
+    package func applyResources(_ proposed: ResourceSet, trigger: String = "admin API") -> AdminApplyResult {
+        state.withLock { state in
+            guard let base = state.base else {
+                return .rejected(["(config): this gateway was not started from a configuration source"])
+            }
+            let plan: ProxyPlan
+            let config: GatewayConfig
+            do throws(ConfigError) {
+                config = try ConfigLoader.read(base, overlay: Self.overlay(proposed))
+                plan = try compile(config)
+            } catch {
+                record(failure: error, trigger: trigger, into: &state.status)
+                return .rejected(error.issues.map { "\($0.path): \($0.reason)" })
+            }
+            if let store {
+                do throws(AdminStoreError) {
+                    try store.save(proposed)
+                } catch {
+                    logger.error("admin API: cannot persist the resources (\(error)); the write is refused")
+                    return .storeFailed("\(error)")
+                }
+            }
+            state.resources = proposed
+            publish(plan, config: config, trigger: trigger, status: &state.status)
+            return .applied
+        }
+    }
+
+    /// The plan for `config` with the running process-level values; the changed keys are noted.
+    private func compile(_ config: GatewayConfig) throws(ConfigError) -> ProxyPlan {
+        var next = config
+        pendingRestart = Self.processLevelChanges(running: running, requested: &next)
+        let previous = publisher.current
+        return try ProxyPlan(config: next, layout: previous.layout, previous: previous, now: gw_monotonic_ns())
+    }
+
+    private func publish(
+        _ plan: ProxyPlan,
+        config next: GatewayConfig,
+        trigger: String,
+        status: inout ConfigReloadStatus
+    ) {
+        let previous = publisher.current
+        publisher.publish(plan)
+        healthController.adopt(plan: plan)
+        onReload(previous, plan)
+        for change in pendingRestart where !status.restartRequired.contains(change) {
+            logger.warning("config key \(change) changed: it needs a restart; keeping the running value")
+        }
+        status.restartRequired = pendingRestart
+        status.generation = plan.generation
+        status.hash = next.sourceHash
+        status.source = next.sourceName
+        status.successes += 1
+        status.lastSuccess = Date()
+        status.lastError = []
+        status.lastAttemptSucceeded = true
+        logger.info(
+            "config reloaded (\(trigger)): generation \(plan.generation), \(next.routes.count) routes, \(next.upstreams.count) upstreams, hash \(next.sourceHash)"
+        )
+    }
+
+    private func record(failure error: ConfigError, trigger: String, into status: inout ConfigReloadStatus) {
+        status.failures += 1
+        status.lastAttemptSucceeded = false
+        status.lastFailure = Date()
+        status.lastError = error.issues.map { "\($0)" }
+        logger.error("config reload (\(trigger)) rejected; the running configuration stays")
+        for issue in error.issues { logger.error("  \(issue)") }
+    }
+
+    /// Keys whose value a running process cannot change (threads, sockets, buffer sizes, metric
+    /// families): `requested` gets the running values back, and their names are returned.
+    package static func processLevelChanges(running: GatewayConfig, requested: inout GatewayConfig) -> [String] {
+        var changed: [String] = []
+        func keep<Value: Equatable>(_ key: String, _ path: WritableKeyPath<GatewayConfig, Value>) {
+            guard requested[keyPath: path] != running[keyPath: path] else { return }
+            changed.append(key)
+            requested[keyPath: path] = running[keyPath: path]
+        }
+        keep("workers", \.workers)
+        keep("engine", \.engine)
+        keep("listen", \.listen)
+        keep("control.listen", \.control.listen)
+        keep("admin.listen", \.admin.listen)
+        keep("access_log", \.accessLog)
+        keep("metrics", \.metrics)
+        keep("log_level", \.logLevel)
+        keep("limits.max_connections_per_worker", \.limits.maxConnectionsPerWorker)
+        keep("limits.max_header_bytes", \.limits.maxHeaderBytes)
+        keep("limits.max_header_count", \.limits.maxHeaderCount)
+        return changed
+    }
+}
