@@ -64,6 +64,16 @@ package final class ControlPlane: Sendable {
         }
     }
 
+    /// "api" for a resource created through the Admin API, "file" for one from the configuration
+    /// (inline upstreams, `route:<id>`/`service:<id>`, go with their route or service).
+    private static func source(of id: String, kind: String, in reloads: ConfigReloadStatus?) -> String {
+        guard let api = reloads?.apiResources else { return "file" }
+        if api[kind]?.contains(id) == true { return "api" }
+        if id.hasPrefix("route:"), api["routes"]?.contains(String(id.dropFirst(6))) == true { return "api" }
+        if id.hasPrefix("service:"), api["services"]?.contains(String(id.dropFirst(8))) == true { return "api" }
+        return "file"
+    }
+
     private func readiness() -> ControlResponse {
         var reasons: [String] = []
         if control.isShuttingDown { reasons.append("shutting down") }
@@ -100,6 +110,7 @@ package final class ControlPlane: Sendable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let snapshot = health()
+        let reloads = reloadStatus()
         var upstreams: [[String: Any]] = []
         let panicking = panics()
         for (index, upstream) in config.upstreams.enumerated() {
@@ -126,7 +137,17 @@ package final class ControlPlane: Sendable {
             upstreams.append([
                 "id": upstream.id, "type": upstream.type.rawValue, "nodes": nodes,
                 "panic": index < panicking.count && panicking[index], "panic_threshold": upstream.panicThreshold,
+                "source": Self.source(of: upstream.id, kind: "upstreams", in: reloads),
             ])
+        }
+        let routes = config.routes.map { route -> [String: Any] in
+            var entry: [String: Any] = [
+                "id": route.id, "uris": route.uris, "enabled": route.enabled,
+                "source": Self.source(of: route.id, kind: "routes", in: reloads),
+            ]
+            if let upstream = route.upstreamID { entry["upstream"] = upstream }
+            if let service = route.serviceID { entry["service"] = service }
+            return entry
         }
         var configEntry: [String: Any] = [
             "source": config.sourceName,
@@ -137,7 +158,7 @@ package final class ControlPlane: Sendable {
             "generation": plan.generation,
         ]
         var restartRequired: [String] = []
-        if let reloads = reloadStatus() {
+        if let reloads {
             configEntry["loaded_at"] = formatter.string(from: reloads.lastSuccess)
             configEntry["reloads"] = ["success": reloads.successes, "failure": reloads.failures]
             configEntry["last_reload_error"] = reloads.lastError.isEmpty ? NSNull() : reloads.lastError as Any
@@ -156,6 +177,7 @@ package final class ControlPlane: Sendable {
             "restart_required": restartRequired,
             "workers": workers,
             "upstreams": upstreams,
+            "routes": routes,
         ]
         if let reason = engine.fallbackReason { body["engine_fallback_reason"] = reason }
         return .json(200, encode(body))

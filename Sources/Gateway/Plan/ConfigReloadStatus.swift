@@ -17,6 +17,9 @@ package struct ConfigReloadStatus: Sendable {
     package var lastError: [String] = []
     /// The latest reload attempt succeeded (true at start).
     package var lastAttemptSucceeded = true
+    /// Ids of the resources created through the Admin API, by kind (`routes`, `upstreams`...); every
+    /// other resource comes from the configuration file.
+    package var apiResources: [String: Set<String>] = [:]
     /// Process-level keys a reload asked to change: they keep their running values until a restart.
     package var restartRequired: [String] = []
 

@@ -59,6 +59,7 @@ package final class ConfigReloader: @unchecked Sendable {
         status.generation = plan.generation
         status.hash = plan.config.sourceHash
         status.source = plan.config.sourceName
+        status.apiResources = Self.ids(of: resources)
         state = Mutex(
             State(
                 status: status,
@@ -77,6 +78,16 @@ package final class ConfigReloader: @unchecked Sendable {
 
     /// The resources the configuration file defines (read-only through the Admin API).
     package var fileResources: ResourceSet { state.withLock { $0.fileResources } }
+
+    /// The ids in `resources` by kind.
+    static func ids(of resources: ResourceSet) -> [String: Set<String>] {
+        var ids: [String: Set<String>] = [:]
+        for kind in AdminResourceKind.allCases {
+            let list = resources.list(kind)
+            if !list.isEmpty { ids[kind.rawValue] = Set(list.map(\.id)) }
+        }
+        return ids
+    }
 
     /// The Admin API resources of `resources` as entries added to the file's sections.
     package static func overlay(_ resources: ResourceSet) -> [ConfigOverlayEntry] {
@@ -171,6 +182,7 @@ package final class ConfigReloader: @unchecked Sendable {
                 }
             }
             state.resources = proposed
+            state.status.apiResources = Self.ids(of: proposed)
             publish(plan, config: config, trigger: trigger, status: &state.status)
             return .applied
         }

@@ -115,6 +115,14 @@ struct AdminAPIIntegrationTests {
             #expect(one["source"] as? String == "api")
             let fileRoute = try await admin.curl("GET", "/routes/file-route").jsonObject()
             #expect(fileRoute["source"] as? String == "file")
+            let status = try await gateway.control("/status").jsonObject()
+            let routes = status["routes"] as? [[String: Any]] ?? []
+            let sources = Dictionary(
+                uniqueKeysWithValues: routes.map { ($0["id"] as? String ?? "", $0["source"] as? String) }
+            )
+            #expect(sources == ["1": "api", "file-route": "file"], "\(routes)")
+            let upstreams = status["upstreams"] as? [[String: Any]] ?? []
+            #expect(upstreams.first { $0["id"] as? String == "1" }?["source"] as? String == "api")
             let readOnly = try await admin.curl("DELETE", "/routes/file-route")
             #expect(readOnly.status == 400)
             #expect(readOnly.bodyString.contains("defined in"), "\(readOnly.bodyString)")
