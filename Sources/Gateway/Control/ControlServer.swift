@@ -19,12 +19,17 @@ package final class ControlServer: @unchecked Sendable {
     package static let maxRequestBytes = 1 << 20
 
     /// Binds `address`; the thread starts with ``start()``.
+    /// Runs its thread at a lower priority than the workers (the Admin API: its writes compile plans).
+    private let lowPriority: Bool
+
     package init(
         address requested: SocketAddress,
         engine: EngineKind,
+        lowPriority: Bool = false,
         handler: @escaping ControlHandler
     ) throws(EngineError) {
         self.engine = engine
+        self.lowPriority = lowPriority
         listenFD = try Sockets.listen(on: requested, backlog: 128)
         address = SocketAddress.local(of: listenFD) ?? requested
         self.handler = handler
@@ -76,6 +81,7 @@ package final class ControlServer: @unchecked Sendable {
     }
 
     private func loop() {
+        if lowPriority { ThreadPriority.lowerCurrentThread() }
         let executor: (any IOExecutor)?
         switch engine {
         case .ioUring: executor = try? IOUringExecutor(entries: 256, bufferCount: 1, bufferSize: 4096)

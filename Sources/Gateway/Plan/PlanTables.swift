@@ -172,19 +172,16 @@ struct PlanTables {
         ringCount = ringList.count
         rings = .allocate(capacity: max(1, ringList.count))
         rings.initialize(from: ringList, count: ringList.count)
-        routes = .allocate(capacity: layout.routes.capacity)
-        routes.initialize(repeating: Self.emptyRoute, count: layout.routes.capacity)
-        routes.update(from: routeList, count: routeList.count)
-        upstreams = .allocate(capacity: layout.upstreams.capacity)
-        upstreams.initialize(repeating: Self.emptyUpstream, count: layout.upstreams.capacity)
-        upstreams.update(from: upstreamList, count: upstreamList.count)
-        nodes = .allocate(capacity: layout.nodes.capacity)
-        nodes.initialize(repeating: Self.emptyNode, count: layout.nodes.capacity)
-        nodes.update(from: nodeList, count: nodeList.count)
+        // Only the indices in use: a reload's cost follows the configuration, not the capacity.
+        routes = .allocate(capacity: max(1, routeList.count))
+        routes.initialize(from: routeList, count: routeList.count)
+        upstreams = .allocate(capacity: max(1, upstreamList.count))
+        upstreams.initialize(from: upstreamList, count: upstreamList.count)
+        nodes = .allocate(capacity: max(1, nodeList.count))
+        nodes.initialize(from: nodeList, count: nodeList.count)
         memberCount = memberList.count
-        members = .allocate(capacity: layout.nodes.capacity)
-        members.initialize(repeating: -1, count: layout.nodes.capacity)
-        members.update(from: memberList, count: memberList.count)
+        members = .allocate(capacity: max(1, memberList.count))
+        members.initialize(from: memberList, count: memberList.count)
         let arenaBytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, arena.count), alignment: 16)
         arena.withUnsafeBytes { raw in
             if let base = raw.baseAddress { arenaBytes.copyMemory(from: base, byteCount: raw.count) }

@@ -44,8 +44,8 @@ package struct NodePicker: ~Copyable {
         probesLeft = zeroed(nodes)
         activePerNode = zeroed(nodes)
         currentWeights = zeroed(nodes)
-        ewmaStates = .allocate(capacity: nodes)
-        ewmaStates.initialize(repeating: PeakEWMA.State(), count: nodes)
+        // A zeroed state is `PeakEWMA.State()` (no sample yet).
+        ewmaStates = zeroed(nodes)
         cursors = zeroed(plan.upstreamCapacity)
         random = seed | 1
     }
@@ -56,8 +56,7 @@ package struct NodePicker: ~Copyable {
         free(activePerNode)
         free(currentWeights)
         free(cursors)
-        ewmaStates.deinitialize(count: nodeCapacity)
-        ewmaStates.deallocate()
+        free(ewmaStates)
     }
 
     /// Moves to a reloaded plan: per-node state follows each node to its new member position; nodes
@@ -65,10 +64,16 @@ package struct NodePicker: ~Copyable {
     package mutating func adopt(plan next: ProxyPlan, health board: NodeHealthBoard) {
         let old = plan
         let capacity = nodeCapacity
+        for upstream in next.placement.upstreams.fresh { cursors[Int(upstream)] = 0 }
+        if Self.sameMembers(old, next) {
+            // Only routes or settings changed: every node keeps its position and its state.
+            plan = next
+            health = board
+            return
+        }
         let active: UnsafeMutablePointer<Int32> = zeroed(capacity)
         let weights: UnsafeMutablePointer<Int64> = zeroed(capacity)
-        let states = UnsafeMutablePointer<PeakEWMA.State>.allocate(capacity: capacity)
-        states.initialize(repeating: PeakEWMA.State(), count: capacity)
+        let states: UnsafeMutablePointer<PeakEWMA.State> = zeroed(capacity)
         var fresh = Set(next.placement.nodes.fresh)
         for node in 0..<min(old.nodeCount, next.nodeCount) where !fresh.contains(Int32(node)) {
             let from = Int(old.nodes[node].member)
@@ -83,16 +88,23 @@ package struct NodePicker: ~Copyable {
             probeGenerations[Int(node)] = 0
             probesLeft[Int(node)] = 0
         }
-        for upstream in next.placement.upstreams.fresh { cursors[Int(upstream)] = 0 }
         free(activePerNode)
         free(currentWeights)
-        ewmaStates.deinitialize(count: capacity)
-        ewmaStates.deallocate()
+        free(ewmaStates)
         activePerNode = active
         currentWeights = weights
         ewmaStates = states
         plan = next
         health = board
+    }
+
+    /// No node was added, removed or moved between `old` and `next`.
+    private static func sameMembers(_ old: ProxyPlan, _ next: ProxyPlan) -> Bool {
+        guard old.nodeCount == next.nodeCount, next.placement.nodes.fresh.isEmpty,
+            next.placement.nodes.retired.isEmpty
+        else { return false }
+        for node in 0..<next.nodeCount where old.nodes[node].member != next.nodes[node].member { return false }
+        return true
     }
 
     /// Whether `node` may take a new request: published health and circuit state, and in half-open

@@ -63,6 +63,7 @@ package final class ConfigFileWatcher: @unchecked Sendable {
     }
 
     private func run() {
+        ThreadPriority.lowerCurrentThread()
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var lastEvent: ContinuousClock.Instant?
         var failedHash: String?

@@ -125,14 +125,16 @@ package final class ConfigReloader: @unchecked Sendable {
             logger.info("reload (\(trigger)): no configuration file to read (started from flags)")
             return .success(current)
         }
+        let started = ContinuousClock.now
         return state.withLock { state in
             do throws(ConfigError) {
                 let source = try ConfigLoader.source(path: path)
                 let config = try ConfigLoader.read(source, overlay: Self.overlay(state.resources))
                 let plan = try compile(config)
                 state.base = source
-                state.fileResources = ResourceSet(fileDefinedIn: source)
-                publish(plan, config: config, trigger: trigger, status: &state.status)
+                // Only the Admin API lists them.
+                if store != nil { state.fileResources = ResourceSet(fileDefinedIn: source) }
+                publish(plan, config: config, trigger: trigger, since: started, status: &state.status)
                 return .success(plan)
             } catch {
                 record(failure: error, trigger: trigger, into: &state.status)
@@ -145,10 +147,11 @@ package final class ConfigReloader: @unchecked Sendable {
     /// nothing. Safe from any thread; reloads run one at a time.
     @discardableResult
     package func apply(_ config: GatewayConfig, trigger: String) -> Result<ProxyPlan, ConfigError> {
-        state.withLock { state in
+        let started = ContinuousClock.now
+        return state.withLock { state in
             do throws(ConfigError) {
                 let plan = try compile(config)
-                publish(plan, config: config, trigger: trigger, status: &state.status)
+                publish(plan, config: config, trigger: trigger, since: started, status: &state.status)
                 return .success(plan)
             } catch {
                 record(failure: error, trigger: trigger, into: &state.status)
@@ -160,7 +163,8 @@ package final class ConfigReloader: @unchecked Sendable {
     /// An Admin API write: the file as last loaded plus `proposed`, validated and compiled; then
     /// `proposed` is persisted and the plan published. Any failure changes nothing.
     package func applyResources(_ proposed: ResourceSet, trigger: String = "admin API") -> AdminApplyResult {
-        state.withLock { state in
+        let started = ContinuousClock.now
+        return state.withLock { state in
             guard let base = state.base else {
                 return .rejected(["(config): this gateway was not started from a configuration source"])
             }
@@ -183,7 +187,7 @@ package final class ConfigReloader: @unchecked Sendable {
             }
             state.resources = proposed
             state.status.apiResources = Self.ids(of: proposed)
-            publish(plan, config: config, trigger: trigger, status: &state.status)
+            publish(plan, config: config, trigger: trigger, since: started, status: &state.status)
             return .applied
         }
     }
@@ -200,6 +204,7 @@ package final class ConfigReloader: @unchecked Sendable {
         _ plan: ProxyPlan,
         config next: GatewayConfig,
         trigger: String,
+        since started: ContinuousClock.Instant,
         status: inout ConfigReloadStatus
     ) {
         let previous = publisher.current
@@ -218,7 +223,7 @@ package final class ConfigReloader: @unchecked Sendable {
         status.lastError = []
         status.lastAttemptSucceeded = true
         logger.info(
-            "config reloaded (\(trigger)): generation \(plan.generation), \(next.routes.count) routes, \(next.upstreams.count) upstreams, hash \(next.sourceHash)"
+            "config reloaded (\(trigger)): generation \(plan.generation), \(next.routes.count) routes, \(next.upstreams.count) upstreams, hash \(next.sourceHash), compiled in \(Self.milliseconds(since: started)) ms"
         )
     }
 
@@ -229,6 +234,12 @@ package final class ConfigReloader: @unchecked Sendable {
         status.lastError = error.issues.map { "\($0)" }
         logger.error("config reload (\(trigger)) rejected; the running configuration stays")
         for issue in error.issues { logger.error("  \(issue)") }
+    }
+
+    private static func milliseconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let value = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        return String(format: "%.2f", value)
     }
 
     /// Keys whose value a running process cannot change (threads, sockets, buffer sizes, metric

@@ -133,7 +133,7 @@ public final class GatewayRuntime: @unchecked Sendable {
             apply: { reloader.applyResources($0) },
             now: { Int64(Date().timeIntervalSince1970) }
         )
-        let server = try ControlServer(address: address, engine: engine.kind) { request in
+        let server = try ControlServer(address: address, engine: engine.kind, lowPriority: true) { request in
             api.handle(request, peer: request.peer?.addressBytes ?? [])
         }
         try server.start()
