@@ -14,25 +14,11 @@ public enum ConfigLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         resolveHostnames: Bool = true
     ) throws(ConfigError) -> GatewayConfig {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let issue = ConfigIssue(path: "(file)", line: nil, reason: "cannot read \(path): \(Self.reason(error))")
-            throw ConfigError(code: .unreadable, issues: [issue], sourceName: path, cause: error)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            let issue = ConfigIssue(path: "(file)", line: nil, reason: "\(path) is not UTF-8 text")
-            throw ConfigError(code: .unreadable, issues: [issue], sourceName: path)
-        }
-        var config = try parse(
-            yaml: text,
-            sourceName: path,
+        try read(
+            source(path: path, environment: environment),
             environment: environment,
             resolveHostnames: resolveHostnames
         )
-        config.sourceHash = FNV1a.hex(of: data)
-        return config
     }
 
     /// Validates YAML text; `sourceName` is recorded in the result and in errors. `environment` as in
@@ -43,33 +29,11 @@ public enum ConfigLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         resolveHostnames: Bool = true
     ) throws(ConfigError) -> GatewayConfig {
-        // `${...}` references are hidden from the YAML parser, which would read their braces as structure in a
-        // flow collection, and expanded in the composed tree.
-        var text = yaml
-        let references = EnvironmentReferences(protecting: &text)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw ConfigError(code: .syntax, issues: [syntaxIssue(error)], sourceName: sourceName, cause: error)
-        }
-        var reader = ConfigReader()
-        reader.resolveHostnames = resolveHostnames
-        guard let root else {
-            reader.report("", nil, "the configuration is empty; it needs at least `routes:`")
-            throw ConfigError(code: .invalid, issues: reader.issues, sourceName: sourceName)
-        }
-        let expanded = reader.substituteEnvironment(root, at: "", environment: environment, references: references)
-        var config = try read(
-            ConfigDocument(root: expanded, fromFile: true),
-            flags: [],
+        try read(
+            source(yaml: yaml, sourceName: sourceName, environment: environment),
             environment: environment,
-            reader: &reader,
-            sourceName: sourceName
+            resolveHostnames: resolveHostnames
         )
-        config.sourceName = sourceName
-        config.sourceHash = FNV1a.hex(of: yaml.utf8)
-        return config
     }
 
     /// Places `flags`, then the environment's overrides of the settings no flag set, and reads the result.
@@ -122,7 +86,7 @@ public enum ConfigLoader {
         }
     }
 
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         if let cocoa = error as? CocoaError, let underlying = cocoa.userInfo[NSUnderlyingErrorKey] as? NSError,
             let posix = POSIXErrorCode(rawValue: Int32(underlying.code))
         {

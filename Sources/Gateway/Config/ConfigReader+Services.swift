@@ -16,16 +16,7 @@ extension ConfigReader {
         for item in items {
             guard let object = fields(item.node, at: item.path, allowed: Self.serviceKeys) else { continue }
             var service = ServiceConfig(id: "")
-            if let value = object["id"], let id = identifier(value, at: object.path("id")) {
-                service.id = id
-                if let first = firstUse[id] {
-                    report(object.path("id"), value, "duplicate service id \"\(id)\" (first used by \(first))")
-                } else {
-                    firstUse[id] = item.path
-                }
-            } else if object["id"] == nil {
-                missing(object, "id")
-            }
+            service.id = uniqueIdentifier(object, "id", of: "service", at: item.path, firstUse: &firstUse) ?? ""
             if let value = object["plugins"] {
                 service.mocking = plugins(value, at: object.path("plugins"))
             }
@@ -56,16 +47,9 @@ extension ConfigReader {
         var firstUse: [String: String] = [:]
         for item in items {
             guard let object = fields(item.node, at: item.path, allowed: Self.consumerKeys) else { continue }
-            guard let value = object["username"] else {
-                missing(object, "username")
-                continue
-            }
-            guard let username = identifier(value, at: object.path("username")) else { continue }
-            if let first = firstUse[username] {
-                report(object.path("username"), value, "duplicate consumer \"\(username)\" (first used by \(first))")
-            } else {
-                firstUse[username] = item.path
-            }
+            guard
+                let username = uniqueIdentifier(object, "username", of: "consumer", at: item.path, firstUse: &firstUse)
+            else { continue }
             if let value = object["plugins"] {
                 _ = plugins(value, at: object.path("plugins"))
             }
@@ -110,16 +94,7 @@ extension ConfigReader {
         for item in items {
             guard let object = fields(item.node, at: item.path, allowed: Self.globalRuleKeys) else { continue }
             var rule = GlobalRuleConfig(id: "")
-            if let value = object["id"], let id = identifier(value, at: object.path("id")) {
-                rule.id = id
-                if let first = firstUse[id] {
-                    report(object.path("id"), value, "duplicate global rule id \"\(id)\" (first used by \(first))")
-                } else {
-                    firstUse[id] = item.path
-                }
-            } else if object["id"] == nil {
-                missing(object, "id")
-            }
+            rule.id = uniqueIdentifier(object, "id", of: "global rule", at: item.path, firstUse: &firstUse) ?? ""
             if let value = object["plugins"] {
                 _ = plugins(value, at: object.path("plugins"))
             } else {
@@ -127,5 +102,27 @@ extension ConfigReader {
             }
             config.globalRules.append(rule)
         }
+    }
+
+    /// Reads the identifier at `key`, reporting it missing, malformed, or already used by another entry
+    /// of the same section (`firstUse` maps ids to the path of their first entry).
+    private mutating func uniqueIdentifier(
+        _ object: ConfigFields,
+        _ key: String,
+        of kind: String,
+        at itemPath: String,
+        firstUse: inout [String: String]
+    ) -> String? {
+        guard let value = object[key] else {
+            missing(object, key)
+            return nil
+        }
+        guard let id = identifier(value, at: object.path(key)) else { return nil }
+        if let first = firstUse[id] {
+            report(object.path(key), value, "duplicate \(kind) \(key) \"\(id)\" (first used by \(first))")
+        } else {
+            firstUse[id] = itemPath
+        }
+        return id
     }
 }

@@ -11,6 +11,10 @@ package struct ConfigSource: @unchecked Sendable {
     package let sourceName: String
     /// FNV-1a 64 of the source (the file's bytes, or the command line).
     package let sourceHash: String
+    /// What expanding `${VAR}` found (unset variables, with their key paths), reported together with
+    /// everything validation finds.
+    var expansionIssues: [ConfigIssue] = []
+    var unexpanded: Set<String> = []
 }
 
 /// A resource defined outside the file (through the Admin API), added to the file's section before
@@ -79,14 +83,13 @@ extension ConfigLoader {
             throw ConfigError(code: .invalid, issues: reader.issues, sourceName: sourceName)
         }
         let expanded = reader.substituteEnvironment(root, at: "", environment: environment, references: references)
-        guard reader.issues.isEmpty else {
-            throw ConfigError(code: .invalid, issues: reader.issues, sourceName: sourceName)
-        }
         return ConfigSource(
             document: ConfigDocument(root: expanded, fromFile: true),
             flags: [],
             sourceName: sourceName,
-            sourceHash: FNV1a.hex(of: yaml.utf8)
+            sourceHash: FNV1a.hex(of: yaml.utf8),
+            expansionIssues: reader.issues,
+            unexpanded: reader.unexpanded
         )
     }
 
@@ -123,6 +126,8 @@ extension ConfigLoader {
         }
         var reader = ConfigReader()
         reader.resolveHostnames = resolveHostnames
+        reader.issues = source.expansionIssues
+        reader.unexpanded = source.unexpanded
         do {
             var config = try read(
                 document,

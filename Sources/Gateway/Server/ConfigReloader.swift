@@ -1,4 +1,5 @@
 import CLiburing
+import Dispatch
 import Foundation
 import Glibc
 import Logging
@@ -68,6 +69,61 @@ package final class ConfigReloader: @unchecked Sendable {
                 fileResources: base.map { ResourceSet(fileDefinedIn: $0) } ?? ResourceSet()
             )
         )
+    }
+
+    // SIGHUP reloads run on their own low-priority thread, so the signal thread stays free for
+    // shutdown and the workers go first on a busy machine.
+    private let pendingTriggers = Mutex<[String]>([])
+    private let wake = DispatchSemaphore(value: 0)
+    private let threadFinished = DispatchSemaphore(value: 0)
+    private let threadState = Mutex<(started: Bool, stopping: Bool)>((false, false))
+
+    /// Starts the thread that serves ``requestReloadFromFile(trigger:)``.
+    package func startReloadThread() {
+        guard
+            threadState.withLock({ state in
+                defer { state.started = true }
+                return !state.started
+            })
+        else { return }
+        let thread = Thread { [self] in
+            ThreadPriority.lowerCurrentThread()
+            while true {
+                wake.wait()
+                if threadState.withLock({ $0.stopping }) { break }
+                let triggers = pendingTriggers.withLock { pending in
+                    defer { pending = [] }
+                    return pending
+                }
+                // Requests that piled up while one ran are served by one reload of the file as it is now.
+                if let trigger = triggers.first { reloadFromFile(trigger: trigger) }
+            }
+            threadFinished.signal()
+        }
+        thread.name = "gateway-reload"
+        thread.start()
+    }
+
+    /// Asks the reload thread to read the file again (returns at once; without the thread, reloads now).
+    package func requestReloadFromFile(trigger: String) {
+        guard threadState.withLock({ $0.started && !$0.stopping }) else {
+            reloadFromFile(trigger: trigger)
+            return
+        }
+        pendingTriggers.withLock { $0.append(trigger) }
+        wake.signal()
+    }
+
+    /// Stops the reload thread after the reload it is running, if any.
+    package func stopReloadThread() {
+        let running = threadState.withLock { state in
+            defer { state.stopping = true }
+            return state.started && !state.stopping
+        }
+        guard running else { return }
+        wake.signal()
+        // A reload in progress finishes first; shutdown waits at most a second for it.
+        _ = threadFinished.wait(timeout: .now() + 1)
     }
 
     /// A copy of the reload status (any thread).

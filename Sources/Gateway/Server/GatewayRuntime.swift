@@ -53,7 +53,7 @@ public final class GatewayRuntime: @unchecked Sendable {
             onReload: { previous, next in Self.retireSeries(of: previous, missingFrom: next, in: registry) }
         )
         let reloader = reloader
-        server.onHangUp = { reloader.reloadFromFile(trigger: "SIGHUP") }
+        server.onHangUp = { reloader.requestReloadFromFile(trigger: "SIGHUP") }
         try ConfigMetricsCollector.install(registry: registry, settings: plan.config.metrics) { reloader.status }
         if let configPath, plan.config.reload.watch {
             watcher = ConfigFileWatcher(path: configPath, reloader: reloader, logger: logger)
@@ -114,6 +114,7 @@ public final class GatewayRuntime: @unchecked Sendable {
             logger.info("control plane on \(control.address): /metrics /healthz /readyz /status")
         }
         try startAdmin()
+        reloader.startReloadThread()
         watcher?.start()
     }
 
@@ -164,6 +165,7 @@ public final class GatewayRuntime: @unchecked Sendable {
 
     private func finish() {
         watcher?.stop()
+        reloader.stopReloadThread()
         adminServer?.stop()
         adminServer = nil
         // Workers have stopped: everything they logged is in the rings; write it and close the frame.

@@ -95,8 +95,6 @@ public final class GatewayServer: @unchecked Sendable {
         for address in boundAddresses {
             logger.info("listening on \(address) with \(control.workerCount) workers")
         }
-        // This thread now only waits for signals and runs SIGHUP reloads: let the workers go first.
-        ThreadPriority.lowerCurrentThread()
         // Wait for a termination signal, or for a worker that failed to start.
         while true {
             if let failure = failures.first {

@@ -168,25 +168,26 @@ struct AdminAPIIntegrationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataPath = directory.appendingPathComponent("data/resources.json").path
         let (gateway, admin) = try await Self.startGateway(in: directory, dataPath: dataPath)
+        // Writes go out one after another until the gateway is gone; it is killed once a few have been
+        // acknowledged, so the kill lands in the middle of the stream.
+        let acknowledged = LockedValue(0)
         let writer = Task {
-            var written = 0
-            for index in 0..<400 {
+            for index in 0..<200 {
                 let body = #"{"uri": "/r\#(index)", "plugins": {"mocking": {"response_example": "\#(index)"}}}"#
                 guard let result = try? await admin.curl("PUT", "/routes/r\(index)", body), result.status == 201
                 else { break }
-                written += 1
+                acknowledged.withLock { $0 += 1 }
             }
-            return written
         }
-        let someWritten = try await eventually(timeout: .seconds(30)) {
-            let list = try? await admin.curl("GET", "/routes").jsonObject()
-            return (list?["total"] as? Int ?? 0) >= 20
+        let someWritten = try await eventually(timeout: .seconds(60), interval: .milliseconds(50)) {
+            acknowledged.value >= 10
         }
         #expect(someWritten)
         gateway.expectExit()
         gateway.process.signal(SIGKILL)
         await gateway.process.waitForExit(timeout: .seconds(10))
-        let written = await writer.value
+        await writer.value
+        let written = acknowledged.value
 
         let (again, restarted) = try await Self.startGateway(in: directory, dataPath: dataPath)
         let list = try await restarted.curl("GET", "/routes").jsonObject()

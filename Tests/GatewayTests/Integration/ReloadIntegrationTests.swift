@@ -97,140 +97,144 @@ struct ReloadIntegrationTests {
         "SIGHUP file edits and Admin API writes every 200 ms under load: no failed request, traffic follows each reload, counters never reset, node state kept, a broken config changes nothing"
     )
     func reloadUnderLoad() async throws {
-        try await Self.withTwoUpstreams("reload-load") { directory, a, b in
-            let nodeA = "127.0.0.1:\(a.port)"
-            let nodeB = "127.0.0.1:\(b.port)"
-            let dataPath = directory.appendingPathComponent("data/resources.json").path
-            var adminPort = 0
-            let gateway = try await GatewayProcess.start(in: directory) { control in
-                adminPort = (try? Loopback.unusedPort()) ?? 0
-                return Self.yaml(
-                    controlPort: control,
-                    a: nodeA,
-                    b: nodeB,
-                    target: "ua",
-                    admin: (adminPort, dataPath)
-                )
-            }
-            let admin = AdminAPIIntegrationTests.Admin(port: adminPort, directory: directory)
-            let adminConfig = (adminPort, dataPath)
-            let prometheus = try PrometheusServer(
-                target: "127.0.0.1:\(gateway.controlPort)",
-                job: "reload",
-                in: directory
-            )
-            do {
-                try await prometheus.waitForUp()
-                let before = try await Self.status(gateway)
-                let sinceBefore = Self.nodeSince(before)
-                let load = WhoamiLoad(gatewayPort: gateway.port, clients: 6)
-                await load.waitFor(moreRequests: 200)
-
-                var generation = 0
-                var previousCount = 0.0
-                let clock = ContinuousClock()
-                let end = clock.now.advanced(by: .seconds(10))
-                var round = 0
-                var brokenSeen = false
-                while clock.now < end {
-                    round += 1
-                    if round == 20 {
-                        // A broken config in the middle: an upstream reference that does not exist.
-                        try Self.write(
-                            Self.yaml(
-                                controlPort: gateway.controlPort,
-                                a: nodeA,
-                                b: nodeB,
-                                target: "nope",
-                                admin: adminConfig
-                            ),
-                            to: gateway.configFile
-                        )
-                        kill(gateway.pid, SIGHUP)
-                        let counted = try await eventually(timeout: .seconds(15)) {
-                            let metrics = try await gateway.scrape().exposition
-                            return metrics.value("gateway_config_reloads_total", ["result": "failure"]) == 1
-                        }
-                        #expect(counted, "the failed reload is counted")
-                        let config = try await Self.status(gateway)["config"] as? [String: Any]
-                        let errors = config?["last_reload_error"] as? [String] ?? []
-                        #expect(errors.contains { $0.contains("routes[0]") && $0.contains("nope") }, "\(errors)")
-                        #expect(try await Self.generation(gateway) == generation, "a broken config is not applied")
-                        brokenSeen = true
-                        continue
-                    }
-                    // Every round moves /whoami to the other node, through the file or the Admin API:
-                    // 1 the file sends it to ub; 2 an API route (priority 10) to ua; 3 the API route is
-                    // deleted (back to the file's ub); 0 the file sends it to ua.
-                    let expected: Int
-                    switch round % 4 {
-                    case 1, 0:
-                        let target = round % 4 == 1 ? "ub" : "ua"
-                        try Self.write(
-                            Self.yaml(
-                                controlPort: gateway.controlPort,
-                                a: nodeA,
-                                b: nodeB,
-                                target: target,
-                                extra: round % 3 == 0,
-                                admin: adminConfig
-                            ),
-                            to: gateway.configFile
-                        )
-                        kill(gateway.pid, SIGHUP)
-                        expected = target == "ua" ? a.port : b.port
-                    case 2:
-                        let put = try await admin.curl(
-                            "PUT",
-                            "/routes/override",
-                            #"{"uri": "/whoami", "priority": 10, "upstream_id": "ua"}"#,
-                            key: "reload-test-key"
-                        )
-                        #expect(put.status == 201, "\(put.bodyString)")
-                        expected = a.port
-                    default:
-                        let delete = try await admin.curl("DELETE", "/routes/override", key: "reload-test-key")
-                        #expect(delete.status == 200, "\(delete.bodyString)")
-                        expected = b.port
-                    }
-                    generation += 1
-                    #expect(try await Self.waitForGeneration(gateway, generation), "reload \(generation) applied")
-                    // Within one reload, new requests go where the new config says.
-                    let answered = try await Self.answeringPort(gateway)
-                    #expect(answered == expected, "round \(round): answered by \(String(describing: answered))")
-                    let count = try await gateway.scrape().exposition.sum(
-                        "gateway_http_requests_total",
-                        ["route": "api"]
+        try await timingSensitive {
+            try await Self.withTwoUpstreams("reload-load") { directory, a, b in
+                let nodeA = "127.0.0.1:\(a.port)"
+                let nodeB = "127.0.0.1:\(b.port)"
+                let dataPath = directory.appendingPathComponent("data/resources.json").path
+                var adminPort = 0
+                let gateway = try await GatewayProcess.start(in: directory) { control in
+                    adminPort = (try? Loopback.unusedPort()) ?? 0
+                    return Self.yaml(
+                        controlPort: control,
+                        a: nodeA,
+                        b: nodeB,
+                        target: "ua",
+                        admin: (adminPort, dataPath)
                     )
-                    #expect(count >= previousCount, "route api's counter went from \(previousCount) to \(count)")
-                    previousCount = count
-                    try await Task.sleep(for: .milliseconds(200))
                 }
-                await load.stop()
-                #expect(brokenSeen)
-                #expect(generation >= 10, "only \(generation) reloads in 10 s")
-                #expect(load.failures == 0, "failed requests during reloads: \(load.statuses.value)")
-                #expect(load.total > 1000, "load too small to mean anything: \(load.total)")
+                let admin = AdminAPIIntegrationTests.Admin(port: adminPort, directory: directory)
+                let adminConfig = (adminPort, dataPath)
+                let prometheus = try PrometheusServer(
+                    target: "127.0.0.1:\(gateway.controlPort)",
+                    job: "reload",
+                    in: directory
+                )
+                do {
+                    try await prometheus.waitForUp()
+                    let before = try await Self.status(gateway)
+                    let sinceBefore = Self.nodeSince(before)
+                    let load = WhoamiLoad(gatewayPort: gateway.port, clients: 3, pause: .milliseconds(2))
+                    await load.waitFor(moreRequests: 100)
 
-                let after = try await Self.status(gateway)
-                #expect(Self.nodeSince(after) == sinceBefore, "node health state was reset by a reload")
-                let metrics = try await gateway.scrape().exposition
-                #expect(metrics.value("gateway_config_reloads_total", ["result": "success"]) == Double(generation))
-                #expect(metrics.value("gateway_config_generation") == Double(generation))
-                // Prometheus saw the counters over the whole run: none of them ever went down.
-                let sawSamples = try await eventually(timeout: .seconds(10)) {
-                    try await prometheus.scalar("count_over_time(gateway_config_generation[5m])") ?? 0 >= 5
+                    var generation = 0
+                    var previousCount = 0.0
+                    let clock = ContinuousClock()
+                    let end = clock.now.advanced(by: .seconds(10))
+                    var round = 0
+                    var brokenSeen = false
+                    // At least 10 s and 12 reloads (a loaded machine makes rounds slower), at most 60 s.
+                    let cap = clock.now.advanced(by: .seconds(60))
+                    while (clock.now < end || round < 13) && clock.now < cap {
+                        round += 1
+                        if round == 8 {
+                            // A broken config in the middle: an upstream reference that does not exist.
+                            try Self.write(
+                                Self.yaml(
+                                    controlPort: gateway.controlPort,
+                                    a: nodeA,
+                                    b: nodeB,
+                                    target: "nope",
+                                    admin: adminConfig
+                                ),
+                                to: gateway.configFile
+                            )
+                            kill(gateway.pid, SIGHUP)
+                            let counted = try await eventually(timeout: .seconds(15)) {
+                                let metrics = try await gateway.scrape().exposition
+                                return metrics.value("gateway_config_reloads_total", ["result": "failure"]) == 1
+                            }
+                            #expect(counted, "the failed reload is counted")
+                            let config = try await Self.status(gateway)["config"] as? [String: Any]
+                            let errors = config?["last_reload_error"] as? [String] ?? []
+                            #expect(errors.contains { $0.contains("routes[0]") && $0.contains("nope") }, "\(errors)")
+                            #expect(try await Self.generation(gateway) == generation, "a broken config is not applied")
+                            brokenSeen = true
+                            continue
+                        }
+                        // Every round moves /whoami to the other node, through the file or the Admin API:
+                        // 1 the file sends it to ub; 2 an API route (priority 10) to ua; 3 the API route is
+                        // deleted (back to the file's ub); 0 the file sends it to ua.
+                        let expected: Int
+                        switch round % 4 {
+                        case 1, 0:
+                            let target = round % 4 == 1 ? "ub" : "ua"
+                            try Self.write(
+                                Self.yaml(
+                                    controlPort: gateway.controlPort,
+                                    a: nodeA,
+                                    b: nodeB,
+                                    target: target,
+                                    extra: round % 3 == 0,
+                                    admin: adminConfig
+                                ),
+                                to: gateway.configFile
+                            )
+                            kill(gateway.pid, SIGHUP)
+                            expected = target == "ua" ? a.port : b.port
+                        case 2:
+                            let put = try await admin.curl(
+                                "PUT",
+                                "/routes/override",
+                                #"{"uri": "/whoami", "priority": 10, "upstream_id": "ua"}"#,
+                                key: "reload-test-key"
+                            )
+                            #expect(put.status == 201, "\(put.bodyString)")
+                            expected = a.port
+                        default:
+                            let delete = try await admin.curl("DELETE", "/routes/override", key: "reload-test-key")
+                            #expect(delete.status == 200, "\(delete.bodyString)")
+                            expected = b.port
+                        }
+                        generation += 1
+                        #expect(try await Self.waitForGeneration(gateway, generation), "reload \(generation) applied")
+                        // Within one reload, new requests go where the new config says.
+                        let answered = try await Self.answeringPort(gateway)
+                        #expect(answered == expected, "round \(round): answered by \(String(describing: answered))")
+                        let count = try await gateway.scrape().exposition.sum(
+                            "gateway_http_requests_total",
+                            ["route": "api"]
+                        )
+                        #expect(count >= previousCount, "route api's counter went from \(previousCount) to \(count)")
+                        previousCount = count
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                    await load.stop()
+                    #expect(brokenSeen)
+                    #expect(generation >= 12, "only \(generation) reloads")
+                    #expect(load.failures == 0, "failed requests during reloads: \(load.statuses.value)")
+                    #expect(load.total > 300, "load too small to mean anything: \(load.total)")
+
+                    let after = try await Self.status(gateway)
+                    #expect(Self.nodeSince(after) == sinceBefore, "node health state was reset by a reload")
+                    let metrics = try await gateway.scrape().exposition
+                    #expect(metrics.value("gateway_config_reloads_total", ["result": "success"]) == Double(generation))
+                    #expect(metrics.value("gateway_config_generation") == Double(generation))
+                    // Prometheus saw the counters over the whole run: none of them ever went down.
+                    let sawSamples = try await eventually(timeout: .seconds(10)) {
+                        try await prometheus.scalar("count_over_time(gateway_config_generation[5m])") ?? 0 >= 5
+                    }
+                    #expect(sawSamples)
+                    let resets = try await prometheus.scalar("sum(resets(gateway_http_requests_total[5m]))")
+                    #expect(resets == 0, "counter resets seen by Prometheus: \(String(describing: resets))")
+                } catch {
+                    await prometheus.stop()
+                    _ = await gateway.finish()
+                    throw error
                 }
-                #expect(sawSamples)
-                let resets = try await prometheus.scalar("sum(resets(gateway_http_requests_total[5m]))")
-                #expect(resets == 0, "counter resets seen by Prometheus: \(String(describing: resets))")
-            } catch {
                 await prometheus.stop()
-                _ = await gateway.finish()
-                throw error
+                #expect(await gateway.finish())
             }
-            await prometheus.stop()
-            #expect(await gateway.finish())
         }
     }
 
@@ -281,25 +285,27 @@ struct ReloadIntegrationTests {
 
     @Test("process-level keys keep their running value, are listed in restart_required and logged once")
     func processLevelKeysNeedARestart() async throws {
-        try await Self.withTwoUpstreams("reload-process") { directory, a, b in
-            let nodeA = "127.0.0.1:\(a.port)"
-            let nodeB = "127.0.0.1:\(b.port)"
-            let gateway = try await GatewayProcess.start(in: directory) { control in
-                Self.yaml(controlPort: control, a: nodeA, b: nodeB, target: "ua", workers: 2)
+        try await timingSensitive {
+            try await Self.withTwoUpstreams("reload-process") { directory, a, b in
+                let nodeA = "127.0.0.1:\(a.port)"
+                let nodeB = "127.0.0.1:\(b.port)"
+                let gateway = try await GatewayProcess.start(in: directory) { control in
+                    Self.yaml(controlPort: control, a: nodeA, b: nodeB, target: "ua", workers: 2)
+                }
+                try Self.write(
+                    Self.yaml(controlPort: gateway.controlPort, a: nodeA, b: nodeB, target: "ub", workers: 1),
+                    to: gateway.configFile
+                )
+                kill(gateway.pid, SIGHUP)
+                #expect(try await Self.waitForGeneration(gateway, 1))
+                let status = try await Self.status(gateway)
+                #expect(status["restart_required"] as? [String] == ["workers"])
+                #expect((status["workers"] as? [Any])?.count == 2, "still two workers")
+                #expect(try await Self.answeringPort(gateway) == b.port, "everything else was applied")
+                let lines = gateway.log.split(separator: "\n").filter { $0.contains("config key workers changed") }
+                #expect(lines.count == 1, "\(gateway.log)")
+                #expect(await gateway.finish())
             }
-            try Self.write(
-                Self.yaml(controlPort: gateway.controlPort, a: nodeA, b: nodeB, target: "ub", workers: 1),
-                to: gateway.configFile
-            )
-            kill(gateway.pid, SIGHUP)
-            #expect(try await Self.waitForGeneration(gateway, 1))
-            let status = try await Self.status(gateway)
-            #expect(status["restart_required"] as? [String] == ["workers"])
-            #expect((status["workers"] as? [Any])?.count == 2, "still two workers")
-            #expect(try await Self.answeringPort(gateway) == b.port, "everything else was applied")
-            let lines = gateway.log.split(separator: "\n").filter { $0.contains("config key workers changed") }
-            #expect(lines.count == 1, "\(gateway.log)")
-            #expect(await gateway.finish())
         }
     }
 

@@ -120,76 +120,87 @@ struct ResilienceFailoverIntegrationTests {
 
     @Test("all nodes down with panic_threshold: 0: fast 503 naming the upstream, without connect attempts")
     func allNodesDown() async throws {
-        let keys = """
-            panic_threshold: 0
-            timeout: {connect: 0.5, send: 5, read: 5}
-            circuit_breaker: {consecutive_failures: 2, base_ejection_time: 30, max_ejection_percent: 100, jitter: 0}
-            """
-        try await withResilientGateway("alldown", nodes: [[], []], dead: [0, 1], upstreamKeys: keys) { gateway, pool in
-            let opened = try await gateway.waitUntil(timeout: .seconds(10)) {
-                _ = try await gateway.get("/whoami")
-                let nodes = try await gateway.nodeStatus()
-                return nodes.values.allSatisfy { $0.circuit == "open" }
+        try await timingSensitive {
+            let keys = """
+                panic_threshold: 0
+                timeout: {connect: 0.5, send: 5, read: 5}
+                circuit_breaker: {consecutive_failures: 2, base_ejection_time: 30, max_ejection_percent: 100, jitter: 0}
+                """
+            try await withResilientGateway("alldown", nodes: [[], []], dead: [0, 1], upstreamKeys: keys) {
+                gateway,
+                pool in
+                let opened = try await gateway.waitUntil(timeout: .seconds(10)) {
+                    _ = try await gateway.get("/whoami")
+                    let nodes = try await gateway.nodeStatus()
+                    return nodes.values.allSatisfy { $0.circuit == "open" }
+                }
+                let states = try await gateway.nodeStatus().mapValues(\.circuit)
+                #expect(opened, "circuits not open: \(states)")
+                let failedBefore = try await gateway.metrics().sum(
+                    "gateway_upstream_connections_total",
+                    ["event": "failed"]
+                )
+                for _ in 0..<20 {
+                    let response = try await gateway.get("/whoami")
+                    #expect(response.status == 503)
+                    let json = try response.jsonObject()
+                    #expect(json["error"] as? String == "no available node in upstream", "\(response.bodyString)")
+                    #expect(json["upstream"] as? String == "pool")
+                }
+                // "Fast" means answered without a connect attempt (the counter below). A client-side clock
+                // bound flaked when the whole suite runs in parallel on two cores, and timing belongs in
+                // benchmarks anyway.
+                let failedAfter = try await gateway.metrics().sum(
+                    "gateway_upstream_connections_total",
+                    ["event": "failed"]
+                )
+                #expect(
+                    failedAfter == failedBefore,
+                    "connect attempts with every circuit open: \(failedBefore) -> \(failedAfter)"
+                )
+                _ = pool
             }
-            let states = try await gateway.nodeStatus().mapValues(\.circuit)
-            #expect(opened, "circuits not open: \(states)")
-            let failedBefore = try await gateway.metrics().sum(
-                "gateway_upstream_connections_total",
-                ["event": "failed"]
-            )
-            for _ in 0..<20 {
-                let response = try await gateway.get("/whoami")
-                #expect(response.status == 503)
-                let json = try response.jsonObject()
-                #expect(json["error"] as? String == "no available node in upstream", "\(response.bodyString)")
-                #expect(json["upstream"] as? String == "pool")
-            }
-            // "Fast" means answered without a connect attempt (the counter below). A client-side clock
-            // bound flaked when the whole suite runs in parallel on two cores, and timing belongs in
-            // benchmarks anyway.
-            let failedAfter = try await gateway.metrics().sum("gateway_upstream_connections_total", ["event": "failed"])
-            #expect(
-                failedAfter == failedBefore,
-                "connect attempts with every circuit open: \(failedBefore) -> \(failedAfter)"
-            )
-            _ = pool
         }
     }
 
     @Test("slow node: read timeouts open its circuit while the other node keeps serving")
     func slowNode() async throws {
-        let keys = """
-            timeout: {connect: 0.5, send: 5, read: 0.5}
-            circuit_breaker: {consecutive_failures: 3, base_ejection_time: 30, jitter: 0}
-            """
-        try await withResilientGateway("slownode", nodes: [["--delay", "2"], []], upstreamKeys: keys) { gateway, pool in
-            let slow = pool.address(0)
-            var statuses: [Int] = []
-            let opened = try await gateway.waitUntil(timeout: .seconds(15)) {
-                statuses.append(try await gateway.get("/whoami").status)
-                return try await gateway.nodeStatus()[slow]?.circuit == "open"
+        try await timingSensitive {
+            let keys = """
+                timeout: {connect: 0.5, send: 5, read: 0.5}
+                circuit_breaker: {consecutive_failures: 3, base_ejection_time: 30, jitter: 0}
+                """
+            try await withResilientGateway("slownode", nodes: [["--delay", "2"], []], upstreamKeys: keys) {
+                gateway,
+                pool in
+                let slow = pool.address(0)
+                var statuses: [Int] = []
+                let opened = try await gateway.waitUntil(timeout: .seconds(15)) {
+                    statuses.append(try await gateway.get("/whoami").status)
+                    return try await gateway.nodeStatus()[slow]?.circuit == "open"
+                }
+                let node = try await gateway.nodeStatus()[slow] ?? [:]
+                #expect(opened, "slow node's circuit not open: \(node)")
+                #expect(!node.reason.isEmpty, "no transition reason: \(node)")
+                let recentTimeouts = (node["recent"] as? [String: Any])?["timeouts"] as? Int ?? 0
+                #expect(recentTimeouts >= 3, "the timeouts that opened the circuit are not in /status: \(node)")
+                #expect(statuses.allSatisfy { $0 == 200 }, "GETs retried on timeout should succeed: \(statuses)")
+                // A request sent to the open node would time out and be retried: the retry counter must
+                // not move (a deterministic check, where a client-side clock flaked under parallel tests).
+                let retriesBefore = try await gateway.metrics().sum("gateway_upstream_retries_total")
+                for _ in 0..<10 {
+                    let response = try await gateway.get("/whoami")
+                    #expect(response.status == 200)
+                    #expect(try response.jsonObject()["port"] as? Int == pool.ports[1])
+                }
+                let metrics = try await gateway.metrics()
+                #expect(
+                    metrics.sum("gateway_upstream_retries_total") == retriesBefore,
+                    "requests went to the open node and were retried"
+                )
+                #expect(metrics.sum("gateway_upstream_retries_total", ["reason": "timeout"]) >= 1)
+                #expect(metrics.value("gateway_upstream_circuit_state", ["node": slow, "state": "open"]) == 1)
             }
-            let node = try await gateway.nodeStatus()[slow] ?? [:]
-            #expect(opened, "slow node's circuit not open: \(node)")
-            #expect(!node.reason.isEmpty, "no transition reason: \(node)")
-            let recentTimeouts = (node["recent"] as? [String: Any])?["timeouts"] as? Int ?? 0
-            #expect(recentTimeouts >= 3, "the timeouts that opened the circuit are not in /status: \(node)")
-            #expect(statuses.allSatisfy { $0 == 200 }, "GETs retried on timeout should succeed: \(statuses)")
-            // A request sent to the open node would time out and be retried: the retry counter must
-            // not move (a deterministic check, where a client-side clock flaked under parallel tests).
-            let retriesBefore = try await gateway.metrics().sum("gateway_upstream_retries_total")
-            for _ in 0..<10 {
-                let response = try await gateway.get("/whoami")
-                #expect(response.status == 200)
-                #expect(try response.jsonObject()["port"] as? Int == pool.ports[1])
-            }
-            let metrics = try await gateway.metrics()
-            #expect(
-                metrics.sum("gateway_upstream_retries_total") == retriesBefore,
-                "requests went to the open node and were retried"
-            )
-            #expect(metrics.sum("gateway_upstream_retries_total", ["reason": "timeout"]) >= 1)
-            #expect(metrics.value("gateway_upstream_circuit_state", ["node": slow, "state": "open"]) == 1)
         }
     }
 
@@ -228,54 +239,56 @@ struct ResilienceFailoverIntegrationTests {
 
     @Test("flapping node: each reopening doubles the open time; transitions counted and logged with reasons")
     func flappingNode() async throws {
-        let keys = """
-            timeout: {connect: 0.5, send: 5, read: 5}
-            circuit_breaker: {consecutive_failures: 2, base_ejection_time: 0.6, max_ejection_time: 8, jitter: 0, window: 30}
-            """
-        try await withResilientGateway("flap", nodes: [[], []], upstreamKeys: keys) { gateway, pool in
-            let flapper = pool.address(0)
-            let load = WhoamiLoad(gatewayPort: gateway.port, clients: 2)
-            let clock = ContinuousClock()
-            var openTimes: [Duration] = []
-            for round in 1...3 {
-                await pool.kill(0)
-                let open = try await gateway.waitForNode(flapper, timeout: .seconds(5)) {
-                    $0.circuit == "open" && $0.transitions("open") >= round
+        try await timingSensitive {
+            let keys = """
+                timeout: {connect: 0.5, send: 5, read: 5}
+                circuit_breaker: {consecutive_failures: 2, base_ejection_time: 0.6, max_ejection_time: 8, jitter: 0, window: 30}
+                """
+            try await withResilientGateway("flap", nodes: [[], []], upstreamKeys: keys) { gateway, pool in
+                let flapper = pool.address(0)
+                let load = WhoamiLoad(gatewayPort: gateway.port, clients: 2)
+                let clock = ContinuousClock()
+                var openTimes: [Duration] = []
+                for round in 1...3 {
+                    await pool.kill(0)
+                    let open = try await gateway.waitForNode(flapper, timeout: .seconds(5)) {
+                        $0.circuit == "open" && $0.transitions("open") >= round
+                    }
+                    #expect(open.held, "round \(round): circuit not open: \(open.node)")
+                    let openedAt = clock.now
+                    try await pool.restart(0)
+                    let probing = try await gateway.waitForNode(flapper, timeout: .seconds(10)) { $0.circuit != "open" }
+                    openTimes.append(clock.now - openedAt)
+                    let back = try await gateway.waitForNode(flapper, timeout: .seconds(10)) { $0.isAvailable }
+                    #expect(probing.held && back.held, "round \(round): not back: \(back.node)")
                 }
-                #expect(open.held, "round \(round): circuit not open: \(open.node)")
-                let openedAt = clock.now
-                try await pool.restart(0)
-                let probing = try await gateway.waitForNode(flapper, timeout: .seconds(10)) { $0.circuit != "open" }
-                openTimes.append(clock.now - openedAt)
-                let back = try await gateway.waitForNode(flapper, timeout: .seconds(10)) { $0.isAvailable }
-                #expect(probing.held && back.held, "round \(round): not back: \(back.node)")
+                await load.stop()
+                print("flappingNode: open times \(openTimes), client statuses \(load.statuses.value)")
+                let node = try await gateway.nodeStatus()[flapper] ?? [:]
+                #expect(node.transitions("open") >= 3, "\(node)")
+                #expect(node.transitions("half_open") >= 3, "\(node)")
+                #expect(node.transitions("available") >= 3, "\(node)")
+                let openLines = gateway.transitionLogLines(flapper, to: "open")
+                // The open time the gateway chose doubles per opening (no jitter): 0.6 s, 1.2 s, 2.4 s. Read it
+                // from the logged reasons; wall-clock ratios between polls are too noisy on a loaded machine.
+                let chosen = openLines.compactMap { line -> Double? in
+                    guard let range = line.range(of: "open for ") else { return nil }
+                    return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+                }
+                #expect(chosen.count >= 3, "open reasons: \(openLines)")
+                if chosen.count >= 3 {
+                    #expect(
+                        abs(chosen[0] - 0.6) < 0.01 && abs(chosen[1] - 1.2) < 0.01 && abs(chosen[2] - 2.4) < 0.01,
+                        "\(chosen)"
+                    )
+                }
+                if openTimes.count == 3 {
+                    // The node cannot be probed before its open time is over (minus the poll that saw it open).
+                    #expect(openTimes[2] > .milliseconds(1900), "open times \(openTimes)")
+                }
+                #expect(openLines.allSatisfy { !$0.hasSuffix(":") }, "transition without a reason: \(openLines)")
+                Self.expectTransitionsLogged(gateway, node, flapper)
             }
-            await load.stop()
-            print("flappingNode: open times \(openTimes), client statuses \(load.statuses.value)")
-            let node = try await gateway.nodeStatus()[flapper] ?? [:]
-            #expect(node.transitions("open") >= 3, "\(node)")
-            #expect(node.transitions("half_open") >= 3, "\(node)")
-            #expect(node.transitions("available") >= 3, "\(node)")
-            let openLines = gateway.transitionLogLines(flapper, to: "open")
-            // The open time the gateway chose doubles per opening (no jitter): 0.6 s, 1.2 s, 2.4 s. Read it
-            // from the logged reasons; wall-clock ratios between polls are too noisy on a loaded machine.
-            let chosen = openLines.compactMap { line -> Double? in
-                guard let range = line.range(of: "open for ") else { return nil }
-                return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
-            }
-            #expect(chosen.count >= 3, "open reasons: \(openLines)")
-            if chosen.count >= 3 {
-                #expect(
-                    abs(chosen[0] - 0.6) < 0.01 && abs(chosen[1] - 1.2) < 0.01 && abs(chosen[2] - 2.4) < 0.01,
-                    "\(chosen)"
-                )
-            }
-            if openTimes.count == 3 {
-                // The node cannot be probed before its open time is over (minus the poll that saw it open).
-                #expect(openTimes[2] > .milliseconds(1900), "open times \(openTimes)")
-            }
-            #expect(openLines.allSatisfy { !$0.hasSuffix(":") }, "transition without a reason: \(openLines)")
-            Self.expectTransitionsLogged(gateway, node, flapper)
         }
     }
 

@@ -242,7 +242,12 @@ final class WhoamiLoad: Sendable {
     private let stopped = LockedValue(false)
     private let tasks: LockedValue<[Task<Void, Never>]> = LockedValue([])
 
-    init(gatewayPort: Int, clients: Int) {
+    /// Pause between one client's requests: a steady stream that leaves the machine to the tests
+    /// running beside it.
+    private let pause: Duration
+
+    init(gatewayPort: Int, clients: Int, pause: Duration = .zero) {
+        self.pause = pause
         for _ in 0..<clients {
             let task = Task { [self] in await self.run(port: gatewayPort) }
             tasks.withLock { $0.append(task) }
@@ -264,6 +269,7 @@ final class WhoamiLoad: Sendable {
                     answeredBy.withLock { $0[answered, default: 0] += 1 }
                 }
                 if response.header("Connection")?.lowercased() == "close" { connection = nil }
+                if pause > .zero { try? await Task.sleep(for: pause) }
             } catch {
                 statuses.withLock { $0[0, default: 0] += 1 }
                 failedSends.withLock { $0.append(sent) }

@@ -33,19 +33,21 @@ struct UpstreamFailureIntegrationTests {
 
     @Test("an upstream that never answers gives 504 after the read timeout")
     func hangingUpstream() async throws {
-        try await withProxy("hang", GatewayConfigBuilder(readTimeout: 1)) { gateway, _, _ in
-            let connection = try RawConnection(port: gateway.port)
-            let started = ContinuousClock().now
-            try connection.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
-            let response = try await connection.readResponse(timeout: .seconds(10))
-            let elapsed = ContinuousClock().now - started
-            #expect(response.status == 504)
-            #expect(try response.jsonObject()["status"] as? Int == 504)
-            #expect(elapsed >= .milliseconds(950), "504 after \(elapsed), before the 1 s read timeout")
-            #expect(elapsed < .seconds(4), "504 after \(elapsed), long after the 1 s read timeout")
-            // The client connection survives an upstream timeout.
-            try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(try await connection.readResponse().status == 200)
+        try await timingSensitive {
+            try await withProxy("hang", GatewayConfigBuilder(readTimeout: 1)) { gateway, _, _ in
+                let connection = try RawConnection(port: gateway.port)
+                let started = ContinuousClock().now
+                try connection.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
+                let response = try await connection.readResponse(timeout: .seconds(10))
+                let elapsed = ContinuousClock().now - started
+                #expect(response.status == 504)
+                #expect(try response.jsonObject()["status"] as? Int == 504)
+                #expect(elapsed >= .milliseconds(950), "504 after \(elapsed), before the 1 s read timeout")
+                #expect(elapsed < .seconds(4), "504 after \(elapsed), long after the 1 s read timeout")
+                // The client connection survives an upstream timeout.
+                try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(try await connection.readResponse().status == 200)
+            }
         }
     }
 
@@ -71,38 +73,42 @@ struct UpstreamFailureIntegrationTests {
 
     @Test("a partial request head gets 408 after the header timeout, then close")
     func headerTimeout() async throws {
-        try await withProxy("408", GatewayConfigBuilder(headerTimeout: 1)) { gateway, upstream, _ in
-            let connection = try RawConnection(port: gateway.port)
-            let started = ContinuousClock().now
-            try connection.send("GET /headers HTTP/1.1\r\nHost: t\r\n")
-            let response = try await connection.readResponse(timeout: .seconds(10))
-            let elapsed = ContinuousClock().now - started
-            #expect(response.status == 408)
-            #expect(try response.jsonObject()["status"] as? Int == 408)
-            #expect(elapsed >= .milliseconds(950), "408 after \(elapsed)")
-            #expect(elapsed < .seconds(4), "408 after \(elapsed)")
-            #expect(await connection.waitForClose())
-            #expect(try await upstream.counts().requests == 0)
+        try await timingSensitive {
+            try await withProxy("408", GatewayConfigBuilder(headerTimeout: 1)) { gateway, upstream, _ in
+                let connection = try RawConnection(port: gateway.port)
+                let started = ContinuousClock().now
+                try connection.send("GET /headers HTTP/1.1\r\nHost: t\r\n")
+                let response = try await connection.readResponse(timeout: .seconds(10))
+                let elapsed = ContinuousClock().now - started
+                #expect(response.status == 408)
+                #expect(try response.jsonObject()["status"] as? Int == 408)
+                #expect(elapsed >= .milliseconds(950), "408 after \(elapsed)")
+                #expect(elapsed < .seconds(4), "408 after \(elapsed)")
+                #expect(await connection.waitForClose())
+                #expect(try await upstream.counts().requests == 0)
+            }
         }
     }
 
     @Test("a connection that trickles its head one byte at a time still times out")
     func slowlorisHeaderTimeout() async throws {
-        try await withProxy("slowloris", GatewayConfigBuilder(headerTimeout: 1)) { gateway, _, _ in
-            let connection = try RawConnection(port: gateway.port)
-            let started = ContinuousClock().now
-            var status: Int?
-            let head =
-                Array("GET /headers HTTP/1.1\r\nHost: t\r\nX-Pad: ".utf8) + Array(repeating: UInt8(97), count: 200)
-            for byte in head {
-                if (try? connection.send([byte])) == nil { break }
-                await connection.receive(until: ContinuousClock().now.advanced(by: .milliseconds(20)))
-                if connection.peerClosed || !connection.buffer.isEmpty { break }
+        try await timingSensitive {
+            try await withProxy("slowloris", GatewayConfigBuilder(headerTimeout: 1)) { gateway, _, _ in
+                let connection = try RawConnection(port: gateway.port)
+                let started = ContinuousClock().now
+                var status: Int?
+                let head =
+                    Array("GET /headers HTTP/1.1\r\nHost: t\r\nX-Pad: ".utf8) + Array(repeating: UInt8(97), count: 200)
+                for byte in head {
+                    if (try? connection.send([byte])) == nil { break }
+                    await connection.receive(until: ContinuousClock().now.advanced(by: .milliseconds(20)))
+                    if connection.peerClosed || !connection.buffer.isEmpty { break }
+                }
+                if let response = try? await connection.readResponse(timeout: .seconds(5)) { status = response.status }
+                let elapsed = ContinuousClock().now - started
+                #expect(status == 408)
+                #expect(elapsed < .seconds(4), "trickling kept the head open for \(elapsed)")
             }
-            if let response = try? await connection.readResponse(timeout: .seconds(5)) { status = response.status }
-            let elapsed = ContinuousClock().now - started
-            #expect(status == 408)
-            #expect(elapsed < .seconds(4), "trickling kept the head open for \(elapsed)")
         }
     }
 
