@@ -30,7 +30,7 @@ package final class ControlServer: @unchecked Sendable {
     ) throws(EngineError) {
         self.engine = engine
         self.lowPriority = lowPriority
-        listenFD = try Sockets.listen(on: requested, backlog: 128)
+        listenFD = try Sockets.listen(on: requested, backlog: 128, reusePort: false)
         address = SocketAddress.local(of: listenFD) ?? requested
         self.handler = handler
     }

@@ -3,8 +3,15 @@ import Glibc
 
 /// Socket set-up done with plain syscalls at start-up or per new upstream connection.
 package enum Sockets {
-    /// Opens a non-blocking listening socket with SO_REUSEPORT so every worker can bind its own.
-    package static func listen(on address: SocketAddress, backlog: Int32 = 4096) throws(EngineError) -> Int32 {
+    /// Opens a non-blocking listening socket.
+    ///
+    /// `reusePort` (SO_REUSEPORT) lets every worker bind the same address; a listener that is the
+    /// only one on its port (control plane, Admin API) goes without, so no other socket can share it.
+    package static func listen(
+        on address: SocketAddress,
+        backlog: Int32 = 4096,
+        reusePort: Bool = true
+    ) throws(EngineError) -> Int32 {
         let fd = socket(
             address.family,
             Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
@@ -15,7 +22,7 @@ package enum Sockets {
         }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
         // Accepted sockets inherit TCP_NODELAY from the listener on Linux.
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound = address.withSockAddr { bind(fd, $0, $1) }

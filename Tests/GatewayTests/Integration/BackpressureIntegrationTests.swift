@@ -28,7 +28,7 @@ struct BackpressureIntegrationTests {
         try await withProxy("abort") { gateway, _, directory in
             for _ in 0..<3 {
                 let connection = try RawConnection(port: gateway.port)
-                try connection.send("GET /big?size=50000000 HTTP/1.1\r\nHost: t\r\n\r\n")
+                try await connection.send("GET /big?size=50000000 HTTP/1.1\r\nHost: t\r\n\r\n")
                 let deadline = ContinuousClock().now.advanced(by: .seconds(5))
                 while connection.buffer.count < 200_000, !connection.peerClosed {
                     guard await connection.receive(until: deadline) else { break }
@@ -46,8 +46,8 @@ struct BackpressureIntegrationTests {
     func clientAbortsUpload() async throws {
         try await withProxy("abort-up") { gateway, _, directory in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000\r\n\r\n")
-            try connection.send(Array(repeating: 120, count: 100_000))
+            try await connection.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000\r\n\r\n")
+            try await connection.send(Array(repeating: 120, count: 100_000))
             try await Task.sleep(for: .milliseconds(200))
             connection.close()
             let after = try await Curl.run("\(gateway.url)/status/200", in: directory)
@@ -94,7 +94,7 @@ struct BackpressureIntegrationTests {
             let connection = try RawConnection(port: gateway.port)
             var perConnection: [Int: Int] = [:]
             for _ in 0..<9 {
-                try connection.send("GET /capped/headers HTTP/1.1\r\nHost: t\r\n\r\n")
+                try await connection.send("GET /capped/headers HTTP/1.1\r\nHost: t\r\n\r\n")
                 let response = try await connection.readResponse()
                 #expect(response.status == 200)
                 if let id = try response.jsonObject()["conn_id"] as? Int { perConnection[id, default: 0] += 1 }

@@ -78,7 +78,7 @@ struct HeaderIntegrationTests {
     func hopByHop() async throws {
         try await withProxy("hop") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send(
+            try await connection.send(
                 "GET /headers HTTP/1.1\r\nHost: t\r\nConnection: foo, keep-alive\r\nFoo: bar\r\nKeep-Alive: x\r\n"
                     + "TE: trailers\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\n"
                     + "Proxy-Authorization: Basic eDp5\r\nX-Keep: yes\r\n\r\n"

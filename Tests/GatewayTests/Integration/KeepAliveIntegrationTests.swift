@@ -11,7 +11,7 @@ struct KeepAliveIntegrationTests {
             let connection = try RawConnection(port: gateway.port)
             var upstreamConnections = Set<Int>()
             for index in 0..<20 {
-                try connection.send("GET /headers?n=\(index) HTTP/1.1\r\nHost: t\r\n\r\n")
+                try await connection.send("GET /headers?n=\(index) HTTP/1.1\r\nHost: t\r\n\r\n")
                 let response = try await connection.readResponse()
                 #expect(response.status == 200)
                 let json = try response.jsonObject()
@@ -65,7 +65,7 @@ struct KeepAliveIntegrationTests {
     func pipelining() async throws {
         try await withProxy("pipeline") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send(
+            try await connection.send(
                 "GET /slow?delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\n"
                     + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world"
                     + "GET /status/204 HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -97,7 +97,7 @@ struct KeepAliveIntegrationTests {
     func clientClose() async throws {
         try await withProxy("client-close") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            try await connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             let response = try await connection.readResponse()
             #expect(response.status == 200)
             #expect(await connection.waitForClose())

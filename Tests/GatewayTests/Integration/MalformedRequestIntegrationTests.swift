@@ -99,7 +99,7 @@ struct MalformedRequestIntegrationTests {
 
     static func expectRejected(_ malformed: Case, port: Int) async throws {
         let connection = try RawConnection(port: port)
-        try connection.send(malformed.bytes)
+        try await connection.send(malformed.bytes)
         let response: RawResponse
         do {
             response = try await connection.readResponse()

@@ -126,7 +126,7 @@ struct MetricsAccuracyIntegrationTests {
     static func sendMalformed(_ observed: ObservedGateway) async throws -> String? {
         let connection = try RawConnection(port: observed.gateway.port)
         defer { connection.close() }
-        try connection.send(smuggling)
+        try await connection.send(smuggling)
         let response = try await connection.readResponse()
         #expect(response.status == 400)
         let requestID = response.header("X-Request-Id")

@@ -49,12 +49,12 @@ struct ProxyBasicsIntegrationTests {
     func head() async throws {
         try await withProxy("head") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send("HEAD /big?size=5000 HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("HEAD /big?size=5000 HTTP/1.1\r\nHost: t\r\n\r\n")
             let head = try await connection.readResponse(method: "HEAD")
             #expect(head.status == 200)
             #expect(head.header("Content-Length") == "5000")
             #expect(head.body.isEmpty)
-            try connection.send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n")
             let next = try await connection.readResponse()
             #expect(next.status == 201)
             #expect(next.bodyString == "status 201")
@@ -66,12 +66,12 @@ struct ProxyBasicsIntegrationTests {
     func noBodyStatuses(status: Int) async throws {
         try await withProxy("nobody-\(status)") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send("GET /status/\(status) HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("GET /status/\(status) HTTP/1.1\r\nHost: t\r\n\r\n")
             let response = try await connection.readResponse()
             #expect(response.status == status)
             #expect(response.body.isEmpty)
             #expect(response.header("Transfer-Encoding") == nil)
-            try connection.send("GET /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
+            try await connection.send("GET /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
             let next = try await connection.readResponse()
             #expect(next.status == 200)
             #expect(next.bodyString == "abc")
@@ -88,7 +88,7 @@ struct ProxyBasicsIntegrationTests {
             #expect(try await Pattern.sha256(result.body) == Pattern.sha256(size: 300_000))
             // The same through a raw client, which checks the framing the gateway chose.
             let connection = try RawConnection(port: gateway.port)
-            try connection.send("GET /close?size=70000 HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("GET /close?size=70000 HTTP/1.1\r\nHost: t\r\n\r\n")
             let raw = try await connection.readResponse()
             #expect(raw.body.count == 70000)
             if raw.framing == "close" {
@@ -136,7 +136,7 @@ struct ProxyBasicsIntegrationTests {
         try await withProxy("413-chunked") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
             let chunk = String(repeating: "x", count: 1000)
-            try connection.send(
+            try await connection.send(
                 "POST /limited/upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                     + "3e8\r\n\(chunk)\r\n3e8\r\n\(chunk)\r\n0\r\n\r\n"
             )

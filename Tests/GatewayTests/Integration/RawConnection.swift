@@ -50,12 +50,13 @@ final class RawConnection {
         shutdown(fd, Int32(SHUT_WR))
     }
 
-    func send(_ text: String) throws {
-        try send(Array(text.utf8))
+    func send(_ text: String) async throws {
+        try await send(Array(text.utf8))
     }
 
-    /// Sends all of `bytes`, waiting while the socket buffer is full.
-    func send(_ bytes: [UInt8]) throws {
+    /// Sends all of `bytes`, waiting while the socket buffer is full (suspended, so a slow peer never
+    /// holds one of the test runner's shared threads).
+    func send(_ bytes: [UInt8]) async throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes {
@@ -64,7 +65,7 @@ final class RawConnection {
             if sent > 0 {
                 offset += sent
             } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                usleep(1000)
+                try await Task.sleep(for: .milliseconds(1))
             } else {
                 throw IntegrationError("send failed after \(offset) bytes: errno \(errno)")
             }
@@ -126,7 +127,7 @@ final class RawConnection {
         var head = "\(method) \(target) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
         for header in headers { head += header + "\r\n" }
         if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.utf8.count)\r\n" }
-        try connection.send(head + "\r\n" + body)
+        try await connection.send(head + "\r\n" + body)
         return try await connection.readResponse(method: method, timeout: timeout)
     }
 

@@ -71,7 +71,7 @@ struct ResilienceBalancingIntegrationTests {
         defer { connection.close() }
         var placement: [String: Int] = [:]
         for key in keys {
-            try connection.send("GET /whoami HTTP/1.1\r\nHost: t\r\n\(header)\(key)\r\n\r\n")
+            try await connection.send("GET /whoami HTTP/1.1\r\nHost: t\r\n\(header)\(key)\r\n\r\n")
             placement[key] = try answeringPort(try await connection.readResponse())
         }
         return placement
@@ -195,7 +195,7 @@ struct ResilienceBalancingIntegrationTests {
             defer { connection.close() }
             var answered: [Int: Int] = [:]
             for _ in 0..<50 {
-                try connection.send("GET /whoami HTTP/1.1\r\nHost: t\r\n\r\n")
+                try await connection.send("GET /whoami HTTP/1.1\r\nHost: t\r\n\r\n")
                 answered[try Self.answeringPort(try await connection.readResponse()), default: 0] += 1
             }
             let fast = answered[pool.ports[1]] ?? 0

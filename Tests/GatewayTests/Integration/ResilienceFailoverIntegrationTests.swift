@@ -310,7 +310,7 @@ struct ResilienceFailoverIntegrationTests {
             let requests = 20
             let connections = try (0..<requests).map { _ in try RawConnection(port: gateway.port) }
             for connection in connections {
-                try connection.send("GET /hang HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                try await connection.send("GET /hang HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             }
             var statuses: [Int: Int] = [:]
             for connection in connections {

@@ -261,7 +261,7 @@ final class WhoamiLoad: Sendable {
             do {
                 sent = ContinuousClock.now
                 if connection == nil { connection = try RawConnection(port: port) }
-                try connection!.send("GET /whoami HTTP/1.1\r\nHost: t\r\n\r\n")
+                try await connection!.send("GET /whoami HTTP/1.1\r\nHost: t\r\n\r\n")
                 let response = try await connection!.readResponse(timeout: .seconds(10))
                 statuses.withLock { $0[response.status, default: 0] += 1 }
                 if response.status != 200 { failedSends.withLock { $0.append(sent) } }

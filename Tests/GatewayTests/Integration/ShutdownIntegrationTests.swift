@@ -21,7 +21,7 @@ struct ShutdownIntegrationTests {
             let url = gateway.url
             // An idle keep-alive client connection, which the drain should close.
             let idle = try RawConnection(port: gateway.port)
-            try idle.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await idle.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await idle.readResponse().status == 200)
 
             let finished = LockedValue(0)
@@ -87,7 +87,7 @@ struct ShutdownIntegrationTests {
                 in: directory
             )
             let hanging = try RawConnection(port: gateway.port)
-            try hanging.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await hanging.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
             // In flight once the upstream has it: only then has the drain something to wait for.
             let reached = try await eventually(timeout: .seconds(5)) {
                 try await upstream.counts().requests >= 1

@@ -26,7 +26,7 @@ struct StreamingIntegrationTests {
     func rawChunkedUpload() async throws {
         try await withProxy("chunked-raw") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send(
+            try await connection.send(
                 "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                     + "5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"
             )
@@ -40,7 +40,7 @@ struct StreamingIntegrationTests {
     func chunkedDownload() async throws {
         try await withProxy("chunked-down") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send("GET /chunked?chunks=7&size=5000 HTTP/1.1\r\nHost: t\r\nTE: trailers\r\n\r\n")
+            try await connection.send("GET /chunked?chunks=7&size=5000 HTTP/1.1\r\nHost: t\r\nTE: trailers\r\n\r\n")
             let response = try await connection.readResponse()
             #expect(response.status == 200)
             #expect(response.framing == "chunked")
@@ -52,7 +52,7 @@ struct StreamingIntegrationTests {
             #expect(response.trailers.map(\.name) == ["X-Checksum"])
             #expect(response.trailers.first?.value == expected)
             // The connection remains usable after the trailer section.
-            try connection.send("GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 202)
         }
     }
@@ -91,12 +91,12 @@ struct StreamingIntegrationTests {
     func expectContinueRaw() async throws {
         try await withProxy("expect-raw") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send(
+            try await connection.send(
                 "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n"
             )
             let interim = try await connection.readResponse(timeout: .seconds(3))
             #expect(interim.status == 100)
-            try connection.send("0123456789")
+            try await connection.send("0123456789")
             let final = try await connection.readResponse()
             #expect(final.status == 200)
             #expect(final.bodyString == "0123456789")
@@ -111,7 +111,7 @@ struct InterimResponseIntegrationTests {
     func earlyHints() async throws {
         try await withProxy("early") { gateway, _, _ in
             let connection = try RawConnection(port: gateway.port)
-            try connection.send("GET /early HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("GET /early HTTP/1.1\r\nHost: t\r\n\r\n")
             var response = try await connection.readResponse()
             if response.status == 103 {
                 #expect(response.header("Link") == "</style.css>; rel=preload")
@@ -119,7 +119,7 @@ struct InterimResponseIntegrationTests {
             }
             #expect(response.status == 200)
             #expect(response.bodyString == "after hints")
-            try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
         }
     }

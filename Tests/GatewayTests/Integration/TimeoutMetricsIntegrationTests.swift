@@ -16,7 +16,7 @@ struct TimeoutMetricsIntegrationTests {
 
             // Half a request head, then silence until the header timeout.
             let slow = try RawConnection(port: observed.gateway.port)
-            try slow.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n")
+            try await slow.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n")
             let answer = try await slow.readResponse(timeout: .seconds(5))
             #expect(answer.status == 408, "header timeout answered \(answer.status)")
             slow.close()

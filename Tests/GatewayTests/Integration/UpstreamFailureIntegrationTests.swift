@@ -37,7 +37,7 @@ struct UpstreamFailureIntegrationTests {
             try await withProxy("hang", GatewayConfigBuilder(readTimeout: 1)) { gateway, _, _ in
                 let connection = try RawConnection(port: gateway.port)
                 let started = ContinuousClock().now
-                try connection.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
+                try await connection.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
                 let response = try await connection.readResponse(timeout: .seconds(10))
                 let elapsed = ContinuousClock().now - started
                 #expect(response.status == 504)
@@ -45,7 +45,7 @@ struct UpstreamFailureIntegrationTests {
                 #expect(elapsed >= .milliseconds(950), "504 after \(elapsed), before the 1 s read timeout")
                 #expect(elapsed < .seconds(4), "504 after \(elapsed), long after the 1 s read timeout")
                 // The client connection survives an upstream timeout.
-                try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+                try await connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
                 #expect(try await connection.readResponse().status == 200)
             }
         }
@@ -77,7 +77,7 @@ struct UpstreamFailureIntegrationTests {
             try await withProxy("408", GatewayConfigBuilder(headerTimeout: 1)) { gateway, upstream, _ in
                 let connection = try RawConnection(port: gateway.port)
                 let started = ContinuousClock().now
-                try connection.send("GET /headers HTTP/1.1\r\nHost: t\r\n")
+                try await connection.send("GET /headers HTTP/1.1\r\nHost: t\r\n")
                 let response = try await connection.readResponse(timeout: .seconds(10))
                 let elapsed = ContinuousClock().now - started
                 #expect(response.status == 408)
@@ -100,7 +100,7 @@ struct UpstreamFailureIntegrationTests {
                 let head =
                     Array("GET /headers HTTP/1.1\r\nHost: t\r\nX-Pad: ".utf8) + Array(repeating: UInt8(97), count: 200)
                 for byte in head {
-                    if (try? connection.send([byte])) == nil { break }
+                    if (try? await connection.send([byte])) == nil { break }
                     await connection.receive(until: ContinuousClock().now.advanced(by: .milliseconds(20)))
                     if connection.peerClosed || !connection.buffer.isEmpty { break }
                 }
@@ -118,7 +118,7 @@ struct UpstreamFailureIntegrationTests {
             let connection = try RawConnection(port: gateway.port)
             // Timed from the send: the idle timer cannot start before that, however late this task runs.
             let started = ContinuousClock().now
-            try connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
+            try await connection.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
             #expect(await connection.waitForClose(timeout: .seconds(4)))
             let elapsed = ContinuousClock().now - started
