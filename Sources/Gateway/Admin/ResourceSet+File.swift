@@ -7,7 +7,7 @@ extension ResourceSet {
     /// entry in the file (after `${VAR}` expansion).
     init(fileDefinedIn source: ConfigSource) {
         self.init()
-        guard let mapping = source.document.rootForOverlay.mapping else { return }
+        guard let mapping = source.document.root.mapping else { return }
         for kind in AdminResourceKind.allCases where kind != .credentials {
             guard let items = mapping[kind.rawValue]?.sequence else { continue }
             for item in items {

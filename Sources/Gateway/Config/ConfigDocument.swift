@@ -18,9 +18,6 @@ struct ConfigDocument {
         }
     }
 
-    /// The tree, for adding Admin API resources before the overrides are placed.
-    var rootForOverlay: Node { root }
-
     /// Replaces the tree (with Admin API resources added); labels and sources stay.
     mutating func replaceRoot(_ root: Node) {
         self.root = root

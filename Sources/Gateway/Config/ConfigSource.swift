@@ -106,7 +106,7 @@ extension ConfigLoader {
         var placed: [(prefix: String, label: String)] = []
         if !overlay.isEmpty {
             var issues: [ConfigIssue] = []
-            var root = document.rootForOverlay
+            var root = document.root
             for entry in overlay {
                 do {
                     guard let node = try Yams.compose(yaml: entry.json) else {

@@ -23,9 +23,6 @@ package final class GatewayMetrics: Sendable {
     package let retries: CounterFamily
     package let retryBudgetExhausted: CounterFamily
     package let panicRequests: CounterFamily
-    /// Route label values, index `routeCount` being ``unmatchedRoute``.
-    package let routeLabels: [String]
-    package let upstreamLabels: [String]
 
     package init(registry: MetricRegistry, plan: ProxyPlan) throws(TelemetryError) {
         self.registry = registry
@@ -137,7 +134,5 @@ package final class GatewayMetrics: Sendable {
             help: "Requests sent while the upstream was in panic (too few available nodes: all nodes eligible).",
             labelNames: ["upstream"]
         )
-        routeLabels = plan.routeIDs + [Self.unmatchedRoute]
-        upstreamLabels = plan.upstreamIDs
     }
 }

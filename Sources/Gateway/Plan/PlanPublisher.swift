@@ -46,7 +46,7 @@ package final class PlanPublisher: @unchecked Sendable {
     }
 
     /// The generation every worker has reached (the oldest one still in use for new requests).
-    package var oldestAcknowledged: UInt64 {
+    private var oldestAcknowledged: UInt64 {
         var oldest = UInt64.max
         for worker in 0..<workerCount { oldest = min(oldest, acknowledged[worker].load(ordering: .acquiring)) }
         return oldest
@@ -66,14 +66,11 @@ package final class PlanPublisher: @unchecked Sendable {
     }
 
     /// Drops the publisher's hold on plans older than what every worker has acknowledged.
-    package func releaseTaken() {
+    private func releaseTaken() {
         let oldest = oldestAcknowledged
         held.withLock { plans in
             // Keep the newest always; older ones go once no worker can still be about to take them.
             while plans.count > 1 && plans[0].generation < oldest { plans.removeFirst() }
         }
     }
-
-    /// How many plans the publisher still holds (tests).
-    package var heldCount: Int { held.withLock { $0.count } }
 }

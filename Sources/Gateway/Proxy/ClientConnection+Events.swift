@@ -25,7 +25,6 @@ package enum ClientFailure: UInt8, Sendable {
 /// What the worker does for a client connection after an event. The machine decides; the worker
 /// performs the I/O, the timers and whatever touches the upstream side.
 package enum ClientAction: Equatable, Sendable {
-    case none
     /// No receive buffer was free: post the receive again on the next loop turn.
     case awaitBuffers
     /// New input is held: act on it in the current state (parse a head, forward body, discard).

@@ -22,8 +22,6 @@ extension Worker {
     @inline(__always)
     func perform(_ action: ClientAction, client slot: Int) {
         switch action {
-        case .none:
-            break
         case .awaitBuffers:
             // Every receive buffer is busy: try again on the next loop turn rather than fail the client.
             starvedReceives.append(Int32(slot))

@@ -199,23 +199,6 @@ package final class ConfigReloader: @unchecked Sendable {
         }
     }
 
-    /// Validates `config` against the running gateway, compiles and publishes it. A failure changes
-    /// nothing. Safe from any thread; reloads run one at a time.
-    @discardableResult
-    package func apply(_ config: GatewayConfig, trigger: String) -> Result<ProxyPlan, ConfigError> {
-        let started = ContinuousClock.now
-        return state.withLock { state in
-            do throws(ConfigError) {
-                let plan = try compile(config)
-                publish(plan, config: config, trigger: trigger, since: started, status: &state.status)
-                return .success(plan)
-            } catch {
-                record(failure: error, trigger: trigger, into: &state.status)
-                return .failure(error)
-            }
-        }
-    }
-
     /// An Admin API write: the file as last loaded plus `proposed`, validated and compiled; then
     /// `proposed` is persisted and the plan published. Any failure changes nothing.
     package func applyResources(_ proposed: ResourceSet, trigger: String = "admin API") -> AdminApplyResult {

@@ -142,9 +142,6 @@ public final class GatewayRuntime: @unchecked Sendable {
         logger.info("admin API on \(server.address): /apisix/admin/ (\(config.admin.keys.count) keys)")
     }
 
-    /// The Admin API's listening address, once ``prepare()`` has bound it.
-    package var adminAddress: SocketAddress? { adminServer?.address }
-
     /// Serves until SIGTERM or SIGINT, drains, then stops the access log and control plane.
     public func runUntilSignalled() throws {
         defer { finish() }

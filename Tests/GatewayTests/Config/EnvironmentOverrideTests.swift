@@ -2,7 +2,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite struct EnvironmentOverrideTests {
+@Suite struct EnvironmentOverrideTests: EnvironmentConfigParsing {
     static let file = """
         workers: 2
         listen: ["127.0.0.1:8080"]
@@ -13,19 +13,6 @@ import Testing
         log_level: notice
         routes: []
         """
-
-    static func parse(_ yaml: String, _ environment: [String: String]) throws(ConfigError) -> GatewayConfig {
-        try ConfigLoader.parse(yaml: yaml, sourceName: "test", environment: environment, resolveHostnames: false)
-    }
-
-    static func issues(_ yaml: String, _ environment: [String: String]) -> [ConfigIssue] {
-        do {
-            _ = try parse(yaml, environment)
-            return []
-        } catch {
-            return error.issues
-        }
-    }
 
     @Test func withoutVariablesTheFileDecidesAndSourcesSaySo() throws {
         let config = try Self.parse(Self.file, ["UNRELATED": "1", "GATEWAY_TEST_ENGINE": "epoll"])

@@ -2,20 +2,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite struct EnvironmentSubstitutionTests {
-    static func parse(_ yaml: String, _ environment: [String: String]) throws(ConfigError) -> GatewayConfig {
-        try ConfigLoader.parse(yaml: yaml, sourceName: "test", environment: environment, resolveHostnames: false)
-    }
-
-    static func issues(_ yaml: String, _ environment: [String: String]) -> [ConfigIssue] {
-        do {
-            _ = try parse(yaml, environment)
-            return []
-        } catch {
-            return error.issues
-        }
-    }
-
+@Suite struct EnvironmentSubstitutionTests: EnvironmentConfigParsing {
     static let route = """
         routes:
           - id: api
