@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -56,6 +57,10 @@ let package = Package(
                 "AccessLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                // jwt-auth: ECDSA and (from _CryptoExtras) RSA signature verification. HS* use the
+                // gateway's own allocation-free SHA-2 HMAC (Plugins/Auth/HMACKey.swift).
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
@@ -83,6 +88,14 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
         .testTarget(name: "AccessLogTests", dependencies: ["AccessLog", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway",
+                "TestSupport",
+                // SHA2Tests cross-checks the gateway's own SHA-2 and HMAC against swift-crypto's.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
     ]
 )

@@ -24,7 +24,8 @@ public struct AccessLogConfiguration: Sendable {
     public var baseName: String
     /// The line format.
     public var format: AccessLogFormat
-    /// The fields written by the JSON and logfmt formats, in this order (`combined` is fixed).
+    /// The fields written by the JSON and logfmt formats, in this order (`combined` is fixed: nginx's
+    /// standard fields only).
     public var fields: [AccessLogField]
     /// Compression of the output.
     public var compression: Compression
@@ -126,7 +127,7 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
     case logfmt
 }
 
-/// A field of a JSON or logfmt line; the raw value is the key.
+/// A field of a JSON or logfmt line; the raw value is the key (except for ``plugin``).
 public enum AccessLogField: String, Sendable, CaseIterable {
     case time
     case requestID = "request_id"
@@ -146,4 +147,17 @@ public enum AccessLogField: String, Sendable, CaseIterable {
     case route
     case userAgent = "user_agent"
     case error
+    /// The authenticated consumer's username (``AccessRecord/consumer``), present only when there is one.
+    case consumer
+    /// The plugin that rejected the request (``AccessRecord/rejectedBy``), present only when one did.
+    case rejectedBy = "rejected_by"
+    /// Where the plugin-supplied pair goes (``AccessRecord/pluginFieldName`` and
+    /// ``AccessRecord/pluginFieldValue``), present only when both are set.
+    ///
+    /// Unlike the other cases, the raw value is not the key: the pair is written under the plugin's own
+    /// name (`"ratelimit_tier":"gold"`, `ratelimit_tier=gold`). It is a field like the others so that
+    /// ``AccessLogConfiguration/fields`` decides whether and where it appears, as it does for every
+    /// other value on a line; the default (every field) includes it, last. In logfmt, bytes of the name
+    /// that would end a key (space, control bytes, `=`, `"`) are written as `_`.
+    case plugin
 }

@@ -1,5 +1,6 @@
 /// A small index for a string registered up front with ``AccessLogger/register(_:)``
-/// (route ids, upstream node addresses, error kinds), so records carry two bytes instead of text.
+/// (route ids, upstream node addresses, error kinds, consumer usernames, plugin names and plugin-field
+/// keys and values), so records carry two bytes instead of text.
 public struct AccessLogSymbol: Sendable, Hashable {
     /// The index into the logger's table; 0 means no value.
     public var rawValue: UInt16
@@ -10,6 +11,7 @@ public struct AccessLogSymbol: Sendable, Hashable {
         self.rawValue = rawValue
     }
 
-    /// No value: the field is empty (route) or left out (upstream, error).
+    /// No value: the field is empty (route) or left out (upstream, error, consumer, rejected_by, and the
+    /// plugin field when either its name or its value is unset).
     public static let none = AccessLogSymbol(rawValue: 0)
 }

@@ -54,7 +54,9 @@ public final class AccessLogger: Sendable {
         return ring
     }
 
-    /// Interns `name` (a route id, an upstream node address, an error kind) for use in records.
+    /// Interns `name` (a route id, an upstream node address, an error kind, a consumer's username, a
+    /// plugin's name, a plugin field's key or value) for use in records. Entries are never freed and
+    /// there are at most 65535, so intern only strings from a bounded set.
     /// Registering the same string again returns the same symbol; strings over 256 bytes are cut.
     public func register(_ name: String) throws(AccessLogError) -> AccessLogSymbol {
         try self.symbols.register(name)

@@ -1,7 +1,8 @@
 /// One request's access-log entry: a fixed-size value with no references, copied into a ring slot.
 ///
 /// Everything a line needs is stored inline: numbers, closed sets (method, protocol), interned strings
-/// by index (``AccessLogSymbol``: route, upstream node, error kind) and a bounded text area for the
+/// by index (``AccessLogSymbol``: route, upstream node, error kind, consumer, rejecting plugin and one
+/// plugin-supplied key/value pair) and a bounded text area for the
 /// request id, the path and the user agent. Text longer than its area is cut at a UTF-8 boundary and
 /// ends with `…` (``AccessRecord/truncationMarker``). Filling a record never allocates.
 public struct AccessRecord: Sendable {
@@ -42,6 +43,23 @@ public struct AccessRecord: Sendable {
     public var upstream: AccessLogSymbol
     /// Why the gateway generated the response itself; ``AccessLogSymbol/none`` otherwise.
     public var error: AccessLogSymbol
+    /// The authenticated consumer's username (APISIX consumers); ``AccessLogSymbol/none`` when the
+    /// request was not authenticated as a consumer. Written as `consumer`.
+    public var consumer: AccessLogSymbol
+    /// The name of the plugin that rejected the request (e.g. `key-auth`); ``AccessLogSymbol/none``
+    /// when no plugin did. Written as `rejected_by`.
+    public var rejectedBy: AccessLogSymbol
+    /// The key of the one extra field a plugin may add (``AccessLogField/plugin``);
+    /// ``AccessLogSymbol/none`` when no plugin added one.
+    ///
+    /// The pair is written only when both this and ``pluginFieldValue`` are set, under this name as
+    /// the key. Pick a name that is not one of the built-in keys (``AccessLogField``'s raw values):
+    /// the line would carry the key twice, and `gateway logs` reads the first one.
+    public var pluginFieldName: AccessLogSymbol
+    /// The value of the plugin-supplied field named by ``pluginFieldName``; ``AccessLogSymbol/none``
+    /// when unset. Interned like every symbol, so it must come from a small set of strings (an
+    /// outcome, a tier), never from per-request data.
+    public var pluginFieldValue: AccessLogSymbol
     /// The request method.
     public var method: Method
     /// The request's protocol version.
@@ -66,6 +84,10 @@ public struct AccessRecord: Sendable {
         self.route = .none
         self.upstream = .none
         self.error = .none
+        self.consumer = .none
+        self.rejectedBy = .none
+        self.pluginFieldName = .none
+        self.pluginFieldValue = .none
         self.method = .get
         self.httpVersion = .http1_1
         self.requestIDLength = 0
@@ -89,6 +111,10 @@ public struct AccessRecord: Sendable {
         self.route = .none
         self.upstream = .none
         self.error = .none
+        self.consumer = .none
+        self.rejectedBy = .none
+        self.pluginFieldName = .none
+        self.pluginFieldValue = .none
         self.method = .get
         self.httpVersion = .http1_1
         self.requestIDLength = 0

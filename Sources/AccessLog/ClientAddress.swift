@@ -53,6 +53,29 @@ public struct ClientAddress: Sendable, Hashable {
         }
     }
 
+    /// Calls `body` with the address bytes in network byte order: 4 for IPv4, 16 for IPv6, none if unknown.
+    @inlinable
+    public func withAddressBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        var storage = self.storage
+        let count = family == .ipv4 ? 4 : family == .ipv6 ? 16 : 0
+        return withUnsafeBytes(of: &storage) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
+    /// An address from its bytes in network byte order (4 for IPv4, 16 for IPv6); unknown otherwise.
+    public init(bytes: UnsafeRawBufferPointer) {
+        self.storage = (0, 0)
+        self.family = bytes.count == 4 ? .ipv4 : bytes.count == 16 ? .ipv6 : .unknown
+        guard family != .unknown else { return }
+        withUnsafeMutableBytes(of: &self.storage) { raw in
+            raw.copyMemory(from: bytes)
+        }
+    }
+
+    /// Writes the textual address into `buffer` (at least 46 bytes); returns its length, 0 if unknown.
+    public func write(into buffer: UnsafeMutableRawPointer) -> Int {
+        format(into: buffer)
+    }
+
     /// Writes the textual address into `buffer` (at least 46 bytes); returns the length, 0 if unknown.
     func format(into buffer: UnsafeMutableRawPointer) -> Int {
         switch self.family {

@@ -4,11 +4,12 @@
 /// field when the formatter is made and written with one 32-byte store per field, so a line costs
 /// little more than its values.
 struct LineFormatter {
-    /// Room to reserve before formatting one record: the text area escaped 6x, three symbols of at
-    /// most ``AccessLogSymbolTable/maximumLength`` bytes escaped 6x, the fixed parts and the slack
-    /// chunked stores may overwrite.
+    /// Room to reserve before formatting one record: the text area escaped 6x, the seven symbols a
+    /// record refers to (route, upstream, error, consumer, rejected_by, the plugin field's name and
+    /// value) of at most ``AccessLogSymbolTable/maximumLength`` bytes escaped 6x, the fixed parts and the
+    /// slack chunked stores may overwrite.
     static let maximumLineLength =
-        432 * 6 + 3 * AccessLogSymbolTable.maximumLength * 6 + 1024 + LineBuffer.overwriteSlack
+        432 * 6 + 7 * AccessLogSymbolTable.maximumLength * 6 + 1024 + LineBuffer.overwriteSlack
 
     /// The text written before a field's value, as one 32-byte chunk.
     private struct Fragment {
@@ -46,6 +47,13 @@ struct LineFormatter {
             self.fieldList[index] = field
             let key = field.rawValue
             switch format {
+            case .json where field == .plugin:
+                // The key is the plugin's name, written per record after the opening quote.
+                self.leadingFragments[index] = Fragment("{\"")
+                self.fragments[index] = Fragment(",\"")
+            case .logfmt where field == .plugin:
+                self.leadingFragments[index] = Fragment()
+                self.fragments[index] = Fragment(" ")
             case .json:
                 let quote = Self.isQuotedInJSON(field) ? "\"" : ""
                 self.leadingFragments[index] = Fragment("{\"\(key)\":" + quote)
@@ -117,6 +125,16 @@ struct LineFormatter {
         for index in 0..<self.fieldCount {
             let field = self.fieldList[index]
             if !Self.isPresent(field, record) { continue }
+            if field == .plugin {
+                // Both symbols set, but a name registered as "" would make an unreadable key.
+                let name = Self.symbolBytes(record.pointee.pluginFieldName, symbols)
+                if name.isEmpty { continue }
+                let fragment = first ? self.leadingFragments[index] : self.fragments[index]
+                buffer.append(fragment.chunk, length: fragment.length)
+                first = false
+                self.appendPluginField(name: name, record, symbols: symbols, to: &buffer)
+                continue
+            }
             let fragment = first ? self.leadingFragments[index] : self.fragments[index]
             buffer.append(fragment.chunk, length: fragment.length)
             first = false
@@ -129,6 +147,36 @@ struct LineFormatter {
             }
         }
         return !first
+    }
+
+    /// The plugin-supplied pair after its fragment: `name":"value"` in JSON, `name=value` in logfmt.
+    private mutating func appendPluginField(
+        name: UnsafeRawBufferPointer,
+        _ record: UnsafePointer<AccessRecord>,
+        symbols: [UnsafeRawBufferPointer],
+        to buffer: inout LineBuffer
+    ) {
+        let value = Self.symbolBytes(record.pointee.pluginFieldValue, symbols)
+        if self.format == .json {
+            buffer.appendEscaped(name, .json)
+            buffer.append("\":\"")
+            buffer.appendEscaped(value, .json)
+            buffer.append(UInt8(ascii: "\""))
+            return
+        }
+        // A logfmt key ends at a space or `=`: such bytes (and quotes, control bytes) become `_`.
+        for byte in name {
+            let breaksKey = byte <= 0x20 || byte == 0x7F || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\"")
+            buffer.append(breaksKey ? UInt8(ascii: "_") : byte)
+        }
+        buffer.append(UInt8(ascii: "="))
+        if logfmtNeedsQuoting(value) {
+            buffer.append(UInt8(ascii: "\""))
+            buffer.appendEscaped(value, .logfmtQuoted)
+            buffer.append(UInt8(ascii: "\""))
+        } else {
+            buffer.appendEscaped(value, .logfmtQuoted)
+        }
     }
 
     /// A logfmt value: text fields are quoted (and escaped) only when they need it.
@@ -146,6 +194,8 @@ struct LineFormatter {
         case .route: text = Self.symbolBytes(record.pointee.route, symbols)
         case .upstream: text = Self.symbolBytes(record.pointee.upstream, symbols)
         case .error: text = Self.symbolBytes(record.pointee.error, symbols)
+        case .consumer: text = Self.symbolBytes(record.pointee.consumer, symbols)
+        case .rejectedBy: text = Self.symbolBytes(record.pointee.rejectedBy, symbols)
         default: text = nil
         }
         if let text, logfmtNeedsQuoting(text) {
@@ -184,6 +234,9 @@ struct LineFormatter {
         case .attempts: return record.pointee.attempts > 1
         case .upstreamDuration: return record.pointee.upstreamDuration >= 0
         case .error: return record.pointee.error != .none
+        case .consumer: return record.pointee.consumer != .none
+        case .rejectedBy: return record.pointee.rejectedBy != .none
+        case .plugin: return record.pointee.pluginFieldName != .none && record.pointee.pluginFieldValue != .none
         default: return true
         }
     }
@@ -249,6 +302,11 @@ struct LineFormatter {
         case .route: buffer.appendEscaped(Self.symbolBytes(record.pointee.route, symbols), escaping)
         case .userAgent: buffer.appendEscaped(record.userAgentBytes, escaping)
         case .error: buffer.appendEscaped(Self.symbolBytes(record.pointee.error, symbols), escaping)
+        case .consumer: buffer.appendEscaped(Self.symbolBytes(record.pointee.consumer, symbols), escaping)
+        case .rejectedBy: buffer.appendEscaped(Self.symbolBytes(record.pointee.rejectedBy, symbols), escaping)
+        case .plugin:
+            // Written by appendPluginField (its key is the plugin's name); never reaches here.
+            return false
         }
         return true
     }
@@ -258,7 +316,14 @@ extension AccessRecord {
     /// The highest symbol-table index the record refers to (0 when it refers to none).
     @inline(__always)
     var highestSymbolIndex: Int {
-        Int(max(self.route.rawValue, self.upstream.rawValue, self.error.rawValue))
+        let builtIn = max(self.route.rawValue, self.upstream.rawValue, self.error.rawValue)
+        let plugins = max(
+            self.consumer.rawValue,
+            self.rejectedBy.rawValue,
+            self.pluginFieldName.rawValue,
+            self.pluginFieldValue.rawValue
+        )
+        return Int(max(builtIn, plugins))
     }
 }
 

@@ -10,6 +10,10 @@ import Testing
         let route = try logger.register("orders-api")
         let node = try logger.register("10.1.2.3:8080")
         let timeout = try logger.register("upstream_timeout")
+        let consumer = try logger.register("jack \"the\" consumer")
+        let keyAuth = try logger.register("key-auth")
+        let tierName = try logger.register("ratelimit_tier")
+        let tierValue = try logger.register("gold")
         var v6 = in6_addr()
         inet_pton(AF_INET6, "2001:db8::42", &v6)
         for index in 0..<count {
@@ -31,12 +35,18 @@ import Testing
                 record.upstreamDuration = 4_000_000
                 record.client = ClientAddress(ipv4: (192, 168, 1, UInt8(index % 256)))
                 record.setPath("/orders/\(index)?q=a%20b")
+                record.consumer = consumer
+                record.pluginFieldName = tierName
+                record.pluginFieldValue = tierValue
             case 1:
                 record.status = 504
                 record.error = timeout
                 record.upstream = node
                 record.client = ClientAddress(v6)
                 record.setPath("/ctl\u{1}\n/\(index)")
+                record.rejectedBy = keyAuth
+                // A name without a value is not written.
+                record.pluginFieldName = tierName
             default:
                 record.status = 404
                 record.route = .none
@@ -80,6 +90,9 @@ import Testing
                 #expect(object["client"] as? String == "192.168.1.\(index % 256)")
                 #expect(object["path"] as? String == "/orders/\(index)?q=a%20b")
                 #expect(object["error"] == nil)
+                #expect(object["consumer"] as? String == "jack \"the\" consumer")
+                #expect(object["rejected_by"] == nil)
+                #expect(object["ratelimit_tier"] as? String == "gold")
             case 1:
                 #expect((object["status"] as? NSNumber)?.intValue == 504)
                 #expect(object["error"] as? String == "upstream_timeout")
@@ -87,10 +100,16 @@ import Testing
                 #expect(object["upstream_duration"] == nil)
                 #expect(object["client"] as? String == "2001:db8::42")
                 #expect(object["path"] as? String == "/ctl\u{1}\n/\(index)")
+                #expect(object["rejected_by"] as? String == "key-auth")
+                #expect(object["consumer"] == nil)
+                #expect(object["ratelimit_tier"] == nil)
             default:
                 #expect((object["status"] as? NSNumber)?.intValue == 404)
                 #expect(object["route"] as? String == "")
                 #expect(object["upstream"] == nil)
+                #expect(object["consumer"] == nil)
+                #expect(object["rejected_by"] == nil)
+                #expect(object["ratelimit_tier"] == nil)
                 let path = object["path"] as? String ?? ""
                 #expect(path.utf8.count <= AccessRecord.pathCapacity)
                 #expect(path.hasSuffix("é…"))
@@ -138,6 +157,21 @@ import Testing
         )
         let filtered = tail.stdout.split(separator: "\n").map { jsonObject(String($0)) }
         #expect(filtered.map { $0?["request_id"] as? String } == ["req-1495", "req-1498"])
+        // The plugin fields filter like any other.
+        let rejected = try await Command.run(
+            gatewayBinary!,
+            ["logs", "tail", "-n", "2", "--where", "rejected_by=key-auth", directory.path]
+        )
+        let rejectedIDs = rejected.stdout.split(separator: "\n").map {
+            jsonObject(String($0))?["request_id"] as? String
+        }
+        #expect(rejectedIDs == ["req-1495", "req-1498"])
+        let gold = try await Command.run(
+            gatewayBinary!,
+            ["logs", "tail", "-n", "1", "--where", "ratelimit_tier=gold", "--format", "logfmt", directory.path]
+        )
+        #expect(gold.stdout.contains(#"consumer="jack \"the\" consumer" ratelimit_tier=gold"#))
+        #expect(gold.stdout.contains("request_id=req-1497 "))
     }
 
     @Test func emptyLogHasNoFramesAndDecodes() async throws {

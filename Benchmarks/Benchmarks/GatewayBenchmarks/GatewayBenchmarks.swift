@@ -82,6 +82,14 @@ let benchmarks: @Sendable () -> Void = {
         request: Requests.postChunked,
         engine: .epoll
     )
+    // Each plugin alone on a route, its common path (the request passes): no allocation per request.
+    for item in PluginBenchmarks.cases {
+        roundTripBenchmark(
+            "plugin-\(item.name)-GET",
+            target: .gateway,
+            request: PluginBenchmarks.request(item.name, headers: item.headers)
+        )
+    }
     roundTripBenchmark(
         "control-POST-chunked-upstream-direct",
         target: .upstreamDirect,

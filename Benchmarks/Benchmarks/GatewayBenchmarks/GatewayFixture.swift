@@ -59,6 +59,11 @@ final class GatewayFixture: @unchecked Sendable {
           - id: backend
             nodes: {"127.0.0.1:\(upstreamPort)": 1}
             keepalive_pool: {size: 64, idle_timeout: 60, requests: 1000000}
+        consumers:
+          - username: bench
+            plugins:
+              key-auth: {key: bench-key}
+              basic-auth: {username: bench, password: bench-pass}
         routes:
           - id: demo
             uri: /__demo
@@ -66,6 +71,7 @@ final class GatewayFixture: @unchecked Sendable {
           - id: api
             uris: ["/*"]
             upstream_id: backend
+        \(PluginBenchmarks.routes)
         """
     }
 }

@@ -11,7 +11,7 @@ extension ConfigReader {
     static let bucketFamilies = [
         "gateway_http_request_duration_seconds", "gateway_upstream_request_duration_seconds",
         "gateway_http_overhead_duration_seconds", "gateway_http_request_size_bytes",
-        "gateway_http_response_size_bytes",
+        "gateway_http_response_size_bytes", "gateway_plugin_duration_seconds",
     ]
 
     /// Reads the whole document into `config`, then checks cross-references between routes and upstreams.
@@ -182,7 +182,9 @@ extension ConfigReader {
     }
 
     private mutating func metrics(_ node: Node, into settings: inout MetricsSettings) {
-        let keys = ["enabled", "node_labels", "native_histograms", "buckets", "max_series"]
+        let keys = [
+            "enabled", "node_labels", "native_histograms", "buckets", "max_series", "consumer_label", "plugin_timing",
+        ]
         guard let section = fields(node, at: "metrics", allowed: keys) else { return }
         if let value = section["enabled"], let enabled = bool(value, at: "metrics.enabled") {
             settings.enabled = enabled
@@ -192,6 +194,12 @@ extension ConfigReader {
         }
         if let value = section["native_histograms"], let enabled = bool(value, at: "metrics.native_histograms") {
             settings.nativeHistograms = enabled
+        }
+        if let value = section["consumer_label"], let enabled = bool(value, at: "metrics.consumer_label") {
+            settings.consumerLabel = enabled
+        }
+        if let value = section["plugin_timing"], let enabled = bool(value, at: "metrics.plugin_timing") {
+            settings.pluginTiming = enabled
         }
         if let value = section["max_series"], let limit = int(value, at: "metrics.max_series", in: 1...10_000_000) {
             settings.maxSeries = limit

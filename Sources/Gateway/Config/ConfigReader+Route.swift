@@ -7,7 +7,6 @@ extension ConfigReader {
     ]
 
     /// Plugins this gateway implements, by APISIX name.
-    static let knownPlugins = ["mocking"]
 
     /// Method names accepted in `methods`.
     static let methodNames = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
@@ -58,7 +57,9 @@ extension ConfigReader {
                 route.enabled = status == 1
             }
             if let value = object["plugins"] {
-                route.mocking = plugins(value, at: object.path("plugins"))
+                let section = plugins(value, at: object.path("plugins"), scope: .route(route.id))
+                route.mocking = section.mock
+                route.plugins = section.specs
             }
             descriptive(object)
             if let value = object["upstream_id"], object["upstream"] != nil {
@@ -73,7 +74,7 @@ extension ConfigReader {
                     config.upstreams.append(upstream)
                     route.upstreamID = inlineID
                 }
-            } else if route.mocking == nil && object["plugins"] == nil && object["service_id"] == nil {
+            } else if route.mocking == nil && object["service_id"] == nil {
                 report(
                     item.path,
                     item.node,
@@ -90,6 +91,9 @@ extension ConfigReader {
                             report(object.path("service_id"), value, "service \"\(id)\" has no upstream")
                         }
                     }
+                    // APISIX merges by name: the route's settings of a plugin replace the service's.
+                    let own = Set(route.plugins.map(\.name))
+                    route.plugins = service.plugins.filter { !own.contains($0.name) } + route.plugins
                     route.serviceID = id
                 } else {
                     let names = config.services.map { "\"\($0.id)\"" }.joined(separator: ", ")
@@ -171,30 +175,7 @@ extension ConfigReader {
         return result
     }
 
-    /// Reads `plugins:`; only `mocking` exists so far, and it is what this returns.
-    mutating func plugins(_ node: Node, at path: String) -> MockResponse? {
-        guard let mapping = node.mapping else {
-            report(path, node, "expected a mapping of plugin names to settings, found \(Self.kind(node))")
-            return nil
-        }
-        var mock: MockResponse?
-        for (key, value) in mapping {
-            let name = key.scalar?.string ?? ""
-            let pluginPath = "\(path).\(name)"
-            guard Self.knownPlugins.contains(name) else {
-                report(
-                    pluginPath,
-                    key,
-                    "unknown plugin \"\(name)\" (supported: \(Self.knownPlugins.joined(separator: ", ")))"
-                )
-                continue
-            }
-            mock = mocking(value, at: pluginPath)
-        }
-        return mock
-    }
-
-    private mutating func mocking(_ node: Node, at path: String) -> MockResponse? {
+    mutating func mocking(_ node: Node, at path: String) -> MockResponse? {
         let keys = ["response_status", "response_example", "content_type", "response_headers"]
         guard let object = fields(node, at: path, allowed: keys) else { return nil }
         var mock = MockResponse()

@@ -18,7 +18,9 @@ extension ConfigReader {
             var service = ServiceConfig(id: "")
             service.id = uniqueIdentifier(object, "id", of: "service", at: item.path, firstUse: &firstUse) ?? ""
             if let value = object["plugins"] {
-                service.mocking = plugins(value, at: object.path("plugins"))
+                let section = plugins(value, at: object.path("plugins"), scope: .service(service.id))
+                service.mocking = section.mock
+                service.plugins = section.specs
             }
             descriptive(object)
             if let value = object["upstream_id"], object["upstream"] != nil {
@@ -50,11 +52,17 @@ extension ConfigReader {
             guard
                 let username = uniqueIdentifier(object, "username", of: "consumer", at: item.path, firstUse: &firstUse)
             else { continue }
+            var consumer = ConsumerConfig(username: username)
             if let value = object["plugins"] {
-                _ = plugins(value, at: object.path("plugins"))
+                let section = plugins(value, at: object.path("plugins"), scope: .consumer(username), consumer: true)
+                if section.mock != nil {
+                    report(object.path("plugins.mocking"), value, "a consumer cannot answer requests")
+                }
+                consumer.credentials = section.credentials
+                consumer.plugins = section.specs
             }
             for key in ["desc"] where object[key] != nil { _ = string(object[key]!, at: object.path(key)) }
-            config.consumers.append(ConsumerConfig(username: username))
+            config.consumers.append(consumer)
         }
     }
 
@@ -80,7 +88,20 @@ extension ConfigReader {
                 missing(object, "consumer")
             }
             if let value = object["plugins"] {
-                _ = plugins(value, at: object.path("plugins"))
+                let section = plugins(
+                    value,
+                    at: object.path("plugins"),
+                    scope: .consumer(credential.consumer),
+                    consumer: true
+                )
+                credential.credentials = section.credentials
+                for spec in section.specs {
+                    report(
+                        spec.path,
+                        value,
+                        "a credential holds authentication plugins only (key-auth, basic-auth, jwt-auth)"
+                    )
+                }
             }
             descriptive(object)
             config.credentials.append(credential)
@@ -96,7 +117,9 @@ extension ConfigReader {
             var rule = GlobalRuleConfig(id: "")
             rule.id = uniqueIdentifier(object, "id", of: "global rule", at: item.path, firstUse: &firstUse) ?? ""
             if let value = object["plugins"] {
-                _ = plugins(value, at: object.path("plugins"))
+                let section = plugins(value, at: object.path("plugins"), scope: .globalRule(rule.id))
+                if section.mock != nil { report(object.path("plugins.mocking"), value, "mocking belongs on a route") }
+                rule.plugins = section.specs
             } else {
                 missing(object, "plugins")
             }

@@ -242,7 +242,7 @@ struct ConfigReader {
     }
 
     /// " (did you mean \"x\"?)" when a known key is one or two edits away.
-    private static func suggestion(for key: String, in allowed: [String]) -> String {
+    static func suggestion(for key: String, in allowed: [String]) -> String {
         let candidates = allowed.filter { editDistance($0, key) <= 2 }
         guard let best = candidates.min(by: { editDistance($0, key) < editDistance($1, key) }) else { return "" }
         return " (did you mean \"\(best)\"?)"

@@ -12,6 +12,16 @@ package struct MetricsSettings: Sendable, Equatable {
     package var buckets: [String: [Double]] = [:]
     /// Series limit per family before observations go to the overflow series (`metrics.max_series`).
     package var maxSeries: Int = 10_000
+    /// Add a `consumer` label to `gateway_http_requests_total` (`metrics.consumer_label`, default
+    /// false): the authenticated consumer's username for the first ``consumerLabelLimit`` consumers,
+    /// `__other__` past them, empty without one.
+    package var consumerLabel: Bool = false
+    /// Time every plugin call into `gateway_plugin_duration_seconds{plugin, phase}`
+    /// (`metrics.plugin_timing`, default false: two clock reads per plugin call).
+    package var pluginTiming: Bool = false
+
+    /// Consumers that get their own `consumer` label value; the rest share `__other__`.
+    package static let consumerLabelLimit = 1000
 
     package init() {}
 }

@@ -21,6 +21,8 @@ package struct RouteConfig: Sendable, Equatable {
     package var enabled: Bool = true
     /// A canned answer from the `mocking` plugin; when set the upstream is not contacted.
     package var mocking: MockResponse?
+    /// The other plugins, with the service's merged in (the route's settings of a plugin win).
+    package var plugins: [PluginSpec] = []
 
     package init(id: String, uris: [String]) {
         self.id = id

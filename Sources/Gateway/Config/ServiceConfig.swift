@@ -6,6 +6,8 @@ package struct ServiceConfig: Sendable, Equatable {
     package var upstreamID: String?
     /// The `mocking` plugin, if configured.
     package var mocking: MockResponse?
+    /// The other plugins its routes run (a route's own settings of a plugin replace these).
+    package var plugins: [PluginSpec] = []
 
     package init(id: String) {
         self.id = id
@@ -13,9 +15,13 @@ package struct ServiceConfig: Sendable, Equatable {
 }
 
 /// A consumer (APISIX's `consumers`): who a request comes from once an authentication plugin has
-/// identified it. Its plugins (keys, limits) come with the plugins issue.
+/// identified it: its credentials (authentication plugins' settings) and the plugins that run for it.
 package struct ConsumerConfig: Sendable, Equatable {
     package var username: String
+    /// How it authenticates (from its `plugins` and its credentials).
+    package var credentials: [ConsumerCredential] = []
+    /// Its other plugins, merged over the route's once it is authenticated.
+    package var plugins: [PluginSpec] = []
 
     package init(username: String) {
         self.username = username
@@ -26,6 +32,8 @@ package struct ConsumerConfig: Sendable, Equatable {
 package struct CredentialConfig: Sendable, Equatable {
     package var id: String
     package var consumer: String
+    /// Its authentication settings.
+    package var credentials: [ConsumerCredential] = []
 
     package init(id: String, consumer: String) {
         self.id = id
@@ -36,6 +44,8 @@ package struct CredentialConfig: Sendable, Equatable {
 /// A global rule (APISIX's `global_rules`): plugins that run for every request.
 package struct GlobalRuleConfig: Sendable, Equatable {
     package var id: String
+    /// Plugins every request runs (before the route's, in each phase).
+    package var plugins: [PluginSpec] = []
 
     package init(id: String) {
         self.id = id

@@ -22,26 +22,25 @@ package enum HTTPProxyHeads {
         clientAddress: UnsafeRawBufferPointer,
         proto: StaticString,
         requestID: UnsafeRawBufferPointer,
+        edits: PluginEdits = .none,
         into writer: inout HTTPHeadWriter
     ) -> Bool {
-        writer.append(source, head.methodRange)
+        let changed = edits.changesRequest
+        if changed, let method = edits.last(.method) {
+            writer.append(method)
+        } else {
+            writer.append(source, head.methodRange)
+        }
         writer.appendByte(HTTPBytes.sp)
-        switch head.targetForm {
-        case .origin, .asterisk:
-            writer.append(source, head.targetRange)
-        case .absolute:
-            if head.pathRange.isEmpty {
-                writer.appendByte(0x2F)
-            } else {
-                writer.append(source, head.pathRange)
-            }
-            if let query = head.queryRange {
-                writer.appendByte(0x3F)
-                writer.append(source, query)
-            }
+        if changed && (edits.has(.uri) || edits.has(.removeQueryArgument)) {
+            writeEditedTarget(head: head, source: source, edits: edits, into: &writer)
+        } else {
+            writeTarget(head: head, source: source, into: &writer)
         }
         writer.appendStatic(" HTTP/1.1\r\nHost: ")
-        if let hostOverride {
+        if changed, let host = edits.last(.host) {
+            writer.append(host)
+        } else if let hostOverride {
             writer.append(hostOverride)
         } else if let host = head.host {
             writer.append(source, host)
@@ -56,14 +55,94 @@ package enum HTTPProxyHeads {
             case .host, .contentLength, .expect, .xRequestID, .xForwardedFor, .xForwardedProto, .xForwardedHost:
                 skip = true
             default:
-                skip = headers.isHopByHop(i)
+                skip =
+                    headers.isHopByHop(i)
+                    || (changed && edits.drops(response: false, source: source, name: headers.name(i)))
             }
             if !skip { writer.appendHeader(source, name: headers.name(i), value: headers.value(i)) }
             i &+= 1
         }
+        if changed { edits.writeHeaders(response: false, into: &writer) }
+        writeForwardingHeaders(
+            head: head,
+            source: source,
+            headers: headers,
+            clientAddress: clientAddress,
+            proto: proto,
+            requestID: requestID,
+            sendRequestID: !(changed && edits.dropsRequestHeader("x-request-id")),
+            into: &writer
+        )
+        return !writer.overflowed
+    }
 
+    /// The request target in origin-form, as the client sent it.
+    @inline(__always)
+    static func writeTarget(head: HTTPRequestHead, source: UnsafeRawBufferPointer, into writer: inout HTTPHeadWriter) {
+        switch head.targetForm {
+        case .origin, .asterisk:
+            writer.append(source, head.targetRange)
+        case .absolute:
+            if head.pathRange.isEmpty {
+                writer.appendByte(0x2F)
+            } else {
+                writer.append(source, head.pathRange)
+            }
+            if let query = head.queryRange {
+                writer.appendByte(0x3F)
+                writer.append(source, query)
+            }
+        }
+    }
+
+    /// A target a plugin rewrote (`.uri`), or the original one without the query arguments it dropped.
+    static func writeEditedTarget(
+        head: HTTPRequestHead,
+        source: UnsafeRawBufferPointer,
+        edits: PluginEdits,
+        into writer: inout HTTPHeadWriter
+    ) {
+        if let uri = edits.last(.uri) {
+            writer.append(uri)
+            return
+        }
+        if head.pathRange.isEmpty {
+            writer.appendByte(0x2F)
+        } else {
+            writer.append(source, head.pathRange)
+        }
+        guard let query = head.queryRange else { return }
+        var first = true
+        PluginRequest.forEachPair(UnsafeRawBufferPointer(rebasing: source[query]), separator: UInt8(ascii: "&")) {
+            key,
+            value in
+            guard !edits.dropsQueryArgument(key) else { return }
+            writer.appendByte(first ? 0x3F : 0x26)
+            first = false
+            writer.append(key)
+            // "a=" keeps its "=": the value starts after the key only when there was one.
+            if value.count > 0 || value.baseAddress != key.baseAddress.map({ $0 + key.count }) {
+                writer.appendByte(0x3D)
+                writer.append(value)
+            }
+        }
+    }
+
+    /// X-Forwarded-For (every existing value, then `clientAddress`), X-Forwarded-Proto, X-Forwarded-Host,
+    /// X-Request-Id, the body's framing header and the blank line.
+    @inline(__always)
+    static func writeForwardingHeaders(
+        head: HTTPRequestHead,
+        source: UnsafeRawBufferPointer,
+        headers: HTTPHeaderIndex,
+        clientAddress: UnsafeRawBufferPointer,
+        proto: StaticString,
+        requestID: UnsafeRawBufferPointer,
+        sendRequestID: Bool,
+        into writer: inout HTTPHeadWriter
+    ) {
         writer.appendStatic("X-Forwarded-For: ")
-        i = 0
+        var i = 0
         while i < headers.count {
             if headers.kind(i) == .xForwardedFor {
                 let value = headers.value(i)
@@ -83,9 +162,11 @@ package enum HTTPProxyHeads {
             writer.append(source, host)
             writer.appendStatic("\r\n")
         }
-        writer.appendStatic("X-Request-Id: ")
-        writer.append(requestID)
-        writer.appendStatic("\r\n")
+        if sendRequestID {
+            writer.appendStatic("X-Request-Id: ")
+            writer.append(requestID)
+            writer.appendStatic("\r\n")
+        }
         switch head.body {
         case .contentLength(let length):
             writer.appendStatic("Content-Length: ")
@@ -97,7 +178,6 @@ package enum HTTPProxyHeads {
             break
         }
         writer.appendStatic("\r\n")
-        return !writer.overflowed
     }
 
     /// Whether the client connection must close after this response regardless of keep-alive:
@@ -127,22 +207,37 @@ package enum HTTPProxyHeads {
         requestID: UnsafeRawBufferPointer,
         clientVersionMinor: UInt8,
         closeAfter: Bool,
+        edits: PluginEdits = .none,
+        statusOverride: Int = 0,
         into writer: inout HTTPHeadWriter
     ) -> Bool {
         writer.appendStatic(clientVersionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        writer.appendDecimal(head.status)
-        writer.appendByte(HTTPBytes.sp)
-        writer.append(source, head.reasonRange)
+        if statusOverride > 0 {
+            // A plugin set the status: its standard reason, not the upstream's.
+            writer.appendDecimal(statusOverride)
+            writer.appendByte(HTTPBytes.sp)
+            HTTPStatusText.write(statusOverride, into: &writer)
+        } else {
+            writer.appendDecimal(head.status)
+            writer.appendByte(HTTPBytes.sp)
+            writer.append(source, head.reasonRange)
+        }
         writer.appendStatic("\r\n")
 
+        let changed = edits.changesResponse
         var chunkedHeader = false
         var i = 0
         while i < headers.count {
             if headers.kind(i) == .transferEncoding { chunkedHeader = true }
-            if !headers.isHopByHop(i) { writer.appendHeader(source, name: headers.name(i), value: headers.value(i)) }
+            if !headers.isHopByHop(i)
+                && !(changed && edits.drops(response: true, source: source, name: headers.name(i)))
+            {
+                writer.appendHeader(source, name: headers.name(i), value: headers.value(i))
+            }
             i &+= 1
         }
-        if !head.hasRequestID {
+        if changed { edits.writeHeaders(response: true, into: &writer) }
+        if !head.hasRequestID && !(changed && edits.dropsResponseHeader("x-request-id")) {
             writer.appendStatic("X-Request-Id: ")
             writer.append(requestID)
             writer.appendStatic("\r\n")

@@ -23,6 +23,8 @@ package final class GatewayMetrics: Sendable {
     package let retries: CounterFamily
     package let retryBudgetExhausted: CounterFamily
     package let panicRequests: CounterFamily
+    package let pluginRejections: CounterFamily
+    package let pluginDuration: HistogramFamily
 
     package init(registry: MetricRegistry, plan: ProxyPlan) throws(TelemetryError) {
         self.registry = registry
@@ -37,7 +39,8 @@ package final class GatewayMetrics: Sendable {
         requests = try registry.counter(
             "gateway_http_requests_total",
             help: "Requests answered, by route, method and status code.",
-            labelNames: ["route", "method", "code"],
+            labelNames: settings.consumerLabel
+                ? ["route", "method", "code", "consumer"] : ["route", "method", "code"],
             maxSeries: limit
         )
         requestDuration = try registry.histogram(
@@ -133,6 +136,21 @@ package final class GatewayMetrics: Sendable {
             "gateway_upstream_panic_requests_total",
             help: "Requests sent while the upstream was in panic (too few available nodes: all nodes eligible).",
             labelNames: ["upstream"]
+        )
+        pluginRejections = try registry.counter(
+            "gateway_plugin_rejections_total",
+            help:
+                "Requests a plugin ended (authentication failed, limit reached, address refused), by route, plugin and status code.",
+            labelNames: ["route", "plugin", "code"],
+            maxSeries: limit
+        )
+        pluginDuration = try registry.histogram(
+            "gateway_plugin_duration_seconds",
+            help: "Time one plugin phase took on the worker (recorded with metrics.plugin_timing).",
+            labelNames: ["plugin", "phase"],
+            buckets: buckets("gateway_plugin_duration_seconds", [0.000_001, 0.000_01, 0.000_1, 0.001, 0.01]),
+            native: native,
+            maxSeries: limit
         )
     }
 }

@@ -14,6 +14,12 @@ package final class WorkerTelemetry: @unchecked Sendable {
     let routeCount: Int
     /// Route label values by index, the unmatched route's last.
     private var routeLabels: [String] = []
+    /// Consumer usernames of the current plan, for the optional `consumer` label.
+    private var consumerLabels: [String] = []
+    /// Whether `gateway_http_requests_total` has the `consumer` label.
+    let consumerLabel: Bool
+    /// Per (plugin kind, phase) duration handles when `metrics.plugin_timing` is on, else nil.
+    package let pluginDurations: UnsafeMutablePointer<HistogramHandle>?
     /// Which route, node and upstream indices have handles: a retired entry keeps the handles it had
     /// (resolving them again would bring back series a reload retired).
     private var boundRoutes: Set<Int> = []
@@ -78,7 +84,36 @@ package final class WorkerTelemetry: @unchecked Sendable {
         cacheKeys = .allocate(capacity: Self.cacheSize)
         cacheKeys.initialize(repeating: 0, count: Self.cacheSize)
         cacheHandles = .allocate(capacity: Self.cacheSize)
+        consumerLabel = metrics.settings.consumerLabel
+        if metrics.settings.pluginTiming {
+            let phases = PluginPhase.allCases
+            let handles = UnsafeMutablePointer<HistogramHandle>.allocate(
+                capacity: PluginRegistry.builtins.count * phases.count
+            )
+            for (kind, descriptor) in PluginRegistry.builtins.enumerated() {
+                for phase in phases {
+                    // Series only for the phases a plugin has: the others are never observed.
+                    let labels = descriptor.phases.contains(phase) ? [descriptor.name, phase.name] : ["-", "-"]
+                    (handles + kind * phases.count + Int(phase.rawValue)).initialize(
+                        to: try metrics.pluginDuration.handle(labels)
+                    )
+                }
+            }
+            pluginDurations = handles
+        } else {
+            pluginDurations = nil
+        }
         try bind(plan)
+    }
+
+    /// Records how long plugin kind `kind` took in `phase`.
+    @inline(__always)
+    package func recordPluginDuration(kind: UInt8, phase: PluginPhase, nanoseconds: UInt64) {
+        guard let pluginDurations else { return }
+        pluginDurations[Int(kind) * PluginPhase.allCases.count + Int(phase.rawValue)].observe(
+            Double(nanoseconds) / 1e9,
+            on: writer
+        )
     }
 
     /// Resolves the handles of every route, upstream and node of `plan` (at a start or a reload,
@@ -86,6 +121,7 @@ package final class WorkerTelemetry: @unchecked Sendable {
     /// reload keeps counting into the same series; retired entries keep theirs for requests in flight.
     package func bind(_ plan: ProxyPlan) throws(TelemetryError) {
         routeLabels = plan.routeIDs + [GatewayMetrics.unmatchedRoute]
+        consumerLabels = plan.plugins.consumers.names
         for route in 0...plan.routeCount {
             if route < plan.routeCount && !plan.isLive(route: route) && boundRoutes.contains(route) { continue }
             if route < plan.routeCount { boundRoutes.insert(route) }
@@ -145,6 +181,7 @@ package final class WorkerTelemetry: @unchecked Sendable {
         ] {
             pointer.deallocate()
         }
+        pluginDurations?.deallocate()
         metrics.registry.releaseShard(of: writer)
     }
 
@@ -161,11 +198,12 @@ package final class WorkerTelemetry: @unchecked Sendable {
         upstreamNanoseconds: Int64,
         bytesIn: Int64,
         bytesOut: Int64,
-        requestID: UnsafeRawBufferPointer
+        requestID: UnsafeRawBufferPointer,
+        consumer: Int32 = -1
     ) {
         guard enabled else { return }
         let index = route < 0 ? routeCount : route
-        requestCounter(route: index, method: method, status: status).increment(on: writer)
+        requestCounter(route: index, method: method, status: status, consumer: consumer).increment(on: writer)
         let total = Double(totalNanoseconds) / 1e9
         // One label for both duration families: the id is copied once per request, not per observation.
         let exemplar = ExemplarLabel(bytes: requestID)
@@ -240,10 +278,54 @@ package final class WorkerTelemetry: @unchecked Sendable {
         if opened { connectionsTotal.increment(on: writer) }
     }
 
+    /// Counts a request plugin kind `plugin` (its ``PluginRegistry`` position) ended with `status`.
+    @inline(__always)
+    package func recordPluginRejection(route: Int, plugin: Int, status: Int) {
+        guard enabled else { return }
+        let index = route < 0 ? routeCount : route
+        let key =
+            (1 << 62 | UInt64(index) << 24 | UInt64(UInt8(truncatingIfNeeded: plugin)) << 16
+                | UInt64(UInt16(clamping: status))) &+ 1
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52) & (Self.cacheSize - 1)
+        while true {
+            let stored = cacheKeys[slot]
+            if stored == key {
+                cacheHandles[slot].increment(on: writer)
+                return
+            }
+            if stored == 0 { break }
+            slot = (slot + 1) & (Self.cacheSize - 1)
+        }
+        resolvePluginRejection(key: key, slot: slot, route: index, plugin: plugin, status: status).increment(on: writer)
+    }
+
+    /// First time this worker sees a (route, plugin, status): resolve the series (allocates once).
+    @inline(never)
+    private func resolvePluginRejection(key: UInt64, slot: Int, route: Int, plugin: Int, status: Int) -> CounterHandle {
+        let label = route < routeLabels.count - 1 ? routeLabels[route] : GatewayMetrics.unmatchedRoute
+        let name = plugin < PluginRegistry.builtins.count ? PluginRegistry.builtins[plugin].name : "unknown"
+        let handle: CounterHandle
+        do {
+            handle = try metrics.pluginRejections.handle([label, name, String(status)])
+        } catch {
+            handle = try! metrics.pluginRejections.handle([GatewayMetrics.unmatchedRoute, name, "0"])
+        }
+        if cacheCount < Self.cacheSize * 3 / 4 {
+            cacheKeys[slot] = key
+            (cacheHandles + slot).initialize(to: handle)
+            cacheCount += 1
+        }
+        return handle
+    }
+
     /// The counter for (route, method, status), resolved once per worker and then cached.
     @inline(__always)
-    private func requestCounter(route: Int, method: HTTPMethod, status: Int) -> CounterHandle {
-        let key = (UInt64(route) << 24 | UInt64(method.rawValue) << 16 | UInt64(UInt16(clamping: status))) &+ 1
+    private func requestCounter(route: Int, method: HTTPMethod, status: Int, consumer: Int32) -> CounterHandle {
+        // The consumer is part of the key only with the label: its value, the overflow, or none.
+        let consumerKey: UInt64 =
+            consumerLabel ? UInt64(min(Int(consumer) + 1, MetricsSettings.consumerLabelLimit + 1)) << 40 : 0
+        let key =
+            (consumerKey | UInt64(route) << 24 | UInt64(method.rawValue) << 16 | UInt64(UInt16(clamping: status))) &+ 1
         var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52) & (Self.cacheSize - 1)
         while true {
             let stored = cacheKeys[slot]
@@ -251,7 +333,14 @@ package final class WorkerTelemetry: @unchecked Sendable {
             if stored == 0 { break }
             slot = (slot + 1) & (Self.cacheSize - 1)
         }
-        return resolveRequestCounter(key: key, slot: slot, route: route, method: method, status: status)
+        return resolveRequestCounter(
+            key: key,
+            slot: slot,
+            route: route,
+            method: method,
+            status: status,
+            consumer: consumer
+        )
     }
 
     /// First time this worker sees a (route, method, status): resolve the series (allocates once).
@@ -261,20 +350,32 @@ package final class WorkerTelemetry: @unchecked Sendable {
         slot: Int,
         route: Int,
         method: HTTPMethod,
-        status: Int
+        status: Int,
+        consumer: Int32
     )
         -> CounterHandle
     {
-        let labels = [
+        var labels = [
             route < routeLabels.count - 1 ? routeLabels[route] : GatewayMetrics.unmatchedRoute, "\(method.name)",
             String(status),
         ]
+        if consumerLabel {
+            if consumer < 0 || Int(consumer) >= consumerLabels.count {
+                labels.append("")
+            } else if Int(consumer) < MetricsSettings.consumerLabelLimit {
+                labels.append(consumerLabels[Int(consumer)])
+            } else {
+                labels.append("__other__")
+            }
+        }
         let handle: CounterHandle
         do {
             handle = try metrics.requests.handle(labels)
         } catch {
             // Only on a label problem, which cannot happen with these values; count under the unmatched route.
-            handle = try! metrics.requests.handle([GatewayMetrics.unmatchedRoute, "OTHER", "0"])
+            handle = try! metrics.requests.handle(
+                [GatewayMetrics.unmatchedRoute, "OTHER", "0"] + (consumerLabel ? [""] : [])
+            )
         }
         // Keep the table at most 3/4 full so probes stay short; beyond that, resolve each time.
         if cacheCount < Self.cacheSize * 3 / 4 {

@@ -135,12 +135,22 @@ public final class ProxyPlan: @unchecked Sendable {
     package let upstreamConfigs: [UpstreamConfig]
     /// Each node's address as configured ("host:port"), by index.
     package let nodeAddresses: [String]
+    /// Plugin chains by route, the global rules' chain, and the consumers.
+    package let plugins: PluginPlan
 
     /// Compiles `config` into tables laid out by `layout` (updated for `config`), keeping the entries
     /// `previous` had for what `config` no longer has (retired), so requests in flight on them finish.
     package init(config: GatewayConfig, layout: PlanLayout, previous: ProxyPlan?, now: UInt64) throws(ConfigError) {
         var layout = layout
         let placement = try layout.place(config, now: now)
+        // Plugins first: they allocate nothing the plan must free if they fail.
+        let plugins = try PluginPlan.compile(
+            config: config,
+            routeIndices: placement.routes.indices,
+            routeCount: Int(layout.routes.highWater),
+            previous: previous,
+            shared: PluginSharedState.process
+        )
         let tables = try PlanTables(config: config, placement: placement, layout: layout, previous: previous)
         self.config = config
         self.generation = previous.map { $0.generation + 1 } ?? 0
@@ -165,6 +175,7 @@ public final class ProxyPlan: @unchecked Sendable {
         upstreamIDs = tables.upstreamIDs
         upstreamConfigs = tables.upstreamConfigs
         nodeAddresses = tables.nodeAddresses
+        self.plugins = plugins
 
         var limits = HTTPLimits()
         limits.maxRequestLineBytes = config.limits.maxRequestLineBytes

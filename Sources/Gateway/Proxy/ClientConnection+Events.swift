@@ -39,6 +39,8 @@ package enum ClientAction: Equatable, Sendable {
     case abortExchange(ClientFailure)
     /// A retry's backoff ended: start the next attempt.
     case startRetry
+    /// A plugin's delay ended: go on with the request's plugins where they stopped.
+    case resumePlugins
     /// Close the connection, counting `timeout` if one caused it.
     case close(timeout: TimeoutKind?)
     /// Give back receive buffer `buffer`, then close (input arrived that nothing asked for).
@@ -105,6 +107,7 @@ extension ClientConnection {
         case .body: return .abortExchange(.bodyTimeout)
         case .send: return .close(timeout: .clientSend)
         case .retryBackoff: return .startRetry
+        case .pluginDelay: return .resumePlugins
         case .keepAlive, .linger, .none: return .close(timeout: nil)
         }
     }

@@ -15,6 +15,8 @@ package enum ClientDeadline: UInt8, Sendable {
     case retryBackoff
     /// A lingering close stops waiting for the client's end of stream.
     case linger
+    /// A request a plugin delayed (`limit-req`, `limit-conn`) goes on with its next plugin.
+    case pluginDelay
 }
 
 /// Why an upstream connection's timer is set.

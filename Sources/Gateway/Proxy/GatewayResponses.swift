@@ -11,6 +11,7 @@ package enum GatewayResponses {
         requestID: UnsafeRawBufferPointer,
         close: Bool,
         includeBody: Bool,
+        edits: PluginEdits = .none,
         into writer: inout HTTPHeadWriter
     ) {
         // {"error":" (10) message ","status": (11) status ,"request_id":" (15) id "} (2)
@@ -22,9 +23,8 @@ package enum GatewayResponses {
         HTTPStatusText.write(status, into: &writer)
         writer.appendStatic("\r\nContent-Type: application/json\r\nContent-Length: ")
         writer.appendDecimal(bodyLength)
-        writer.appendStatic("\r\nX-Request-Id: ")
-        writer.append(requestID)
-        writer.appendStatic(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n")
+        writer.appendStatic("\r\n")
+        writeTrailingHeaders(requestID: requestID, close: close, versionMinor: 1, edits: edits, into: &writer)
         guard includeBody else { return }
         writer.appendStatic("{\"error\":\"")
         writer.appendStatic(message)
@@ -48,6 +48,7 @@ package enum GatewayResponses {
         requestID: UnsafeRawBufferPointer,
         close: Bool,
         includeBody: Bool,
+        edits: PluginEdits = .none,
         into writer: inout HTTPHeadWriter
     ) {
         if versionMinor == 0 {
@@ -57,16 +58,98 @@ package enum GatewayResponses {
         } else {
             writer.append(head)
         }
-        writer.appendStatic("X-Request-Id: ")
-        writer.append(requestID)
-        if close {
-            writer.appendStatic("\r\nConnection: close\r\n\r\n")
-        } else if versionMinor == 0 {
-            writer.appendStatic("\r\nConnection: keep-alive\r\n\r\n")
-        } else {
-            writer.appendStatic("\r\n\r\n")
-        }
+        writeTrailingHeaders(
+            requestID: requestID,
+            close: close,
+            versionMinor: versionMinor,
+            edits: edits,
+            into: &writer
+        )
         if includeBody { writer.append(body) }
+    }
+
+    /// Writes a plugin's rejection: `status` with `{"message":…,"request_id":…}` (`message` is JSON-safe),
+    /// plus the response headers plugins recorded (`edits`).
+    package static func writePluginRejection(
+        status: Int,
+        message: UnsafeRawBufferPointer,
+        requestID: UnsafeRawBufferPointer,
+        versionMinor: UInt8,
+        close: Bool,
+        includeBody: Bool,
+        edits: PluginEdits,
+        into writer: inout HTTPHeadWriter
+    ) {
+        // {"message":" (12) message ","request_id":" (16) id "} (2)
+        let bodyLength = 30 + message.count + requestID.count
+        writer.appendStatic(versionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        writer.appendDecimal(status)
+        writer.appendStatic(" ")
+        HTTPStatusText.write(status, into: &writer)
+        writer.appendStatic("\r\nContent-Type: application/json\r\nContent-Length: ")
+        writer.appendDecimal(bodyLength)
+        writer.appendStatic("\r\n")
+        writeTrailingHeaders(
+            requestID: requestID,
+            close: close,
+            versionMinor: versionMinor,
+            edits: edits,
+            into: &writer
+        )
+        guard includeBody else { return }
+        writer.appendStatic("{\"message\":\"")
+        writer.append(message)
+        writer.appendStatic("\",\"request_id\":\"")
+        writer.append(requestID)
+        writer.appendStatic("\"}")
+    }
+
+    /// Writes a plugin's own answer (a CORS preflight): `status`, the recorded headers, no body.
+    package static func writePluginAnswer(
+        status: Int,
+        requestID: UnsafeRawBufferPointer,
+        versionMinor: UInt8,
+        close: Bool,
+        edits: PluginEdits,
+        into writer: inout HTTPHeadWriter
+    ) {
+        writer.appendStatic(versionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        writer.appendDecimal(status)
+        writer.appendStatic(" ")
+        HTTPStatusText.write(status, into: &writer)
+        writer.appendStatic("\r\nContent-Length: 0\r\n")
+        writeTrailingHeaders(
+            requestID: requestID,
+            close: close,
+            versionMinor: versionMinor,
+            edits: edits,
+            into: &writer
+        )
+    }
+
+    /// The request id (unless a plugin removes or replaces it), the plugins' response headers, the
+    /// connection header and the blank line that end a gateway-written head.
+    @inline(__always)
+    static func writeTrailingHeaders(
+        requestID: UnsafeRawBufferPointer,
+        close: Bool,
+        versionMinor: UInt8,
+        edits: PluginEdits,
+        into writer: inout HTTPHeadWriter
+    ) {
+        if !edits.dropsResponseHeader("x-request-id") {
+            writer.appendStatic("X-Request-Id: ")
+            writer.append(requestID)
+            writer.appendStatic("\r\n")
+        }
+        edits.writeHeaders(response: true, into: &writer)
+        if close {
+            writer.appendStatic("Connection: close\r\n\r\n")
+        } else if versionMinor == 0 {
+            writer.appendStatic("Connection: keep-alive\r\n\r\n")
+        } else {
+            writer.appendStatic("\r\n")
+        }
     }
 
     /// Writes the interim `100 Continue` a client waiting on `Expect: 100-continue` needs.

@@ -45,6 +45,8 @@ extension Worker {
             abortExchange(slot, status: failure.status, message: failure.message)
         case .startRetry:
             startRetryAttempt(slot, block: clients[slot].retryBlock, length: clients[slot].retryLength)
+        case .resumePlugins:
+            resumeDelayedRequest(slot)
         case .close(let timeout):
             if let timeout { telemetry.recordTimeout(timeout) }
             closeClient(slot)

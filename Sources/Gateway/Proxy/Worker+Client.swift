@@ -198,6 +198,29 @@ extension Worker {
         let path = UnsafeRawBufferPointer(rebasing: source[head.pathRange])
         let routeIndex = plan.routeTable.match(method: head.method, host: host, path: path)
         clients[slot].route = Int32(routeIndex)
+        continueRequest(slot, head, source: source, route: routeIndex, continuing: false)
+    }
+
+    /// After routing (and again after a plugin's delay): the plugins, the route's own checks, then the
+    /// upstream request or the gateway's answer.
+    func continueRequest(
+        _ slot: Int,
+        _ head: HTTPRequestHead,
+        source: UnsafeRawBufferPointer,
+        route routeIndex: Int,
+        continuing: Bool
+    ) {
+        if plan.plugins.hasPlugins(route: routeIndex) {
+            switch runRequestPlugins(slot, route: routeIndex, head: head, source: source, continuing: continuing) {
+            case .proceed: break
+            case .delayed: return
+            case .ended:
+                // The plugin's answer is on its way; the head is done with and a body will not be read.
+                consumeClientInput(slot, head.headLength)
+                if head.body != .none { clients[slot].closeAfter = true }
+                return
+            }
+        }
         guard routeIndex >= 0 else {
             consumeClientInput(slot, head.headLength)
             if head.body != .none { clients[slot].closeAfter = true }
@@ -260,6 +283,7 @@ extension Worker {
                 start: requestIDBytes + slot * 64,
                 count: Int(clients[slot].requestIDLength)
             ),
+            edits: pluginEdits(slot),
             into: &writer
         )
         consumeClientInput(slot, head.headLength)

@@ -29,6 +29,7 @@ extension Worker {
             for node in 0..<next.nodeCount {
                 nodeSymbols[node] = (try? logger.register(next.nodeAddresses[node])) ?? .none
             }
+            consumerSymbols = next.plugins.consumers.names.map { (try? logger.register($0)) ?? .none }
         }
         let gone = Set(next.placement.nodes.retired + next.placement.nodes.fresh)
         guard !gone.isEmpty else { return }

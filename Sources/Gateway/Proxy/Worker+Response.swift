@@ -139,6 +139,9 @@ extension Worker {
             upstreamFailed(slot, status: 502, message: "gateway out of memory")
             return
         }
+        runHeaderFilter(client, status: head.status)
+        let statusOverride = pluginStatusOverride(client)
+        if statusOverride > 0 { clients[client].status = Int16(clamping: statusOverride) }
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
@@ -152,6 +155,8 @@ extension Worker {
             ),
             clientVersionMinor: clients[client].versionMinor,
             closeAfter: clients[client].closeAfter || draining,
+            edits: pluginEdits(client),
+            statusOverride: statusOverride,
             into: &writer
         )
         guard fitted && !writer.overflowed else {
@@ -300,6 +305,7 @@ extension Worker {
             beginUnparsedRecord(slot)
         }
         clients[slot].errorMessage = message
+        runHeaderFilter(slot, status: status)
         let block = blocks.take()
         guard block >= 0 else {
             closeClient(slot)
@@ -318,6 +324,7 @@ extension Worker {
             requestID: requestID(slot),
             close: close,
             includeBody: clients[slot].method != .head,
+            edits: pluginEdits(slot),
             into: &writer
         )
         sendGatewayResponse(slot, block: block, length: writer.count, status: Int16(status), close: close)
@@ -325,6 +332,7 @@ extension Worker {
 
     /// Answers a route served by the `mocking` plugin.
     func respondWithMock(_ slot: Int, _ route: ProxyPlan.Route) {
+        runHeaderFilter(slot, status: Int(route.mockStatus))
         let block = blocks.take()
         guard block >= 0 else {
             closeClient(slot)
@@ -341,6 +349,7 @@ extension Worker {
             requestID: requestID(slot),
             close: close,
             includeBody: clients[slot].method != .head,
+            edits: pluginEdits(slot),
             into: &writer
         )
         sendGatewayResponse(slot, block: block, length: writer.count, status: route.mockStatus, close: close)

@@ -79,6 +79,11 @@ extension Worker {
         if c.upstreamStart > 0 && c.upstreamStatus > 0 {
             upstream = Int64((c.upstreamEnd > 0 ? c.upstreamEnd : now) &- c.upstreamStart)
         }
+        let plugins = pluginStates[slot]
+        let consumer = plugins.active && plugins.generation == plan.generation ? plugins.consumer : -1
+        let rejectedBy = plugins.active ? plugins.rejectedBy : -1
+        let logField = plugins.active ? (plugins.logFieldName, plugins.logFieldValue) : (.none, .none)
+        finishRequestPlugins(slot, status: status)
         telemetry.recordRequest(
             route: Int(c.route),
             method: c.method,
@@ -87,7 +92,8 @@ extension Worker {
             upstreamNanoseconds: upstream,
             bytesIn: c.bytesIn,
             bytesOut: c.bytesOut,
-            requestID: requestID(slot)
+            requestID: requestID(slot),
+            consumer: consumer
         )
         guard let logRing = accessRing else { return }
         let record = records + slot
@@ -100,6 +106,12 @@ extension Worker {
         record.pointee.bytesOut = UInt64(clamping: c.bytesOut)
         record.pointee.route = c.route >= 0 ? routeSymbols[Int(c.route)] : .none
         record.pointee.upstream = c.node >= 0 ? nodeSymbols[Int(c.node)] : .none
+        if consumer >= 0 && Int(consumer) < consumerSymbols.count {
+            record.pointee.consumer = consumerSymbols[Int(consumer)]
+        }
+        if rejectedBy >= 0 { record.pointee.rejectedBy = pluginSymbols[Int(rejectedBy)] }
+        record.pointee.pluginFieldName = logField.0
+        record.pointee.pluginFieldValue = logField.1
         if let message = c.errorMessage {
             record.pointee.error = errorSymbol(message)
         } else if aborted && !c.responseStarted {

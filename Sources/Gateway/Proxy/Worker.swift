@@ -31,8 +31,18 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     let accessRing: Unmanaged<AccessLogRing>?
     /// The access record of each client's current request, filled as the request goes.
     let records: UnsafeMutablePointer<AccessRecord>
-    /// Each client's address in the access log's form, set at accept.
+    /// Each client's address in the access log's form: the peer's, set at accept, or for one request
+    /// what `real-ip` found.
     let clientAddresses: UnsafeMutablePointer<ClientAddress>
+    /// Each client connection's peer address (``clientAddresses`` goes back to it after each request).
+    let peerAddresses: UnsafeMutablePointer<ClientAddress>
+    /// The request plugins see; one per worker, pointed at the current request.
+    let pluginRequest: PluginRequest
+    /// What plugins decided about each client's current request.
+    let pluginStates: UnsafeMutablePointer<PluginRequestState>
+    /// Interned plugin names by registry kind, and consumer names by index in the current plan.
+    let pluginSymbols: UnsafeMutablePointer<AccessLogSymbol>
+    @exclusivity(unchecked) var consumerSymbols: [AccessLogSymbol] = []
     /// Interned route ids and node addresses, copied out of arrays so records are filled without ARC.
     let routeSymbols: UnsafeMutablePointer<AccessLogSymbol>
     let nodeSymbols: UnsafeMutablePointer<AccessLogSymbol>
@@ -117,6 +127,23 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         clients = zeroed(clientCapacity)
         records = zeroed(clientCapacity)
         clientAddresses = zeroed(clientCapacity)
+        peerAddresses = zeroed(clientCapacity)
+        // Zeroed (untouched until used): `active` is false, and nothing else is read until a request
+        // with plugins sets the state up.
+        pluginStates = zeroed(clientCapacity)
+        pluginRequest = PluginRequest(
+            worker: index,
+            headers: headers,
+            consumers: plan.plugins.consumers,
+            telemetry: telemetry
+        )
+        pluginSymbols = zeroed(PluginRegistry.builtins.count)
+        if let logger = observability.accessLogger {
+            for (kind, descriptor) in PluginRegistry.builtins.enumerated() {
+                pluginSymbols[kind] = (try? logger.register(descriptor.name)) ?? .none
+            }
+            consumerSymbols = plan.plugins.consumers.names.map { (try? logger.register($0)) ?? .none }
+        }
         routeSymbols = zeroed(plan.routeCapacity + 1)
         nodeSymbols = zeroed(plan.nodeCapacity)
         for route in 0..<plan.routeCount {
@@ -139,13 +166,15 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     deinit {
         accessRing?.release()
         for pointer in [
-            UnsafeMutableRawPointer(records), UnsafeMutableRawPointer(clientAddresses), requestIDBytes,
+            UnsafeMutableRawPointer(records), UnsafeMutableRawPointer(clientAddresses),
+            UnsafeMutableRawPointer(peerAddresses), UnsafeMutableRawPointer(pluginSymbols), requestIDBytes,
             clientAddressBytes, UnsafeMutableRawPointer(clients), UnsafeMutableRawPointer(upstreamConnections),
         ] {
             free(pointer)
         }
         free(routeSymbols)
         free(nodeSymbols)
+        free(pluginStates)
     }
 
     /// Runs the event loop until shutdown completes.
@@ -273,6 +302,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         } else {
             clientAddresses[slot] = ClientAddress()
         }
+        peerAddresses[slot] = clientAddresses[slot]
         control.connectionOpened(worker: index)
         telemetry.recordConnection(opened: true)
         setDeadline(client: slot, .header, after: plan.headerTimeout)

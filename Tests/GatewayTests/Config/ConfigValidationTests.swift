@@ -304,9 +304,16 @@ import Testing
         ),
         Case(
             name: "unknown plugin",
-            yaml: "routes:\n  - id: r\n    uri: /\n    plugins:\n      limit-count: {count: 1}\n",
-            paths: ["routes[0].plugins.limit-count"],
+            yaml: "routes:\n  - id: r\n    uri: /\n    plugins:\n      rate-limiter: {count: 1}\n",
+            paths: ["routes[0].plugins.rate-limiter"],
             reason: "unknown plugin",
+            line: 5
+        ),
+        Case(
+            name: "plugin setting",
+            yaml: "routes:\n  - id: r\n    uri: /\n    plugins:\n      limit-count: {count: 0, time_window: 60}\n",
+            paths: ["routes[0].plugins.limit-count.count"],
+            reason: "must be from 1 to",
             line: 5
         ),
         Case(

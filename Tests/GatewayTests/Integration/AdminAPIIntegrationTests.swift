@@ -63,7 +63,7 @@ struct AdminAPIIntegrationTests {
     }
 
     @Test(
-        "APISIX's curl examples: an upstream and a route created over the API are served; key-auth is refused by name"
+        "APISIX's curl examples: an upstream, a route, a consumer with keys and a key-auth route created over the API are served"
     )
     func documentedExamples() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("admin-examples")
@@ -90,22 +90,48 @@ struct AdminAPIIntegrationTests {
             let answered = try await RawConnection.request(port: gateway.port, "/whoami").jsonObject()
             #expect(answered["port"] as? Int == upstream.port)
 
-            // The key-auth examples need the plugins issue: refused with the plugin named, nothing changes.
-            let keyAuth = try await admin.curl(
-                "PUT",
-                "/routes/2",
-                #"{"uri": "/index.html", "plugins": {"key-auth": {}}, "upstream_id": "1"}"#
-            )
-            #expect(keyAuth.status == 400)
-            #expect(keyAuth.bodyString.contains("key-auth"), "\(keyAuth.bodyString)")
+            // APISIX's key-auth examples: a consumer with a key (inline and as a credential), a route
+            // that asks for it.
             let consumer = try await admin.curl(
                 "PUT",
                 "/consumers",
                 #"{"username": "jack", "plugins": {"key-auth": {"key": "auth-one"}}}"#
             )
-            #expect(consumer.status == 400)
-            #expect(consumer.bodyString.contains("key-auth"), "\(consumer.bodyString)")
-            #expect(try await admin.curl("GET", "/routes/2").status == 404)
+            #expect(consumer.status == 201, "\(consumer.bodyString)")
+            let credential = try await admin.curl(
+                "PUT",
+                "/consumers/jack/credentials/cred-jack-key-auth",
+                #"{"plugins": {"key-auth": {"key": "jack-key"}}}"#
+            )
+            #expect(credential.status == 201, "\(credential.bodyString)")
+            let keyAuth = try await admin.curl(
+                "PUT",
+                "/routes/2",
+                #"{"methods": ["GET"], "uri": "/index.html", "plugins": {"key-auth": {}}, "upstream_id": "1"}"#
+            )
+            #expect(keyAuth.status == 201, "\(keyAuth.bodyString)")
+            let guarded = try await eventually(timeout: .seconds(10)) {
+                try await RawConnection.request(port: gateway.port, "/index.html").status == 401
+            }
+            #expect(guarded, "the key-auth route is not guarded")
+            for key in ["auth-one", "jack-key"] {
+                let allowed = try await Curl.run(
+                    "http://127.0.0.1:\(gateway.port)/index.html",
+                    ["-H", "apikey: \(key)"],
+                    in: directory
+                )
+                // Past the key check the upstream answers (it has no /index.html).
+                #expect(allowed.status == 404, "key \(key): \(allowed.bodyString)")
+                #expect(!allowed.bodyString.contains("request_id"), "key \(key): \(allowed.bodyString)")
+            }
+            let unknownPlugin = try await admin.curl(
+                "PUT",
+                "/routes/3",
+                #"{"uri": "/x", "plugins": {"key-auth": {"hedaer": "k"}}, "upstream_id": "1"}"#
+            )
+            #expect(unknownPlugin.status == 400)
+            #expect(unknownPlugin.bodyString.contains("hedaer"), "\(unknownPlugin.bodyString)")
+            #expect(try await admin.curl("DELETE", "/routes/2").status == 200)
 
             // Reads: the API's route and the file's, each saying where it came from.
             let list = try await admin.curl("GET", "/routes").jsonObject()
@@ -143,10 +169,10 @@ struct AdminAPIIntegrationTests {
             #expect(moved)
             #expect(try await RawConnection.request(port: gateway.port, "/whoami").status == 404)
 
-            // Every write went through the reload path.
+            // Every write went through the reload path: seven applied, the unknown key refused.
             let metrics = try await gateway.scrape().exposition
-            #expect(metrics.value("gateway_config_reloads_total", ["result": "success"]) == 3)
-            #expect(metrics.value("gateway_config_reloads_total", ["result": "failure"]) == 2)
+            #expect(metrics.value("gateway_config_reloads_total", ["result": "success"]) == 7)
+            #expect(metrics.value("gateway_config_reloads_total", ["result": "failure"]) == 1)
         } catch {
             _ = await gateway.finish()
             await upstream.stop()

@@ -1,0 +1,132 @@
+/// `limit-count`: at most `count` requests per key in a fixed window of `time_window` seconds; the rest
+/// are rejected (429 unless `rejected_code` says otherwise). Every counted response says where the key
+/// stands in `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the
+/// window ends), the rejection too, unless `show_limit_quota_header` is false.
+///
+/// The `local` policy counts for the whole gateway (a ``LimitTable`` every worker shares), so the limit
+/// holds however many workers serve the key. As in APISIX's `local` policy, a key's window starts with
+/// its first request and lasts `time_window` seconds on the monotonic clock; the next request after it
+/// starts a new one. Routes with the same `group` (and the same settings, as APISIX requires) count in
+/// one table.
+///
+/// `X-RateLimit-Reset` is the whole seconds left in the window, rounded up (a new window says
+/// `time_window`), on rejections too: APISIX's `local` policy sends 0 there, which tells a client to
+/// retry at once.
+///
+/// A slot packs the window's start (milliseconds, 38 bits: a key idle for a multiple of 8.7 years may
+/// find its old window) and the count (26 bits, hence `count` at most 67,108,863).
+package final class LimitCountPlugin: GatewayPlugin {
+    package static let descriptor = PluginDescriptor(
+        name: "limit-count",
+        priority: 1002,
+        phases: [.access],
+        keys: [
+            "count", "time_window", "key_type", "key", "rejected_code", "rejected_msg", "policy",
+            "allow_degradation", "show_limit_quota_header", "group",
+        ] + LimitSupport.redisKeys,
+        compile: { settings in LimitCountPlugin(&settings) }
+    )
+
+    package var descriptor: PluginDescriptor { Self.descriptor }
+
+    /// The largest `count` a slot holds.
+    static let maximumCount = (1 << countBits) - 1
+    /// The longest `time_window`, in seconds (about 3 years).
+    static let maximumWindow = 100_000_000
+
+    private static let countBits: UInt64 = 26
+    private static let countMask: UInt64 = (1 << countBits) - 1
+    private static let timeMask: UInt64 = (1 << 38) - 1
+
+    private let table: LimitTable
+    private let key: LimitKey
+    private let limit: UInt64
+    private let window: UInt64
+    private let rejectedCode: Int
+    private let message: PluginText
+    private let showHeaders: Bool
+    /// Keys that find no room in the table go unlimited (instead of sharing the overflow slot).
+    private let degrade: Bool
+
+    init?(_ settings: inout PluginSettings) {
+        let start = settings.issueCount
+        for required in ["count", "time_window"] where !settings.has(required) { settings.missing(required) }
+        let count = settings.int("count", in: 1...Self.maximumCount)
+        let seconds = settings.int("time_window", in: 1...Self.maximumWindow)
+        let key = LimitKey.read(&settings, types: ["var", "var_combination", "constant"], defaultKey: "remote_addr")
+        (rejectedCode, message) = LimitSupport.readRejection(&settings)
+        LimitSupport.readPolicy(&settings)
+        degrade = settings.bool("allow_degradation") ?? false
+        showHeaders = settings.bool("show_limit_quota_header") ?? true
+        let group = settings.has("group") ? settings.nonEmptyString("group") : nil
+        guard settings.issueCount == start, let count, let seconds, let key else { return nil }
+        self.key = key
+        limit = UInt64(count)
+        window = UInt64(seconds) * 1000
+        let capacity = key.isConstant ? 1 : LimitTable.variableCapacity
+        if let group {
+            let joined = [
+                "count=\(count)", "time_window=\(seconds)", "key=\(key.configured)", "rejected_code=\(rejectedCode)",
+                "rejected_msg=\(String(decoding: message.bytes, as: UTF8.self))", "allow_degradation=\(degrade)",
+                "show_limit_quota_header=\(showHeaders)",
+            ].joined(separator: "\n")
+            guard
+                let table = settings.groupState(
+                    group: group,
+                    settings: joined,
+                    make: { LimitTable(capacity: capacity) }
+                )
+            else {
+                settings.report(
+                    "group",
+                    "group conf mismatched: another limit-count in group \"\(group)\" has other settings"
+                )
+                return nil
+            }
+            self.table = table
+        } else {
+            table = settings.sharedState { LimitTable(capacity: capacity) }
+        }
+    }
+
+    package func access(_ request: PluginRequest) -> PluginVerdict {
+        let now = (request.now / 1_000_000) & Self.timeMask
+        let limit = self.limit
+        let window = self.window
+        let outcome = table.update(
+            key.hash(request),
+            overflow: !degrade,
+            idle: { Self.elapsed($0, now) >= window || $0 & Self.countMask == 0 },
+            next: { state, fresh in
+                if fresh || Self.elapsed(state, now) >= window || state & Self.countMask == 0 {
+                    return now << Self.countBits | 1
+                }
+                return state & Self.countMask < limit ? state &+ 1 : nil
+            }
+        )
+        guard outcome.slot >= 0 else { return .proceed }
+        if showHeaders {
+            let used = outcome.state & Self.countMask
+            // Whole seconds left, rounded up: a new window says `time_window`.
+            let left = window - min(window, Self.elapsed(outcome.state, now))
+            request.record(.responseSet, name: UnsafeRawBufferPointer("X-RateLimit-Limit"), decimal: Int(limit))
+            request.record(
+                .responseSet,
+                name: UnsafeRawBufferPointer("X-RateLimit-Remaining"),
+                decimal: outcome.committed ? Int(limit - min(limit, used)) : 0
+            )
+            request.record(
+                .responseSet,
+                name: UnsafeRawBufferPointer("X-RateLimit-Reset"),
+                decimal: Int((left + 999) / 1000)
+            )
+        }
+        return outcome.committed ? .proceed : .reject(status: rejectedCode, message: message.bytes)
+    }
+
+    /// Milliseconds from the start of the window in `state` to `now`.
+    @inline(__always)
+    private static func elapsed(_ state: UInt64, _ now: UInt64) -> UInt64 {
+        LimitSupport.elapsed(from: state >> countBits, to: now, mask: timeMask)
+    }
+}
