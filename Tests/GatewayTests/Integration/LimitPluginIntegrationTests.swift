@@ -31,6 +31,16 @@ struct LimitPluginIntegrationTests {
                 upstream_id: backend
                 plugins:
                   limit-count: {count: 100, time_window: 3600, key: remote_addr, rejected_msg: "slow down"}
+              - id: paced
+                uri: /paced/*
+                upstream_id: backend
+                plugins:
+                  limit-req: {rate: 4, burst: 10, key: remote_addr}
+              - id: strict
+                uri: /strict/*
+                upstream_id: backend
+                plugins:
+                  limit-req: {rate: 0.1, burst: 0, key: remote_addr, rejected_code: 503}
               - id: members
                 uri: /members/*
                 upstream_id: backend
@@ -113,6 +123,39 @@ struct LimitPluginIntegrationTests {
             #expect(gold == [200, 200, 200, 200, 200, 429, 429])
             #expect(try await call("gold-key").header("X-RateLimit-Limit") == "5")
             #expect(try await call("basic-key").header("X-RateLimit-Limit") == "2")
+        } tearDown: {
+            let clean = await gateway.finish()
+            await upstream.stop()
+            return clean
+        }
+    }
+
+    @Test("limit-req delays requests above the rate on the worker's timer and refuses those beyond the burst")
+    func limitReqDelaysThenRefuses() async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory("limit-req")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let upstream = try await UpstreamProcess.start(in: directory)
+        let gateway = try await GatewayProcess.start(in: directory) { controlPort in
+            Self.yaml(upstreamPort: upstream.port, controlPort: controlPort)
+        }
+        try await IntegrationEnvironment.withTearDown(of: directory) {
+            // Five at once at 4/s: the first goes now, the others wait 0.25 s apart, so the last one
+            // answers no sooner than a second after the start (a lower bound holds on a loaded machine).
+            let clock = ContinuousClock()
+            let start = clock.now
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<5 {
+                    group.addTask { try await Curl.run("\(gateway.url)/paced/whoami", in: directory).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == [200, 200, 200, 200, 200])
+            #expect(clock.now - start >= .milliseconds(900), "no request waited")
+
+            // rate 0.1, burst 0: a second request within ten seconds is refused with the configured code.
+            var strict: [Int] = []
+            for _ in 0..<2 { strict.append(try await Curl.run("\(gateway.url)/strict/whoami", in: directory).status) }
+            #expect(strict == [200, 503])
         } tearDown: {
             let clean = await gateway.finish()
             await upstream.stop()
