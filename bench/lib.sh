@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What bench/run.sh and bench/panic_burst.sh share: messages, checks, the temp dir and the traps that stop
 # everything a run started, the MAX_RUNTIME watchdog, starting a server and waiting for its port, the
-# liveness and "answers 200" checks, and the nginx and gateway configs they write.
+# liveness and "answers 200" (or another status) checks, and the nginx and gateway configs they write.
 #
 # Sourced, never run. The caller keeps `set -euo pipefail`, sources this file before it parses its options,
 # sets bench_name (the prefix of its messages) and calls bench_init before it starts anything. Everything
@@ -14,8 +14,9 @@
 #   pid_of                 NAME -> pid of the process `start` started for NAME (check_alive watches them)
 #   started_pids           every process `start` started; stopped on exit
 #   helper_pids            further background processes to stop on exit (before started_pids)
-#   bench_curl_max_time    seconds each of expect_200's requests may take (default 5)
-#   bench_expect_200_hint  appended to expect_200's failure message, after the log's path (default none)
+#   bench_curl_max_time    seconds each of expect_status's (expect_200's) requests may take (default 5)
+#   bench_expect_200_hint  appended to expect_status's (expect_200's) failure message, after the log's path
+#                          (default none)
 
 HOST=127.0.0.1
 bench_name=bench
@@ -131,18 +132,24 @@ start() {
     wait_for_port "$name" "$port" "$!"
 }
 
-# expect_200 NAME PORT: GET http://HOST:PORT/ up to 5 times, 0.3 s apart (each bench_curl_max_time
-# seconds at most); dies with the status and the start of the body unless one answers 200.
-expect_200() {
-    local name=$1 port=$2 code=""
+# expect_status NAME PORT STATUS [CURL_ARG...]: GET http://HOST:PORT/ with the CURL_ARGs (e.g. -H "apikey: x")
+# up to 5 times, 0.3 s apart (each bench_curl_max_time seconds at most); dies with the status, the start
+# of the body and the CURL_ARGs unless one answers STATUS.
+expect_status() {
+    local name=$1 port=$2 want=$3 code="" sent=""
+    shift 3
     for _ in 1 2 3 4 5; do
-        code=$(curl -s -o "$tmp/$name.curl-body" -w '%{http_code}' --max-time "$bench_curl_max_time" "http://$HOST:$port/") || true
-        [[ $code == 200 ]] && return 0
+        code=$(curl -s -o "$tmp/$name.curl-body" -w '%{http_code}' --max-time "$bench_curl_max_time" "$@" "http://$HOST:$port/") || true
+        [[ $code == "$want" ]] && return 0
         sleep 0.3
     done
     failed=1
-    die "$name on $HOST:$port answered '$code' instead of 200: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log$bench_expect_200_hint)"
+    (($#)) && sent=" to a request with curl $*"
+    die "$name on $HOST:$port answered '$code' instead of $want$sent: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log$bench_expect_200_hint)"
 }
+
+# expect_200 NAME PORT: expect_status NAME PORT 200, a plain GET /.
+expect_200() { expect_status "$1" "$2" 200; }
 
 # check_alive: dies with the tail of its log when a process `start` started is no longer running.
 check_alive() {
@@ -179,7 +186,8 @@ nginx_conf_head() {
 # block after nginx_conf_head, closing brace included: listening on HOST:LISTEN_PORT with the gateway's
 # client defaults (keep-alive 75 s, header timeout 10 s), proxying `location /` to HOST:BACKEND_PORT over
 # HTTP/1.1 with up to 256 idle upstream keep-alive connections. Each DIRECTIVE (e.g.
-# "proxy_connect_timeout 1s") is added to `location /`.
+# "proxy_connect_timeout 1s") is added to `location /`, with a semicolon unless it ends with a block's
+# closing brace (e.g. "if ($key_ok = 0) { return 401; }").
 nginx_proxy_http() {
     local port=$1 backend_port=$2 directive
     shift 2
@@ -200,7 +208,12 @@ nginx_proxy_http() {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
 EOF
-    for directive in "$@"; do echo "            $directive;"; done
+    for directive in "$@"; do
+        case "$directive" in
+            *'}') echo "            $directive" ;;
+            *) echo "            $directive;" ;;
+        esac
+    done
     cat <<'EOF'
         }
     }

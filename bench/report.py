@@ -2,8 +2,9 @@
 """Turn the tab-separated records bench/run.sh collects into a text table and a markdown section.
 
 Records (one per line, tab-separated, first field is the kind):
-  meta     KEY VALUE
-  round    TARGET ROUND REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS [CPU_US_PER_REQUEST]
+  meta     KEY VALUE  (settings:SCENARIO describes a scenario other than proxy)
+  round    TARGET ROUND REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS [CPU_US_PER_REQUEST [SCENARIO]]
+           (SCENARIO proxy when missing)
   startrss TARGET KB
   idle     TARGET N RSS_BEFORE_KB RSS_AFTER_KB CLIENT_SUMMARY
   slow     TARGET N REQ_PER_S_WITHOUT P99_WITHOUT REQ_PER_S_WITH P99_WITH ERRORS_WITH CLIENT_SUMMARY
@@ -15,18 +16,45 @@ import math
 import statistics
 import sys
 
-ORDER = ["backend", "nginx", "haproxy", "gateway", "gateway-bare", "gateway-epoll"]
+ORDER = ["backend", "nginx", "nginx-keyauth", "haproxy", "haproxy-keyauth", "gateway", "gateway-keyauth",
+         "gateway-jwt", "gateway-limitcount", "gateway-bare", "gateway-epoll"]
 LABELS = {
     "backend": "backend direct (ceiling)",
     "nginx": "nginx 1.22 proxy",
+    "nginx-keyauth": "nginx 1.22 proxy + key check (map + if)",
     "haproxy": "HAProxy 2.6 proxy",
+    "haproxy-keyauth": "HAProxy 2.6 proxy + key check (ACL)",
     "gateway": "gateway (metrics + access log on)",
+    "gateway-keyauth": "gateway + key-auth (metrics + access log on)",
+    "gateway-jwt": "gateway + jwt-auth HS256 (metrics + access log on)",
+    "gateway-limitcount": "gateway + limit-count (metrics + access log on)",
     "gateway-bare": "gateway (metrics + access log off)",
     "gateway-epoll": "gateway, epoll engine (metrics + access log on)",
 }
 
+# The scenarios in the order run.sh runs them, the title of each one's throughput table, the (plain,
+# with check or plugin, label) pairs whose ratio is the cost of the check, and what that is called.
+SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "stress"]
+TITLES = {
+    "proxy": "Throughput",
+    "key-auth": "key-auth: throughput, every request carrying the API key",
+    "jwt-auth": "jwt-auth: throughput, every request carrying an HS256 token",
+    "limit-count": "limit-count: throughput",
+    "stress": "stress: throughput with many connections",
+}
+PAIRS = {
+    "key-auth": [("nginx", "nginx-keyauth", "nginx: map + if"), ("haproxy", "haproxy-keyauth", "HAProxy: ACL"),
+                 ("gateway", "gateway-keyauth", "gateway: key-auth plugin")],
+    "jwt-auth": [("gateway", "gateway-jwt", "gateway: jwt-auth plugin (HS256)")],
+    "limit-count": [("gateway", "gateway-limitcount", "gateway: limit-count plugin")],
+}
+NOUNS = {"key-auth": "check", "jwt-auth": "plugin", "limit-count": "plugin"}
+# The issue's target for the gateway's key-auth: req/s with the plugin / req/s plain.
+TARGET_RATIOS = {"key-auth": ("gateway", "gateway-keyauth", 0.95)}
+
 
 def load(path):
+    """rounds is {scenario: {target: [(req/s, p99, non-2xx, socket errors, CPU µs/request)]}}."""
     meta, rounds, startrss, idle, slow = {}, {}, {}, {}, {}
     with open(path) as file:
         for line in file:
@@ -37,7 +65,8 @@ def load(path):
             elif kind == "round":
                 # CPU µs/request is missing from records written before it was measured.
                 cpu = float(rest[6]) if len(rest) > 6 else math.nan
-                rounds.setdefault(rest[0], []).append(
+                scenario = rest[7] if len(rest) > 7 else "proxy"
+                rounds.setdefault(scenario, {}).setdefault(rest[0], []).append(
                     (float(rest[2]), float(rest[3]), int(rest[4]), int(rest[5]), cpu))
             elif kind == "startrss":
                 startrss[rest[0]] = int(rest[1])
@@ -59,7 +88,8 @@ def median_cpu(samples):
     return statistics.median(values) if values else None
 
 
-def throughput_rows(rounds):
+def throughput_rows(rounds, compare=True):
+    """One row per target; compare=False leaves out the columns relative to nginx."""
     nginx = rounds.get("nginx")
     nginx_rps = statistics.median(r[0] for r in nginx) if nginx else None
     nginx_p99 = statistics.median(r[1] for r in nginx) if nginx else None
@@ -88,7 +118,53 @@ def throughput_rows(rounds):
     header = ["target", "req/s per round", "median req/s", "p99 per round (ms)", "median p99",
               "req/s vs nginx", "p99 vs nginx", "non-2xx + socket errors", "CPU µs/request",
               "CPU vs nginx"]
+    if not compare:
+        keep = [i for i, name in enumerate(header) if "vs nginx" not in name]
+        header = [header[i] for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
     return header, rows
+
+
+def medians(samples):
+    """Median req/s, p99 and CPU µs/request (None when not measured) over the rounds."""
+    return (statistics.median(r[0] for r in samples), statistics.median(r[1] for r in samples),
+            median_cpu(samples))
+
+
+def ratio(numerator, denominator):
+    return f"{numerator / denominator:.2f}x" if numerator is not None and denominator else "n/a"
+
+
+def pair_rows(rounds, pairs, noun="check"):
+    """The cost of each check (or plugin): its target's medians against its plain counterpart's, same run."""
+    rows = []
+    for plain, checked, label in pairs:
+        if plain not in rounds or checked not in rounds:
+            continue
+        rps0, p990, cpu0 = medians(rounds[plain])
+        rps1, p991, cpu1 = medians(rounds[checked])
+        errors = sum(r[2] + r[3] for r in rounds[checked])
+        rows.append([
+            label, kilo(rps0), kilo(rps1), ratio(rps1, rps0), f"{p990:.2f} ms", f"{p991:.2f} ms", ratio(p991, p990),
+            f"{cpu0:.2f}" if cpu0 is not None else "n/a", f"{cpu1:.2f}" if cpu1 is not None else "n/a",
+            ratio(cpu1, cpu0), str(errors),
+        ])
+    header = [noun, "plain req/s", f"with {noun} req/s", "req/s with / plain", "plain p99", f"with {noun} p99",
+              "p99 with / plain", "plain CPU µs/request", f"with {noun} CPU µs/request", "CPU with / plain",
+              f"non-2xx + socket errors (with {noun})"]
+    return header, rows
+
+
+def target_line(scenario, rounds):
+    """Whether the gateway met the issue's ratio target in this scenario, or None."""
+    if scenario not in TARGET_RATIOS:
+        return None
+    plain, checked, target = TARGET_RATIOS[scenario]
+    if plain not in rounds or checked not in rounds:
+        return None
+    value = medians(rounds[checked])[0] / medians(rounds[plain])[0]
+    verdict = "met" if value >= target else "NOT met"
+    return f"{LABELS[checked]} / {LABELS[plain]}: {value:.2f}x of the requests/s (target ≥ {target:.2f}x: {verdict})"
 
 
 def idle_rows(startrss, idle):
@@ -138,15 +214,33 @@ def main():
     args = parser.parse_args()
     meta, rounds, startrss, idle, slow = load(args.records)
 
-    tables = [("Throughput", throughput_rows(rounds))]
+    # (title, table, markdown text before the table, line after it)
+    tables = []
+    if "proxy" in rounds:
+        tables.append(("Throughput", throughput_rows(rounds["proxy"]), None, None))
+    for scenario in SCENARIOS[1:]:
+        if scenario not in rounds:
+            continue
+        runs = rounds[scenario]
+        intro = meta.get(f"settings:{scenario}")
+        title = TITLES[scenario]
+        if scenario == "stress" and "stress-connections" in meta:
+            title = f"stress: throughput with {meta['stress-connections']} connections"
+        tables.append((title, throughput_rows(runs, compare="nginx" in runs), intro, None))
+        if scenario in PAIRS:
+            noun = NOUNS[scenario]
+            tables.append((f"{scenario}: cost of the {noun} (with {noun} / plain, same rounds)",
+                           pair_rows(runs, PAIRS[scenario], noun), None, target_line(scenario, runs)))
     if idle:
-        tables.append(("Idle keep-alive connections", idle_rows(startrss, idle)))
+        tables.append(("Idle keep-alive connections", idle_rows(startrss, idle), None, None))
     if slow:
-        tables.append(("Slowloris", slow_rows(slow)))
+        tables.append(("Slowloris", slow_rows(slow), None, None))
 
-    for title, (header, rows) in tables:
+    for title, (header, rows), _, after in tables:
         print(f"\n{title}\n")
         print(text_table(header, rows))
+        if after:
+            print(f"\n{after}")
     if "gateway" in startrss:
         print(f"\ngateway RSS right after start (before any request): {startrss['gateway'] / 1024:.1f} MiB")
     if "gateway-end" in startrss:
@@ -155,8 +249,13 @@ def main():
     md = [f"Run {meta.get('date', '?')} on {meta.get('machine', '?')}.", "",
           "```", meta.get("command", "?"), "```", "",
           meta.get("settings", ""), ""]
-    for title, (header, rows) in tables:
-        md += [f"{title}:", "", markdown_table(header, rows), ""]
+    for title, (header, rows), intro, after in tables:
+        if intro:
+            md += [f"{title}. {intro}", "", markdown_table(header, rows), ""]
+        else:
+            md += [f"{title}:", "", markdown_table(header, rows), ""]
+        if after:
+            md += [after + ".", ""]
     if "gateway" in startrss:
         line = f"Gateway RSS right after start, before any request: {startrss['gateway'] / 1024:.1f} MiB"
         if "gateway-end" in startrss:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whole-process proxy comparison: an nginx backend, then nginx, HAProxy and the gateway proxying to it,
 # all with the same worker count, driven by wrk in alternating rounds; requests/s, p99 and CPU time per
-# request of each target. See bench/README.md.
+# request of each target. Scenarios add API-key checks (all three), jwt-auth and limit-count (the gateway)
+# and 500 connections. See bench/README.md.
 set -euo pipefail
 
 usage() {
@@ -14,6 +15,19 @@ rounds and prints requests/s, p99 and CPU time per request (user+system of all t
 processes over each round, divided by the requests wrk completed) with ratios to nginx.
 
 Options:
+  --scenario NAME          what to measure; repeat it or separate names with commas (default proxy):
+                             proxy        the TARGETS, wrk -c CONNECTIONS; ratios to nginx
+                             key-auth     nginx, HAProxy and the gateway (those in TARGETS), each plain
+                                          and with an API-key check: nginx map + if, HAProxy ACL, the
+                                          gateway's key-auth plugin; wrk sends "apikey: bench-key" to all;
+                                          ratios check / plain of each (gateway target >= 0.95x)
+                             jwt-auth     the gateway plain and with jwt-auth; wrk sends an HS256 token
+                             limit-count  the gateway plain and with limit-count (one key, LIMIT_COUNT per
+                                          60 s, never reached)
+                             stress       the TARGETS again with wrk -t STRESS_THREADS -c STRESS_CONNECTIONS
+                             all          all of the above, in that order
+                           The auth targets must answer 200 with the credential and 401 without it (or
+                           with a wrong one) before anything is measured.
   --markdown FILE          write the markdown report to FILE instead of stdout
   --idle-connections N     also hold N idle keep-alive connections against each proxy and report
                            RSS before/after (bytes per idle connection)
@@ -30,6 +44,10 @@ Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 
   gateway runs the shipped defaults (metrics and a zstd access log on, engine auto); gateway-bare has
   metrics and the access log off; gateway-epoll is gateway with "engine: epoll".
   SLOWLORIS_INTERVAL=2 (seconds between header bytes)  MAX_RUNTIME=1800 (seconds, whole run)
+  SCENARIOS=proxy (as --scenario)  STRESS_CONNECTIONS=500 STRESS_THREADS=$THREADS
+  LIMIT_COUNT=67108863 (limit-count's count per 60 s window; the plugin's maximum)
+  NGINX_KEYAUTH_PORT=18086 HAPROXY_KEYAUTH_PORT=18087 GATEWAY_KEYAUTH_PORT=18088 GATEWAY_JWT_PORT=18089
+  GATEWAY_LIMITCOUNT_PORT=18091 (the targets with the check or plugin; gateway control on port + 10)
 EOF
 }
 
@@ -58,14 +76,29 @@ GATEWAY_BARE_PORT=${GATEWAY_BARE_PORT:-18084}
 GATEWAY_EPOLL_PORT=${GATEWAY_EPOLL_PORT:-18085}
 SLOWLORIS_INTERVAL=${SLOWLORIS_INTERVAL:-2}
 MAX_RUNTIME=${MAX_RUNTIME:-1800}
+SCENARIOS=${SCENARIOS:-proxy}
+STRESS_CONNECTIONS=${STRESS_CONNECTIONS:-500}
+STRESS_THREADS=${STRESS_THREADS:-$THREADS}
+LIMIT_COUNT=${LIMIT_COUNT:-67108863}
+NGINX_KEYAUTH_PORT=${NGINX_KEYAUTH_PORT:-18086}
+HAPROXY_KEYAUTH_PORT=${HAPROXY_KEYAUTH_PORT:-18087}
+GATEWAY_KEYAUTH_PORT=${GATEWAY_KEYAUTH_PORT:-18088}
+GATEWAY_JWT_PORT=${GATEWAY_JWT_PORT:-18089}
+GATEWAY_LIMITCOUNT_PORT=${GATEWAY_LIMITCOUNT_PORT:-18091}
+# The credentials of the auth scenarios.
+API_KEY=bench-key
+JWT_KEY=bench-jwt
+JWT_SECRET=bench-secret-0123456789abcdef
 
 markdown_file=""
 idle_count=0
 slowloris_count=0
 nginx_access_log=on
+scenario_options=""
 command_line="$0 $*"
 while (($#)); do
     case "$1" in
+        --scenario) scenario_options+=" ${2:?--scenario needs a name}"; shift 2 ;;
         --markdown) markdown_file=${2:?--markdown needs a file}; shift 2 ;;
         --idle-connections) idle_count=${2:?--idle-connections needs a count}; shift 2 ;;
         --slowloris) slowloris_count=${2:?--slowloris needs a count}; shift 2 ;;
@@ -76,7 +109,8 @@ while (($#)); do
     esac
 done
 
-require_whole_numbers WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME
+require_whole_numbers WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME \
+    STRESS_CONNECTIONS STRESS_THREADS LIMIT_COUNT
 ((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
 for target in $TARGETS; do
     case "$target" in
@@ -85,6 +119,59 @@ for target in $TARGETS; do
     esac
 done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+# Scenarios: --scenario wins over SCENARIOS; they run in this order whatever the order asked for.
+ALL_SCENARIOS="proxy key-auth jwt-auth limit-count stress"
+[[ -n $scenario_options ]] && SCENARIOS=$scenario_options
+read -ra asked <<<"${SCENARIOS//,/ }"
+((${#asked[@]})) || die "no scenario given (SCENARIOS or --scenario)"
+for scenario in "${asked[@]}"; do
+    [[ " $ALL_SCENARIOS all " == *" $scenario "* ]] || die "unknown scenario '$scenario' (one of: $ALL_SCENARIOS all)"
+done
+asked_all=0
+[[ " ${asked[*]} " == *" all "* ]] && asked_all=1
+
+# The targets of a scenario, in the order they alternate. The plugin scenarios take those of nginx,
+# haproxy and gateway that TARGETS names, each followed by its variant with the check or plugin.
+scenario_targets() {
+    local target
+    case "$1" in
+        proxy | stress) echo "$TARGETS" ;;
+        key-auth)
+            for target in nginx haproxy gateway; do
+                if wants "$target"; then printf '%s %s-keyauth ' "$target" "$target"; fi
+            done
+            ;;
+        jwt-auth) if wants gateway; then echo "gateway gateway-jwt"; fi ;;
+        limit-count) if wants gateway; then echo "gateway gateway-limitcount"; fi ;;
+    esac
+}
+declare -A targets_of=()
+run_scenarios=()
+run_targets=""
+for scenario in $ALL_SCENARIOS; do
+    ((asked_all)) || [[ " ${asked[*]} " == *" $scenario "* ]] || continue
+    list=$(scenario_targets "$scenario")
+    if [[ -z ${list// /} ]]; then
+        needs="gateway"
+        [[ $scenario == key-auth ]] && needs="nginx, haproxy or gateway"
+        ((asked_all)) || die "scenario $scenario has no target: it needs $needs in TARGETS"
+        log "leaving out scenario $scenario: none of its targets is in TARGETS"
+        continue
+    fi
+    read -ra listed <<<"$list"
+    targets_of[$scenario]=${listed[*]}
+    run_scenarios+=("$scenario")
+    for target in "${listed[@]}"; do
+        [[ " $run_targets " == *" $target "* ]] || run_targets+="$target "
+    done
+done
+run_targets=${run_targets% }
+# in_run TARGET: some scenario of this run measures TARGET (so it is started).
+in_run() { [[ " $run_targets " == *" $1 "* ]]; }
+has_scenario() { [[ " ${run_scenarios[*]} " == *" $1 "* ]]; }
+only_proxy=0
+[[ ${run_scenarios[*]} == proxy ]] && only_proxy=1
 
 # wrk durations look like 6s, 500ms, 1m; timeouts need whole seconds.
 seconds_of() {
@@ -98,6 +185,31 @@ seconds_of() {
 }
 [[ $(seconds_of "$DURATION") =~ ^[0-9]+$ ]] || die "DURATION must look like 6s, 1m or 6, got '$DURATION'"
 
+# The watchdog stops the run after MAX_RUNTIME seconds, report or not: refuse a plan whose wrk time alone
+# (every scenario's targets, warm-up and rounds) would not fit, instead of finding out at the end.
+warmup_seconds=0
+[[ $WARMUP != 0 && $WARMUP != 0s ]] && warmup_seconds=$(seconds_of "$WARMUP")
+planned_seconds=0
+for scenario in "${run_scenarios[@]}"; do
+    count=$(wc -w <<<"${targets_of[$scenario]}")
+    planned_seconds=$((planned_seconds + count * (ROUNDS * $(seconds_of "$DURATION") + warmup_seconds)))
+done
+((planned_seconds + 30 <= MAX_RUNTIME)) ||
+    die "the wrk rounds alone take about ${planned_seconds}s (scenarios: ${run_scenarios[*]}), more than MAX_RUNTIME=${MAX_RUNTIME}s allows; lower ROUNDS or DURATION, or raise MAX_RUNTIME"
+
+if has_scenario stress; then
+    # wrk gives each thread connections / threads connections and silently drops the remainder.
+    ((STRESS_THREADS >= 1 && STRESS_THREADS <= STRESS_CONNECTIONS && STRESS_CONNECTIONS % STRESS_THREADS == 0)) ||
+        die "STRESS_THREADS ($STRESS_THREADS) must be at least 1 and divide STRESS_CONNECTIONS ($STRESS_CONNECTIONS): wrk drops the remainder"
+    # The gateway's limits.max_connections (per worker, Sources/Gateway/Config/LimitsConfig.swift) is left
+    # at its default of 65536 in every config here; one worker may get all the connections.
+    ((STRESS_CONNECTIONS <= 65536)) || die "STRESS_CONNECTIONS above 65536 needs the gateway's limits.max_connections raised"
+fi
+if has_scenario limit-count; then
+    # The plugin refuses a count above 2^26 - 1.
+    ((LIMIT_COUNT >= 1 && LIMIT_COUNT <= 67108863)) || die "LIMIT_COUNT must be 1 to 67108863 (limit-count's maximum)"
+fi
+
 require nginx "apt-get install nginx"
 require wrk "apt-get install wrk"
 require curl "apt-get install curl"
@@ -105,8 +217,8 @@ require python3 "needed for the report and the connection helpers"
 require timeout "coreutils"
 require pgrep "procps"
 require getconf "libc-bin"
-wants haproxy && require haproxy "apt-get install haproxy"
-if wants gateway || wants gateway-bare || wants gateway-epoll; then
+in_run haproxy && require haproxy "apt-get install haproxy"
+if [[ " $run_targets" == *" gateway"* ]]; then
     [[ -x $GATEWAY_BIN ]] || die "gateway binary '$GATEWAY_BIN' is missing or not executable; build it with 'swift build -c release' or set GATEWAY_BIN"
 fi
 
@@ -114,9 +226,20 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit=$(ulimit -n)
 needed_fds=$((idle_count + slowloris_count + CONNECTIONS + 600))
-((fd_limit >= needed_fds)) || die "open-file limit $fd_limit is below the $needed_fds this run needs; lower --idle-connections or raise 'ulimit -Hn'"
+max_connections=$CONNECTIONS
+if has_scenario stress; then
+    # wrk, and each proxy, holds STRESS_CONNECTIONS client connections, each proxy up to as many upstream
+    # ones, and the backend as many from a proxy.
+    ((2 * STRESS_CONNECTIONS + 600 > needed_fds)) && needed_fds=$((2 * STRESS_CONNECTIONS + 600))
+    ((STRESS_CONNECTIONS > max_connections)) && max_connections=$STRESS_CONNECTIONS
+fi
+((fd_limit >= needed_fds)) || die "open-file limit $fd_limit is below the $needed_fds this run needs; lower --idle-connections (or STRESS_CONNECTIONS) or raise 'ulimit -Hn'"
 # nginx counts client and upstream connections against worker_connections.
 worker_connections=$((fd_limit - 100))
+if has_scenario stress; then
+    ((worker_connections >= 2 * STRESS_CONNECTIONS + 100)) ||
+        die "nginx worker_connections $worker_connections is below the $((2 * STRESS_CONNECTIONS + 100)) STRESS_CONNECTIONS needs"
+fi
 
 # The temp dir, the traps that stop everything started on exit, and the MAX_RUNTIME watchdog.
 bench_init /tmp/gateway-bench.XXXXXX "logs, configs and raw wrk output"
@@ -128,6 +251,9 @@ port_of() {
         backend) echo "$BACKEND_PORT" ;; nginx) echo "$NGINX_PORT" ;;
         haproxy) echo "$HAPROXY_PORT" ;; gateway) echo "$GATEWAY_PORT" ;;
         gateway-bare) echo "$GATEWAY_BARE_PORT" ;; gateway-epoll) echo "$GATEWAY_EPOLL_PORT" ;;
+        nginx-keyauth) echo "$NGINX_KEYAUTH_PORT" ;; haproxy-keyauth) echo "$HAPROXY_KEYAUTH_PORT" ;;
+        gateway-keyauth) echo "$GATEWAY_KEYAUTH_PORT" ;; gateway-jwt) echo "$GATEWAY_JWT_PORT" ;;
+        gateway-limitcount) echo "$GATEWAY_LIMITCOUNT_PORT" ;;
     esac
 }
 
@@ -173,7 +299,7 @@ declare -A start_log_lines=()
 mark_log() { start_log_lines[$1]=$(wc -l <"$tmp/$1.log"); }
 log_since_start() { tail -n "+$((${start_log_lines[$1]} + 1))" "$tmp/$1.log"; }
 
-for target in $TARGETS; do
+for target in $run_targets; do
     port_variable=${target^^}
     port_open "$(port_of "$target")" && die "$HOST:$(port_of "$target") ($target) is already in use; set ${port_variable//-/_}_PORT"
 done
@@ -201,12 +327,22 @@ nginx_access=off
     nginx_proxy_http "$NGINX_PORT" "$BACKEND_PORT"
 } >"$tmp/nginx.conf"
 
+# nginx with the API-key check: the key in the "apikey" header must be bench-key, else 401.
+nginx_keyauth_access=off
+[[ $nginx_access_log == on ]] && nginx_keyauth_access="$tmp/nginx-keyauth-access.log combined"
+{
+    nginx_conf_head nginx-keyauth "$WORKERS" "$worker_connections" "$fd_limit" "$nginx_keyauth_access"
+    echo "    map \$http_apikey \$key_ok { default 0; \"$API_KEY\" 1; }"
+    nginx_proxy_http "$NGINX_KEYAUTH_PORT" "$BACKEND_PORT" "if (\$key_ok = 0) { return 401; }"
+} >"$tmp/nginx-keyauth.conf"
+
 # HAProxy reserves two descriptors per maxconn and refuses to start when the hard limit is lower;
 # "no strict-limits" lets it run with what this run actually needs (one per client connection,
 # plus the few upstream ones).
-haproxy_maxconn=$((idle_count + slowloris_count + CONNECTIONS + 512))
+haproxy_maxconn=$((idle_count + slowloris_count + max_connections + 512))
 ((haproxy_maxconn >= 4096)) || haproxy_maxconn=4096
-cat >"$tmp/haproxy.cfg" <<EOF
+haproxy_cfg() { # PORT [FRONTEND_LINE]
+    cat <<EOF
 global
     nbthread $WORKERS
     maxconn $haproxy_maxconn
@@ -221,11 +357,19 @@ defaults
     timeout http-keep-alive 75s
     http-reuse always
 frontend proxy
-    bind $HOST:$HAPROXY_PORT
+    bind $HOST:$1
+EOF
+    if [[ -n ${2:-} ]]; then echo "    $2"; fi
+    cat <<EOF
     default_backend backend
 backend backend
     server node1 $HOST:$BACKEND_PORT
 EOF
+}
+haproxy_cfg "$HAPROXY_PORT" >"$tmp/haproxy.cfg"
+# HAProxy with the API-key check, as an ACL on the header.
+haproxy_cfg "$HAPROXY_KEYAUTH_PORT" "http-request deny deny_status 401 unless { req.hdr(apikey) -m str $API_KEY }" \
+    >"$tmp/haproxy-keyauth.cfg"
 
 # The shipped defaults: metrics recorded, zstd access log on (as nginx's log is on).
 gateway_yaml "$WORKERS" "$GATEWAY_PORT" "$((GATEWAY_PORT + 10))" "$BACKEND_PORT" \
@@ -243,10 +387,74 @@ sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_BARE_PORT#" \
         -e "s#$tmp/gateway-logs/#$tmp/gateway-epoll-logs/#" "$tmp/gateway.yaml"
 } >"$tmp/gateway-epoll.yaml"
 
-log "temp dir $tmp; workers=$WORKERS wrk -t$THREADS -c$CONNECTIONS -d$DURATION rounds=$ROUNDS; open-file limit $fd_limit"
+# The plugin variants: the shipped defaults (as `gateway`, their plain counterpart) on their own port,
+# control port and access log, with one plugin on the route. gateway_yaml prints the route last, so the
+# indented "plugins:" continues it; the consumers follow as a top-level key.
+gateway_variant() { # NAME PORT ROUTE_PLUGIN [CONSUMER_PLUGIN]
+    sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$2#" -e "s#$HOST:$((GATEWAY_PORT + 10))#$HOST:$(($2 + 10))#" \
+        -e "s#$tmp/gateway-logs/#$tmp/$1-logs/#" "$tmp/gateway.yaml"
+    printf '    plugins:\n      %s\n' "$3"
+    if [[ -n ${4:-} ]]; then printf 'consumers:\n  - username: bench\n    plugins:\n      %s\n' "$4"; fi
+}
+gateway_variant gateway-keyauth "$GATEWAY_KEYAUTH_PORT" "key-auth: {}" "key-auth: {key: $API_KEY}" \
+    >"$tmp/gateway-keyauth.yaml"
+gateway_variant gateway-jwt "$GATEWAY_JWT_PORT" "jwt-auth: {}" \
+    "jwt-auth: {key: $JWT_KEY, secret: $JWT_SECRET, algorithm: HS256}" >"$tmp/gateway-jwt.yaml"
+gateway_variant gateway-limitcount "$GATEWAY_LIMITCOUNT_PORT" \
+    "limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}" >"$tmp/gateway-limitcount.yaml"
+
+# mint_jwt SECRET EXP: an HS256 token (header {"alg":"HS256","typ":"JWT"}) for {"key": JWT_KEY, "exp": EXP}.
+mint_jwt() {
+    python3 - "$JWT_KEY" "$1" "$2" <<'EOF'
+import base64, hashlib, hmac, json, sys
+key, secret, exp = sys.argv[1], sys.argv[2], int(sys.argv[3])
+part = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+compact = lambda value: json.dumps(value, separators=(",", ":")).encode()
+signed = part(compact({"alg": "HS256", "typ": "JWT"})) + "." + part(compact({"key": key, "exp": exp}))
+print(signed + "." + part(hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()))
+EOF
+}
+if in_run gateway-jwt; then
+    now=$(date +%s)
+    jwt_token=$(mint_jwt "$JWT_SECRET" $((now + 10 * 365 * 86400)))        # valid for ten years
+    jwt_bad_signature=$(mint_jwt "not-$JWT_SECRET" $((now + 10 * 365 * 86400)))
+    jwt_expired=$(mint_jwt "$JWT_SECRET" $((now - 3600)))
+fi
+
+# The targets with a check must refuse what they should refuse: a configuration that let every request
+# through would measure a proxy without its check. Each answers 200 with the credential wrk sends.
+expect_check_statuses() { # TARGET
+    local target=$1 port headers
+    port=$(port_of "$target")
+    case "$target" in
+        *-keyauth)
+            expect_status "$target" "$port" 200 -H "apikey: $API_KEY"
+            expect_status "$target" "$port" 401
+            expect_status "$target" "$port" 401 -H "apikey: wrong-$API_KEY"
+            ;;
+        gateway-jwt)
+            expect_status "$target" "$port" 200 -H "Authorization: Bearer $jwt_token"
+            expect_status "$target" "$port" 401
+            expect_status "$target" "$port" 401 -H "Authorization: Bearer $jwt_bad_signature"
+            expect_status "$target" "$port" 401 -H "Authorization: Bearer $jwt_expired"
+            ;;
+        gateway-limitcount)
+            expect_200 "$target" "$port"
+            headers=$(curl -s -D - -o /dev/null --max-time "$bench_curl_max_time" "http://$HOST:$port/") || true
+            grep -qiE "^x-ratelimit-limit: $LIMIT_COUNT\b" <<<"$headers" || {
+                failed=1
+                die "$target answered without 'X-RateLimit-Limit: $LIMIT_COUNT', is limit-count on? Headers: $(tr -d '\r' <<<"$headers" | tr '\n' ' ')"
+            }
+            ;;
+    esac
+}
+
+scenario_note=""
+((only_proxy)) || scenario_note="; scenarios: ${run_scenarios[*]}"
+log "temp dir $tmp; workers=$WORKERS wrk -t$THREADS -c$CONNECTIONS -d$DURATION rounds=$ROUNDS; open-file limit $fd_limit$scenario_note"
 start backend "$BACKEND_PORT" nginx -p "$tmp" -e "$tmp/backend.error.log" -c "$tmp/backend.conf"
 expect_200 backend "$BACKEND_PORT"
-if wants gateway; then
+if in_run gateway; then
     start gateway "$GATEWAY_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway.yaml"
     # Sampled before any request reaches it: the idle footprint of a fresh gateway.
     sleep 0.5
@@ -254,29 +462,54 @@ if wants gateway; then
     expect_200 gateway "$GATEWAY_PORT"
     mark_log gateway
 fi
-if wants gateway-bare; then
+if in_run gateway-bare; then
     start gateway-bare "$GATEWAY_BARE_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway-bare.yaml"
     expect_200 gateway-bare "$GATEWAY_BARE_PORT"
     mark_log gateway-bare
 fi
-if wants gateway-epoll; then
+if in_run gateway-epoll; then
     start gateway-epoll "$GATEWAY_EPOLL_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway-epoll.yaml"
     expect_200 gateway-epoll "$GATEWAY_EPOLL_PORT"
     mark_log gateway-epoll
 fi
-if wants nginx; then
+for target in gateway-keyauth gateway-jwt gateway-limitcount; do
+    in_run "$target" || continue
+    start "$target" "$(port_of "$target")" "$GATEWAY_BIN" run --config "$tmp/$target.yaml"
+    expect_check_statuses "$target"
+    mark_log "$target"
+done
+if in_run nginx; then
     start nginx "$NGINX_PORT" nginx -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/nginx.conf"
     expect_200 nginx "$NGINX_PORT"
 fi
-if wants haproxy; then
+if in_run nginx-keyauth; then
+    start nginx-keyauth "$NGINX_KEYAUTH_PORT" nginx -p "$tmp" -e "$tmp/nginx-keyauth.error.log" -c "$tmp/nginx-keyauth.conf"
+    expect_check_statuses nginx-keyauth
+fi
+if in_run haproxy; then
     start haproxy "$HAPROXY_PORT" haproxy -db -f "$tmp/haproxy.cfg"
     expect_200 haproxy "$HAPROXY_PORT"
 fi
+if in_run haproxy-keyauth; then
+    start haproxy-keyauth "$HAPROXY_KEYAUTH_PORT" haproxy -db -f "$tmp/haproxy-keyauth.cfg"
+    expect_check_statuses haproxy-keyauth
+fi
 # The backend's process stays in pid_of for liveness checks; "backend" as a target means direct.
+
+# What wrk runs with in the current scenario (set_scenario): threads, connections and the header it
+# sends, if any (the credential of the auth scenarios, sent to the plain targets too).
+set_scenario() { # SCENARIO
+    wrk_threads=$THREADS wrk_connections=$CONNECTIONS wrk_headers=() wrk_header_note=""
+    case "$1" in
+        key-auth) wrk_headers=(-H "apikey: $API_KEY") wrk_header_note=" -H 'apikey: $API_KEY'" ;;
+        jwt-auth) wrk_headers=(-H "Authorization: Bearer $jwt_token") wrk_header_note=" -H 'Authorization: Bearer <HS256 token>'" ;;
+        stress) wrk_threads=$STRESS_THREADS wrk_connections=$STRESS_CONNECTIONS ;;
+    esac
+}
 
 run_wrk() { # name port duration outfile
     timeout --kill-after=5 $(($(seconds_of "$3") + 30)) \
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --latency "http://$HOST:$2/" >"$4" 2>&1 || true
+        wrk -t"$wrk_threads" -c"$wrk_connections" -d"$3" --latency "${wrk_headers[@]}" "http://$HOST:$2/" >"$4" 2>&1 || true
 }
 
 # Prints "REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS REQUESTS" from one wrk output file.
@@ -318,21 +551,38 @@ measure() { # target label
         'BEGIN { printf "%.3f", t * 1000000 / hz / n }')
 }
 
-if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
-    for target in $TARGETS; do run_wrk "$target" "$(port_of "$target")" "$WARMUP" "$tmp/wrk-$target-warmup.txt"; done
-    check_alive
-fi
-
-for round in $(seq "$ROUNDS"); do
-    for target in $TARGETS; do
-        measure "$target" "round$round"
-        log "round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr, CPU $cpu_us µs/request ($requests requests)"
-        printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" "$cpu_us" >>"$records"
+# Each scenario: a warm-up of its targets, then its rounds, the targets alternating within each round.
+# The proxy scenario's files and log lines carry no scenario name.
+for scenario in "${run_scenarios[@]}"; do
+    set_scenario "$scenario"
+    prefix="" file_prefix=""
+    if [[ $scenario != proxy ]]; then
+        prefix="$scenario " file_prefix="$scenario-"
+        log "scenario $scenario: ${targets_of[$scenario]}; wrk -t$wrk_threads -c$wrk_connections -d$DURATION$wrk_header_note"
+    fi
+    if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
+        for target in ${targets_of[$scenario]}; do
+            run_wrk "$target" "$(port_of "$target")" "$WARMUP" "$tmp/wrk-$target-${file_prefix}warmup.txt"
+        done
+        check_alive
+    fi
+    for round in $(seq "$ROUNDS"); do
+        for target in ${targets_of[$scenario]}; do
+            measure "$target" "${file_prefix}round$round"
+            log "${prefix}round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr, CPU $cpu_us µs/request ($requests requests)"
+            printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" "$cpu_us" \
+                "$scenario" >>"$records"
+            if [[ $scenario != proxy ]] && ((non2xx + sockerr > 0)); then
+                log "warning: $target answered $non2xx non-2xx and had $sockerr socket errors in $scenario round $round ($tmp/wrk-$target-${file_prefix}round$round.txt)"
+                keep_tmp=1
+            fi
+        done
     done
 done
+set_scenario proxy
 
 proxies=()
-for target in nginx haproxy gateway gateway-bare gateway-epoll; do wants "$target" && proxies+=("$target"); done
+for target in nginx haproxy gateway gateway-bare gateway-epoll; do in_run "$target" && proxies+=("$target"); done
 
 # Starts a helper in the background and waits for its READY line (or fails after a deadline).
 start_helper() { # name timeout command...
@@ -390,11 +640,11 @@ if ((slowloris_count > 0)); then
 fi
 
 check_alive
-if wants gateway; then
+if in_run gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
 fi
-for target in gateway gateway-bare gateway-epoll; do
-    wants "$target" || continue
+for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount; do
+    in_run "$target" || continue
     if [[ $target != gateway-bare ]]; then
         # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
         scrape=$(curl -s "http://$HOST:$(($(port_of "$target") + 10))/metrics" || true)
@@ -411,9 +661,9 @@ done
 
 gateway_note=""
 gateway_kinds=()
-wants gateway && gateway_kinds+=("\`gateway\` with metrics and the zstd JSON access log on (shipped defaults, engine auto)")
-wants gateway-bare && gateway_kinds+=("\`gateway-bare\` with both off")
-wants gateway-epoll && gateway_kinds+=("\`gateway-epoll\` with both on and \`engine: epoll\`")
+in_run gateway && gateway_kinds+=("\`gateway\` with metrics and the zstd JSON access log on (shipped defaults, engine auto)")
+in_run gateway-bare && gateway_kinds+=("\`gateway-bare\` with both off")
+in_run gateway-epoll && gateway_kinds+=("\`gateway-epoll\` with both on and \`engine: epoll\`")
 if ((${#gateway_kinds[@]})); then
     gateway_note=" Gateway $GATEWAY_BIN: $(printf '%s, ' "${gateway_kinds[@]}")"
     gateway_note="${gateway_note%, }."
@@ -425,8 +675,36 @@ access_note="nginx access log $nginx_access_log"
     printf 'meta\tmachine\t%s\n' "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)), all on loopback"
     targets_env=""
     [[ $TARGETS != "$DEFAULT_TARGETS" ]] && targets_env="TARGETS=\"$TARGETS\" "
-    printf 'meta\tcommand\t%s\n' "${targets_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
+    scenario_env=""
+    ((only_proxy)) || [[ -n $scenario_options ]] || scenario_env="SCENARIOS=\"$SCENARIOS\" "
+    if has_scenario stress; then scenario_env+="STRESS_CONNECTIONS=$STRESS_CONNECTIONS STRESS_THREADS=$STRESS_THREADS "; fi
+    if has_scenario limit-count && [[ $LIMIT_COUNT != 67108863 ]]; then scenario_env+="LIMIT_COUNT=$LIMIT_COUNT "; fi
+    printf 'meta\tcommand\t%s\n' "${targets_env}${scenario_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
     printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. CPU µs/request: user+system CPU time of all the target's processes during each round (from /proc/PID/stat) divided by the requests wrk completed in it, median over rounds. $access_note; HAProxy logs nothing.$gateway_note"
+    plugin_base="the shipped defaults as \`gateway\` (metrics and access log on) on its own port"
+    if has_scenario key-auth; then
+        checks=""
+        if in_run nginx-keyauth; then
+            checks+=" \`nginx-keyauth\`: nginx plus \`map \$http_apikey \$key_ok { default 0; \"$API_KEY\" 1; }\` and \`if (\$key_ok = 0) { return 401; }\` in \`location /\`."
+        fi
+        if in_run haproxy-keyauth; then
+            checks+=" \`haproxy-keyauth\`: HAProxy plus \`http-request deny deny_status 401 unless { req.hdr(apikey) -m str $API_KEY }\`."
+        fi
+        if in_run gateway-keyauth; then
+            checks+=" \`gateway-keyauth\`: $plugin_base, route plugin \`key-auth: {}\` (header \`apikey\`) and consumer \`bench\` with \`key-auth: {key: $API_KEY}\`."
+        fi
+        printf 'meta\tsettings:key-auth\t%s\n' "wrk sends \`apikey: $API_KEY\` to every target (the plain ones too), same wrk settings otherwise.$checks Before the rounds each check answered 200 with the key and 401 without it and with a wrong one."
+    fi
+    if has_scenario jwt-auth; then
+        printf 'meta\tsettings:jwt-auth\t%s\n' "wrk sends \`Authorization: Bearer <token>\` to both targets, an HS256 token minted by the script (python3 hmac) with payload \`{\"key\": \"$JWT_KEY\", \"exp\": <now + 10 years>}\`. \`gateway-jwt\`: $plugin_base, route plugin \`jwt-auth: {}\` and consumer \`bench\` with \`jwt-auth: {key: $JWT_KEY, secret: $JWT_SECRET, algorithm: HS256}\`. Before the rounds it answered 200 with the token and 401 without it, with a wrong signature and with an expired token."
+    fi
+    if has_scenario limit-count; then
+        printf 'meta\tsettings:limit-count\t%s\n' "\`gateway-limitcount\`: $plugin_base, route plugin \`limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}\`. All of wrk's connections come from 127.0.0.1: every request counts against one key, one counter shared by all workers; the count is never reached (a 429 would show as non-2xx). Responses carry the three X-RateLimit-* headers."
+    fi
+    if has_scenario stress; then
+        printf 'meta\tstress-connections\t%s\n' "$STRESS_CONNECTIONS"
+        printf 'meta\tsettings:stress\t%s\n' "The same targets as the proxy scenario with wrk -t$STRESS_THREADS -c$STRESS_CONNECTIONS -d$DURATION --latency; nginx worker_connections $worker_connections, HAProxy maxconn $haproxy_maxconn, the gateway's limits.max_connections at its default (65536 per worker)."
+    fi
 } >>"$records"
 
 report_args=("$records")

@@ -64,6 +64,7 @@ final class GatewayFixture: @unchecked Sendable {
             plugins:
               key-auth: {key: bench-key}
               basic-auth: {username: bench, password: bench-pass}
+              jwt-auth: {key: bench-jwt, secret: bench-secret-0123456789}
         routes:
           - id: demo
             uri: /__demo

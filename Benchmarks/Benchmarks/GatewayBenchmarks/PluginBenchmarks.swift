@@ -6,7 +6,27 @@ enum PluginBenchmarks {
         ("key-auth", "{}", "apikey: bench-key\r\n"),
         ("basic-auth", "{}", "Authorization: Basic YmVuY2g6YmVuY2gtcGFzcw==\r\n"),
         ("consumer-restriction", "{whitelist: [bench]}", "apikey: bench-key\r\n"),
+        ("jwt-auth", "{}", "Authorization: Bearer \(jwt)\r\n"),
+        ("limit-count", "{count: 60000000, time_window: 3600}", ""),
+        ("limit-req", "{rate: 1000000, burst: 1000000, key: remote_addr}", ""),
+        ("limit-conn", "{conn: 100000, burst: 0, default_conn_delay: 0.1, key: remote_addr}", ""),
+        ("ip-restriction", "{whitelist: [127.0.0.0/8, \"::1\"]}", ""),
+        ("real-ip", "{source: http_x_real_ip, trusted_addresses: [127.0.0.0/8]}", "X-Real-IP: 10.1.2.3\r\n"),
+        ("cors", "{allow_origins: \"https://app.example\", expose_headers: X-Total}", "Origin: https://app.example\r\n"),
+        (
+            "proxy-rewrite",
+            "{regex_uri: [\"^/p/proxy-rewrite/(.*)\", \"/api/$1\"], headers: {set: {X-From: gateway}}}",
+            ""
+        ),
+        ("response-rewrite", "{headers: {set: {X-Served-By: gateway}}}", ""),
+        ("security-headers", "{}", ""),
+        ("request-id", "{header_name: X-Trace-Id}", ""),
     ]
+
+    /// An HS256 token for the `bench` consumer's `jwt-auth` key, valid until 2100.
+    static let jwt =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJiZW5jaC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9."
+        + "8QhZQuvXFBkyiJ1P1qEg6GSVjNr326ASPZak2qWnYyo"
 
     /// Routes for the fixture's config (consumer-restriction needs an authentication plugin beside it).
     static var routes: String {
