@@ -250,6 +250,8 @@ package final class ConfigReloader: @unchecked Sendable {
         publisher.publish(plan)
         healthController.adopt(plan: plan)
         onReload(previous, plan)
+        // Counters of plugins the new plan no longer has go once the plans holding them are freed.
+        PluginSharedState.process.keepOnlyUsed()
         for change in pendingRestart where !status.restartRequired.contains(change) {
             logger.warning("config key \(change) changed: it needs a restart; keeping the running value")
         }

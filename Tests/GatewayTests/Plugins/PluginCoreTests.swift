@@ -155,6 +155,28 @@ import Testing
         )
     }
 
+    @Test func sharedStateSurvivesRecompilesOfTheSameSettingsOnly() {
+        final class Box: Sendable {}
+        let shared = PluginSharedState()
+        let context = PluginCompileContext(consumers: .empty, shared: shared, workerCount: 2)
+        func state(_ settings: String, _ scope: PluginScope = .route("r")) -> Box {
+            context.sharedState("limit-count", scope: scope, settings: settings) { Box() }
+        }
+        let first = state("{count: 1}")
+        #expect(state("{count: 1}") === first)
+        #expect(state("{count: 2}") !== first)
+        #expect(state("{count: 1}", .route("other")) !== first)
+        shared.keepOnlyUsed()
+        // The next plan only has count 2: count 1's state is dropped after it is published.
+        let second = state("{count: 2}")
+        shared.keepOnlyUsed()
+        #expect(state("{count: 2}") === second)
+        #expect(state("{count: 1}") !== first)
+        let validating = PluginCompileContext(consumers: .empty, shared: nil, workerCount: 1)
+        let a = validating.sharedState("limit-count", scope: .route("r"), settings: "{count: 2}") { Box() }
+        #expect(a !== second, "validation never touches the process's state")
+    }
+
     private func writeUpstream(_ harness: PluginHarness) throws -> String {
         var bytes = [UInt8](repeating: 0, count: 4096)
         let request = harness.request
