@@ -17,7 +17,8 @@ import statistics
 import sys
 
 ORDER = ["backend", "nginx", "nginx-keyauth", "haproxy", "haproxy-keyauth", "gateway", "gateway-keyauth",
-         "gateway-jwt", "gateway-limitcount", "gateway-bare", "gateway-epoll"]
+         "gateway-jwt", "gateway-limitcount", "gateway-plugins", "gateway-plugintiming", "gateway-bare",
+         "gateway-epoll"]
 LABELS = {
     "backend": "backend direct (ceiling)",
     "nginx": "nginx 1.22 proxy",
@@ -28,18 +29,21 @@ LABELS = {
     "gateway-keyauth": "gateway + key-auth (metrics + access log on)",
     "gateway-jwt": "gateway + jwt-auth HS256 (metrics + access log on)",
     "gateway-limitcount": "gateway + limit-count (metrics + access log on)",
+    "gateway-plugins": "gateway + key-auth, limit-count, response-rewrite (plugin timing off)",
+    "gateway-plugintiming": "gateway + key-auth, limit-count, response-rewrite (plugin timing on)",
     "gateway-bare": "gateway (metrics + access log off)",
     "gateway-epoll": "gateway, epoll engine (metrics + access log on)",
 }
 
 # The scenarios in the order run.sh runs them, the title of each one's throughput table, the (plain,
 # with check or plugin, label) pairs whose ratio is the cost of the check, and what that is called.
-SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "stress"]
+SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "plugin-timing", "stress"]
 TITLES = {
     "proxy": "Throughput",
     "key-auth": "key-auth: throughput, every request carrying the API key",
     "jwt-auth": "jwt-auth: throughput, every request carrying an HS256 token",
     "limit-count": "limit-count: throughput",
+    "plugin-timing": "plugin-timing: throughput, three plugins on the route, every request carrying the API key",
     "stress": "stress: throughput with many connections",
 }
 PAIRS = {
@@ -47,10 +51,16 @@ PAIRS = {
                  ("gateway", "gateway-keyauth", "gateway: key-auth plugin")],
     "jwt-auth": [("gateway", "gateway-jwt", "gateway: jwt-auth plugin (HS256)")],
     "limit-count": [("gateway", "gateway-limitcount", "gateway: limit-count plugin")],
+    "plugin-timing": [("gateway-plugins", "gateway-plugintiming", "gateway: metrics.plugin_timing")],
 }
-NOUNS = {"key-auth": "check", "jwt-auth": "plugin", "limit-count": "plugin"}
+NOUNS = {"key-auth": "check", "jwt-auth": "plugin", "limit-count": "plugin", "plugin-timing": "timing"}
+# What the cost table calls the two sides when not "plain" and "with NOUN".
+SIDES = {"plugin-timing": ("timing off", "timing on")}
 # The issue's target for the gateway's key-auth: req/s with the plugin / req/s plain.
 TARGET_RATIOS = {"key-auth": ("gateway", "gateway-keyauth", 0.95)}
+# Budgets for the extra CPU per request (with / plain - 1): the gateway's observability budget.
+CPU_BUDGETS = {"plugin-timing": ("gateway-plugins", "gateway-plugintiming", 0.03, "plugin timing on / off",
+                                 "the gateway's observability budget")}
 
 
 def load(path):
@@ -135,8 +145,10 @@ def ratio(numerator, denominator):
     return f"{numerator / denominator:.2f}x" if numerator is not None and denominator else "n/a"
 
 
-def pair_rows(rounds, pairs, noun="check"):
-    """The cost of each check (or plugin): its target's medians against its plain counterpart's, same run."""
+def pair_rows(rounds, pairs, noun="check", sides=None):
+    """The cost of each check (or plugin): its target's medians against its plain counterpart's, same run.
+    sides names the two columns' sides instead of "plain" and "with NOUN"."""
+    off, on = sides or ("plain", f"with {noun}")
     rows = []
     for plain, checked, label in pairs:
         if plain not in rounds or checked not in rounds:
@@ -149,9 +161,14 @@ def pair_rows(rounds, pairs, noun="check"):
             f"{cpu0:.2f}" if cpu0 is not None else "n/a", f"{cpu1:.2f}" if cpu1 is not None else "n/a",
             ratio(cpu1, cpu0), str(errors),
         ])
-    header = [noun, "plain req/s", f"with {noun} req/s", "req/s with / plain", "plain p99", f"with {noun} p99",
-              "p99 with / plain", "plain CPU µs/request", f"with {noun} CPU µs/request", "CPU with / plain",
-              f"non-2xx + socket errors (with {noun})"]
+    if sides is None:
+        header = [noun, "plain req/s", f"with {noun} req/s", "req/s with / plain", "plain p99", f"with {noun} p99",
+                  "p99 with / plain", "plain CPU µs/request", f"with {noun} CPU µs/request", "CPU with / plain",
+                  f"non-2xx + socket errors (with {noun})"]
+    else:
+        header = [noun, f"{off} req/s", f"{on} req/s", "req/s on / off", f"{off} p99", f"{on} p99",
+                  "p99 on / off", f"{off} CPU µs/request", f"{on} CPU µs/request", "CPU on / off",
+                  f"non-2xx + socket errors ({on})"]
     return header, rows
 
 
@@ -165,6 +182,24 @@ def target_line(scenario, rounds):
     value = medians(rounds[checked])[0] / medians(rounds[plain])[0]
     verdict = "met" if value >= target else "NOT met"
     return f"{LABELS[checked]} / {LABELS[plain]}: {value:.2f}x of the requests/s (target ≥ {target:.2f}x: {verdict})"
+
+
+def budget_line(scenario, rounds):
+    """The extra CPU per request of the second target over the first, against its budget, or None."""
+    if scenario not in CPU_BUDGETS:
+        return None
+    plain, checked, budget, name, what = CPU_BUDGETS[scenario]
+    if plain not in rounds or checked not in rounds:
+        return None
+    rps0, _, cpu0 = medians(rounds[plain])
+    rps1, _, cpu1 = medians(rounds[checked])
+    if cpu0 is None or cpu1 is None or not cpu0:
+        return None
+    extra = cpu1 / cpu0 - 1
+    verdict = "within" if extra <= budget else "OVER"
+    return (f"{name}: {extra * 100:+.1f}% CPU per request ({cpu1 - cpu0:+.3f} µs of {cpu0:.2f} µs), "
+            f"{(rps1 / rps0 - 1) * 100:+.1f}% req/s; budget {budget * 100:.0f}% of CPU per request ({what}): "
+            f"{verdict} (medians over rounds; reported, not a gate)")
 
 
 def idle_rows(startrss, idle):
@@ -229,8 +264,11 @@ def main():
         tables.append((title, throughput_rows(runs, compare="nginx" in runs), intro, None))
         if scenario in PAIRS:
             noun = NOUNS[scenario]
-            tables.append((f"{scenario}: cost of the {noun} (with {noun} / plain, same rounds)",
-                           pair_rows(runs, PAIRS[scenario], noun), None, target_line(scenario, runs)))
+            sides = SIDES.get(scenario)
+            compared = f"{sides[1]} / {sides[0]}" if sides else f"with {noun} / plain"
+            after = [line for line in (target_line(scenario, runs), budget_line(scenario, runs)) if line]
+            tables.append((f"{scenario}: cost of the {noun} ({compared}, same rounds)",
+                           pair_rows(runs, PAIRS[scenario], noun, sides), None, "\n".join(after) or None))
     if idle:
         tables.append(("Idle keep-alive connections", idle_rows(startrss, idle), None, None))
     if slow:

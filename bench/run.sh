@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Whole-process proxy comparison: an nginx backend, then nginx, HAProxy and the gateway proxying to it,
 # all with the same worker count, driven by wrk in alternating rounds; requests/s, p99 and CPU time per
-# request of each target. Scenarios add API-key checks (all three), jwt-auth and limit-count (the gateway)
-# and 500 connections. See bench/README.md.
+# request of each target. Scenarios add API-key checks (all three), jwt-auth and limit-count (the gateway),
+# the gateway's per-plugin timing and 500 connections. See bench/README.md.
 set -euo pipefail
 
 usage() {
@@ -24,6 +24,9 @@ Options:
                              jwt-auth     the gateway plain and with jwt-auth; wrk sends an HS256 token
                              limit-count  the gateway plain and with limit-count (one key, LIMIT_COUNT per
                                           60 s, never reached)
+                             plugin-timing
+                                          the gateway with key-auth, limit-count and response-rewrite,
+                                          metrics.plugin_timing off and on; wrk sends "apikey: bench-key"
                              stress       the TARGETS again with wrk -t STRESS_THREADS -c STRESS_CONNECTIONS
                              all          all of the above, in that order
                            The auth targets must answer 200 with the credential and 401 without it (or
@@ -47,7 +50,8 @@ Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 
   SCENARIOS=proxy (as --scenario)  STRESS_CONNECTIONS=500 STRESS_THREADS=$THREADS
   LIMIT_COUNT=67108863 (limit-count's count per 60 s window; the plugin's maximum)
   NGINX_KEYAUTH_PORT=18086 HAPROXY_KEYAUTH_PORT=18087 GATEWAY_KEYAUTH_PORT=18088 GATEWAY_JWT_PORT=18089
-  GATEWAY_LIMITCOUNT_PORT=18091 (the targets with the check or plugin; gateway control on port + 10)
+  GATEWAY_LIMITCOUNT_PORT=18091 GATEWAY_PLUGINS_PORT=18093 GATEWAY_PLUGINTIMING_PORT=18096
+  (the targets with the check or plugins; gateway control on port + 10)
 EOF
 }
 
@@ -85,6 +89,9 @@ HAPROXY_KEYAUTH_PORT=${HAPROXY_KEYAUTH_PORT:-18087}
 GATEWAY_KEYAUTH_PORT=${GATEWAY_KEYAUTH_PORT:-18088}
 GATEWAY_JWT_PORT=${GATEWAY_JWT_PORT:-18089}
 GATEWAY_LIMITCOUNT_PORT=${GATEWAY_LIMITCOUNT_PORT:-18091}
+# 18092, 18094 and 18095 are control listeners (gateway, gateway-bare, gateway-epoll + 10).
+GATEWAY_PLUGINS_PORT=${GATEWAY_PLUGINS_PORT:-18093}
+GATEWAY_PLUGINTIMING_PORT=${GATEWAY_PLUGINTIMING_PORT:-18096}
 # The credentials of the auth scenarios.
 API_KEY=bench-key
 JWT_KEY=bench-jwt
@@ -121,7 +128,7 @@ done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 # Scenarios: --scenario wins over SCENARIOS; they run in this order whatever the order asked for.
-ALL_SCENARIOS="proxy key-auth jwt-auth limit-count stress"
+ALL_SCENARIOS="proxy key-auth jwt-auth limit-count plugin-timing stress"
 [[ -n $scenario_options ]] && SCENARIOS=$scenario_options
 read -ra asked <<<"${SCENARIOS//,/ }"
 ((${#asked[@]})) || die "no scenario given (SCENARIOS or --scenario)"
@@ -144,6 +151,8 @@ scenario_targets() {
             ;;
         jwt-auth) if wants gateway; then echo "gateway gateway-jwt"; fi ;;
         limit-count) if wants gateway; then echo "gateway gateway-limitcount"; fi ;;
+        # Both with the same three plugins; only metrics.plugin_timing differs (off is the plain one).
+        plugin-timing) if wants gateway; then echo "gateway-plugins gateway-plugintiming"; fi ;;
     esac
 }
 declare -A targets_of=()
@@ -205,7 +214,7 @@ if has_scenario stress; then
     # at its default of 65536 in every config here; one worker may get all the connections.
     ((STRESS_CONNECTIONS <= 65536)) || die "STRESS_CONNECTIONS above 65536 needs the gateway's limits.max_connections raised"
 fi
-if has_scenario limit-count; then
+if has_scenario limit-count || has_scenario plugin-timing; then
     # The plugin refuses a count above 2^26 - 1.
     ((LIMIT_COUNT >= 1 && LIMIT_COUNT <= 67108863)) || die "LIMIT_COUNT must be 1 to 67108863 (limit-count's maximum)"
 fi
@@ -254,6 +263,7 @@ port_of() {
         nginx-keyauth) echo "$NGINX_KEYAUTH_PORT" ;; haproxy-keyauth) echo "$HAPROXY_KEYAUTH_PORT" ;;
         gateway-keyauth) echo "$GATEWAY_KEYAUTH_PORT" ;; gateway-jwt) echo "$GATEWAY_JWT_PORT" ;;
         gateway-limitcount) echo "$GATEWAY_LIMITCOUNT_PORT" ;;
+        gateway-plugins) echo "$GATEWAY_PLUGINS_PORT" ;; gateway-plugintiming) echo "$GATEWAY_PLUGINTIMING_PORT" ;;
     esac
 }
 
@@ -388,12 +398,14 @@ sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_BARE_PORT#" \
 } >"$tmp/gateway-epoll.yaml"
 
 # The plugin variants: the shipped defaults (as `gateway`, their plain counterpart) on their own port,
-# control port and access log, with one plugin on the route. gateway_yaml prints the route last, so the
-# indented "plugins:" continues it; the consumers follow as a top-level key.
-gateway_variant() { # NAME PORT ROUTE_PLUGIN [CONSUMER_PLUGIN]
+# control port and access log, with the plugin (or, one a line, the plugins) on the route. gateway_yaml
+# prints the route last, so the indented "plugins:" continues it; the consumers follow as a top-level key.
+gateway_variant() { # NAME PORT ROUTE_PLUGINS [CONSUMER_PLUGIN]
+    local plugin
     sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$2#" -e "s#$HOST:$((GATEWAY_PORT + 10))#$HOST:$(($2 + 10))#" \
         -e "s#$tmp/gateway-logs/#$tmp/$1-logs/#" "$tmp/gateway.yaml"
-    printf '    plugins:\n      %s\n' "$3"
+    echo '    plugins:'
+    while IFS= read -r plugin; do echo "      $plugin"; done <<<"$3"
     if [[ -n ${4:-} ]]; then printf 'consumers:\n  - username: bench\n    plugins:\n      %s\n' "$4"; fi
 }
 gateway_variant gateway-keyauth "$GATEWAY_KEYAUTH_PORT" "key-auth: {}" "key-auth: {key: $API_KEY}" \
@@ -402,6 +414,26 @@ gateway_variant gateway-jwt "$GATEWAY_JWT_PORT" "jwt-auth: {}" \
     "jwt-auth: {key: $JWT_KEY, secret: $JWT_SECRET, algorithm: HS256}" >"$tmp/gateway-jwt.yaml"
 gateway_variant gateway-limitcount "$GATEWAY_LIMITCOUNT_PORT" \
     "limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}" >"$tmp/gateway-limitcount.yaml"
+
+# The plugin-timing pair: the same three plugins on the route, metrics.plugin_timing off (the default,
+# written out) and on. gateway_yaml writes the metrics section as one flow mapping on one line
+# ("metrics: {enabled: true}"); the key goes into it, as a second "metrics:" key would be a duplicate.
+timing_plugins="key-auth: {}
+limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}
+response-rewrite: {headers: {set: {X-Bench: \"1\"}}}"
+add_metrics_key() { # NAME KEY_VALUE: adds KEY_VALUE to the metrics mapping of $tmp/NAME.yaml
+    local file="$tmp/$1.yaml"
+    sed -i -e "s#^metrics: {\(.*\)}\$#metrics: {\1, $2}#" "$file"
+    if [[ $(grep -c '^metrics:' "$file") != 1 ]] || ! grep -qxF "metrics: {enabled: true, $2}" "$file"; then
+        die "could not add '$2' to the metrics section of $file (has gateway_yaml in bench/lib.sh changed?)"
+    fi
+}
+gateway_variant gateway-plugins "$GATEWAY_PLUGINS_PORT" "$timing_plugins" "key-auth: {key: $API_KEY}" \
+    >"$tmp/gateway-plugins.yaml"
+add_metrics_key gateway-plugins "plugin_timing: false"
+gateway_variant gateway-plugintiming "$GATEWAY_PLUGINTIMING_PORT" "$timing_plugins" "key-auth: {key: $API_KEY}" \
+    >"$tmp/gateway-plugintiming.yaml"
+add_metrics_key gateway-plugintiming "plugin_timing: true"
 
 # mint_jwt SECRET EXP: an HS256 token (header {"alg":"HS256","typ":"JWT"}) for {"key": JWT_KEY, "exp": EXP}.
 mint_jwt() {
@@ -446,7 +478,50 @@ expect_check_statuses() { # TARGET
                 die "$target answered without 'X-RateLimit-Limit: $LIMIT_COUNT', is limit-count on? Headers: $(tr -d '\r' <<<"$headers" | tr '\n' ' ')"
             }
             ;;
+        gateway-plugins | gateway-plugintiming)
+            # One request with the key, then the timing series: the timed variant must have observed
+            # key-auth's rewrite, the untimed one must not (else both would measure the same thing).
+            expect_status "$target" "$port" 200 -H "apikey: $API_KEY"
+            expect_plugin_timing "$target"
+            expect_status "$target" "$port" 401
+            expect_status "$target" "$port" 401 -H "apikey: wrong-$API_KEY"
+            # All three plugins are on the route: limit-count's and response-rewrite's headers.
+            headers=$(curl -s -D - -o /dev/null --max-time "$bench_curl_max_time" -H "apikey: $API_KEY" "http://$HOST:$port/") || true
+            if ! grep -qiE "^x-ratelimit-limit: $LIMIT_COUNT\b" <<<"$headers" || ! grep -qiE '^x-bench: 1\b' <<<"$headers"; then
+                failed=1
+                die "$target answered without 'X-RateLimit-Limit: $LIMIT_COUNT' and 'X-Bench: 1', are limit-count and response-rewrite on? Headers: $(tr -d '\r' <<<"$headers" | tr '\n' ' ')"
+            fi
+            ;;
     esac
+}
+
+# The series the plugin-timing check reads: key-auth's rewrite phase, observed once per request it sees.
+timing_series='gateway_plugin_duration_seconds_count{plugin="key-auth",phase="rewrite"}'
+# timing_count TARGET: the count of timing_series on TARGET's control listener (port + 10), 0 when it is
+# missing; fails when /metrics does not answer.
+timing_count() {
+    local scrape
+    scrape=$(curl -sf --max-time "$bench_curl_max_time" "http://$HOST:$(($(port_of "$1") + 10))/metrics") || return 1
+    awk -v series="$timing_series" '$1 == series { count += $2 } END { printf "%d\n", count }' <<<"$scrape"
+}
+# expect_plugin_timing TARGET: after a request, gateway-plugintiming must count key-auth's rewrite (a few
+# tries, 0.3 s apart) and gateway-plugins must not have the series with a nonzero count.
+expect_plugin_timing() {
+    local target=$1 count=""
+    for _ in 1 2 3 4 5; do
+        count=$(timing_count "$target") || { failed=1; die "$target: no /metrics on $HOST:$(($(port_of "$target") + 10))"; }
+        [[ $target == gateway-plugintiming && $count == 0 ]] || break
+        sleep 0.3
+    done
+    if [[ $target == gateway-plugintiming ]] && ((count == 0)); then
+        failed=1
+        die "$target: $timing_series is missing or 0 after a request; is metrics.plugin_timing on? ($tmp/$target.yaml)"
+    fi
+    if [[ $target == gateway-plugins ]] && ((count > 0)); then
+        failed=1
+        die "$target: $timing_series is $count with metrics.plugin_timing off ($tmp/$target.yaml)"
+    fi
+    log "$target: $timing_series $count after one request"
 }
 
 scenario_note=""
@@ -472,7 +547,7 @@ if in_run gateway-epoll; then
     expect_200 gateway-epoll "$GATEWAY_EPOLL_PORT"
     mark_log gateway-epoll
 fi
-for target in gateway-keyauth gateway-jwt gateway-limitcount; do
+for target in gateway-keyauth gateway-jwt gateway-limitcount gateway-plugins gateway-plugintiming; do
     in_run "$target" || continue
     start "$target" "$(port_of "$target")" "$GATEWAY_BIN" run --config "$tmp/$target.yaml"
     expect_check_statuses "$target"
@@ -501,7 +576,7 @@ fi
 set_scenario() { # SCENARIO
     wrk_threads=$THREADS wrk_connections=$CONNECTIONS wrk_headers=() wrk_header_note=""
     case "$1" in
-        key-auth) wrk_headers=(-H "apikey: $API_KEY") wrk_header_note=" -H 'apikey: $API_KEY'" ;;
+        key-auth | plugin-timing) wrk_headers=(-H "apikey: $API_KEY") wrk_header_note=" -H 'apikey: $API_KEY'" ;;
         jwt-auth) wrk_headers=(-H "Authorization: Bearer $jwt_token") wrk_header_note=" -H 'Authorization: Bearer <HS256 token>'" ;;
         stress) wrk_threads=$STRESS_THREADS wrk_connections=$STRESS_CONNECTIONS ;;
     esac
@@ -643,12 +718,26 @@ check_alive
 if in_run gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
 fi
-for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount; do
+for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount gateway-plugins \
+    gateway-plugintiming; do
     in_run "$target" || continue
     if [[ $target != gateway-bare ]]; then
         # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
         scrape=$(curl -s "http://$HOST:$(($(port_of "$target") + 10))/metrics" || true)
         log "$target access log: $(grep -E '^gateway_access_log_(records|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
+    fi
+    if [[ $target == gateway-plugintiming ]]; then
+        # What the timing itself saw: calls and mean time per call of each plugin phase that ran.
+        log "$target plugin timing: $(awk '
+            match($1, /^gateway_plugin_duration_seconds_(sum|count)\{/) {
+                kind = substr($1, 33, RLENGTH - 33); series = substr($1, RLENGTH + 1)
+                gsub(/"|}/, "", series); sub(/^plugin=/, "", series); sub(/,phase=/, "/", series)
+                if (kind == "sum") sum[series] = $2; else count[series] = $2
+            }
+            END {
+                for (series in count) if (count[series] > 0)
+                    printf "%s %d calls, mean %.0f ns; ", series, count[series], sum[series] * 1e9 / count[series]
+            }' <<<"$scrape")"
     fi
     # The start line names the engine; auto falls back to epoll with one line naming the reason.
     log "$target: $(grep -o 'engine [a-z_]*' "$tmp/$target.log" | head -n 1)"
@@ -678,7 +767,7 @@ access_note="nginx access log $nginx_access_log"
     scenario_env=""
     ((only_proxy)) || [[ -n $scenario_options ]] || scenario_env="SCENARIOS=\"$SCENARIOS\" "
     if has_scenario stress; then scenario_env+="STRESS_CONNECTIONS=$STRESS_CONNECTIONS STRESS_THREADS=$STRESS_THREADS "; fi
-    if has_scenario limit-count && [[ $LIMIT_COUNT != 67108863 ]]; then scenario_env+="LIMIT_COUNT=$LIMIT_COUNT "; fi
+    if { has_scenario limit-count || has_scenario plugin-timing; } && [[ $LIMIT_COUNT != 67108863 ]]; then scenario_env+="LIMIT_COUNT=$LIMIT_COUNT "; fi
     printf 'meta\tcommand\t%s\n' "${targets_env}${scenario_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
     printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. CPU µs/request: user+system CPU time of all the target's processes during each round (from /proc/PID/stat) divided by the requests wrk completed in it, median over rounds. $access_note; HAProxy logs nothing.$gateway_note"
     plugin_base="the shipped defaults as \`gateway\` (metrics and access log on) on its own port"
@@ -700,6 +789,9 @@ access_note="nginx access log $nginx_access_log"
     fi
     if has_scenario limit-count; then
         printf 'meta\tsettings:limit-count\t%s\n' "\`gateway-limitcount\`: $plugin_base, route plugin \`limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}\`. All of wrk's connections come from 127.0.0.1: every request counts against one key, one counter shared by all workers; the count is never reached (a 429 would show as non-2xx). Responses carry the three X-RateLimit-* headers."
+    fi
+    if has_scenario plugin-timing; then
+        printf 'meta\tsettings:plugin-timing\t%s\n' "wrk sends \`apikey: $API_KEY\` to both targets. Both: the shipped defaults as \`gateway\` (metrics and access log on) on their own port, route plugins \`key-auth: {}\`, \`limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}\` and \`response-rewrite: {headers: {set: {X-Bench: \"1\"}}}\`, consumer \`bench\` with \`key-auth: {key: $API_KEY}\`; \`gateway-plugins\` with \`metrics: {enabled: true, plugin_timing: false}\` (the default), \`gateway-plugintiming\` with \`plugin_timing: true\`: every plugin phase call (3 a request) timed with two monotonic clock reads and observed into \`gateway_plugin_duration_seconds{plugin, phase}\`. Before the rounds both answered 200 with the key and 401 without it and with a wrong one, with the X-RateLimit-* and X-Bench headers; after one request \`gateway-plugintiming\` had counted key-auth's rewrite in that histogram and \`gateway-plugins\` had not."
     fi
     if has_scenario stress; then
         printf 'meta\tstress-connections\t%s\n' "$STRESS_CONNECTIONS"
