@@ -293,48 +293,32 @@ extension Worker {
     /// Answers with a plugin's rejection: its status and `{"message":…,"request_id":…}`.
     func respondWithPluginRejection(_ slot: Int, status: Int, message: UnsafeRawBufferPointer) {
         runHeaderFilter(slot, status: status)
-        let block = blocks.take()
-        guard block >= 0 else {
-            closeClient(slot)
-            return
+        sendGatewayWritten(slot, status: Int16(clamping: status)) { close, writer in
+            GatewayResponses.writePluginRejection(
+                status: status,
+                message: message,
+                requestID: requestID(slot),
+                versionMinor: clients[slot].versionMinor,
+                close: close,
+                includeBody: clients[slot].method != .head,
+                edits: pluginEdits(slot),
+                into: &writer
+            )
         }
-        let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
-        var writer = HTTPHeadWriter(
-            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
-        )
-        GatewayResponses.writePluginRejection(
-            status: status,
-            message: message,
-            requestID: requestID(slot),
-            versionMinor: clients[slot].versionMinor,
-            close: close,
-            includeBody: clients[slot].method != .head,
-            edits: pluginEdits(slot),
-            into: &writer
-        )
-        sendGatewayResponse(slot, block: block, length: writer.count, status: Int16(clamping: status), close: close)
     }
 
     /// Answers with a plugin's own response (a CORS preflight): its status and headers, no body.
     func respondWithPluginAnswer(_ slot: Int, status: Int) {
         runHeaderFilter(slot, status: status)
-        let block = blocks.take()
-        guard block >= 0 else {
-            closeClient(slot)
-            return
+        sendGatewayWritten(slot, status: Int16(clamping: status)) { close, writer in
+            GatewayResponses.writePluginAnswer(
+                status: status,
+                requestID: requestID(slot),
+                versionMinor: clients[slot].versionMinor,
+                close: close,
+                edits: pluginEdits(slot),
+                into: &writer
+            )
         }
-        let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
-        var writer = HTTPHeadWriter(
-            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
-        )
-        GatewayResponses.writePluginAnswer(
-            status: status,
-            requestID: requestID(slot),
-            versionMinor: clients[slot].versionMinor,
-            close: close,
-            edits: pluginEdits(slot),
-            into: &writer
-        )
-        sendGatewayResponse(slot, block: block, length: writer.count, status: Int16(clamping: status), close: close)
     }
 }

@@ -306,33 +306,47 @@ extension Worker {
         }
         clients[slot].errorMessage = message
         runHeaderFilter(slot, status: status)
-        let block = blocks.take()
-        guard block >= 0 else {
-            closeClient(slot)
-            return
+        sendGatewayWritten(slot, status: Int16(status)) { close, writer in
+            // Errors about an upstream name it.
+            GatewayResponses.writeError(
+                status: status,
+                message: message,
+                upstreamName: upstream >= 0
+                    ? plan.arena(plan.upstreams[upstream].nameOffset, plan.upstreams[upstream].nameLength) : nil,
+                requestID: requestID(slot),
+                close: close,
+                includeBody: clients[slot].method != .head,
+                edits: pluginEdits(slot),
+                into: &writer
+            )
         }
-        let close = clients[slot].closeAfter || draining || !clients[slot].requestDone
-        var writer = HTTPHeadWriter(
-            UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
-        )
-        // Errors about an upstream name it.
-        GatewayResponses.writeError(
-            status: status,
-            message: message,
-            upstreamName: upstream >= 0
-                ? plan.arena(plan.upstreams[upstream].nameOffset, plan.upstreams[upstream].nameLength) : nil,
-            requestID: requestID(slot),
-            close: close,
-            includeBody: clients[slot].method != .head,
-            edits: pluginEdits(slot),
-            into: &writer
-        )
-        sendGatewayResponse(slot, block: block, length: writer.count, status: Int16(status), close: close)
     }
 
     /// Answers a route served by the `mocking` plugin.
     func respondWithMock(_ slot: Int, _ route: ProxyPlan.Route) {
         runHeaderFilter(slot, status: Int(route.mockStatus))
+        sendGatewayWritten(slot, status: route.mockStatus) { close, writer in
+            GatewayResponses.writeMock(
+                head: plan.arena(route.mockHeadOffset, route.mockHeadLength),
+                body: plan.arena(route.mockBodyOffset, route.mockBodyLength),
+                versionMinor: clients[slot].versionMinor,
+                requestID: requestID(slot),
+                close: close,
+                includeBody: clients[slot].method != .head,
+                edits: pluginEdits(slot),
+                into: &writer
+            )
+        }
+    }
+
+    /// Takes a block, lets `write` fill it with a response the gateway writes itself (`close`: whether
+    /// the connection closes after it), and sends it; a client that cannot get a block is closed.
+    @inline(__always)
+    func sendGatewayWritten(
+        _ slot: Int,
+        status: Int16,
+        _ write: (_ close: Bool, _ writer: inout HTTPHeadWriter) -> Void
+    ) {
         let block = blocks.take()
         guard block >= 0 else {
             closeClient(slot)
@@ -342,16 +356,7 @@ extension Worker {
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
-        GatewayResponses.writeMock(
-            head: plan.arena(route.mockHeadOffset, route.mockHeadLength),
-            body: plan.arena(route.mockBodyOffset, route.mockBodyLength),
-            versionMinor: clients[slot].versionMinor,
-            requestID: requestID(slot),
-            close: close,
-            includeBody: clients[slot].method != .head,
-            edits: pluginEdits(slot),
-            into: &writer
-        )
-        sendGatewayResponse(slot, block: block, length: writer.count, status: route.mockStatus, close: close)
+        write(close, &writer)
+        sendGatewayResponse(slot, block: block, length: writer.count, status: status, close: close)
     }
 }

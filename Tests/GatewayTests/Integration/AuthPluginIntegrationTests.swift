@@ -53,11 +53,12 @@ struct AuthPluginIntegrationTests {
         )
     }
 
-    @Test(
-        "key-auth: header or query, missing and wrong keys get APISIX's 401s, hidden credentials never reach the upstream"
-    )
-    func keyAuth() async throws {
-        let directory = try IntegrationEnvironment.makeTemporaryDirectory("key-auth")
+    /// The upstream and the gateway of ``yaml(upstreamPort:controlPort:logPath:)``, stopped after `body`.
+    static func withGateway(
+        _ label: String,
+        _ body: (GatewayProcess, URL, String) async throws -> Void
+    ) async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory(label)
         defer { try? FileManager.default.removeItem(at: directory) }
         let upstream = try await UpstreamProcess.start(in: directory)
         let logPath = directory.appendingPathComponent("access.log").path
@@ -65,6 +66,19 @@ struct AuthPluginIntegrationTests {
             Self.yaml(upstreamPort: upstream.port, controlPort: controlPort, logPath: logPath)
         }
         try await IntegrationEnvironment.withTearDown(of: directory) {
+            try await body(gateway, directory, logPath)
+        } tearDown: {
+            let clean = await gateway.finish()
+            await upstream.stop()
+            return clean
+        }
+    }
+
+    @Test(
+        "key-auth: header or query, missing and wrong keys get APISIX's 401s, hidden credentials never reach the upstream"
+    )
+    func keyAuth() async throws {
+        try await Self.withGateway("key-auth") { gateway, directory, logPath in
             let url = gateway.url
             let missing = try await Curl.run("\(url)/keyed/headers", in: directory)
             #expect(missing.status == 401)
@@ -118,23 +132,12 @@ struct AuthPluginIntegrationTests {
                 return text.contains("\"rejected_by\":\"key-auth\"") && text.contains("\"consumer\":\"rose\"")
             }
             #expect(logged, "access log lacks consumer / rejected_by")
-        } tearDown: {
-            let clean = await gateway.finish()
-            await upstream.stop()
-            return clean
         }
     }
 
     @Test("basic-auth and consumer-restriction: passwords, challenges and a whitelist")
     func basicAuthAndRestriction() async throws {
-        let directory = try IntegrationEnvironment.makeTemporaryDirectory("basic-auth")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let upstream = try await UpstreamProcess.start(in: directory)
-        let logPath = directory.appendingPathComponent("access.log").path
-        let gateway = try await GatewayProcess.start(in: directory) { controlPort in
-            Self.yaml(upstreamPort: upstream.port, controlPort: controlPort, logPath: logPath)
-        }
-        try await IntegrationEnvironment.withTearDown(of: directory) {
+        try await Self.withGateway("basic-auth") { gateway, directory, _ in
             let url = gateway.url
             let missing = try await Curl.run("\(url)/basic/whoami", in: directory)
             #expect(missing.status == 401)
@@ -158,10 +161,6 @@ struct AuthPluginIntegrationTests {
             let roseDenied = try await Curl.run("\(url)/jack/whoami", ["-H", "apikey: rose-key"], in: directory)
             #expect(roseDenied.status == 403)
             #expect(try roseDenied.jsonObject()["message"] as? String == "The consumer_name is forbidden.")
-        } tearDown: {
-            let clean = await gateway.finish()
-            await upstream.stop()
-            return clean
         }
     }
 }
