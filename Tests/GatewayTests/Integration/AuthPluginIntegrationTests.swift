@@ -13,6 +13,7 @@ struct AuthPluginIntegrationTests {
             listen: ["127.0.0.1:0"]
             control: {listen: "127.0.0.1:\(controlPort)"}
             access_log: {enabled: true, path: "\(logPath)", format: json, compression: none, flush_interval: 0.1}
+            metrics: {consumer_label: true}
             upstreams:
               - id: backend
                 nodes: {"127.0.0.1:\(upstreamPort)": 1}
@@ -125,6 +126,18 @@ struct AuthPluginIntegrationTests {
                 ) == 2
             }
             #expect(counted, "gateway_plugin_rejections_total did not count the two 401s")
+            // metrics.consumer_label: requests carry their consumer, or the empty value without one.
+            let (_, exposition) = try await gateway.scrape()
+            let jack = exposition.value(
+                "gateway_http_requests_total",
+                ["route": "keyed", "method": "GET", "code": "200", "consumer": "jack"]
+            )
+            #expect(jack == 1)
+            let anonymous = exposition.value(
+                "gateway_http_requests_total",
+                ["route": "keyed", "method": "GET", "code": "401", "consumer": ""]
+            )
+            #expect(anonymous == 2)
 
             // The access log names the consumer and the rejecting plugin.
             let logged = try await eventually(timeout: .seconds(10)) {
