@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// The per-key state of one `limit-count`, `limit-req` or `limit-conn` instance (or `limit-count`
@@ -56,14 +57,19 @@ package final class LimitTable: @unchecked Sendable {
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
         probes = min(Self.probeLimit, size)
-        slots = .allocate(capacity: size + 1)
-        for index in 0...size { (slots + index).initialize(to: Atomic(WordPair(first: 0, second: 0))) }
+        // Zeroed pages from calloc are empty slots (an atomic pair of zero words is all zero bits), and
+        // stay untouched until a key lands there: a table costs memory for the keys it holds, not 256 KiB
+        // for every route with a limit.
+        guard let memory = calloc(size + 1, MemoryLayout<Atomic<WordPair>>.stride) else {
+            fatalError("cannot allocate a \(size)-slot limit table")
+        }
+        slots = memory.bindMemory(to: Atomic<WordPair>.self, capacity: size + 1)
         tag = tableTags.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
     deinit {
-        slots.deinitialize(count: capacity + 1)
-        slots.deallocate()
+        // Atomics of plain words need no deinitialization.
+        free(slots)
     }
 
     /// The overflow slot's index.
