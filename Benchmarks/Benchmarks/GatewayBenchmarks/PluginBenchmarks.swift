@@ -12,7 +12,10 @@ enum PluginBenchmarks {
         ("limit-conn", "{conn: 100000, burst: 0, default_conn_delay: 0.1, key: remote_addr}", ""),
         ("ip-restriction", "{whitelist: [127.0.0.0/8, \"::1\"]}", ""),
         ("real-ip", "{source: http_x_real_ip, trusted_addresses: [127.0.0.0/8]}", "X-Real-IP: 10.1.2.3\r\n"),
-        ("cors", "{allow_origins: \"https://app.example\", expose_headers: X-Total}", "Origin: https://app.example\r\n"),
+        (
+            "cors", "{allow_origins: \"https://app.example\", expose_headers: X-Total}",
+            "Origin: https://app.example\r\n"
+        ),
         (
             "proxy-rewrite",
             "{regex_uri: [\"^/p/proxy-rewrite/(.*)\", \"/api/$1\"], headers: {set: {X-From: gateway}}}",
