@@ -19,6 +19,8 @@ public final class ProxyPlan: @unchecked Sendable {
         package var mockStatus: Int16
         /// In the route table; a retired route keeps its entry for requests in flight.
         package var live = true
+        /// Plugins run for it (its own or a global rule's): read per request instead of the chains.
+        package var hasPlugins = false
     }
 
     /// Per-upstream settings in nanoseconds and counts.
@@ -137,6 +139,8 @@ public final class ProxyPlan: @unchecked Sendable {
     package let nodeAddresses: [String]
     /// Plugin chains by route, the global rules' chain, and the consumers.
     package let plugins: PluginPlan
+    /// Global rules have plugins (they run for requests no route matched too).
+    package let hasGlobalPlugins: Bool
 
     /// Compiles `config` into tables laid out by `layout` (updated for `config`), keeping the entries
     /// `previous` had for what `config` no longer has (retired), so requests in flight on them finish.
@@ -176,6 +180,10 @@ public final class ProxyPlan: @unchecked Sendable {
         upstreamConfigs = tables.upstreamConfigs
         nodeAddresses = tables.nodeAddresses
         self.plugins = plugins
+        hasGlobalPlugins = plugins.global != nil
+        for route in 0..<Int(layout.routes.highWater) {
+            tables.routes[route].hasPlugins = plugins.hasPlugins(route: route)
+        }
 
         var limits = HTTPLimits()
         limits.maxRequestLineBytes = config.limits.maxRequestLineBytes

@@ -210,7 +210,7 @@ extension Worker {
         route routeIndex: Int,
         continuing: Bool
     ) {
-        if plan.plugins.hasPlugins(route: routeIndex) {
+        if routeIndex >= 0 ? plan.routes[routeIndex].hasPlugins : plan.hasGlobalPlugins {
             switch runRequestPlugins(slot, route: routeIndex, head: head, source: source, continuing: continuing) {
             case .proceed: break
             case .delayed: return

@@ -131,16 +131,16 @@ extension Worker {
     /// The response headers and status plugins set for the client's current request.
     @inline(__always)
     func pluginEdits(_ slot: Int) -> PluginEdits {
-        let state = pluginStates[slot]
-        guard state.active else { return .none }
-        return PluginRequest.edits(state, pool: pluginRequest.editPool)
+        let state = pluginStates + slot
+        guard state.pointee.active, state.pointee.editBlock >= 0 else { return .none }
+        return PluginRequest.edits(state.pointee, pool: pluginRequest.editPool)
     }
 
     /// The status a `header_filter` plugin set, or 0.
     @inline(__always)
     func pluginStatusOverride(_ slot: Int) -> Int {
-        let state = pluginStates[slot]
-        return state.active ? Int(state.statusOverride) : 0
+        let state = pluginStates + slot
+        return state.pointee.active ? Int(state.pointee.statusOverride) : 0
     }
 
     // MARK: - Walking

@@ -79,11 +79,17 @@ extension Worker {
         if c.upstreamStart > 0 && c.upstreamStatus > 0 {
             upstream = Int64((c.upstreamEnd > 0 ? c.upstreamEnd : now) &- c.upstreamStart)
         }
-        let plugins = pluginStates[slot]
-        let consumer = plugins.active && plugins.generation == plan.generation ? plugins.consumer : -1
-        let rejectedBy = plugins.active ? plugins.rejectedBy : -1
-        let logField = plugins.active ? (plugins.logFieldName, plugins.logFieldValue) : (.none, .none)
-        finishRequestPlugins(slot, status: status)
+        // What the plugins decided, read before their state is emptied (nothing to read without them).
+        var consumer: Int32 = -1
+        var rejectedBy: Int16 = -1
+        var logField: (AccessLogSymbol, AccessLogSymbol) = (.none, .none)
+        let plugins = pluginStates + slot
+        if plugins.pointee.active {
+            if plugins.pointee.generation == plan.generation { consumer = plugins.pointee.consumer }
+            rejectedBy = plugins.pointee.rejectedBy
+            logField = (plugins.pointee.logFieldName, plugins.pointee.logFieldValue)
+            finishRequestPlugins(slot, status: status)
+        }
         telemetry.recordRequest(
             route: Int(c.route),
             method: c.method,
