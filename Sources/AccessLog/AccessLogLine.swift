@@ -86,9 +86,12 @@ public struct AccessLogLine: Sendable {
                 let text = value.text
                 return text.isEmpty ? "-" : text
             }
-            return field("client") + " - - [" + nginxTime(field("time")) + "] \"" + field("method") + " "
-                + field("path") + " " + field("protocol") + "\" " + field("status") + " " + field("bytes_out")
-                + " \"-\" \"" + field("user_agent") + "\""
+            // As the writer does: the consumer as `$remote_user`, `rejected_by=` only when a plugin ended it.
+            let rejectedBy = field("rejected_by")
+            return field("client") + " - " + field("consumer") + " [" + nginxTime(field("time")) + "] \""
+                + field("method") + " " + field("path") + " " + field("protocol") + "\" " + field("status") + " "
+                + field("bytes_out") + " \"-\" \"" + field("user_agent") + "\""
+                + (rejectedBy == "-" ? "" : " rejected_by=" + rejectedBy)
         }
     }
 }

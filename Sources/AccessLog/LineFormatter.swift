@@ -84,7 +84,7 @@ struct LineFormatter {
         switch self.format {
         case .json: self.appendJSON(record, symbols: symbols, to: &buffer)
         case .logfmt: self.appendLogfmt(record, symbols: symbols, to: &buffer)
-        case .combined: self.appendCombined(record, to: &buffer)
+        case .combined: self.appendCombined(record, symbols: symbols, to: &buffer)
         }
     }
 
@@ -207,9 +207,22 @@ struct LineFormatter {
         }
     }
 
-    private mutating func appendCombined(_ record: UnsafePointer<AccessRecord>, to buffer: inout LineBuffer) {
+    /// nginx's `combined`, with the consumer as `$remote_user` and, after the standard fields and only
+    /// on requests a plugin ended, `rejected_by=<plugin>`: lines of other requests stay strictly combined.
+    private mutating func appendCombined(
+        _ record: UnsafePointer<AccessRecord>,
+        symbols: [UnsafeRawBufferPointer],
+        to buffer: inout LineBuffer
+    ) {
         Self.appendClient(record, to: &buffer)
-        buffer.append(" - - [")
+        buffer.append(" - ")
+        let consumer = Self.symbolBytes(record.pointee.consumer, symbols)
+        if record.pointee.consumer == .none || consumer.isEmpty {
+            buffer.append(UInt8(ascii: "-"))
+        } else {
+            buffer.appendEscaped(consumer, .nginx)
+        }
+        buffer.append(" [")
         self.timestamps.appendNginx(nanoseconds: record.pointee.time, to: &buffer)
         buffer.append("] \"")
         buffer.append(record.pointee.method.name)
@@ -223,7 +236,12 @@ struct LineFormatter {
         buffer.appendDecimal(record.pointee.bytesOut)
         buffer.append(" \"-\" \"")
         buffer.appendEscaped(record.userAgentBytes, .nginx)
-        buffer.append("\"\n")
+        buffer.append(UInt8(ascii: "\""))
+        if record.pointee.rejectedBy != .none {
+            buffer.append(" rejected_by=")
+            buffer.appendEscaped(Self.symbolBytes(record.pointee.rejectedBy, symbols), .nginx)
+        }
+        buffer.append(UInt8(ascii: "\n"))
     }
 
     /// Whether an optional field has a value (absent ones are left out of JSON and logfmt lines).

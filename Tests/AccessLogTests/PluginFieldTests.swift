@@ -91,10 +91,19 @@ import Testing
         #expect(lines == [Self.commonLogfmt + " consumer=jack rejected_by=key-auth tier=gold", Self.commonLogfmt])
     }
 
-    @Test func combinedKeepsNginxStandardFieldsOnly() throws {
-        let lines = try Self.lines(format: .combined, [Self.all, Self.none])
-        let expected = #"127.0.0.1 - - [14/Nov/2023:22:13:20 +0000] "GET /p HTTP/1.1" 401 20 "-" "agent/1.0""#
-        #expect(lines == [expected, expected])
+    @Test func combinedCarriesTheConsumerAsRemoteUserAndRejectedByOnlyWhenSet() throws {
+        let lines = try Self.lines(
+            format: .combined,
+            [Self.all, Self.none, PluginValues(consumer: "jack")]
+        )
+        let request = #"[14/Nov/2023:22:13:20 +0000] "GET /p HTTP/1.1" 401 20 "-" "agent/1.0""#
+        #expect(
+            lines == [
+                "127.0.0.1 - jack " + request + " rejected_by=key-auth",
+                "127.0.0.1 - - " + request,
+                "127.0.0.1 - jack " + request,
+            ]
+        )
     }
 
     @Test func eachFieldIsIndependentAndThePairNeedsBothHalves() throws {
