@@ -177,6 +177,22 @@ import Testing
         #expect(a !== second, "validation never touches the process's state")
     }
 
+    @Test func aLogFieldAndTheConsumerStayWithTheRequestUntilItEnds() {
+        let harness = PluginHarness()
+        harness.begin("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.request.setLogField(name: AccessLogSymbol(rawValue: 3), value: AccessLogSymbol(rawValue: 4))
+        harness.request.authenticate(consumer: 7)
+        harness.request.stash = 42
+        harness.respond(status: 200)
+        #expect(harness.state.pointee.logFieldName == AccessLogSymbol(rawValue: 3))
+        #expect(harness.state.pointee.logFieldValue == AccessLogSymbol(rawValue: 4))
+        #expect(harness.request.consumer == 7)
+        #expect(harness.request.stash == 42)
+        harness.request.finish(harness.state)
+        #expect(!harness.state.pointee.active)
+        #expect(harness.state.pointee.logFieldName == .none)
+    }
+
     private func writeUpstream(_ harness: PluginHarness) throws -> String {
         var bytes = [UInt8](repeating: 0, count: 4096)
         let request = harness.request

@@ -56,8 +56,4 @@ package final class PluginChain: @unchecked Sendable {
     /// Whether the chain has a plugin of the registry kind `kind`.
     @inline(__always)
     package func contains(kind: UInt8) -> Bool { kinds & (1 << UInt64(kind)) != 0 }
-
-    /// Whether any plugin runs in `phase`.
-    @inline(__always)
-    package func runs(_ phase: PluginPhase) -> Bool { counts[Int(phase.rawValue)] > 0 }
 }

@@ -33,7 +33,4 @@ package struct PluginDescriptor: Sendable {
         self.readCredential = readCredential
         self.compile = compile
     }
-
-    /// Whether consumers carry credentials for it (it identifies consumers).
-    package var isAuthentication: Bool { consumerKeys != nil }
 }

@@ -33,9 +33,6 @@ package final class PluginPlan: @unchecked Sendable {
         unmanagedRoutes.deallocate()
     }
 
-    /// The global rules' chain, unretained, or nil.
-    package var globalChain: Unmanaged<PluginChain>? { global.map { Unmanaged.passUnretained($0) } }
-
     /// Whether any plugin can run for route `index` (its own or a global rule's).
     @inline(__always)
     package func hasPlugins(route index: Int) -> Bool {
