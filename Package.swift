@@ -26,6 +26,11 @@ let package = Package(
         ),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .systemLibrary(
+            name: "CSSL",
+            path: "Sources/CSSL",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -53,6 +58,7 @@ let package = Package(
             dependencies: [
                 "CLiburing",
                 "CEpoll",
+                "CSSL",
                 "Telemetry",
                 "AccessLog",
                 .product(name: "Logging", package: "swift-log"),

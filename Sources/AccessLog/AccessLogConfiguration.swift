@@ -25,7 +25,7 @@ public struct AccessLogConfiguration: Sendable {
     /// The line format.
     public var format: AccessLogFormat
     /// The fields written by the JSON and logfmt formats, in this order (`combined` is fixed: nginx's
-    /// standard fields only).
+    /// standard fields, then `rejected_by=` and `tls=` on the requests that have them).
     public var fields: [AccessLogField]
     /// Compression of the output.
     public var compression: Compression
@@ -50,13 +50,14 @@ public struct AccessLogConfiguration: Sendable {
     /// default 16,384 slots is 650,000 requests per second).
     public static let maximumIdleSleep = 0.025
 
-    /// The shipped defaults for a log directory: JSON lines, every field, zstd level 3, frames closed
-    /// every second or every 1 MiB, rotation at 256 MiB or 24 h, 14 rotated files kept, 16384-slot rings.
+    /// The shipped defaults for a log directory: JSON lines, every field but the TLS ones
+    /// (``AccessLogField/defaultFields(tls:)``), zstd level 3, frames closed every second or every 1 MiB,
+    /// rotation at 256 MiB or 24 h, 14 rotated files kept, 16384-slot rings.
     public init(
         destination: Destination,
         baseName: String = "access",
         format: AccessLogFormat = .json,
-        fields: [AccessLogField] = AccessLogField.allCases,
+        fields: [AccessLogField] = AccessLogField.defaultFields(),
         compression: Compression = .zstd(level: 3),
         flushInterval: Double = 1,
         frameSize: Int = 1 << 20,
@@ -151,13 +152,33 @@ public enum AccessLogField: String, Sendable, CaseIterable {
     case consumer
     /// The plugin that rejected the request (``AccessRecord/rejectedBy``), present only when one did.
     case rejectedBy = "rejected_by"
+    /// The TLS protocol version (``AccessRecord/tlsProtocol``, `TLSv1.3`); empty (`""`) for plain HTTP.
+    case tlsProtocol = "tls_protocol"
+    /// The TLS cipher suite (``AccessRecord/tlsCipher``, OpenSSL's name); empty (`""`) for plain HTTP.
+    case tlsCipher = "tls_cipher"
+    /// The verified client certificate's RFC 2253 subject (``AccessRecord/tlsClientSubject``), present
+    /// only with one (mTLS).
+    case tlsClientSubject = "tls_client_subject"
     /// Where the plugin-supplied pair goes (``AccessRecord/pluginFieldName`` and
     /// ``AccessRecord/pluginFieldValue``), present only when both are set.
     ///
     /// Unlike the other cases, the raw value is not the key: the pair is written under the plugin's own
     /// name (`"ratelimit_tier":"gold"`, `ratelimit_tier=gold`). It is a field like the others so that
     /// ``AccessLogConfiguration/fields`` decides whether and where it appears, as it does for every
-    /// other value on a line; the default (every field) includes it, last. In logfmt, bytes of the name
-    /// that would end a key (space, control bytes, `=`, `"`) are written as `_`.
+    /// other value on a line; the default includes it, last. In logfmt, bytes of the name that would end
+    /// a key (space, control bytes, `=`, `"`) are written as `_`.
     case plugin
+
+    /// The TLS fields: `tls_protocol`, `tls_cipher` and `tls_client_subject`.
+    public static let tlsFields: [AccessLogField] = [.tlsProtocol, .tlsCipher, .tlsClientSubject]
+
+    /// The default field list: every field in declaration order (``plugin`` last), without the TLS
+    /// fields unless `tls` is true.
+    ///
+    /// The TLS fields are opt-in because `tls_protocol` and `tls_cipher` are written (empty) on every
+    /// plain-HTTP line too: left out by default, lines of a gateway without TLS listeners stay as they
+    /// were. A gateway with a TLS listener asks for `defaultFields(tls: true)`.
+    public static func defaultFields(tls: Bool = false) -> [AccessLogField] {
+        tls ? allCases : allCases.filter { !tlsFields.contains($0) }
+    }
 }

@@ -76,8 +76,10 @@ public struct AccessLogLine: Sendable {
         case .logfmt:
             return self.fields.map { field in
                 let text = field.value.text
+                // The writer's rule (logfmtNeedsQuoting), DEL included.
                 let needsQuotes =
-                    text.isEmpty || text.utf8.contains { $0 <= 0x20 || $0 == 0x3D || $0 == 0x22 || $0 == 0x5C }
+                    text.isEmpty
+                    || text.utf8.contains { $0 <= 0x20 || $0 == 0x3D || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }
                 return field.key + "=" + (needsQuotes ? jsonQuoted(text) : text)
             }.joined(separator: " ")
         case .combined:
@@ -86,12 +88,16 @@ public struct AccessLogLine: Sendable {
                 let text = value.text
                 return text.isEmpty ? "-" : text
             }
-            // As the writer does: the consumer as `$remote_user`, `rejected_by=` only when a plugin ended it.
+            // As the writer does: the consumer as `$remote_user`, `rejected_by=` only when a plugin ended it,
+            // `tls=<protocol>/<cipher>` only over TLS.
             let rejectedBy = field("rejected_by")
+            let tlsProtocol = field("tls_protocol")
+            let tlsCipher = field("tls_cipher")
+            let tls = tlsProtocol == "-" && tlsCipher == "-" ? "" : " tls=" + tlsProtocol + "/" + tlsCipher
             return field("client") + " - " + field("consumer") + " [" + nginxTime(field("time")) + "] \""
                 + field("method") + " " + field("path") + " " + field("protocol") + "\" " + field("status") + " "
                 + field("bytes_out") + " \"-\" \"" + field("user_agent") + "\""
-                + (rejectedBy == "-" ? "" : " rejected_by=" + rejectedBy)
+                + (rejectedBy == "-" ? "" : " rejected_by=" + rejectedBy) + tls
         }
     }
 }
@@ -134,7 +140,8 @@ func jsonQuoted(_ text: String) -> String {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
+        // DEL too, as the writer escapes it.
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
             let hex = String(scalar.value, radix: 16)
             out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         default: out.unicodeScalars.append(scalar)

@@ -1,6 +1,7 @@
 /// A small index for a string registered up front with ``AccessLogger/register(_:)``
-/// (route ids, upstream node addresses, error kinds, consumer usernames, plugin names and plugin-field
-/// keys and values), so records carry two bytes instead of text.
+/// (route ids, upstream node addresses, error kinds, consumer usernames, plugin names, plugin-field
+/// keys and values, TLS protocol and cipher names, client certificate subjects), so records carry two
+/// bytes instead of text.
 public struct AccessLogSymbol: Sendable, Hashable {
     /// The index into the logger's table; 0 means no value.
     public var rawValue: UInt16
@@ -11,7 +12,8 @@ public struct AccessLogSymbol: Sendable, Hashable {
         self.rawValue = rawValue
     }
 
-    /// No value: the field is empty (route) or left out (upstream, error, consumer, rejected_by, and the
-    /// plugin field when either its name or its value is unset).
+    /// No value: the field is empty (route, tls_protocol, tls_cipher) or left out (upstream, error,
+    /// consumer, rejected_by, tls_client_subject, and the plugin field when either its name or its value
+    /// is unset).
     public static let none = AccessLogSymbol(rawValue: 0)
 }

@@ -55,8 +55,9 @@ public final class AccessLogger: Sendable {
     }
 
     /// Interns `name` (a route id, an upstream node address, an error kind, a consumer's username, a
-    /// plugin's name, a plugin field's key or value) for use in records. Entries are never freed and
-    /// there are at most 65535, so intern only strings from a bounded set.
+    /// plugin's name, a plugin field's key or value, a TLS protocol or cipher name, a verified client
+    /// certificate's subject) for use in records. Entries are never freed and there are at most 65535,
+    /// so intern only strings from a bounded set.
     /// Registering the same string again returns the same symbol; strings over 256 bytes are cut.
     public func register(_ name: String) throws(AccessLogError) -> AccessLogSymbol {
         try self.symbols.register(name)

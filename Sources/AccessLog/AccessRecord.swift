@@ -1,10 +1,13 @@
 /// One request's access-log entry: a fixed-size value with no references, copied into a ring slot.
 ///
 /// Everything a line needs is stored inline: numbers, closed sets (method, protocol), interned strings
-/// by index (``AccessLogSymbol``: route, upstream node, error kind, consumer, rejecting plugin and one
-/// plugin-supplied key/value pair) and a bounded text area for the
-/// request id, the path and the user agent. Text longer than its area is cut at a UTF-8 boundary and
-/// ends with `…` (``AccessRecord/truncationMarker``). Filling a record never allocates.
+/// by index (``AccessLogSymbol``: route, upstream node, error kind, consumer, rejecting plugin, TLS
+/// protocol, cipher and client subject, and one plugin-supplied key/value pair) and a bounded text area
+/// for the request id, the path and the user agent. Text longer than its area is cut at a UTF-8 boundary
+/// and ends with `…` (``AccessRecord/truncationMarker``). Filling a record never allocates.
+///
+/// The fields are ordered widest first so the record has no padding inside: 522 bytes, a 528-byte ring
+/// slot.
 public struct AccessRecord: Sendable {
     /// Bytes reserved for the request id.
     public static let requestIDCapacity = 48
@@ -49,6 +52,15 @@ public struct AccessRecord: Sendable {
     /// The name of the plugin that rejected the request (e.g. `key-auth`); ``AccessLogSymbol/none``
     /// when no plugin did. Written as `rejected_by`.
     public var rejectedBy: AccessLogSymbol
+    /// The negotiated TLS protocol version as OpenSSL names it (`TLSv1.3`); ``AccessLogSymbol/none`` for
+    /// plain HTTP. Written as `tls_protocol`.
+    public var tlsProtocol: AccessLogSymbol
+    /// The negotiated cipher suite as OpenSSL names it (`TLS_AES_128_GCM_SHA256`,
+    /// `ECDHE-ECDSA-AES128-GCM-SHA256`); ``AccessLogSymbol/none`` for plain HTTP. Written as `tls_cipher`.
+    public var tlsCipher: AccessLogSymbol
+    /// The subject of the verified client certificate (mTLS) in RFC 2253 form (`CN=alice,O=Example`);
+    /// ``AccessLogSymbol/none`` without one. Written as `tls_client_subject`.
+    public var tlsClientSubject: AccessLogSymbol
     /// The key of the one extra field a plugin may add (``AccessLogField/plugin``);
     /// ``AccessLogSymbol/none`` when no plugin added one.
     ///
@@ -86,6 +98,9 @@ public struct AccessRecord: Sendable {
         self.error = .none
         self.consumer = .none
         self.rejectedBy = .none
+        self.tlsProtocol = .none
+        self.tlsCipher = .none
+        self.tlsClientSubject = .none
         self.pluginFieldName = .none
         self.pluginFieldValue = .none
         self.method = .get
@@ -113,6 +128,9 @@ public struct AccessRecord: Sendable {
         self.error = .none
         self.consumer = .none
         self.rejectedBy = .none
+        self.tlsProtocol = .none
+        self.tlsCipher = .none
+        self.tlsClientSubject = .none
         self.pluginFieldName = .none
         self.pluginFieldValue = .none
         self.method = .get

@@ -4,12 +4,12 @@
 /// field when the formatter is made and written with one 32-byte store per field, so a line costs
 /// little more than its values.
 struct LineFormatter {
-    /// Room to reserve before formatting one record: the text area escaped 6x, the seven symbols a
-    /// record refers to (route, upstream, error, consumer, rejected_by, the plugin field's name and
-    /// value) of at most ``AccessLogSymbolTable/maximumLength`` bytes escaped 6x, the fixed parts and the
-    /// slack chunked stores may overwrite.
+    /// Room to reserve before formatting one record: the text area escaped 6x, the ten symbols a
+    /// record refers to (route, upstream, error, consumer, rejected_by, the three TLS ones, the plugin
+    /// field's name and value) of at most ``AccessLogSymbolTable/maximumLength`` bytes escaped 6x, the
+    /// fixed parts and the slack chunked stores may overwrite.
     static let maximumLineLength =
-        432 * 6 + 7 * AccessLogSymbolTable.maximumLength * 6 + 1024 + LineBuffer.overwriteSlack
+        432 * 6 + 10 * AccessLogSymbolTable.maximumLength * 6 + 1024 + LineBuffer.overwriteSlack
 
     /// The text written before a field's value, as one 32-byte chunk.
     private struct Fragment {
@@ -196,6 +196,9 @@ struct LineFormatter {
         case .error: text = Self.symbolBytes(record.pointee.error, symbols)
         case .consumer: text = Self.symbolBytes(record.pointee.consumer, symbols)
         case .rejectedBy: text = Self.symbolBytes(record.pointee.rejectedBy, symbols)
+        case .tlsProtocol: text = Self.symbolBytes(record.pointee.tlsProtocol, symbols)
+        case .tlsCipher: text = Self.symbolBytes(record.pointee.tlsCipher, symbols)
+        case .tlsClientSubject: text = Self.symbolBytes(record.pointee.tlsClientSubject, symbols)
         default: text = nil
         }
         if let text, logfmtNeedsQuoting(text) {
@@ -207,8 +210,9 @@ struct LineFormatter {
         }
     }
 
-    /// nginx's `combined`, with the consumer as `$remote_user` and, after the standard fields and only
-    /// on requests a plugin ended, `rejected_by=<plugin>`: lines of other requests stay strictly combined.
+    /// nginx's `combined`, with the consumer as `$remote_user` and, after the standard fields, two
+    /// appended pairs: `rejected_by=<plugin>` only on requests a plugin ended and `tls=<protocol>/<cipher>`
+    /// only on requests over TLS (`-` for a missing half), so plain requests keep strictly combined lines.
     private mutating func appendCombined(
         _ record: UnsafePointer<AccessRecord>,
         symbols: [UnsafeRawBufferPointer],
@@ -241,7 +245,22 @@ struct LineFormatter {
             buffer.append(" rejected_by=")
             buffer.appendEscaped(Self.symbolBytes(record.pointee.rejectedBy, symbols), .nginx)
         }
+        // Empty names count as missing, as `gateway logs` reads them back.
+        let tlsProtocol = Self.symbolBytes(record.pointee.tlsProtocol, symbols)
+        let tlsCipher = Self.symbolBytes(record.pointee.tlsCipher, symbols)
+        if !tlsProtocol.isEmpty || !tlsCipher.isEmpty {
+            buffer.append(" tls=")
+            Self.appendNginxOrDash(tlsProtocol, to: &buffer)
+            buffer.append(UInt8(ascii: "/"))
+            Self.appendNginxOrDash(tlsCipher, to: &buffer)
+        }
         buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// `text` escaped for nginx, or `-` when empty.
+    @inline(__always)
+    private static func appendNginxOrDash(_ text: UnsafeRawBufferPointer, to buffer: inout LineBuffer) {
+        if text.isEmpty { buffer.append(UInt8(ascii: "-")) } else { buffer.appendEscaped(text, .nginx) }
     }
 
     /// Whether an optional field has a value (absent ones are left out of JSON and logfmt lines).
@@ -254,6 +273,7 @@ struct LineFormatter {
         case .error: return record.pointee.error != .none
         case .consumer: return record.pointee.consumer != .none
         case .rejectedBy: return record.pointee.rejectedBy != .none
+        case .tlsClientSubject: return record.pointee.tlsClientSubject != .none
         case .plugin: return record.pointee.pluginFieldName != .none && record.pointee.pluginFieldValue != .none
         default: return true
         }
@@ -322,6 +342,11 @@ struct LineFormatter {
         case .error: buffer.appendEscaped(Self.symbolBytes(record.pointee.error, symbols), escaping)
         case .consumer: buffer.appendEscaped(Self.symbolBytes(record.pointee.consumer, symbols), escaping)
         case .rejectedBy: buffer.appendEscaped(Self.symbolBytes(record.pointee.rejectedBy, symbols), escaping)
+        // Written even when empty (plain HTTP): `"tls_protocol":""`.
+        case .tlsProtocol: buffer.appendEscaped(Self.symbolBytes(record.pointee.tlsProtocol, symbols), escaping)
+        case .tlsCipher: buffer.appendEscaped(Self.symbolBytes(record.pointee.tlsCipher, symbols), escaping)
+        case .tlsClientSubject:
+            buffer.appendEscaped(Self.symbolBytes(record.pointee.tlsClientSubject, symbols), escaping)
         case .plugin:
             // Written by appendPluginField (its key is the plugin's name); never reaches here.
             return false
@@ -341,7 +366,8 @@ extension AccessRecord {
             self.pluginFieldName.rawValue,
             self.pluginFieldValue.rawValue
         )
-        return Int(max(builtIn, plugins))
+        let tls = max(self.tlsProtocol.rawValue, self.tlsCipher.rawValue, self.tlsClientSubject.rawValue)
+        return Int(max(builtIn, plugins, tls))
     }
 }
 

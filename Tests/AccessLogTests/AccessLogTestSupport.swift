@@ -93,7 +93,7 @@ func fillSample(_ record: inout AccessRecord, writer: Int, index: Int, route: Ac
 /// A configuration for tests: a directory, frequent frames, no rotation unless asked.
 func testConfiguration(
     _ directory: String,
-    fields: [AccessLogField] = AccessLogField.allCases,
+    fields: [AccessLogField] = AccessLogField.defaultFields(),
     ringCapacity: Int = 4096
 ) -> AccessLogConfiguration {
     AccessLogConfiguration(

@@ -6,7 +6,7 @@ import Testing
 @Suite struct FormatTests {
     static func lines(
         format: AccessLogFormat,
-        fields: [AccessLogField] = AccessLogField.allCases
+        fields: [AccessLogField] = AccessLogField.defaultFields()
     ) async throws -> [String] {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }

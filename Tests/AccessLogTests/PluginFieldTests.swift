@@ -17,7 +17,7 @@ import Testing
     /// Writes one record per entry of `values` (the other fields fixed) and returns the plain lines.
     static func lines(
         format: AccessLogFormat,
-        fields: [AccessLogField] = AccessLogField.allCases,
+        fields: [AccessLogField] = AccessLogField.defaultFields(),
         _ values: [PluginValues]
     ) throws -> [String] {
         let directory = try TemporaryDirectory()

@@ -108,10 +108,16 @@ package final class AdminAPI: Sendable {
             return .adminError(404, "not found: \(request.path) is not an Admin API resource")
         }
         switch request.method {
-        case .get: return read(path, query: query)
+        case .get: return read(path, query: query, showSecrets: role(of: request, query: query) == .admin)
         case .delete: return delete(path, force: query["force"] == "true")
         default: return write(request.method, path, body: request.body)
         }
+    }
+
+    /// The role of the request's key (it passed ``authorize(_:query:)``).
+    private func role(of request: ControlRequest, query: AdminQuery) -> AdminConfig.Role? {
+        let token = [query["api_key"], request.header("x-api-key")].compactMap { $0 }.first { !$0.isEmpty }
+        return token.flatMap { keyring.role(of: $0) }
     }
 
     /// `nil` when the request's key may make it; else the 401.

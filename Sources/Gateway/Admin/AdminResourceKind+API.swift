@@ -1,6 +1,6 @@
 extension AdminResourceKind {
     /// The resource as APISIX's messages name it: "route", "upstream", "service", "consumer", "credential",
-    /// "global rule".
+    /// "global rule", "ssl".
     package var noun: String {
         switch self {
         case .routes: return "route"
@@ -9,6 +9,7 @@ extension AdminResourceKind {
         case .consumers: return "consumer"
         case .credentials: return "credential"
         case .globalRules: return "global rule"
+        case .ssls: return "ssl"
         }
     }
 
@@ -20,8 +21,9 @@ extension AdminResourceKind {
     package func supports(_ method: HTTPMethod) -> Bool {
         switch (self, method) {
         case (_, .get), (_, .put), (_, .delete): return true
-        case (.routes, .post), (.upstreams, .post), (.services, .post): return true
-        case (.routes, .patch), (.upstreams, .patch), (.services, .patch), (.globalRules, .patch): return true
+        case (.routes, .post), (.upstreams, .post), (.services, .post), (.ssls, .post): return true
+        case (.routes, .patch), (.upstreams, .patch), (.services, .patch), (.globalRules, .patch), (.ssls, .patch):
+            return true
         default: return false
         }
     }

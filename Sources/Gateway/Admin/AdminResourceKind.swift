@@ -7,4 +7,6 @@ package enum AdminResourceKind: String, Sendable, Hashable, CaseIterable {
     /// `/apisix/admin/consumers/{username}/credentials/{id}`; stored with the id `{username}/{id}`.
     case credentials
     case globalRules = "global_rules"
+    /// Certificates TLS listeners serve; their private keys are never shown to viewer keys.
+    case ssls
 }

@@ -19,7 +19,7 @@ extension ConfigReader {
         }
         guard let value = section["listen"], let address = listenAddress(value, at: "admin.listen") else { return }
         // Port 0 lets the kernel pick a port for each listener, so equal addresses cannot clash then.
-        if address.port != 0, let index = config.listen.firstIndex(of: address) {
+        if address.port != 0, let index = config.listen.firstIndex(where: { $0.sameSocket(as: address) }) {
             report("admin.listen", value, "\(address) is already the data-plane address listen[\(index)]")
             return
         }

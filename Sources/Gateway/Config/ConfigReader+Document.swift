@@ -4,14 +4,14 @@ import Yams
 extension ConfigReader {
     static let topLevelKeys = [
         "workers", "engine", "listen", "control", "admin", "log_level", "config", "access_log", "metrics", "limits",
-        "shutdown", "upstreams", "services", "routes", "consumers", "credentials", "global_rules",
+        "shutdown", "upstreams", "services", "routes", "consumers", "credentials", "global_rules", "tls", "ssls",
     ]
 
     /// Families whose buckets `metrics.buckets` may set.
     static let bucketFamilies = [
         "gateway_http_request_duration_seconds", "gateway_upstream_request_duration_seconds",
         "gateway_http_overhead_duration_seconds", "gateway_http_request_size_bytes",
-        "gateway_http_response_size_bytes", "gateway_plugin_duration_seconds",
+        "gateway_http_response_size_bytes", "gateway_plugin_duration_seconds", "gateway_tls_handshake_duration_seconds",
     ]
 
     /// Reads the whole document into `config`, then checks cross-references between routes and upstreams.
@@ -95,6 +95,13 @@ extension ConfigReader {
         if let node = top["global_rules"] {
             globalRules(node, into: &config)
         }
+        if let node = top["tls"] {
+            tlsSettings(node, into: &config.tls)
+        }
+        if let node = top["ssls"] {
+            ssls(node, into: &config)
+        }
+        checkDefaultSSL(top["tls"], in: config)
     }
 
     private mutating func listenAddresses(_ node: Node, at path: String) -> [ListenAddress]? {
@@ -105,14 +112,29 @@ extension ConfigReader {
         }
         var result: [ListenAddress] = []
         for item in items {
-            guard let address = listenAddress(item.node, at: item.path) else { continue }
-            if result.contains(address) {
+            guard let address = listenEntry(item.node, at: item.path) else { continue }
+            // Port 0 lets the kernel pick a port for each listener, so equal addresses cannot clash then.
+            if address.port != 0, result.contains(where: { $0.sameSocket(as: address) }) {
                 report(item.path, item.node, "\(address) is listed twice")
             } else {
                 result.append(address)
             }
         }
         return result.count == items.count ? result : nil
+    }
+
+    /// A data-plane listener: an address, or `{address, tls, http2}` (a plain string is plain HTTP/1.1).
+    private mutating func listenEntry(_ node: Node, at path: String) -> ListenAddress? {
+        guard case .mapping = node else { return listenAddress(node, at: path) }
+        guard let object = fields(node, at: path, allowed: ["address", "tls", "http2"]) else { return nil }
+        guard let value = object["address"] else {
+            missing(object, "address", " such as \"127.0.0.1:8443\"")
+            return nil
+        }
+        guard var address = listenAddress(value, at: object.path("address")) else { return nil }
+        if let value = object["tls"], let tls = bool(value, at: object.path("tls")) { address.tls = tls }
+        if let value = object["http2"], let http2 = bool(value, at: object.path("http2")) { address.http2 = http2 }
+        return address
     }
 
     /// One address: "host:port", ":port", or a bare port number (all IPv4 interfaces, as APISIX's node_listen).
@@ -134,7 +156,7 @@ extension ConfigReader {
         guard let section = fields(node, at: "control", allowed: ["listen"]) else { return }
         guard let value = section["listen"], let address = listenAddress(value, at: "control.listen") else { return }
         // Port 0 lets the kernel pick a port for each listener, so equal addresses cannot clash then.
-        if address.port != 0, let index = config.listen.firstIndex(of: address) {
+        if address.port != 0, let index = config.listen.firstIndex(where: { $0.sameSocket(as: address) }) {
             report("control.listen", value, "\(address) is already the data-plane address listen[\(index)]")
             return
         }
@@ -234,7 +256,7 @@ extension ConfigReader {
     private mutating func limits(_ node: Node, into limits: inout LimitsConfig) {
         let keys = [
             "max_request_line", "max_header_size", "max_headers", "header_timeout", "keepalive_timeout",
-            "body_timeout", "send_timeout", "client_max_body_size", "max_connections",
+            "body_timeout", "send_timeout", "tls_handshake_timeout", "client_max_body_size", "max_connections",
         ]
         guard let section = fields(node, at: "limits", allowed: keys) else { return }
         let oneGiB: Int64 = 1 << 30
@@ -271,6 +293,11 @@ extension ConfigReader {
         }
         if let value = section["send_timeout"], let timeout = duration(value, at: path("send_timeout")) {
             limits.sendTimeout = timeout
+        }
+        if let value = section["tls_handshake_timeout"],
+            let timeout = duration(value, at: path("tls_handshake_timeout"))
+        {
+            limits.tlsHandshakeTimeout = timeout
         }
         if let value = section["client_max_body_size"],
             let bytes = size(value, at: path("client_max_body_size"), allowZero: true)

@@ -129,7 +129,7 @@ extension ConfigReader {
 
     /// Reads the identifier at `key`, reporting it missing, malformed, or already used by another entry
     /// of the same section (`firstUse` maps ids to the path of their first entry).
-    private mutating func uniqueIdentifier(
+    mutating func uniqueIdentifier(
         _ object: ConfigFields,
         _ key: String,
         of kind: String,

@@ -30,6 +30,9 @@ public struct GatewayConfig: Sendable, Equatable {
     package var consumers: [ConsumerConfig] = []
     package var credentials: [CredentialConfig] = []
     package var globalRules: [GlobalRuleConfig] = []
+    /// TLS settings for every TLS listener (`tls:`) and the certificates they serve (`ssls:`).
+    package var tls: TLSSettings = TLSSettings()
+    package var ssls: [SSLConfig] = []
     /// The least severe level the process's log lines are written at (`log_level`, default `info`).
     package var logLevel: Logger.Level = .info
     /// The Admin API (`admin:`); off unless `admin.listen` is set.
@@ -45,6 +48,9 @@ public struct GatewayConfig: Sendable, Equatable {
     package var sourceName: String = ""
 
     package init() {}
+
+    /// Whether a data-plane listener speaks TLS.
+    package var hasTLSListener: Bool { listen.contains { $0.tls } }
 
     /// The upstream with this id, if any.
     package func upstream(id: String) -> UpstreamConfig? {

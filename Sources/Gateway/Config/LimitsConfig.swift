@@ -14,6 +14,9 @@ package struct LimitsConfig: Sendable, Equatable {
     package var clientBodyTimeout: Duration = .seconds(60)
     /// Longest gap between two writes to a client (`send_timeout`).
     package var sendTimeout: Duration = .seconds(60)
+    /// Time allowed for a TLS handshake to complete (`tls_handshake_timeout`), so a client stalling
+    /// mid-handshake cannot hold a connection.
+    package var tlsHandshakeTimeout: Duration = .seconds(10)
     /// Largest request body in bytes (`client_max_body_size`); 0 means unlimited. Routes may override it.
     package var clientMaxBodySize: Int64 = 0
     /// Most client connections one worker holds at once (`max_connections`).

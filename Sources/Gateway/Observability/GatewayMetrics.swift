@@ -25,6 +25,9 @@ package final class GatewayMetrics: Sendable {
     package let panicRequests: CounterFamily
     package let pluginRejections: CounterFamily
     package let pluginDuration: HistogramFamily
+    package let tlsHandshakes: CounterFamily
+    package let tlsHandshakeDuration: HistogramFamily
+    package let tlsResumptions: CounterFamily
 
     package init(registry: MetricRegistry, plan: ProxyPlan) throws(TelemetryError) {
         self.registry = registry
@@ -108,7 +111,7 @@ package final class GatewayMetrics: Sendable {
         timeouts = try registry.counter(
             "gateway_timeouts_total",
             help:
-                "Timeouts by kind: client_header, client_body, client_send, upstream_connect, upstream_send, upstream_read.",
+                "Timeouts by kind: client_header, client_body, client_send, upstream_connect, upstream_send, upstream_read, tls_handshake.",
             labelNames: ["kind"]
         )
         rejected = try registry.counter(
@@ -151,6 +154,28 @@ package final class GatewayMetrics: Sendable {
             buckets: buckets("gateway_plugin_duration_seconds", [0.000_001, 0.000_01, 0.000_1, 0.001, 0.01]),
             native: native,
             maxSeries: limit
+        )
+        tlsHandshakes = try registry.counter(
+            "gateway_tls_handshakes_total",
+            help:
+                "TLS handshakes on data-plane listeners by result (success, timeout, peer_closed, plain_http, protocol_error, unsupported, no_certificate, client_certificate, internal) and protocol.",
+            labelNames: ["result", "protocol"]
+        )
+        tlsHandshakeDuration = try registry.histogram(
+            "gateway_tls_handshake_duration_seconds",
+            help:
+                "Time from the first ClientHello bytes to a completed TLS handshake (failed handshakes are not observed).",
+            labelNames: [],
+            buckets: buckets(
+                "gateway_tls_handshake_duration_seconds",
+                [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
+            ),
+            native: native
+        )
+        tlsResumptions = try registry.counter(
+            "gateway_tls_resumptions_total",
+            help: "Completed TLS handshakes that resumed a session (ticket or session cache).",
+            labelNames: []
         )
     }
 }

@@ -45,7 +45,10 @@ package final class GatewayObservability: Sendable {
             nodeSymbols = []
             return
         }
-        let logger = try AccessLogger(configuration: Self.configuration(settings))
+        var configuration = Self.configuration(settings)
+        // TLS fields join the line only where a listener can fill them: plain gateways keep today's line.
+        configuration.fields = AccessLogField.defaultFields(tls: plan.config.hasTLSListener)
+        let logger = try AccessLogger(configuration: configuration)
         routeSymbols = try plan.routeIDs.map { id throws(AccessLogError) in try logger.register(id) } + [.none]
         nodeSymbols = try (0..<plan.nodeCount).map { node throws(AccessLogError) in
             let entry = plan.nodes[node]

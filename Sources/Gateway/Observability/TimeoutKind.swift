@@ -1,6 +1,6 @@
 /// The timeouts the data plane counts in `gateway_timeouts_total{kind}`.
 package enum TimeoutKind: Int, CaseIterable, Sendable {
-    case clientHeader, clientBody, clientSend, upstreamConnect, upstreamSend, upstreamRead
+    case clientHeader, clientBody, clientSend, upstreamConnect, upstreamSend, upstreamRead, tlsHandshake
 
     package var label: String {
         switch self {
@@ -10,6 +10,7 @@ package enum TimeoutKind: Int, CaseIterable, Sendable {
         case .upstreamConnect: return "upstream_connect"
         case .upstreamSend: return "upstream_send"
         case .upstreamRead: return "upstream_read"
+        case .tlsHandshake: return "tls_handshake"
         }
     }
 }

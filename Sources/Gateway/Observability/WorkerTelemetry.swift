@@ -44,6 +44,10 @@ package final class WorkerTelemetry: @unchecked Sendable {
     let panicRequests: UnsafeMutablePointer<CounterHandle>
     let connections: GaugeHandle
     let connectionsTotal: CounterHandle
+    /// `gateway_tls_handshakes_total` handles by result and protocol, resolved on first use (nil until then).
+    private var tlsHandshakes: [CounterHandle?]
+    let tlsHandshakeDuration: HistogramHandle
+    let tlsResumptions: CounterHandle
 
     // Open-addressing cache of request counter handles keyed by route, method and status.
     private static let cacheSize = 4096
@@ -81,6 +85,12 @@ package final class WorkerTelemetry: @unchecked Sendable {
         panicRequests = .allocate(capacity: plan.upstreamCapacity)
         connections = try metrics.downstreamConnections.handle(["\(worker)"])
         connectionsTotal = try metrics.downstreamConnectionsTotal.handle(["\(worker)"])
+        tlsHandshakes = Array(
+            repeating: nil,
+            count: TLSHandshakeResult.allCases.count * TLSProtocolLabel.allCases.count
+        )
+        tlsHandshakeDuration = try metrics.tlsHandshakeDuration.handle([])
+        tlsResumptions = try metrics.tlsResumptions.handle([])
         cacheKeys = .allocate(capacity: Self.cacheSize)
         cacheKeys.initialize(repeating: 0, count: Self.cacheSize)
         cacheHandles = .allocate(capacity: Self.cacheSize)
@@ -269,6 +279,25 @@ package final class WorkerTelemetry: @unchecked Sendable {
     package func recordPoolIdle(upstream: Int, delta: Double) {
         guard enabled else { return }
         poolIdle[upstream].add(delta, on: writer)
+    }
+
+    /// A TLS handshake ended with `result`; successful ones also record their duration and resumption.
+    package func recordTLSHandshake(
+        _ result: TLSHandshakeResult,
+        protocol version: TLSProtocolLabel,
+        nanoseconds: UInt64,
+        resumed: Bool
+    ) {
+        guard enabled else { return }
+        let index = result.rawValue * TLSProtocolLabel.allCases.count + version.rawValue
+        if tlsHandshakes[index] == nil {
+            // First of its kind on this worker: resolving allocates, once.
+            tlsHandshakes[index] = try? metrics.tlsHandshakes.handle([result.label, version.label])
+        }
+        tlsHandshakes[index]?.increment(on: writer)
+        guard result == .success else { return }
+        tlsHandshakeDuration.observe(Double(nanoseconds) / 1e9, on: writer)
+        if resumed { tlsResumptions.increment(on: writer) }
     }
 
     @inline(__always)

@@ -141,6 +141,10 @@ public final class ProxyPlan: @unchecked Sendable {
     package let plugins: PluginPlan
     /// Global rules have plugins (they run for requests no route matched too).
     package let hasGlobalPlugins: Bool
+    /// The certificates TLS listeners serve (nil when there is no TLS listener and no `ssls`).
+    package let tls: TLSCertificateSet?
+    /// `limits.tls_handshake_timeout` in nanoseconds.
+    package let tlsHandshakeTimeout: UInt64
 
     /// Compiles `config` into tables laid out by `layout` (updated for `config`), keeping the entries
     /// `previous` had for what `config` no longer has (retired), so requests in flight on them finish.
@@ -155,7 +159,12 @@ public final class ProxyPlan: @unchecked Sendable {
             previous: previous,
             shared: PluginSharedState.process
         )
+        let tls =
+            config.hasTLSListener || !config.ssls.isEmpty
+            ? try TLSCertificateSet(ssls: config.ssls, settings: config.tls, sourceName: config.sourceName) : nil
         let tables = try PlanTables(config: config, placement: placement, layout: layout, previous: previous)
+        self.tls = tls
+        tlsHandshakeTimeout = config.limits.tlsHandshakeTimeout.nanoseconds
         self.config = config
         self.generation = previous.map { $0.generation + 1 } ?? 0
         self.layout = layout

@@ -108,6 +108,7 @@ extension ClientConnection {
         case .send: return .close(timeout: .clientSend)
         case .retryBackoff: return .startRetry
         case .pluginDelay: return .resumePlugins
+        case .tlsHandshake: return .close(timeout: .tlsHandshake)
         case .keepAlive, .linger, .none: return .close(timeout: nil)
         }
     }

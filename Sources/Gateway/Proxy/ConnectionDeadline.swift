@@ -17,6 +17,8 @@ package enum ClientDeadline: UInt8, Sendable {
     case linger
     /// A request a plugin delayed (`limit-req`, `limit-conn`) goes on with its next plugin.
     case pluginDelay
+    /// The TLS handshake must complete (`limits.tls_handshake_timeout`): close.
+    case tlsHandshake
 }
 
 /// Why an upstream connection's timer is set.

@@ -49,6 +49,7 @@ extension Worker {
             resumeDelayedRequest(slot)
         case .close(let timeout):
             if let timeout { telemetry.recordTimeout(timeout) }
+            if timeout == .tlsHandshake { tlsStreams[slot].failure = .timeout }
             closeClient(slot)
         case .discardAndClose(let buffer):
             io.recycleBuffer(UInt16(truncatingIfNeeded: buffer))

@@ -52,8 +52,19 @@ extension Worker {
         UserData.make(.clientReceive, slot: UInt32(slot), generation: clients[slot].generation)
     }
 
+    /// Asks for more input: from the socket, or for TLS from records already received.
     @inline(__always)
     func postClientReceive(_ slot: Int) {
+        guard !clients[slot].receiving else { return }
+        if tlsStreams[slot].phase == .established && tlsStreams[slot].hasBufferedInput {
+            queueTLSInput(slot)
+            return
+        }
+        postRawClientReceive(slot)
+    }
+
+    @inline(__always)
+    func postRawClientReceive(_ slot: Int) {
         guard !clients[slot].receiving else { return }
         clients[slot].receiving = true
         io.receive(fd: clients[slot].fd, userData: clientData(slot))
@@ -198,6 +209,18 @@ extension Worker {
         let path = UnsafeRawBufferPointer(rebasing: source[head.pathRange])
         let routeIndex = plan.routeTable.match(method: head.method, host: host, path: path)
         clients[slot].route = Int32(routeIndex)
+        if tlsStreams[slot].phase != .none && tlsStreams[slot].clientCertificate.refused {
+            // Downstream mTLS without `client.required`: every request is told why, none is served.
+            consumeClientInput(slot, head.headLength)
+            if head.body != .none { clients[slot].closeAfter = true }
+            respondWithError(
+                slot,
+                status: 400,
+                message: tlsStreams[slot].clientCertificate == .missing
+                    ? "no required SSL certificate was sent" : "the SSL certificate error"
+            )
+            return
+        }
         continueRequest(slot, head, source: source, route: routeIndex, continuing: false)
     }
 
@@ -278,7 +301,7 @@ extension Worker {
                 start: clientAddressBytes + slot * 48,
                 count: Int(clients[slot].clientAddressLength)
             ),
-            proto: "http",
+            proto: tlsStreams[slot].phase != .none ? "https" : "http",
             requestID: UnsafeRawBufferPointer(
                 start: requestIDBytes + slot * 64,
                 count: Int(clients[slot].requestIDLength)
@@ -430,6 +453,10 @@ extension Worker {
 
     @inline(__always)
     func sendClientOutput(_ slot: Int) {
+        if tlsStreams[slot].phase != .none {
+            sealClientOutput(slot)
+            return
+        }
         let c = clients[slot]
         clients[slot].sending = true
         io.send(
@@ -519,7 +546,12 @@ extension Worker {
         }
         clearDeadline(client: slot)
         let fd = clients[slot].fd
-        if clients[slot].receiving || clients[slot].sending { io.cancel(fd: fd) }
+        var sendPosted = clients[slot].sending
+        if tlsStreams[slot].phase != .none {
+            sendPosted = sendPosted || tlsStreams[slot].sendPosted
+            closeTLS(slot)
+        }
+        if clients[slot].receiving || sendPosted { io.cancel(fd: fd) }
         io.close(fd: fd)
         if clients[slot].inputSource != .none { release(clients[slot].inputSource, clients[slot].inputID) }
         if clients[slot].outputSource != .none { release(clients[slot].outputSource, clients[slot].outputID) }

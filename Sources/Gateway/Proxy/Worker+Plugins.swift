@@ -50,6 +50,8 @@ extension Worker {
             generation: plan.generation,
             continuing: continuing
         )
+        // Per request: the worker's one PluginRequest served a plain connection just before.
+        pluginRequest.isTLS = tlsStreams[slot].phase != .none
         let global = plugins.global
         let routeChain = route >= 0 ? plugins.chain(route: route)?.takeUnretainedValue() : nil
         var stage = continuing ? Stage(rawValue: state.pointee.resumeStage) ?? .done : .globalRewrite
@@ -158,6 +160,7 @@ extension Worker {
             upstreamStatus: Int(clients[slot].upstreamStatus),
             requestID: requestID(slot)
         )
+        pluginRequest.isTLS = tlsStreams[slot].phase != .none
         var position = 0
         var verdict = PluginVerdict.proceed
         var kind: UInt8 = 0

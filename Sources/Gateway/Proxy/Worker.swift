@@ -76,6 +76,15 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     @exclusivity(unchecked) var drainDeadline: UInt64 = 0
     /// Clients whose receive hit ENOBUFS and must be re-posted on the next loop turn.
     @exclusivity(unchecked) var starvedReceives: [Int32] = []
+    /// Each client's TLS layer (``TLSPhase/none`` on plain connections).
+    let tlsStreams: UnsafeMutablePointer<TLSStream>
+    /// Listening sockets whose connections start with a TLS handshake.
+    let tlsListenFDs: [Int32]
+    /// Interned TLS protocol names by ``TLSProtocolLabel``, and cipher names by OpenSSL's name address.
+    @exclusivity(unchecked) var tlsProtocolSymbols: [AccessLogSymbol] = [.none, .none, .none]
+    @exclusivity(unchecked) var tlsCipherSymbols: [UInt: AccessLogSymbol] = [:]
+    /// TLS clients holding records to open on this loop turn (slot | generation << 32).
+    @exclusivity(unchecked) var tlsReady: [UInt64] = []
 
     /// Creates the worker's executor and memory on the calling thread; call ``run()`` on the same thread.
     ///
@@ -160,7 +169,11 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         upstreamConnections = zeroed(upstreamCapacity)
         pool = KeepAlivePool(nodeCount: plan.nodeCapacity, slotCapacity: upstreamCapacity)
         listenFDs = listeners
+        // Listeners come in the order of `listen`, a process-level key a reload cannot change.
+        tlsListenFDs = zip(listeners, plan.config.listen).filter { $0.1.tls }.map(\.0)
+        tlsStreams = zeroed(clientCapacity)
         starvedReceives.reserveCapacity(1024)
+        tlsReady.reserveCapacity(1024)
     }
 
     deinit {
@@ -175,6 +188,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         free(routeSymbols)
         free(nodeSymbols)
         free(pluginStates)
+        for slot in 0..<clientCapacity where tlsStreams[slot].phase != .none { tlsStreams[slot].close() }
+        free(tlsStreams)
     }
 
     /// Runs the event loop until shutdown completes.
@@ -202,6 +217,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         io.drainCompletions { userData, result, flags in
             self.dispatch(userData, result, flags)
         }
+        if !tlsReady.isEmpty { runTLSReady() }
         if !starvedReceives.isEmpty { retryStarvedReceives() }
         io.publishBuffers()
         while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
@@ -225,13 +241,21 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
                 recycleStale(result: result, flags: flags)
                 return
             }
-            onClientReceive(slot, result, flags)
+            if tlsStreams[slot].phase != .none {
+                onTLSReceive(slot, result, flags)
+            } else {
+                onClientReceive(slot, result, flags)
+            }
         case .clientSend:
             let slot = Int(UserData.slot(userData))
             guard clients[slot].generation == UserData.generation(userData), clients[slot].state != .closed else {
                 return
             }
-            onClientSend(slot, result)
+            if tlsStreams[slot].phase != .none {
+                onTLSSend(slot, result)
+            } else {
+                onClientSend(slot, result)
+            }
         case .upstreamConnect:
             let slot = Int(UserData.slot(userData))
             guard upstreamConnections[slot].generation == UserData.generation(userData),
@@ -305,7 +329,15 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         peerAddresses[slot] = clientAddresses[slot]
         control.connectionOpened(worker: index)
         telemetry.recordConnection(opened: true)
-        setDeadline(client: slot, .header, after: plan.headerTimeout)
+        if !tlsListenFDs.isEmpty && tlsListenFDs.contains(listener) {
+            guard startTLS(slot) else {
+                closeClient(slot)
+                return
+            }
+            setDeadline(client: slot, .tlsHandshake, after: plan.tlsHandshakeTimeout)
+        } else {
+            setDeadline(client: slot, .header, after: plan.headerTimeout)
+        }
         postClientReceive(slot)
     }
 

@@ -148,7 +148,9 @@ package final class ConfigReloader: @unchecked Sendable {
     /// The Admin API resources of `resources` as entries added to the file's sections.
     package static func overlay(_ resources: ResourceSet) -> [ConfigOverlayEntry] {
         var entries: [ConfigOverlayEntry] = []
-        let order: [AdminResourceKind] = [.upstreams, .services, .routes, .consumers, .credentials, .globalRules]
+        let order: [AdminResourceKind] = [
+            .upstreams, .services, .routes, .consumers, .credentials, .globalRules, .ssls,
+        ]
         for kind in order {
             for resource in resources.list(kind) {
                 var json = resource.json

@@ -55,6 +55,7 @@ public final class GatewayRuntime: @unchecked Sendable {
         let reloader = reloader
         server.onHangUp = { reloader.requestReloadFromFile(trigger: "SIGHUP") }
         try ConfigMetricsCollector.install(registry: registry, settings: plan.config.metrics) { reloader.status }
+        try TLSMetricsCollector.install(registry: registry, settings: plan.config.metrics) { reloader.current }
         if let configPath, plan.config.reload.watch {
             watcher = ConfigFileWatcher(path: configPath, reloader: reloader, logger: logger)
         }

@@ -92,8 +92,11 @@ public final class GatewayServer: @unchecked Sendable {
         // Block before creating threads so workers inherit the mask and only this thread takes them.
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         try start()
-        for address in boundAddresses {
-            logger.info("listening on \(address) with \(control.workerCount) workers")
+        for (address, listen) in zip(boundAddresses, plan.config.listen) {
+            logger.info("listening on \(address) with \(control.workerCount) workers\(listen.tls ? " (TLS)" : "")")
+        }
+        if plan.config.hasTLSListener {
+            logger.info("\(KernelTLSSupport.mode(setting: plan.config.tls.kernelTLS).startupLine)")
         }
         // Wait for a termination signal, or for a worker that failed to start.
         while true {

@@ -73,12 +73,14 @@ final class PluginHarness {
         return plugin
     }
 
-    /// Starts a request from its raw head ("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), emptying the state.
+    /// Starts a request from its raw head ("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), emptying the state;
+    /// `tls` says whether it came on a TLS connection.
     func begin(
         _ raw: String,
         now: UInt64 = 1_000_000_000,
         unixTime: Int64 = 1_800_000_000,
-        peer: ClientAddress = ClientAddress(ipv4: (127, 0, 0, 1))
+        peer: ClientAddress = ClientAddress(ipv4: (127, 0, 0, 1)),
+        tls: Bool = false
     ) {
         request.finish(state)
         let bytes = Array(raw.utf8)
@@ -97,6 +99,8 @@ final class PluginHarness {
             peer: peer,
             requestID: UnsafeRawBufferPointer(requestID)
         )
+        // Set for every request: one request object serves a worker's plain and TLS connections alike.
+        request.isTLS = tls
     }
 
     /// Runs `phase` of `plugin` on the current request.

@@ -6,8 +6,7 @@ import Testing
     static func headers(_ settings: String, tls: Bool = false) throws -> [String] {
         let harness = PluginHarness()
         let plugin = try harness.compile("security-headers", settings)
-        harness.begin("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-        harness.request.isTLS = tls
+        harness.begin("GET / HTTP/1.1\r\nHost: h\r\n\r\n", tls: tls)
         harness.respond(status: 200)
         _ = harness.run(plugin, .headerFilter)
         return harness.edits.map { "\($0.0) \($0.1): \($0.2)" }
@@ -23,6 +22,22 @@ import Testing
             try Self.headers("{}", tls: true)
                 == plain + ["responseSet Strict-Transport-Security: max-age=31536000; includeSubDomains"]
         )
+    }
+
+    @Test func strictTransportSecurityIsSentOnTLSConnectionsOnly() throws {
+        let harness = PluginHarness()
+        let plugin = try harness.compile("security-headers", "{strict_transport_security: 'max-age=600'}")
+        func transportSecurity(tls: Bool) -> [String] {
+            harness.begin("GET / HTTP/1.1\r\nHost: h\r\n\r\n", tls: tls)
+            harness.respond(status: 200)
+            _ = harness.run(plugin, .headerFilter)
+            return harness.edits.filter { $0.1 == "Strict-Transport-Security" }.map { "\($0.0) \($0.2)" }
+        }
+        // The same instance and request object, alternating: nothing of one request leaks into the next.
+        #expect(transportSecurity(tls: true) == ["responseSet max-age=600"])
+        #expect(transportSecurity(tls: false).isEmpty)
+        #expect(transportSecurity(tls: true) == ["responseSet max-age=600"])
+        #expect(transportSecurity(tls: false).isEmpty)
     }
 
     @Test func valuesOverrideAndFalseOrEmptyRemove() throws {

@@ -15,6 +15,7 @@ package enum PluginRegistry {
         CORSPlugin.descriptor,
         ProxyRewritePlugin.descriptor,
         ResponseRewritePlugin.descriptor,
+        RedirectPlugin.descriptor,
         SecurityHeadersPlugin.descriptor,
         RequestIDPlugin.descriptor,
     ].sorted { $0.priority > $1.priority }

@@ -37,7 +37,7 @@ package final class PluginRequest {
     /// The request id the gateway sends upstream and back.
     package internal(set) var requestID = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Whether the client connection is TLS.
-    package internal(set) var isTLS = false
+    package var isTLS = false
     /// Scratch bytes a plugin may use during one call (decoding a credential); not kept between calls.
     package let scratch: UnsafeMutableRawBufferPointer
     /// The consumers of the plan the request runs on.
