@@ -124,6 +124,13 @@ class Handler(BaseHTTPRequestHandler):
             remaining -= len(piece)
             yield piece
 
+    def client_subject(self):
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        certificate = getpeercert() if getpeercert else None
+        if not certificate:
+            return None
+        return ",".join("%s=%s" % pair for part in certificate.get("subject", ()) for pair in part)
+
     def drain_body(self):
         for _ in self.body_pieces():
             pass
@@ -183,6 +190,8 @@ class Handler(BaseHTTPRequestHandler):
                     "peer_port": self.client_address[1],
                     "conn_id": self.conn_id,
                     "conn_requests": self.conn_requests,
+                    "tls": hasattr(self.connection, "version") and self.connection.version() or None,
+                    "client_subject": self.client_subject(),
                 }
             )
         if endpoint == "whoami":
@@ -259,10 +268,22 @@ def main():
     parser.add_argument("--delay", type=float, default=0)
     parser.add_argument("--force-status", type=int, default=0)
     parser.add_argument("--nodelay", action="store_true")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain) ...")
+    parser.add_argument("--tls-key", help="... and this key")
+    parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
     options = parser.parse_args()
     global OPTIONS
     OPTIONS = options
     server = Server(("127.0.0.1", options.port), Handler)
+    if options.tls_cert:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(options.tls_cert, options.tls_key)
+        if options.tls_client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(options.tls_client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     port = server.server_address[1]
     if options.port_file:
         with open(options.port_file + ".tmp", "w") as f:

@@ -47,15 +47,23 @@ extension ConfigReader {
         {
             settings.sessionCacheSize = size
         }
-        if let value = section["ktls"], let mode = choice(value, at: "tls.ktls", as: KernelTLSSetting.self) {
-            settings.kernelTLS = mode
+        if let value = section["ktls"] {
+            // YAML 1.1 reads a bare `off` as false (and `on` as true): take them for the setting they spell.
+            if value.tagName == .bool, let flag = value.bool {
+                settings.kernelTLS = flag ? .auto : .off
+            } else if let mode = choice(value, at: "tls.ktls", as: KernelTLSSetting.self) {
+                settings.kernelTLS = mode
+            }
         }
         // OpenSSL is the judge of cipher strings: a context built with them must accept at least one.
         do {
             _ = try TLSContextBuilder.probe(settings)
         } catch {
             let key = error.message.hasPrefix("tls.ciphersuites") ? "tls.ciphersuites" : "tls.ciphers"
-            report(key, section[key.replacingOccurrences(of: "tls.", with: "")], error.message)
+            // The path names the key already.
+            let reason =
+                error.message.hasPrefix(key + ": ") ? String(error.message.dropFirst(key.count + 2)) : error.message
+            report(key, section[key.replacingOccurrences(of: "tls.", with: "")], reason)
         }
     }
 
@@ -159,7 +167,7 @@ extension ConfigReader {
             do {
                 return (try String(contentsOfFile: path, encoding: .utf8), object.path(file))
             } catch {
-                report(object.path(file), value, "cannot read \"\(path)\": \(Self.fileError(error))")
+                report(object.path(file), value, "cannot read \"\(path)\": \(Self.fileError(error, path: path))")
                 return nil
             }
         case (_?, _?):
@@ -253,17 +261,64 @@ extension ConfigReader {
         }
     }
 
+    /// Reads an upstream's `tls:`: verification, SNI, trusted CAs and a client certificate for mTLS.
+    mutating func upstreamTLS(_ node: Node, at path: String) -> UpstreamConfig.TLS {
+        var settings = UpstreamConfig.TLS()
+        let keys = [
+            "verify", "sni", "ca", "ca_file", "client_cert", "client_key", "client_cert_file", "client_key_file",
+        ]
+        guard let object = fields(node, at: path, allowed: keys) else { return settings }
+        if let value = object["verify"], let verify = bool(value, at: object.path("verify")) {
+            settings.verify = verify
+        }
+        if let value = object["sni"], let name = nonEmptyString(value, at: object.path("sni")) { settings.sni = name }
+        if object["ca"] != nil || object["ca_file"] != nil,
+            let ca = pem(object, inline: "ca", file: "ca_file", required: true)
+        {
+            do {
+                if try TLSCertificateMaterial.certificates(pem: ca.text).isEmpty {
+                    report(ca.origin, object.node, "holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)")
+                } else {
+                    settings.caPEM = ca.text
+                }
+            } catch {
+                report(ca.origin, object.node, error.message)
+            }
+        }
+        let hasClient = ["client_cert", "client_key", "client_cert_file", "client_key_file"].contains {
+            object[$0] != nil
+        }
+        if hasClient,
+            let pair = certificatePair(object, certificateKey: "client_cert", keyKey: "client_key", required: true)
+        {
+            do {
+                _ = try TLSCertificateMaterial(certificatePEM: pair.certificatePEM, keyPEM: pair.keyPEM)
+                settings.clientCertificate = pair
+            } catch {
+                report(pair.certificateOrigin, object.node, error.message)
+            }
+        }
+        return settings
+    }
+
     private static func utc(_ seconds: Int64) -> String {
         let formatter = ISO8601DateFormatter()
         return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 
-    private static func fileError(_ error: any Error) -> String {
+    /// The OS's reason `path` could not be read ("No such file or directory", "Permission denied").
+    private static func fileError(_ error: any Error, path: String) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
         {
             return String(cString: strerror(Int32(underlying.code)))
         }
+        // Foundation on Linux reports no errno: ask the OS again (a directory opens but does not read).
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(descriptor) }
+        var byte: UInt8 = 0
+        guard read(descriptor, &byte, 1) >= 0 else { return String(cString: strerror(errno)) }
         return nsError.localizedDescription
     }
 }

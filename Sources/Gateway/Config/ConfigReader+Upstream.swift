@@ -4,7 +4,7 @@ extension ConfigReader {
     static let upstreamKeys = [
         "id", "type", "nodes", "timeout", "keepalive_pool", "scheme", "pass_host", "upstream_host", "retries",
         "retry_timeout", "name", "desc", "labels", "checks", "circuit_breaker", "retry_on", "retry_budget",
-        "retry_backoff", "hash_on", "key", "panic_threshold", "create_time", "update_time",
+        "retry_backoff", "hash_on", "key", "panic_threshold", "create_time", "update_time", "tls",
     ]
 
     /// Reads one upstream object; `inlineID` is the synthesized id of an inline route upstream.
@@ -62,6 +62,9 @@ extension ConfigReader {
             let scheme = choice(value, at: object.path("scheme"), as: UpstreamConfig.Scheme.self)
         {
             upstream.scheme = scheme
+        }
+        if let value = object["tls"] {
+            upstream.tls = upstreamTLS(value, at: object.path("tls"))
         }
         if let value = object["pass_host"],
             let passHost = choice(value, at: object.path("pass_host"), as: UpstreamConfig.PassHost.self)

@@ -35,6 +35,23 @@ package struct UpstreamConfig: Sendable, Equatable {
     /// Protocol spoken to the nodes.
     package enum Scheme: String, Sendable, Equatable, CaseIterable {
         case http
+        /// TLS to the nodes (`tls:` settings).
+        case https
+    }
+
+    /// TLS towards the nodes of an `https` upstream (`tls:`, APISIX's keys plus `sni` and a CA).
+    package struct TLS: Sendable, Equatable {
+        /// Verify the node's certificate chain and name (`verify`, default true).
+        package var verify = true
+        /// The server name sent and verified (`sni`); default: the `Host` the request goes with when it
+        /// is a name, else the node's host.
+        package var sni: String?
+        /// Trusted CA certificates (PEM, `ca` or `ca_file`); default: the system bundle.
+        package var caPEM: String?
+        /// Client certificate and key for mTLS (`client_cert`/`client_key`, or `*_file`).
+        package var clientCertificate: SSLCertificatePair?
+
+        package init() {}
     }
 
     /// Connect, send and read timeouts towards the nodes.
@@ -73,6 +90,8 @@ package struct UpstreamConfig: Sendable, Equatable {
     package var keepalivePool: KeepalivePool = KeepalivePool()
     /// Protocol towards the nodes.
     package var scheme: Scheme = .http
+    /// TLS settings when ``scheme`` is `https`.
+    package var tls = TLS()
     /// `Host` header policy.
     package var passHost: PassHost = .pass
     /// The `Host` sent when ``passHost`` is ``PassHost/rewrite``.

@@ -143,6 +143,8 @@ public final class ProxyPlan: @unchecked Sendable {
     package let hasGlobalPlugins: Bool
     /// The certificates TLS listeners serve (nil when there is no TLS listener and no `ssls`).
     package let tls: TLSCertificateSet?
+    /// TLS client contexts of `https` upstreams by upstream index (nil: plain HTTP).
+    package let upstreamTLS: [TLSClientContext?]
     /// `limits.tls_handshake_timeout` in nanoseconds.
     package let tlsHandshakeTimeout: UInt64
 
@@ -164,6 +166,25 @@ public final class ProxyPlan: @unchecked Sendable {
             ? try TLSCertificateSet(ssls: config.ssls, settings: config.tls, sourceName: config.sourceName) : nil
         let tables = try PlanTables(config: config, placement: placement, layout: layout, previous: previous)
         self.tls = tls
+        var clients: [TLSClientContext?] = []
+        var tlsIssues: [ConfigIssue] = []
+        for upstream in tables.upstreamConfigs {
+            guard upstream.scheme == .https else {
+                clients.append(nil)
+                continue
+            }
+            let name = upstream.tls.sni ?? (upstream.passHost == .rewrite ? upstream.upstreamHost : nil)
+            do throws(TLSError) {
+                clients.append(try TLSClientContext(upstream.tls, settings: config.tls, serverName: name))
+            } catch {
+                clients.append(nil)
+                tlsIssues.append(ConfigIssue(path: "\(upstream.sourcePath).tls", line: nil, reason: error.message))
+            }
+        }
+        guard tlsIssues.isEmpty else {
+            throw ConfigError(code: .invalid, issues: tlsIssues, sourceName: config.sourceName)
+        }
+        upstreamTLS = clients
         tlsHandshakeTimeout = config.limits.tlsHandshakeTimeout.nanoseconds
         self.config = config
         self.generation = previous.map { $0.generation + 1 } ?? 0

@@ -10,12 +10,16 @@ package enum UpstreamFailure: UInt8, Sendable {
     case closedPrematurely
     case connectionFailed
     case readTimeout
+    /// The TLS handshake with an `https` node failed (certificate not trusted, name mismatch, no
+    /// common version or cipher, or the node closed).
+    case tlsHandshakeFailed
 
     /// The status of the gateway's own answer when the failure reaches the client.
     package var status: Int {
         switch self {
         case .connectTimeout, .sendTimeout, .readTimeout: return 504
-        case .connectRefused, .closedWhileSending, .closedPrematurely, .connectionFailed: return 502
+        case .connectRefused, .closedWhileSending, .closedPrematurely, .connectionFailed, .tlsHandshakeFailed:
+            return 502
         }
     }
 
@@ -29,6 +33,7 @@ package enum UpstreamFailure: UInt8, Sendable {
         case .closedPrematurely: return "upstream closed the connection prematurely"
         case .connectionFailed: return "upstream connection failed"
         case .readTimeout: return "timed out waiting for the upstream"
+        case .tlsHandshakeFailed: return "TLS handshake with the upstream failed"
         }
     }
 
@@ -36,7 +41,8 @@ package enum UpstreamFailure: UInt8, Sendable {
     package var retryCondition: ProxyPlan.RetryConditions {
         switch self {
         case .sendTimeout, .readTimeout: return .timeout
-        case .connectRefused, .connectTimeout, .closedWhileSending, .closedPrematurely, .connectionFailed:
+        case .connectRefused, .connectTimeout, .closedWhileSending, .closedPrematurely, .connectionFailed,
+            .tlsHandshakeFailed:
             return .connectFailure
         }
     }
@@ -45,7 +51,8 @@ package enum UpstreamFailure: UInt8, Sendable {
     package var outcome: NodeOutcome {
         switch self {
         case .connectTimeout, .sendTimeout, .readTimeout: return .timeout
-        case .connectRefused, .closedWhileSending, .closedPrematurely, .connectionFailed: return .connectFailure
+        case .connectRefused, .closedWhileSending, .closedPrematurely, .connectionFailed, .tlsHandshakeFailed:
+            return .connectFailure
         }
     }
 
@@ -60,7 +67,9 @@ package enum UpstreamFailure: UInt8, Sendable {
     }
 
     /// The connect itself failed (counted as a failed upstream connection).
-    package var isConnectFailure: Bool { self == .connectRefused || self == .connectTimeout }
+    package var isConnectFailure: Bool {
+        self == .connectRefused || self == .connectTimeout || self == .tlsHandshakeFailed
+    }
 }
 
 /// What the worker does for an upstream connection after an event. The machine decides; the worker

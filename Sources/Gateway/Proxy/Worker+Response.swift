@@ -8,7 +8,7 @@ extension Worker {
     func handleUpstreamData(_ slot: Int, id: Int32, length: Int32) {
         let client = Int(upstreamConnections[slot].client)
         guard client >= 0 else {
-            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
+            recycleResponseBuffer(id)
             closeUpstream(slot)
             return
         }
@@ -21,14 +21,13 @@ extension Worker {
 
     func readResponseHead(_ slot: Int, client: Int, id: Int32, length: Int) {
         let capacity = blocks.blockSize - 1024
-        var source = ByteSource.provided
-        var sourceID = id
-        var view = UnsafeRawBufferPointer(start: io.bufferPointer(UInt16(truncatingIfNeeded: id)), count: length)
+        var (source, sourceID) = responseSource(id)
+        var view = UnsafeRawBufferPointer(start: pointer(source, sourceID), count: length)
         if upstreamConnections[slot].headBlock >= 0 {
             let block = upstreamConnections[slot].headBlock
             let room = capacity - Int(upstreamConnections[slot].headLength)
             guard length <= room else {
-                io.recycleBuffer(UInt16(truncatingIfNeeded: id))
+                recycleResponseBuffer(id)
                 upstreamFailed(slot, status: 502, message: "upstream response head too large")
                 return
             }
@@ -36,7 +35,7 @@ extension Worker {
                 from: view.baseAddress!,
                 byteCount: length
             )
-            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
+            recycleResponseBuffer(id)
             upstreamConnections[slot].headLength += Int32(length)
             source = .block
             sourceID = block
@@ -53,15 +52,15 @@ extension Worker {
                 limits: plan.httpLimits
             ) {
             case .incomplete:
-                if source == .provided {
+                if upstreamConnections[slot].headBlock < 0 {
                     let block = blocks.take()
                     guard block >= 0 else {
-                        io.recycleBuffer(UInt16(truncatingIfNeeded: id))
+                        recycleResponseBuffer(id)
                         upstreamFailed(slot, status: 502, message: "gateway out of memory")
                         return
                     }
                     blocks.pointer(block).copyMemory(from: view.baseAddress!, byteCount: view.count)
-                    io.recycleBuffer(UInt16(truncatingIfNeeded: id))
+                    recycleResponseBuffer(id)
                     upstreamConnections[slot].headBlock = block
                     upstreamConnections[slot].headLength = Int32(view.count)
                 } else if view.baseAddress != UnsafeRawPointer(blocks.pointer(sourceID)) {
@@ -210,16 +209,15 @@ extension Worker {
 
     /// Forwards a body buffer to the client without copying (or dechunked into a block for HTTP/1.0).
     func forwardResponseBody(_ slot: Int, client: Int, id: Int32, length: Int) {
-        let data = UnsafeRawBufferPointer(start: io.bufferPointer(UInt16(truncatingIfNeeded: id)), count: length)
+        var (source, sourceID) = responseSource(id)
+        let data = UnsafeRawBufferPointer(start: pointer(source, sourceID), count: length)
         var framer = upstreamConnections[slot].responseFramer
-        var source = ByteSource.provided
-        var sourceID = id
         var count = length
         let result: HTTPBodyFramer.Result
         if clients[client].dechunk {
             let block = blocks.take()
             guard block >= 0 else {
-                io.recycleBuffer(UInt16(truncatingIfNeeded: id))
+                recycleResponseBuffer(id)
                 closeClient(client)
                 return
             }
@@ -231,7 +229,7 @@ extension Worker {
                 (destination + written).copyMemory(from: payload.baseAddress!, byteCount: take)
                 written += take
             }
-            io.recycleBuffer(UInt16(truncatingIfNeeded: id))
+            recycleResponseBuffer(id)
             source = .block
             sourceID = block
             count = written

@@ -197,7 +197,16 @@ extension Worker {
         tlsReady.append(UInt64(slot) | UInt64(clients[slot].generation) << 32)
     }
 
-    /// Delivers input to the connections queued by ``queueTLSInput(_:)``.
+    /// Queues upstream `slot` likewise (its entries carry ``upstreamReadyFlag``).
+    func queueUpstreamTLSInput(_ slot: Int) {
+        guard !upstreamTLS[slot].queued else { return }
+        upstreamTLS[slot].queued = true
+        tlsReady.append(UInt64(slot) | UInt64(upstreamConnections[slot].generation) << 32 | Self.upstreamReadyFlag)
+    }
+
+    static var upstreamReadyFlag: UInt64 { 1 << 63 }
+
+    /// Delivers input to the connections queued by ``queueTLSInput(_:)`` and ``queueUpstreamTLSInput(_:)``.
     func runTLSReady() {
         var rounds = 0
         while !tlsReady.isEmpty && rounds < 64 {
@@ -206,7 +215,15 @@ extension Worker {
             tlsReady.removeAll(keepingCapacity: true)
             for packed in ready {
                 let slot = Int(packed & 0xFFFF_FFFF)
-                guard clients[slot].generation == UInt32(packed >> 32), clients[slot].state != .closed else { continue }
+                let generation = UInt32(truncatingIfNeeded: (packed >> 32) & 0xFFFF_FFF)
+                if packed & Self.upstreamReadyFlag != 0 {
+                    guard upstreamConnections[slot].generation == generation, upstreamConnections[slot].state != .closed
+                    else { continue }
+                    upstreamTLS[slot].queued = false
+                    deliverUpstreamTLS(slot)
+                    continue
+                }
+                guard clients[slot].generation == generation, clients[slot].state != .closed else { continue }
                 tlsStreams[slot].queued = false
                 deliverTLSInput(slot)
             }

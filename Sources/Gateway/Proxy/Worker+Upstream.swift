@@ -95,6 +95,10 @@ extension Worker {
 
     @inline(__always)
     func sendUpstreamOutput(_ slot: Int) {
+        if upstreamTLS[slot].phase != .none {
+            sealUpstreamOutput(slot)
+            return
+        }
         let u = upstreamConnections[slot]
         upstreamConnections[slot].sending = true
         io.send(
@@ -147,6 +151,13 @@ extension Worker {
 
     @inline(__always)
     func postUpstreamReceive(_ slot: Int) {
+        if upstreamTLS[slot].phase == .established && upstreamTLS[slot].hasBufferedInput
+            && upstreamConnections[slot].state != .pooled
+        {
+            // Records already received: open them on this loop turn.
+            queueUpstreamTLSInput(slot)
+            return
+        }
         upstreamConnections[slot].receiving = true
         io.receive(
             fd: upstreamConnections[slot].fd,
@@ -277,9 +288,12 @@ extension Worker {
         if upstreamConnections[slot].state == .pooled { removeIdle(slot) }
         clearDeadline(upstream: slot)
         let fd = upstreamConnections[slot].fd
-        if upstreamConnections[slot].receiving || upstreamConnections[slot].sending
-            || upstreamConnections[slot].state == .connecting
-        {
+        var sendPosted = upstreamConnections[slot].sending
+        if upstreamTLS[slot].phase != .none {
+            sendPosted = sendPosted || upstreamTLS[slot].sendPosted
+            closeUpstreamTLS(slot)
+        }
+        if upstreamConnections[slot].receiving || sendPosted || upstreamConnections[slot].state == .connecting {
             io.cancel(fd: fd)
         }
         io.close(fd: fd)
@@ -289,7 +303,7 @@ extension Worker {
         if upstreamConnections[slot].retainedBlock >= 0 { blocks.release(upstreamConnections[slot].retainedBlock) }
         if upstreamConnections[slot].headBlock >= 0 { blocks.release(upstreamConnections[slot].headBlock) }
         if upstreamConnections[slot].pendingBuffer >= 0 {
-            io.recycleBuffer(UInt16(truncatingIfNeeded: upstreamConnections[slot].pendingBuffer))
+            recycleResponseBuffer(upstreamConnections[slot].pendingBuffer)
         }
         upstreamConnections[slot].retainedBlock = -1
         upstreamConnections[slot].headBlock = -1

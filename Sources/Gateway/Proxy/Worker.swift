@@ -78,6 +78,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     @exclusivity(unchecked) var starvedReceives: [Int32] = []
     /// Each client's TLS layer (``TLSPhase/none`` on plain connections).
     let tlsStreams: UnsafeMutablePointer<TLSStream>
+    /// Each upstream connection's TLS session (``TLSPhase/none`` towards plain `http` nodes).
+    let upstreamTLS: UnsafeMutablePointer<TLSStream>
     /// Listening sockets whose connections start with a TLS handshake.
     let tlsListenFDs: [Int32]
     /// Interned TLS protocol names by ``TLSProtocolLabel``, and cipher names by OpenSSL's name address.
@@ -172,6 +174,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         // Listeners come in the order of `listen`, a process-level key a reload cannot change.
         tlsListenFDs = zip(listeners, plan.config.listen).filter { $0.1.tls }.map(\.0)
         tlsStreams = zeroed(clientCapacity)
+        upstreamTLS = zeroed(upstreamCapacity)
         starvedReceives.reserveCapacity(1024)
         tlsReady.reserveCapacity(1024)
     }
@@ -190,6 +193,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         free(pluginStates)
         for slot in 0..<clientCapacity where tlsStreams[slot].phase != .none { tlsStreams[slot].close() }
         free(tlsStreams)
+        for slot in 0..<upstreamCapacity where upstreamTLS[slot].phase != .none { upstreamTLS[slot].close() }
+        free(upstreamTLS)
     }
 
     /// Runs the event loop until shutdown completes.
@@ -261,7 +266,11 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             guard upstreamConnections[slot].generation == UserData.generation(userData),
                 upstreamConnections[slot].state != .closed
             else { return }
-            onUpstreamConnect(slot, result)
+            if let context = plan.upstreamTLS[Int(upstreamConnections[slot].upstream)] {
+                onUpstreamTLSConnect(slot, result, context)
+            } else {
+                onUpstreamConnect(slot, result)
+            }
         case .upstreamReceive:
             let slot = Int(UserData.slot(userData))
             guard upstreamConnections[slot].generation == UserData.generation(userData),
@@ -270,13 +279,22 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
                 recycleStale(result: result, flags: flags)
                 return
             }
-            onUpstreamReceive(slot, result, flags)
+            // A pooled connection's receive only tells that the node spoke or closed: no TLS needed.
+            if upstreamTLS[slot].phase != .none && upstreamConnections[slot].state != .pooled {
+                onUpstreamTLSReceive(slot, result, flags)
+            } else {
+                onUpstreamReceive(slot, result, flags)
+            }
         case .upstreamSend:
             let slot = Int(UserData.slot(userData))
             guard upstreamConnections[slot].generation == UserData.generation(userData),
                 upstreamConnections[slot].state != .closed
             else { return }
-            onUpstreamSend(slot, result)
+            if upstreamTLS[slot].phase != .none {
+                onUpstreamTLSSend(slot, result)
+            } else {
+                onUpstreamSend(slot, result)
+            }
         case .ignored:
             recycleStale(result: result, flags: flags)
         }

@@ -120,7 +120,10 @@ package final class TLSCertificateSet: @unchecked Sendable {
             guard let ssl, let raw = SSL_get_ex_data(ssl, 0) else { return SSL_CLIENT_HELLO_ERROR }
             let stream = raw.assumingMemoryBound(to: TLSStream.self)
             guard let owner = stream.pointee.owner else { return SSL_CLIENT_HELLO_ERROR }
-            let set = Unmanaged<TLSCertificateSet>.fromOpaque(owner).takeUnretainedValue()
+            let set = unsafeDowncast(
+                Unmanaged<AnyObject>.fromOpaque(owner).takeUnretainedValue(),
+                to: TLSCertificateSet.self
+            )
             guard let index = set.entry(for: serverName(ssl)) else {
                 stream.pointee.failure = .noCertificate
                 alert?.pointee = SSL_AD_UNRECOGNIZED_NAME

@@ -37,7 +37,7 @@ package struct TLSStream {
     package var readBIO: OpaquePointer?
     /// OpenSSL to network (ciphertext to send).
     package var writeBIO: OpaquePointer?
-    /// A retained ``TLSCertificateSet``: the one the connection's SNI is resolved against.
+    /// A retained ``TLSCertificateSet`` (server: the one SNI is resolved against) or ``TLSClientContext``.
     package var owner: UnsafeMutableRawPointer?
     package var phase: TLSPhase = .none
     /// Set by callbacks to explain a handshake failure OpenSSL reports only as a callback error.
@@ -99,7 +99,42 @@ package struct TLSStream {
         stream.pointee.ssl = ssl
         stream.pointee.readBIO = input
         stream.pointee.writeBIO = output
-        stream.pointee.owner = Unmanaged.passRetained(set).toOpaque()
+        stream.pointee.owner = Unmanaged.passRetained(set as AnyObject).toOpaque()
+        stream.pointee.phase = .handshaking
+        SSL_set_ex_data(ssl, 0, UnsafeMutableRawPointer(stream))
+        return true
+    }
+
+    /// Sets up a client session to an upstream node: SNI and the name verified are `context`'s server
+    /// name, else `address` (an IP literal, verified against the certificate's IP addresses).
+    package static func startClient(
+        _ stream: UnsafeMutablePointer<TLSStream>,
+        context: TLSClientContext,
+        address: String
+    ) -> Bool {
+        guard let ssl = SSL_new(context.context) else {
+            ERR_clear_error()
+            return false
+        }
+        guard let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            ERR_clear_error()
+            return false
+        }
+        _ = gw_bio_set_mem_eof_return(input, -1)
+        SSL_set_bio(ssl, input, output)
+        SSL_set_connect_state(ssl)
+        if let name = context.serverName {
+            _ = gw_ssl_set_host_name(ssl, name)
+            if context.verify { _ = SSL_set1_host(ssl, name) }
+        } else if context.verify, let parameters = SSL_get0_param(ssl) {
+            _ = X509_VERIFY_PARAM_set1_ip_asc(parameters, address)
+        }
+        stream.initialize(to: TLSStream())
+        stream.pointee.ssl = ssl
+        stream.pointee.readBIO = input
+        stream.pointee.writeBIO = output
+        stream.pointee.owner = Unmanaged.passRetained(context as AnyObject).toOpaque()
         stream.pointee.phase = .handshaking
         SSL_set_ex_data(ssl, 0, UnsafeMutableRawPointer(stream))
         return true
@@ -108,7 +143,7 @@ package struct TLSStream {
     /// Frees the session. Idempotent.
     package mutating func close() {
         if let ssl { SSL_free(ssl) }
-        if let owner { Unmanaged<TLSCertificateSet>.fromOpaque(owner).release() }
+        if let owner { Unmanaged<AnyObject>.fromOpaque(owner).release() }
         ssl = nil
         readBIO = nil
         writeBIO = nil
