@@ -2,7 +2,8 @@ import Synchronization
 import Telemetry
 
 /// Publishes `gateway_tls_certificate_expiry_timestamp_seconds{ssl_id, sni}` for the certificates of the
-/// plan serving new connections, read on the scraping thread. Series of certificates a reload removed
+/// plan serving new connections (`ssls` entries, and upstream client certificates as
+/// `ssl_id="upstream/<id>"`, `sni=""`), read on the scraping thread. Series of certificates a reload removed
 /// are shown once more, then dropped.
 enum TLSMetricsCollector {
     static func install(
@@ -20,7 +21,16 @@ enum TLSMetricsCollector {
         let shown = Mutex<Set<[String]>>([])
         registry.addCollector {
             var current: [[String]: Double] = [:]
-            for entry in plan().tls?.entries ?? [] {
+            let serving = plan()
+            for (index, context) in serving.upstreamTLS.enumerated() {
+                // Upstream client certificates (mTLS to the nodes) expire too.
+                guard let context, context.clientCertificateExpiry > 0, index < serving.upstreamCount,
+                    serving.isLive(upstream: index),
+                    index < serving.upstreamIDs.count
+                else { continue }
+                current[["upstream/" + serving.upstreamIDs[index], ""]] = Double(context.clientCertificateExpiry)
+            }
+            for entry in serving.tls?.entries ?? [] {
                 guard let earliest = entry.expiries.min() else { continue }
                 // An entry without server names (a default certificate) still gets its series.
                 for sni in entry.snis.isEmpty ? [""] : entry.snis {

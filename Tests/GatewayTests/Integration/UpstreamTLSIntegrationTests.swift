@@ -81,6 +81,12 @@ struct UpstreamTLSIntegrationTests {
             #expect(refused.bodyString.contains("TLS handshake with the upstream failed"))
             let unverified = try await Curl.run("\(gateway.url)/unverified/headers", in: directory)
             #expect(unverified.status == 200)
+            let (_, metrics) = try await gateway.scrape()
+            let expiry = metrics.value(
+                "gateway_tls_certificate_expiry_timestamp_seconds",
+                ["ssl_id": "upstream/secure", "sni": ""]
+            )
+            #expect(expiry.map { $0 > Date().timeIntervalSince1970 + 19 * 86400 } == true, "\(String(describing: expiry))")
         } tearDown: {
             let clean = await gateway.finish()
             await upstream.stop()
