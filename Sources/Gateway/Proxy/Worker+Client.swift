@@ -453,7 +453,7 @@ extension Worker {
 
     @inline(__always)
     func sendClientOutput(_ slot: Int) {
-        if tlsStreams[slot].phase != .none {
+        if tlsStreams[slot].phase.inUserspace {
             sealClientOutput(slot)
             return
         }

@@ -21,6 +21,13 @@ extension Worker {
             telemetry.recordTLSHandshake(.internal, protocol: .unknown, nanoseconds: 0, resumed: false)
             return false
         }
+        if set.kernelTLS {
+            if kernelSecrets == nil { kernelSecrets = zeroed(clientCapacity) }
+            let secrets = kernelSecrets! + slot
+            secrets.pointee = KernelTLSSecrets()
+            SSL_set_ex_data(tlsStreams[slot].ssl, KernelTLSKeyCapture.secretsIndex, UnsafeMutableRawPointer(secrets))
+            tlsStreams[slot].kernelCapable = true
+        }
         return true
     }
 
@@ -42,6 +49,14 @@ extension Worker {
             )
             // The head timeout of a new connection runs from here: the handshake had its own.
             setDeadline(client: slot, .header, after: plan.headerTimeout)
+            if stream.pointee.kernelCapable && !stream.pointee.hasBufferedInput {
+                // Kernel TLS takes over once the handshake's last records (the tickets) are sent; no
+                // receive is posted until then, so no record is read by the wrong side.
+                stream.pointee.handoffPending = true
+                pumpTLSOutput(slot)
+                handToKernel(slot)
+                return
+            }
             pumpTLSOutput(slot)
             // The client's first request may have come with its Finished.
             deliverTLSInput(slot)
@@ -91,7 +106,7 @@ extension Worker {
                 nanoseconds: 0,
                 resumed: false
             )
-        } else if !stream.pointee.sendPosted && !clients[slot].sending {
+        } else if stream.pointee.phase == .established && !stream.pointee.sendPosted && !clients[slot].sending {
             stream.pointee.shutdown()
             sendFinalRecords(slot)
         }
@@ -278,9 +293,45 @@ extension Worker {
             stream.pointee.cipherBlock = -1
         }
         let plain = stream.pointee.plainInFlight
-        guard plain > 0 else { return }
+        guard plain > 0 else {
+            if stream.pointee.handoffPending { handToKernel(slot) }
+            return
+        }
         stream.pointee.plainInFlight = 0
         perform(clients[slot].sendCompleted(result: plain), client: slot)
+    }
+
+    /// Hands an established session to kernel TLS once nothing of OpenSSL's is in flight; the connection
+    /// then runs as a plain one. A refusal that left the socket untouched keeps userspace records; one
+    /// after the ULP was attached closes the connection.
+    func handToKernel(_ slot: Int) {
+        let stream = tlsStreams + slot
+        guard stream.pointee.handoffPending, !stream.pointee.sendPosted, stream.pointee.pendingOutput == 0,
+            let ssl = stream.pointee.ssl, let secrets = kernelSecrets.map({ $0 + slot })
+        else { return }
+        stream.pointee.handoffPending = false
+        defer { secrets.pointee.wipe() }
+        guard let version = KernelTLSProtocol(rawValue: UInt16(truncatingIfNeeded: SSL_version(ssl))) else {
+            postClientReceive(slot)
+            return
+        }
+        let sequence = KernelTLSSequence(version: version, ticketsSent: Int(secrets.pointee.ticketsSent))
+        do {
+            try KernelTLSHandoff.hand(
+                ssl: ssl,
+                fd: clients[slot].fd,
+                secrets: secrets,
+                transmitSequence: sequence.transmit,
+                receiveSequence: sequence.receive
+            )
+            stream.pointee.phase = .kernel
+        } catch {
+            if error.socketChanged {
+                closeClient(slot)
+                return
+            }
+        }
+        postClientReceive(slot)
     }
 
     @inline(__always)

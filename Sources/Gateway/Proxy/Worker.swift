@@ -82,6 +82,9 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     let upstreamTLS: UnsafeMutablePointer<TLSStream>
     /// Listening sockets whose connections start with a TLS handshake.
     let tlsListenFDs: [Int32]
+    /// Traffic secrets captured during handshakes for kernel TLS, per client slot (allocated when a plan
+    /// first selects kernel TLS).
+    @exclusivity(unchecked) var kernelSecrets: UnsafeMutablePointer<KernelTLSSecrets>?
     /// Interned TLS protocol names by ``TLSProtocolLabel``, and cipher names by OpenSSL's name address.
     @exclusivity(unchecked) var tlsProtocolSymbols: [AccessLogSymbol] = [.none, .none, .none]
     @exclusivity(unchecked) var tlsCipherSymbols: [UInt: AccessLogSymbol] = [:]
@@ -193,6 +196,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         free(pluginStates)
         for slot in 0..<clientCapacity where tlsStreams[slot].phase != .none { tlsStreams[slot].close() }
         free(tlsStreams)
+        if let kernelSecrets { free(kernelSecrets) }
         for slot in 0..<upstreamCapacity where upstreamTLS[slot].phase != .none { upstreamTLS[slot].close() }
         free(upstreamTLS)
     }
@@ -246,7 +250,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
                 recycleStale(result: result, flags: flags)
                 return
             }
-            if tlsStreams[slot].phase != .none {
+            if tlsStreams[slot].phase.inUserspace {
                 onTLSReceive(slot, result, flags)
             } else {
                 onClientReceive(slot, result, flags)
@@ -256,7 +260,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             guard clients[slot].generation == UserData.generation(userData), clients[slot].state != .closed else {
                 return
             }
-            if tlsStreams[slot].phase != .none {
+            if tlsStreams[slot].phase.inUserspace {
                 onTLSSend(slot, result)
             } else {
                 onClientSend(slot, result)

@@ -37,7 +37,9 @@ package enum KernelTLSKeys {
     /// key_block = PRF(master_secret, "key expansion", server_random + client_random) split into
     /// client_write_key, server_write_key, client_write_IV, server_write_IV (4 bytes each for AES-GCM, 12 for
     /// ChaCha20-Poly1305, RFC 7905). For AES-GCM `salt` is the 4-byte implicit IV and `iv` the 8-byte explicit
-    /// nonce, which OpenSSL (and the kernel, counting on from it) sets to the record sequence number.
+    /// nonce the kernel starts from and increments per record: set to the sequence number. OpenSSL 3.0 starts
+    /// its own explicit nonces at a random value (each record carries its nonce, so the peer does not care);
+    /// the few records it sealed before the handoff meet the kernel's with odds of about 2^-64.
     ///
     /// - Parameters:
     ///   - role: which end the gateway is; with `direction` it picks the server's or the client's keys.

@@ -25,6 +25,9 @@ package final class TLSCertificateSet: @unchecked Sendable {
     private let exact: [String: Int]
     private let wildcard: [String: Int]
     private let fallback: Int?
+    /// Established sessions go to the kernel (`tls.ktls: auto` on a kernel with the `tls` ULP): the
+    /// contexts capture the traffic secrets for it.
+    package let kernelTLS: Bool
 
     /// Compiles the enabled entries of `ssls` with `settings`. Errors carry the entry's key path.
     package init(ssls: [SSLConfig], settings: TLSSettings, sourceName: String = "") throws(ConfigError) {
@@ -85,6 +88,13 @@ package final class TLSCertificateSet: @unchecked Sendable {
             throw ConfigError(code: .invalid, issues: issues, sourceName: sourceName)
         }
         SSL_CTX_set_client_hello_cb(front, Self.selectCertificate, nil)
+        let kernel = KernelTLSSupport.mode(setting: settings.kernelTLS) == .kernel
+        if kernel {
+            // The key log runs on the session's current context, which SNI may have switched.
+            KernelTLSKeyCapture.install(on: front)
+            for entry in entries { KernelTLSKeyCapture.install(on: entry.context) }
+        }
+        kernelTLS = kernel
         self.front = front
         self.entries = entries
         self.exact = exact

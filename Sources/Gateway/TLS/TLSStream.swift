@@ -10,6 +10,12 @@ package enum TLSPhase: UInt8, Sendable {
     case handshaking
     /// Application data flows; records are sealed and opened in userspace.
     case established
+    /// Handed to kernel TLS: the socket carries plaintext both ways, as on a plain connection.
+    case kernel
+
+    /// Records are sealed and opened by OpenSSL in userspace.
+    @inline(__always)
+    package var inUserspace: Bool { self == .handshaking || self == .established }
 }
 
 /// What a client certificate check found (downstream mTLS without `client.required`).
@@ -60,6 +66,10 @@ package struct TLSStream {
     package var queued = false
     /// A send of records is posted.
     package var sendPosted = false
+    /// The certificate set selected kernel TLS: the session's secrets are being captured.
+    package var kernelCapable = false
+    /// Kernel TLS takes over once the handshake's records are sent.
+    package var handoffPending = false
     /// The access log's interned protocol, cipher and client subject (`.none` until the first request).
     package var protocolSymbol: AccessLogSymbol = .none
     package var cipherSymbol: AccessLogSymbol = .none
@@ -249,7 +259,8 @@ package struct TLSStream {
         return count > 0 ? Int(count) : 0
     }
 
-    /// Queues close_notify in the write BIO (sent with whatever is pending).
+    /// Queues close_notify in the write BIO (sent with whatever is pending); with kernel TLS the close
+    /// goes without it (OpenSSL no longer owns the records).
     package func shutdown() {
         guard phase == .established else { return }
         _ = SSL_shutdown(ssl)

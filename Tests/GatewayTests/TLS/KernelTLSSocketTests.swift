@@ -6,7 +6,7 @@ import Testing
 @Suite("kTLS install: setsockopt failures come back as clean errors with their errno")
 struct KernelTLSSocketTests {
     @Test func installWithoutTheULPFailsWithENOPROTOOPT() throws {
-        let pair = try LoopbackPair()
+        let pair = try KernelTLSLoopbackPair()
         defer { pair.close() }
         let info = try KernelTLSCryptoInfoTests.sample(.aes128GCM)
         for direction in KernelTLSDirection.allCases {
@@ -24,7 +24,7 @@ struct KernelTLSSocketTests {
     }
 
     @Test func enableULPAgreesWithTheKernelsList() throws {
-        let pair = try LoopbackPair()
+        let pair = try KernelTLSLoopbackPair()
         defer { pair.close() }
         do {
             try KernelTLSSocket.enableULP(fd: pair.server)
@@ -51,43 +51,5 @@ struct KernelTLSSocketTests {
             let error = error as? KernelTLSError
             return error?.code == .ulp && error?.errno == EBADF
         }
-    }
-}
-
-/// A connected TCP pair over 127.0.0.1 (kTLS needs an established TCP socket; a Unix socketpair has no ULPs).
-private struct LoopbackPair {
-    let client: Int32
-    let server: Int32
-
-    init() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(listener >= 0)
-        defer { Glibc.close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) {
-            try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                try #require(bind(listener, $0, length) == 0)
-                try #require(listen(listener, 1) == 0)
-                try #require(getsockname(listener, $0, &length) == 0)
-            }
-        }
-        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(client >= 0)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) }
-        }
-        try #require(connected == 0)
-        let server = accept(listener, nil, nil)
-        try #require(server >= 0)
-        self.client = client
-        self.server = server
-    }
-
-    func close() {
-        Glibc.close(client)
-        Glibc.close(server)
     }
 }
