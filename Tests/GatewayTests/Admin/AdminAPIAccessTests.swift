@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test(arguments: [
-        "/apisix/admin/ssls", "/apisix/admin/", "/apisix/admin/credentials", "/apisix/routes", "/metrics",
+        "/apisix/admin/protos", "/apisix/admin/", "/apisix/admin/credentials", "/apisix/routes", "/metrics",
         "/apisix/admin/routes/1/methods", "/apisix/admin/routes/%zz",
     ])
     func anUnknownPathIs404WithAnErrorMessage(path: String) {
