@@ -7,6 +7,9 @@ enum PluginBenchmarks {
         ("basic-auth", "{}", "Authorization: Basic YmVuY2g6YmVuY2gtcGFzcw==\r\n"),
         ("consumer-restriction", "{whitelist: [bench]}", "apikey: bench-key\r\n"),
         ("jwt-auth", "{}", "Authorization: Bearer \(jwt)\r\n"),
+        // The fixture's client speaks plain HTTP, so no certificate: the request passes as the anonymous
+        // consumer (a verified subject's lookup is key-auth's: one CredentialIndex probe).
+        ("client-cert-auth", "{anonymous_consumer: bench}", ""),
         ("limit-count", "{count: 60000000, time_window: 3600}", ""),
         ("limit-req", "{rate: 1000000, burst: 1000000, key: remote_addr}", ""),
         ("limit-conn", "{conn: 100000, burst: 0, default_conn_delay: 0.1, key: remote_addr}", ""),

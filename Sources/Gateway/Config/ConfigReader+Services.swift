@@ -99,7 +99,7 @@ extension ConfigReader {
                     report(
                         spec.path,
                         value,
-                        "a credential holds authentication plugins only (key-auth, basic-auth, jwt-auth)"
+                        "a credential holds authentication plugins only (key-auth, basic-auth, jwt-auth, client-cert-auth)"
                     )
                 }
             }

@@ -50,8 +50,9 @@ extension Worker {
             generation: plan.generation,
             continuing: continuing
         )
-        // Per request: the worker's one PluginRequest served a plain connection just before.
+        // Per request: the worker's one PluginRequest served another connection just before.
         pluginRequest.isTLS = tlsStreams[slot].phase != .none
+        pluginRequest.clientSubject = tlsStreams[slot].subject
         let global = plugins.global
         let routeChain = route >= 0 ? plugins.chain(route: route)?.takeUnretainedValue() : nil
         var stage = continuing ? Stage(rawValue: state.pointee.resumeStage) ?? .done : .globalRewrite

@@ -70,6 +70,10 @@ package struct TLSStream {
     package var kernelCapable = false
     /// Kernel TLS takes over once the handshake's records are sent.
     package var handoffPending = false
+    /// The verified client certificate's subject (RFC 2253), printed once after the handshake into memory
+    /// the stream owns, for plugins (`client-cert-auth`) on every request of the connection.
+    package var subjectBytes: UnsafeMutableRawPointer?
+    package var subjectLength: Int32 = 0
     /// The access log's interned protocol, cipher and client subject (`.none` until the first request).
     package var protocolSymbol: AccessLogSymbol = .none
     package var cipherSymbol: AccessLogSymbol = .none
@@ -152,6 +156,9 @@ package struct TLSStream {
 
     /// Frees the session. Idempotent.
     package mutating func close() {
+        if let subjectBytes { free(subjectBytes) }
+        subjectBytes = nil
+        subjectLength = 0
         if let ssl { SSL_free(ssl) }
         if let owner { Unmanaged<AnyObject>.fromOpaque(owner).release() }
         ssl = nil
@@ -180,6 +187,13 @@ package struct TLSStream {
                     clientCertificate = .missing
                 } else {
                     clientCertificate = SSL_get_verify_result(ssl) == X509_V_OK ? .verified : .invalid
+                }
+                if clientCertificate == .verified, let subject = clientSubject, let memory = malloc(max(1, subject.utf8.count)) {
+                    subject.utf8.withContiguousStorageIfAvailable { bytes in
+                        memory.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                    }
+                    subjectBytes = memory
+                    subjectLength = Int32(subject.utf8.count)
                 }
             }
             return .done
@@ -278,6 +292,12 @@ package struct TLSStream {
     package var cipherName: UnsafePointer<CChar>? {
         guard let ssl, let cipher = SSL_get_current_cipher(ssl) else { return nil }
         return SSL_CIPHER_get_name(cipher)
+    }
+
+    /// The verified client certificate's subject as bytes (empty without one).
+    @inline(__always)
+    package var subject: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: subjectBytes, count: Int(subjectLength))
     }
 
     /// The verified client certificate's subject in RFC 2253 form ("CN=client,O=Example").

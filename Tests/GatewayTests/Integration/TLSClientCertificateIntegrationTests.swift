@@ -14,7 +14,15 @@ struct TLSClientCertificateIntegrationTests {
     )
     func clientCertificates() async throws {
         let logFile = LockedValue<URL?>(nil)
-        try await TLSIntegrationTests.withGateway("tls-mtls") { certificates in
+        let routes = """
+              - id: by-certificate
+                uri: /auth/*
+                upstream_id: backend
+                plugins:
+                  client-cert-auth: {}
+                  proxy-rewrite: {uri: /headers, headers: {set: {X-Consumer: "$consumer_name"}}}
+            """
+        try await TLSIntegrationTests.withGateway("tls-mtls", routes: routes) { certificates in
             let required = try await certificates.issue(["required.example.com"])
             let optional = try await certificates.issue(["optional.example.com"])
             let ca = certificates.authority.certificate.path
@@ -22,6 +30,9 @@ struct TLSClientCertificateIntegrationTests {
             logFile.withLock { $0 = log }
             return """
                 access_log: {enabled: true, path: "\(log.path)", format: json, compression: none, flush_interval: 0.1}
+                consumers:
+                  - username: client-one
+                    plugins: {client-cert-auth: {subject: "O=Gateway Tests,CN=client-one"}}
                 ssls:
                   - id: required
                     snis: [required.example.com]
@@ -57,6 +68,11 @@ struct TLSClientCertificateIntegrationTests {
             #expect(bad.bodyString.contains("certificate"), "\(bad.bodyString)")
             let good = try await tls.curl("optional.example.com", "/headers", withCertificate)
             #expect(good.status == 200)
+            // The verified subject names the consumer.
+            let mapped = try await tls.curl("optional.example.com", "/auth/x", withCertificate)
+            #expect(mapped.status == 200, "\(mapped.bodyString)")
+            let headers = HeaderIntegrationTests.upstreamHeaders(try mapped.jsonObject())
+            #expect(HeaderIntegrationTests.values(headers, "X-Consumer") == ["client-one"])
 
             let (_, metrics) = try await tls.gateway.scrape()
             #expect(metrics.sum("gateway_tls_handshakes_total", ["result": "client_certificate"]) >= 1)

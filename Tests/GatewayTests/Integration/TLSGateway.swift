@@ -24,7 +24,8 @@ struct TLSGateway {
         directory: URL,
         certificates: TestCertificates,
         extra body: String,
-        limits: String = ""
+        limits: String = "",
+        routes: String = ""
     ) async throws -> TLSGateway {
         let upstream = try await UpstreamProcess.start(in: directory)
         do {
@@ -36,7 +37,9 @@ struct TLSGateway {
                 config: {watch: false}
                 \(limits)
                 upstreams: [{id: backend, nodes: {"127.0.0.1:\(upstream.port)": 1}}]
-                routes: [{id: all, uri: /*, upstream_id: backend}]
+                routes:
+                  - {id: all, uri: /*, upstream_id: backend}
+                \(routes)
                 \(body)
                 """
             }

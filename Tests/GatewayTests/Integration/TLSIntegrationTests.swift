@@ -9,6 +9,7 @@ struct TLSIntegrationTests {
     static func withGateway(
         _ label: String,
         limits: String = "",
+        routes: String = "",
         extra: (TestCertificates) async throws -> String,
         _ body: (TLSGateway) async throws -> Void
     ) async throws {
@@ -19,7 +20,8 @@ struct TLSIntegrationTests {
             directory: directory,
             certificates: certificates,
             extra: try await extra(certificates),
-            limits: limits
+            limits: limits,
+            routes: routes
         )
         try await IntegrationEnvironment.withTearDown(of: directory) {
             try await body(tls)

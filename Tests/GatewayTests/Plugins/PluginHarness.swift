@@ -74,13 +74,15 @@ final class PluginHarness {
     }
 
     /// Starts a request from its raw head ("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), emptying the state;
-    /// `tls` says whether it came on a TLS connection.
+    /// `tls` says whether it came on a TLS connection, `clientSubject` its verified client certificate's
+    /// subject (RFC 2253, as the worker passes it; empty for none).
     func begin(
         _ raw: String,
         now: UInt64 = 1_000_000_000,
         unixTime: Int64 = 1_800_000_000,
         peer: ClientAddress = ClientAddress(ipv4: (127, 0, 0, 1)),
-        tls: Bool = false
+        tls: Bool = false,
+        clientSubject: String = ""
     ) {
         request.finish(state)
         let bytes = Array(raw.utf8)
@@ -101,6 +103,10 @@ final class PluginHarness {
         )
         // Set for every request: one request object serves a worker's plain and TLS connections alike.
         request.isTLS = tls
+        // Kept after the head in the same buffer, alive until the next `begin`.
+        let subject = Array(clientSubject.utf8)
+        subject.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[bytes.count...]).copyMemory(from: $0) }
+        request.clientSubject = UnsafeRawBufferPointer(rebasing: buffer[bytes.count..<bytes.count + subject.count])
     }
 
     /// Runs `phase` of `plugin` on the current request.

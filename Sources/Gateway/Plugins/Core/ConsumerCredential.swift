@@ -7,6 +7,8 @@ package enum ConsumerCredential: Sendable, Equatable {
     case basicAuth(username: String, password: String)
     /// `jwt-auth`: the key named by the token's `key` claim, and how its signature is checked.
     case jwtAuth(JWTCredential)
+    /// `client-cert-auth`: the verified client certificate's subject, in the gateway's RFC 2253 form.
+    case clientCert(subject: String)
 }
 
 /// A consumer's `jwt-auth` settings (APISIX's consumer schema).

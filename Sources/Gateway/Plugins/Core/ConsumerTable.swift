@@ -11,6 +11,8 @@ package final class ConsumerTable: @unchecked Sendable {
     package let basicUsers: CredentialIndex
     /// `jwt-auth` keys → credential index.
     package let jwtKeys: CredentialIndex
+    /// `client-cert-auth` certificate subjects → credential index.
+    package let clientSubjects: CredentialIndex
     /// Each consumer's own (non-authentication) plugins, or nil.
     package let chains: [PluginChain?]
     private let nameBytes: UnsafeMutableRawPointer
@@ -30,16 +32,19 @@ package final class ConsumerTable: @unchecked Sendable {
         var keys: [(secret: [UInt8], value: Int32)] = []
         var users: [(secret: [UInt8], value: Int32)] = []
         var jwt: [(secret: [UInt8], value: Int32)] = []
+        var subjects: [(secret: [UInt8], value: Int32)] = []
         for (index, item) in credentials.enumerated() {
             switch item.credential {
             case .keyAuth(let key): keys.append((Array(key.utf8), Int32(index)))
             case .basicAuth(let username, _): users.append((Array(username.utf8), Int32(index)))
             case .jwtAuth(let credential): jwt.append((Array(credential.key.utf8), Int32(index)))
+            case .clientCert(let subject): subjects.append((Array(subject.utf8), Int32(index)))
             }
         }
         self.keys = CredentialIndex(keys)
         basicUsers = CredentialIndex(users)
         jwtKeys = CredentialIndex(jwt)
+        clientSubjects = CredentialIndex(subjects)
         let total = names.reduce(0) { $0 + $1.utf8.count }
         let nameBytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, total), alignment: 1)
         self.nameBytes = nameBytes

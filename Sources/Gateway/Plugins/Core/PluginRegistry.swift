@@ -4,6 +4,7 @@ package enum PluginRegistry {
     /// lists them). A plugin's position here is its kind: its metric label index and merge identity.
     package static let builtins: [PluginDescriptor] = [
         KeyAuthPlugin.descriptor,
+        ClientCertAuthPlugin.descriptor,
         BasicAuthPlugin.descriptor,
         JWTAuthPlugin.descriptor,
         ConsumerRestrictionPlugin.descriptor,

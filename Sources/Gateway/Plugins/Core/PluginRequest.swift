@@ -38,6 +38,10 @@ package final class PluginRequest {
     package internal(set) var requestID = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Whether the client connection is TLS.
     package var isTLS = false
+    /// The verified client certificate's subject in RFC 2253 form (the access log's
+    /// `tls_client_subject`), empty on a plain connection or one without a verified certificate. Set by
+    /// the worker for every request, like ``isTLS``; valid in `rewrite` and `access`.
+    package var clientSubject = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Scratch bytes a plugin may use during one call (decoding a credential); not kept between calls.
     package let scratch: UnsafeMutableRawBufferPointer
     /// The consumers of the plan the request runs on.
