@@ -188,7 +188,9 @@ package struct TLSStream {
                 } else {
                     clientCertificate = SSL_get_verify_result(ssl) == X509_V_OK ? .verified : .invalid
                 }
-                if clientCertificate == .verified, let subject = clientSubject, let memory = malloc(max(1, subject.utf8.count)) {
+                if clientCertificate == .verified, let subject = clientSubject,
+                    let memory = malloc(max(1, subject.utf8.count))
+                {
                     subject.utf8.withContiguousStorageIfAvailable { bytes in
                         memory.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
                     }
