@@ -133,7 +133,11 @@ extension ConfigReader {
         }
         guard var address = listenAddress(value, at: object.path("address")) else { return nil }
         if let value = object["tls"], let tls = bool(value, at: object.path("tls")) { address.tls = tls }
-        if let value = object["http2"], let http2 = bool(value, at: object.path("http2")) { address.http2 = http2 }
+        if let value = object["http2"], let http2 = bool(value, at: object.path("http2")) {
+            // Reserved for HTTP/2: refused rather than accepted and ignored until the gateway speaks it.
+            if http2 { report(object.path("http2"), value, "HTTP/2 is not supported yet: only false is accepted") }
+            address.http2 = http2
+        }
         return address
     }
 

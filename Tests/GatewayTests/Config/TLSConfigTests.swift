@@ -51,6 +51,12 @@ import Testing
             reason: "expected true or false"
         ),
         Case(
+            name: "listen http2 before HTTP/2 exists",
+            yaml: "listen: [{address: \"127.0.0.1:8443\", tls: true, http2: true}]\n",
+            path: "listen[0].http2",
+            reason: "HTTP/2 is not supported yet"
+        ),
+        Case(
             name: "same port as plain and TLS",
             yaml: "listen: [\"127.0.0.1:8443\", {address: \"127.0.0.1:8443\", tls: true}]\n",
             path: "listen[1]",
@@ -144,13 +150,13 @@ import Testing
 
     // MARK: Listeners, settings and limits
 
-    @Test func listenObjectsCarryTLSAndHTTP2() throws {
+    @Test func listenObjectsCarryTLS() throws {
         let config = try Self.parse(
             """
             listen:
               - "127.0.0.1:8080"
               - {address: "127.0.0.1:8443", tls: true}
-              - {address: "[::1]:8444", tls: true, http2: true}
+              - {address: "[::1]:8444", tls: true, http2: false}
               - {address: "127.0.0.1:8081", tls: false}
               - {address: 8082}
             """
@@ -159,7 +165,7 @@ import Testing
             config.listen == [
                 ListenAddress(host: "127.0.0.1", port: 8080),
                 ListenAddress(host: "127.0.0.1", port: 8443, tls: true),
-                ListenAddress(host: "::1", port: 8444, tls: true, http2: true),
+                ListenAddress(host: "::1", port: 8444, tls: true),
                 ListenAddress(host: "127.0.0.1", port: 8081),
                 ListenAddress(host: "0.0.0.0", port: 8082),
             ]
