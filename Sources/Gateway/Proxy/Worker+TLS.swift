@@ -270,27 +270,12 @@ extension Worker {
     /// complete when none are left.
     func pumpTLSOutput(_ slot: Int) {
         let stream = tlsStreams + slot
-        guard !stream.pointee.sendPosted else { return }
-        if stream.pointee.pendingOutput > 0 {
-            if stream.pointee.cipherBlock < 0 {
-                stream.pointee.cipherBlock = blocks.take()
-                guard stream.pointee.cipherBlock >= 0 else {
-                    closeClient(slot)
-                    return
-                }
-            }
-            let base = blocks.pointer(stream.pointee.cipherBlock)
-            let count = stream.pointee.drainOutput(
-                into: UnsafeMutableRawBufferPointer(start: base, count: blocks.blockSize)
-            )
-            stream.pointee.cipherOffset = 0
-            stream.pointee.cipherLength = Int32(count)
-            postCipherSend(slot)
+        switch sendSealedRecords(stream, fd: clients[slot].fd, userData: clientSendData(slot)) {
+        case .posted: return
+        case .outOfMemory:
+            closeClient(slot)
             return
-        }
-        if stream.pointee.cipherBlock >= 0 {
-            blocks.release(stream.pointee.cipherBlock)
-            stream.pointee.cipherBlock = -1
+        case .drained: break
         }
         let plain = stream.pointee.plainInFlight
         guard plain > 0 else {
@@ -299,6 +284,11 @@ extension Worker {
         }
         stream.pointee.plainInFlight = 0
         perform(clients[slot].sendCompleted(result: plain), client: slot)
+    }
+
+    @inline(__always)
+    func clientSendData(_ slot: Int) -> UInt64 {
+        UserData.make(.clientSend, slot: UInt32(slot), generation: clients[slot].generation)
     }
 
     /// Hands an established session to kernel TLS once nothing of OpenSSL's is in flight; the connection
@@ -334,32 +324,16 @@ extension Worker {
         postClientReceive(slot)
     }
 
-    @inline(__always)
-    func postCipherSend(_ slot: Int) {
-        let stream = tlsStreams[slot]
-        tlsStreams[slot].sendPosted = true
-        io.send(
-            fd: clients[slot].fd,
-            buffer: blocks.pointer(stream.cipherBlock) + Int(stream.cipherOffset),
-            count: Int(stream.cipherLength),
-            userData: UserData.make(.clientSend, slot: UInt32(slot), generation: clients[slot].generation)
-        )
-    }
-
     /// Records went out (or the send failed).
     func onTLSSend(_ slot: Int, _ result: Int32) {
-        tlsStreams[slot].sendPosted = false
         guard result > 0 else {
+            tlsStreams[slot].sendPosted = false
             closeClient(slot)
             return
         }
-        if result < tlsStreams[slot].cipherLength {
-            tlsStreams[slot].cipherOffset += result
-            tlsStreams[slot].cipherLength -= result
-            postCipherSend(slot)
-            return
-        }
-        tlsStreams[slot].cipherLength = 0
+        guard
+            sealedSendCompleted(tlsStreams + slot, result: result, fd: clients[slot].fd, userData: clientSendData(slot))
+        else { return }
         pumpTLSOutput(slot)
     }
 }

@@ -161,27 +161,13 @@ extension Worker {
 
     func pumpUpstreamTLSOutput(_ slot: Int) {
         let stream = upstreamTLS + slot
-        guard !stream.pointee.sendPosted else { return }
-        if stream.pointee.pendingOutput > 0 {
-            if stream.pointee.cipherBlock < 0 {
-                stream.pointee.cipherBlock = blocks.take()
-                guard stream.pointee.cipherBlock >= 0 else {
-                    perform(.fail(.connectionFailed, mayRetry: false), upstream: slot)
-                    return
-                }
-            }
-            let base = blocks.pointer(stream.pointee.cipherBlock)
-            let count = stream.pointee.drainOutput(
-                into: UnsafeMutableRawBufferPointer(start: base, count: blocks.blockSize)
-            )
-            stream.pointee.cipherOffset = 0
-            stream.pointee.cipherLength = Int32(count)
-            postUpstreamCipherSend(slot)
+        switch sendSealedRecords(stream, fd: upstreamConnections[slot].fd, userData: upstreamData(.upstreamSend, slot))
+        {
+        case .posted: return
+        case .outOfMemory:
+            perform(.fail(.connectionFailed, mayRetry: false), upstream: slot)
             return
-        }
-        if stream.pointee.cipherBlock >= 0 {
-            blocks.release(stream.pointee.cipherBlock)
-            stream.pointee.cipherBlock = -1
+        case .drained: break
         }
         let plain = stream.pointee.plainInFlight
         guard plain > 0 else { return }
@@ -189,21 +175,9 @@ extension Worker {
         perform(upstreamConnections[slot].sendCompleted(result: plain), upstream: slot)
     }
 
-    @inline(__always)
-    func postUpstreamCipherSend(_ slot: Int) {
-        let stream = upstreamTLS[slot]
-        upstreamTLS[slot].sendPosted = true
-        io.send(
-            fd: upstreamConnections[slot].fd,
-            buffer: blocks.pointer(stream.cipherBlock) + Int(stream.cipherOffset),
-            count: Int(stream.cipherLength),
-            userData: upstreamData(.upstreamSend, slot)
-        )
-    }
-
     func onUpstreamTLSSend(_ slot: Int, _ result: Int32) {
-        upstreamTLS[slot].sendPosted = false
         guard result > 0 else {
+            upstreamTLS[slot].sendPosted = false
             upstreamTLS[slot].plainInFlight = 0
             if upstreamTLS[slot].phase == .handshaking {
                 failUpstreamHandshake(slot)
@@ -212,13 +186,10 @@ extension Worker {
             }
             return
         }
-        if result < upstreamTLS[slot].cipherLength {
-            upstreamTLS[slot].cipherOffset += result
-            upstreamTLS[slot].cipherLength -= result
-            postUpstreamCipherSend(slot)
-            return
-        }
-        upstreamTLS[slot].cipherLength = 0
+        let fd = upstreamConnections[slot].fd
+        guard
+            sealedSendCompleted(upstreamTLS + slot, result: result, fd: fd, userData: upstreamData(.upstreamSend, slot))
+        else { return }
         pumpUpstreamTLSOutput(slot)
     }
 

@@ -100,23 +100,8 @@ package struct TLSStream {
             ERR_clear_error()
             return false
         }
-        guard let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
-            SSL_free(ssl)
-            ERR_clear_error()
-            return false
-        }
-        // An empty read BIO means "wait for more", not end of stream.
-        _ = gw_bio_set_mem_eof_return(input, -1)
-        SSL_set_bio(ssl, input, output)
         SSL_set_accept_state(ssl)
-        stream.initialize(to: TLSStream())
-        stream.pointee.ssl = ssl
-        stream.pointee.readBIO = input
-        stream.pointee.writeBIO = output
-        stream.pointee.owner = Unmanaged.passRetained(set as AnyObject).toOpaque()
-        stream.pointee.phase = .handshaking
-        SSL_set_ex_data(ssl, 0, UnsafeMutableRawPointer(stream))
-        return true
+        return attach(stream, ssl: ssl, owner: set)
     }
 
     /// Sets up a client session to an upstream node: SNI and the name verified are `context`'s server
@@ -130,13 +115,6 @@ package struct TLSStream {
             ERR_clear_error()
             return false
         }
-        guard let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
-            SSL_free(ssl)
-            ERR_clear_error()
-            return false
-        }
-        _ = gw_bio_set_mem_eof_return(input, -1)
-        SSL_set_bio(ssl, input, output)
         SSL_set_connect_state(ssl)
         if let name = context.serverName {
             _ = gw_ssl_set_host_name(ssl, name)
@@ -144,11 +122,32 @@ package struct TLSStream {
         } else if context.verify, let parameters = SSL_get0_param(ssl) {
             _ = X509_VERIFY_PARAM_set1_ip_asc(parameters, address)
         }
+        return attach(stream, ssl: ssl, owner: context)
+    }
+
+    /// Gives `ssl` its memory BIOs and `stream` the session (and a reference to `owner`); frees `ssl` when
+    /// the BIOs cannot be made.
+    private static func attach(_ stream: UnsafeMutablePointer<TLSStream>, ssl: OpaquePointer, owner: AnyObject) -> Bool
+    {
+        guard let input = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            ERR_clear_error()
+            return false
+        }
+        guard let output = BIO_new(BIO_s_mem()) else {
+            BIO_free(input)
+            SSL_free(ssl)
+            ERR_clear_error()
+            return false
+        }
+        // An empty read BIO means "wait for more", not end of stream.
+        _ = gw_bio_set_mem_eof_return(input, -1)
+        SSL_set_bio(ssl, input, output)
         stream.initialize(to: TLSStream())
         stream.pointee.ssl = ssl
         stream.pointee.readBIO = input
         stream.pointee.writeBIO = output
-        stream.pointee.owner = Unmanaged.passRetained(context as AnyObject).toOpaque()
+        stream.pointee.owner = Unmanaged.passRetained(owner).toOpaque()
         stream.pointee.phase = .handshaking
         SSL_set_ex_data(ssl, 0, UnsafeMutableRawPointer(stream))
         return true
