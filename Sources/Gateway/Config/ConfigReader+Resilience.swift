@@ -3,6 +3,7 @@ import Yams
 extension ConfigReader {
     static let activeCheckKeys = [
         "type", "http_path", "host", "port", "timeout", "concurrency", "healthy", "unhealthy",
+        "https_verify_certificate",
     ]
     static let circuitBreakerKeys = [
         "enabled", "consecutive_failures", "failure_ratio", "min_requests", "window", "base_ejection_time",
@@ -132,6 +133,11 @@ extension ConfigReader {
         if let v = object["timeout"], let d = duration(v, at: object.path("timeout")) { check.timeout = d }
         if let v = object["concurrency"], let n = int(v, at: object.path("concurrency"), in: 1...10_000) {
             check.concurrency = n
+        }
+        if let v = object["https_verify_certificate"],
+            let verify = bool(v, at: object.path("https_verify_certificate"))
+        {
+            check.verifyCertificate = verify
         }
         if let value = object["healthy"],
             let healthy = fields(

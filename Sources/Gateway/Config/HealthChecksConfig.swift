@@ -19,6 +19,8 @@ package struct ActiveHealthCheck: Sendable, Equatable {
         case http
         /// Connect only.
         case tcp
+        /// A TLS handshake, then the `http` probe over it; a failed handshake counts as a failed connect.
+        case https
     }
 
     /// When a node is healthy: how often it is probed and what brings an unhealthy node back.
@@ -56,10 +58,13 @@ package struct ActiveHealthCheck: Sendable, Equatable {
     package var host: String?
     /// Port probed instead of the node's own.
     package var port: UInt16?
-    /// Time allowed for one probe (connect, send, first response line).
+    /// Time allowed for one probe (connect, TLS handshake, send, first response line).
     package var timeout: Duration = .seconds(1)
     /// Probes in flight at once for this upstream; `nil` means one per node.
     package var concurrency: Int?
+    /// `https_verify_certificate`: an `https` probe verifies the node's certificate (never more strictly
+    /// than the upstream's own `tls.verify`).
+    package var verifyCertificate = true
     package var healthy: Healthy = Healthy()
     package var unhealthy: Unhealthy = Unhealthy()
 

@@ -4,7 +4,9 @@ import Glibc
 /// once.
 ///
 /// One slow or silent node only holds its own socket until its timeout; the others complete as soon
-/// as they answer. Thread-confined: the health controller's thread owns it, and the executor is made
+/// as they answer. An `https` probe runs a ``TLSStream`` client session over memory BIOs on the same
+/// socket operations: received records are fed to it, and what it seals is sent from a buffer of the
+/// probe's own. Thread-confined: the health controller's thread owns it, and the executor is made
 /// on that thread the first time it is needed (io_uring's single issuer).
 package struct ActiveProber: ~Copyable {
     /// One completed probe.
@@ -16,6 +18,8 @@ package struct ActiveProber: ~Copyable {
 
     private enum Phase {
         case connecting
+        /// TLS handshake records are being exchanged (`https`).
+        case handshaking
         case sending
         case reading
         /// Reported and closed; kept until its operations have completed, as they may still use its memory.
@@ -27,7 +31,7 @@ package struct ActiveProber: ~Copyable {
         var fd: Int32
         var phase: Phase = .connecting
         var deadline: ContinuousClock.Instant
-        var tcpOnly: Bool
+        var kind: ActiveHealthCheck.Kind
         /// The request and the address, owned here until no operation can read them any more.
         var request: UnsafeMutableRawBufferPointer
         var address: UnsafeMutablePointer<sockaddr_storage>
@@ -37,12 +41,39 @@ package struct ActiveProber: ~Copyable {
         var unhealthyStatuses: [Int]
         /// Operations posted and not completed yet.
         var pending = 0
+        /// `https`: the context the session starts from, and the address verified without a server name.
+        var context: TLSClientContext?
+        var host: String
+        /// `https`: the session (it must not move: OpenSSL's callbacks find it by address), from the
+        /// connect until the probe finishes.
+        var tls: UnsafeMutablePointer<TLSStream>?
+        /// `https`: sealed records being sent (a send may still read it after the probe finished).
+        var cipher: UnsafeMutableRawBufferPointer?
+        var cipherOffset = 0
+        var cipherLength = 0
+        var sending = false
+        var receiving = false
+
+        /// Frees the TLS session, if any; the caller then forgets it (``finish`` clears the table's entry).
+        func closeTLS() {
+            guard let tls else { return }
+            tls.pointee.close()
+            tls.deinitialize(count: 1)
+            tls.deallocate()
+        }
 
         func free() {
+            closeTLS()
             request.deallocate()
             address.deallocate()
+            cipher?.deallocate()
         }
     }
+
+    /// Ciphertext sent per operation; the handshake's records and the request fit in one or two.
+    private static let cipherBufferSize = 4096
+    /// Response bytes kept while looking for the status line; more fail the probe.
+    private static let responseLimit = 8192
 
     private let engine: EngineKind
     private var executor: (any IOExecutor)?
@@ -73,6 +104,7 @@ package struct ActiveProber: ~Copyable {
             }
             io.publishBuffers()
         }
+        // Frees the TLS sessions of probes still running too.
         for (_, probe) in remaining { probe.free() }
     }
 
@@ -98,17 +130,24 @@ package struct ActiveProber: ~Copyable {
     }
 
     /// Starts probing `address` as `check` says; a probe that fails at once completes on the next ``poll(until:)``.
+    ///
+    /// An `https` check handshakes with `tls` (see ``ActiveProbeTLS``); without one it fails at once.
     package mutating func start(
         node: Int,
         address: SocketAddress,
         check: ActiveHealthCheck,
         hostHeader: String,
+        tls: TLSClientContext? = nil,
         now: ContinuousClock.Instant
     ) {
         let io = io()
         var target = address
         if let port = check.port, let overridden = SocketAddress(host: address.hostString, port: port) {
             target = overridden
+        }
+        if check.type == .https && tls == nil {
+            failedAtOnce.append(node)
+            return
         }
         let fd = io.openSocket(family: target.family)
         guard fd >= 0 else {
@@ -129,11 +168,13 @@ package struct ActiveProber: ~Copyable {
             node: node,
             fd: fd,
             deadline: now + check.timeout,
-            tcpOnly: check.type == .tcp,
+            kind: check.type,
             request: request,
             address: storage,
             healthyStatuses: check.healthy.httpStatuses,
-            unhealthyStatuses: check.unhealthy.httpStatuses
+            unhealthyStatuses: check.unhealthy.httpStatuses,
+            context: check.type == .https ? tls : nil,
+            host: target.hostString
         )
         probe.pending = 1
         probes[id] = probe
@@ -190,9 +231,17 @@ package struct ActiveProber: ~Copyable {
         switch UserData.kind(userData) {
         case .upstreamConnect:
             guard result == 0 else { return finish(io, id, .tcpFailure) }
-            if probe.tcpOnly { return finish(io, id, .success) }
-            probes[id]?.phase = .sending
-            sendRest(io, id)
+            switch probe.kind {
+            case .tcp: return finish(io, id, .success)
+            case .https: return startTLS(io, id)
+            case .http:
+                probes[id]?.phase = .sending
+                sendRest(io, id)
+            }
+        case .upstreamSend where probe.tls != nil:
+            tlsSent(io, id, result)
+        case .upstreamReceive where probe.tls != nil:
+            tlsReceived(io, id, result, bytes)
         case .upstreamSend:
             guard result > 0 else { return finish(io, id, .tcpFailure) }
             probes[id]?.sent += Int(result)
@@ -202,14 +251,8 @@ package struct ActiveProber: ~Copyable {
         case .upstreamReceive:
             if result == -ENOBUFS { return receive(io, id) }
             guard result >= 0 else { return finish(io, id, .tcpFailure) }
-            if result == 0 {
-                return finish(io, id, Self.status(probe.response).map { Self.classify($0, probe) } ?? .tcpFailure)
-            }
-            probes[id]?.response.append(contentsOf: bytes)
-            let response = probes[id]!.response
-            if let status = Self.status(response) { return finish(io, id, Self.classify(status, probe)) }
-            if response.count > 8192 { return finish(io, id, .httpFailure(status: 0)) }
-            receive(io, id)
+            if result == 0 { return ended(io, id) }
+            if inspect(io, id, appending: bytes) { receive(io, id) }
         default:
             break
         }
@@ -232,11 +275,147 @@ package struct ActiveProber: ~Copyable {
         io.receive(fd: probe.fd, userData: Self.tag(.upstreamReceive, id))
     }
 
-    /// Reports `result` once and closes the probe's socket; its memory waits for its operations.
+    /// Adds response bytes and finishes the probe when they hold a status line or exceed the limit;
+    /// true while more are needed.
+    private mutating func inspect(_ io: any IOExecutor, _ id: UInt32, appending bytes: some Collection<UInt8>) -> Bool {
+        probes[id]?.response.append(contentsOf: bytes)
+        guard let probe = probes[id] else { return false }
+        if let status = Self.status(probe.response) {
+            finish(io, id, Self.classify(status, probe))
+            return false
+        }
+        if probe.response.count > Self.responseLimit {
+            finish(io, id, .httpFailure(status: 0))
+            return false
+        }
+        return true
+    }
+
+    /// The end of the response stream: its status line decides, or it broke before one.
+    private mutating func ended(_ io: any IOExecutor, _ id: UInt32) {
+        guard let probe = probes[id] else { return }
+        finish(io, id, Self.status(probe.response).map { Self.classify($0, probe) } ?? .tcpFailure)
+    }
+
+    // MARK: - https
+
+    /// Connected: starts the TLS session and the handshake (within the probe's timeout).
+    private mutating func startTLS(_ io: any IOExecutor, _ id: UInt32) {
+        guard let probe = probes[id], let context = probe.context else { return finish(io, id, .tcpFailure) }
+        let stream = UnsafeMutablePointer<TLSStream>.allocate(capacity: 1)
+        guard TLSStream.startClient(stream, context: context, address: probe.host) else {
+            // startClient initializes the memory only when it succeeds.
+            stream.deallocate()
+            return finish(io, id, .tcpFailure)
+        }
+        probes[id]?.tls = stream
+        probes[id]?.cipher = .allocate(byteCount: Self.cipherBufferSize, alignment: 1)
+        probes[id]?.phase = .handshaking
+        advanceHandshake(io, id)
+    }
+
+    /// Runs the handshake on what has been fed; once done, seals the request. A failed handshake (a
+    /// certificate that does not verify, no common protocol, not TLS at all) fails the probe as a failed
+    /// connect, as APISIX's checker counts it.
+    private mutating func advanceHandshake(_ io: any IOExecutor, _ id: UInt32) {
+        guard let stream = probes[id]?.tls else { return }
+        switch stream.pointee.handshake() {
+        case .wantRead:
+            flushTLS(io, id)
+            receiveTLS(io, id)
+        case .failed:
+            finish(io, id, .tcpFailure)
+        case .done:
+            guard let request = probes[id]?.request, stream.pointee.write(UnsafeRawBufferPointer(request)) else {
+                return finish(io, id, .tcpFailure)
+            }
+            probes[id]?.phase = .reading
+            flushTLS(io, id)
+            // Records may have come with the handshake's last flight.
+            readTLS(io, id)
+        }
+    }
+
+    /// Sends sealed records: the rest of the buffer, else what the session has produced since.
+    private mutating func flushTLS(_ io: any IOExecutor, _ id: UInt32) {
+        guard var probe = probes[id], let stream = probe.tls, let cipher = probe.cipher, !probe.sending else { return }
+        if probe.cipherLength == 0 {
+            guard stream.pointee.pendingOutput > 0 else { return }
+            probe.cipherOffset = 0
+            probe.cipherLength = stream.pointee.drainOutput(into: cipher)
+            guard probe.cipherLength > 0 else { return }
+        }
+        probe.sending = true
+        probe.pending += 1
+        probes[id] = probe
+        io.send(
+            fd: probe.fd,
+            buffer: cipher.baseAddress! + probe.cipherOffset,
+            count: probe.cipherLength,
+            userData: Self.tag(.upstreamSend, id)
+        )
+    }
+
+    private mutating func tlsSent(_ io: any IOExecutor, _ id: UInt32, _ result: Int32) {
+        probes[id]?.sending = false
+        guard result > 0 else { return finish(io, id, .tcpFailure) }
+        probes[id]?.cipherOffset += Int(result)
+        probes[id]?.cipherLength -= Int(result)
+        flushTLS(io, id)
+    }
+
+    private mutating func receiveTLS(_ io: any IOExecutor, _ id: UInt32) {
+        guard let probe = probes[id], !probe.receiving else { return }
+        probes[id]?.receiving = true
+        probes[id]?.pending += 1
+        io.receive(fd: probe.fd, userData: Self.tag(.upstreamReceive, id))
+    }
+
+    private mutating func tlsReceived(_ io: any IOExecutor, _ id: UInt32, _ result: Int32, _ bytes: [UInt8]) {
+        probes[id]?.receiving = false
+        guard let probe = probes[id], let stream = probe.tls else { return }
+        if result == -ENOBUFS { return receiveTLS(io, id) }
+        guard result > 0 else {
+            // The node closed: mid-handshake that is a failed connect; after it, the status line decides.
+            return result == 0 && probe.phase == .reading ? ended(io, id) : finish(io, id, .tcpFailure)
+        }
+        guard bytes.withUnsafeBytes({ stream.pointee.feed($0) }) else { return finish(io, id, .tcpFailure) }
+        if probe.phase == .handshaking { return advanceHandshake(io, id) }
+        readTLS(io, id)
+    }
+
+    /// Opens the records fed so far into the response, a bounded chunk at a time.
+    private mutating func readTLS(_ io: any IOExecutor, _ id: UInt32) {
+        withUnsafeTemporaryAllocation(byteCount: 2048, alignment: 1) { buffer in
+            while let stream = probes[id]?.tls {
+                switch stream.pointee.read(into: buffer) {
+                case .bytes(let count):
+                    guard inspect(io, id, appending: buffer[..<count]) else { return }
+                case .wantRead:
+                    // Reading may have produced records (a key update's answer).
+                    flushTLS(io, id)
+                    receiveTLS(io, id)
+                    return
+                case .closed:
+                    ended(io, id)
+                    return
+                case .failed:
+                    finish(io, id, .tcpFailure)
+                    return
+                }
+            }
+        }
+    }
+
+    /// Reports `result` once and closes the probe's socket and TLS session; its memory waits for its
+    /// operations.
     private mutating func finish(_ io: any IOExecutor, _ id: UInt32, _ result: ActiveProbeResult) {
         guard let probe = probes[id], probe.phase != .finished else { return }
         completed.append(Completion(node: probe.node, result: result))
         probes[id]?.phase = .finished
+        probe.closeTLS()
+        probes[id]?.tls = nil
+        probes[id]?.context = nil
         if probe.pending > 0 { io.cancel(fd: probe.fd) }
         io.close(fd: probe.fd)
     }

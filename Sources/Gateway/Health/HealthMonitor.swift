@@ -306,6 +306,7 @@ package final class HealthMonitor: @unchecked Sendable {
                 address: node.address,
                 check: check,
                 hostHeader: node.hostHeader,
+                tls: upstreams[node.upstreamIndex].probeTLS,
                 now: now
             )
         }

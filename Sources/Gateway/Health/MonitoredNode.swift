@@ -39,6 +39,8 @@ package struct MonitoredUpstream: Sendable {
     package var panicThreshold: Int
     /// The upstream's index on the health board (the plan's upstream index); -1: its position.
     package var boardIndex = -1
+    /// The TLS client context of `https` active probes (``ActiveProbeTLS``); without one they fail.
+    package var probeTLS: TLSClientContext?
 
     package init(
         id: String,

@@ -36,6 +36,19 @@ extension HealthController {
             let index = Int(plan.placement.upstreams.indices[position])
             var monitored = MonitoredUpstream(config)
             monitored.boardIndex = index
+            do throws(TLSError) {
+                monitored.probeTLS = try ActiveProbeTLS.context(
+                    for: config,
+                    upstreamContext: index < plan.upstreamTLS.count ? plan.upstreamTLS[index] : nil,
+                    settings: plan.config.tls
+                )
+            } catch {
+                // Only when OpenSSL cannot allocate (settings were checked on load): the probes then fail.
+                Logger(label: "gateway.health").error(
+                    "no TLS context for https health checks: \(error.message)",
+                    metadata: ["upstream": "\(config.id)"]
+                )
+            }
             upstreams.append(monitored)
             let compiled = plan.upstreams[index]
             for offset in 0..<Int(compiled.memberCount) {

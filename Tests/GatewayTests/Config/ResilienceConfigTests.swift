@@ -163,7 +163,7 @@ import Testing
     }
 
     static let bad: [Bad] = [
-        Bad(yaml: "checks: {active: {type: https}}", path: "upstreams[0].checks.active.type", reason: "\"tcp\""),
+        Bad(yaml: "checks: {active: {type: grpc}}", path: "upstreams[0].checks.active.type", reason: "\"tcp\""),
         Bad(yaml: "checks: {active: {http_path: health}}", path: "upstreams[0].checks.active.http_path", reason: "/"),
         Bad(yaml: "checks: {active: {port: 0}}", path: "upstreams[0].checks.active.port", reason: "1 to 65535"),
         Bad(
