@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Open N keep-alive client connections, send one request on each, read the response, then hold them idle.
 
+With --tls each connection first completes a TLS handshake (the certificate is not verified: the
+benchmark's is self-signed), so the server holds N idle TLS sessions.
+
 Used by bench/run.sh --idle-connections to measure how much memory a server keeps per idle client
 connection. Prints one line `READY open=.. ok=.. failed=..` once every connection has its response
 (run.sh waits for it, then samples the server's RSS), holds the connections until SIGTERM/SIGINT or
@@ -13,6 +16,7 @@ import asyncio
 import ipaddress
 import resource
 import signal
+import ssl
 import sys
 
 
@@ -42,14 +46,18 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def open_one(host, port, path, gate, writers, stats):
+async def open_one(host, port, path, gate, writers, stats, tls):
     async with gate:
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
+            if tls is None:
+                connecting = asyncio.open_connection(host, port)
+            else:
+                connecting = asyncio.open_connection(host, port, ssl=tls, server_hostname=host)
+            reader, writer = await asyncio.wait_for(connecting, 10)
             request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: idle_conns\r\n\r\n"
             writer.write(request.encode())
             status = await asyncio.wait_for(read_response(reader), 10)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, ssl.SSLError) as error:
             stats["failed"] += 1
             stats["errors"][type(error).__name__] = stats["errors"].get(type(error).__name__, 0) + 1
             return
@@ -69,15 +77,21 @@ async def main() -> int:
     parser.add_argument("--concurrency", type=int, default=128,
                         help="connections being opened at once (bounds the upstream connections a proxy opens)")
     parser.add_argument("--hold", type=float, default=600, help="seconds to hold the connections at most")
+    parser.add_argument("--tls", action="store_true", help="connect over TLS (certificate not verified)")
     args = parser.parse_args()
     if not ipaddress.ip_address(args.host).is_loopback:
         sys.exit("idle_conns: only loopback targets are allowed")
     raise_fd_limit(args.count + 64)
 
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
     stats = {"ok": 0, "non200": 0, "failed": 0, "errors": {}}
     writers = []
     gate = asyncio.Semaphore(args.concurrency)
-    await asyncio.gather(*(open_one(args.host, args.port, args.path, gate, writers, stats)
+    await asyncio.gather(*(open_one(args.host, args.port, args.path, gate, writers, stats, tls)
                            for _ in range(args.count)))
     errors = ",".join(f"{k}:{v}" for k, v in sorted(stats["errors"].items())) or "none"
     print(f"READY open={len(writers)} ok={stats['ok']} non200={stats['non200']} "

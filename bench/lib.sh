@@ -132,20 +132,27 @@ start() {
     wait_for_port "$name" "$port" "$!"
 }
 
-# expect_status NAME PORT STATUS [CURL_ARG...]: GET http://HOST:PORT/ with the CURL_ARGs (e.g. -H "apikey: x")
-# up to 5 times, 0.3 s apart (each bench_curl_max_time seconds at most); dies with the status, the start
-# of the body and the CURL_ARGs unless one answers STATUS.
-expect_status() {
-    local name=$1 port=$2 want=$3 code="" sent=""
+# expect_status_url NAME URL STATUS [CURL_ARG...]: GET URL with the CURL_ARGs (e.g. -H "apikey: x", or -k
+# for the benchmark's self-signed certificate) up to 5 times, 0.3 s apart (each bench_curl_max_time seconds
+# at most); dies with the status, the start of the body and the CURL_ARGs unless one answers STATUS.
+expect_status_url() {
+    local name=$1 url=$2 want=$3 code="" sent=""
     shift 3
     for _ in 1 2 3 4 5; do
-        code=$(curl -s -o "$tmp/$name.curl-body" -w '%{http_code}' --max-time "$bench_curl_max_time" "$@" "http://$HOST:$port/") || true
+        code=$(curl -s -o "$tmp/$name.curl-body" -w '%{http_code}' --max-time "$bench_curl_max_time" "$@" "$url") || true
         [[ $code == "$want" ]] && return 0
         sleep 0.3
     done
     failed=1
     (($#)) && sent=" to a request with curl $*"
-    die "$name on $HOST:$port answered '$code' instead of $want$sent: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log$bench_expect_200_hint)"
+    die "$name at $url answered '$code' instead of $want$sent: $(head -c 300 "$tmp/$name.curl-body" 2>/dev/null) (log: $tmp/$name.log$bench_expect_200_hint)"
+}
+
+# expect_status NAME PORT STATUS [CURL_ARG...]: expect_status_url for http://HOST:PORT/.
+expect_status() {
+    local name=$1 port=$2
+    shift 2
+    expect_status_url "$name" "http://$HOST:$port/" "$@"
 }
 
 # expect_200 NAME PORT: expect_status NAME PORT 200, a plain GET /.
@@ -183,7 +190,8 @@ nginx_conf_head() {
 }
 
 # nginx_proxy_http LISTEN_PORT BACKEND_PORT [DIRECTIVE...]: prints the rest of a reverse proxy's http
-# block after nginx_conf_head, closing brace included: listening on HOST:LISTEN_PORT with the gateway's
+# block after nginx_conf_head, closing brace included: listening on HOST:LISTEN_PORT (which may carry
+# listen parameters after the port, e.g. "8443 ssl", with the ssl_* directives before) with the gateway's
 # client defaults (keep-alive 75 s, header timeout 10 s), proxying `location /` to HOST:BACKEND_PORT over
 # HTTP/1.1 with up to 256 idle upstream keep-alive connections. Each DIRECTIVE (e.g.
 # "proxy_connect_timeout 1s") is added to `location /`, with a semicolon unless it ends with a block's

@@ -3,8 +3,10 @@
 
 Records (one per line, tab-separated, first field is the kind):
   meta     KEY VALUE  (settings:SCENARIO describes a scenario other than proxy)
-  round    TARGET ROUND REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS [CPU_US_PER_REQUEST [SCENARIO]]
-           (SCENARIO proxy when missing)
+  round    TARGET ROUND REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS [CPU_US_PER_REQUEST [SCENARIO [RESUMED
+           [CLIENT_CPU_US_PER_REQUEST]]]]
+           (SCENARIO proxy when missing; RESUMED "X of N" TLS handshakes resumed, or empty; the client's
+           (wrk's or tls_connect's) own CPU time per request)
   startrss TARGET KB
   idle     TARGET N RSS_BEFORE_KB RSS_AFTER_KB CLIENT_SUMMARY
   slow     TARGET N REQ_PER_S_WITHOUT P99_WITHOUT REQ_PER_S_WITH P99_WITH ERRORS_WITH CLIENT_SUMMARY
@@ -18,7 +20,8 @@ import sys
 
 ORDER = ["backend", "nginx", "nginx-keyauth", "haproxy", "haproxy-keyauth", "gateway", "gateway-keyauth",
          "gateway-jwt", "gateway-limitcount", "gateway-plugins", "gateway-plugintiming", "gateway-bare",
-         "gateway-epoll"]
+         "gateway-epoll", "nginx-tls", "haproxy-tls", "gateway-tls"]
+TLS_TARGETS = ["nginx-tls", "haproxy-tls", "gateway-tls"]
 LABELS = {
     "backend": "backend direct (ceiling)",
     "nginx": "nginx 1.22 proxy",
@@ -33,11 +36,15 @@ LABELS = {
     "gateway-plugintiming": "gateway + key-auth, limit-count, response-rewrite (plugin timing on)",
     "gateway-bare": "gateway (metrics + access log off)",
     "gateway-epoll": "gateway, epoll engine (metrics + access log on)",
+    "nginx-tls": "nginx 1.22 proxy, TLS",
+    "haproxy-tls": "HAProxy 2.6 proxy, TLS",
+    "gateway-tls": "gateway, TLS (metrics + access log on)",
 }
 
 # The scenarios in the order run.sh runs them, the title of each one's throughput table, the (plain,
 # with check or plugin, label) pairs whose ratio is the cost of the check, and what that is called.
-SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "plugin-timing", "stress"]
+SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "plugin-timing", "stress", "https", "https-close",
+             "https-full", "https-resumed"]
 TITLES = {
     "proxy": "Throughput",
     "key-auth": "key-auth: throughput, every request carrying the API key",
@@ -45,6 +52,21 @@ TITLES = {
     "limit-count": "limit-count: throughput",
     "plugin-timing": "plugin-timing: throughput, three plugins on the route, every request carrying the API key",
     "stress": "stress: throughput with many connections",
+    "https": "https: keep-alive throughput over TLS",
+    "https-close": "https-close: a new connection per request (wrk, sessions resumed)",
+    "https-full": "https-full: a new connection per request, full handshakes (tls_connect)",
+    "https-resumed": "https-resumed: a new connection per request, sessions resumed (tls_connect)",
+}
+# The target each scenario's "vs nginx" columns compare with (nginx when not named).
+REFERENCES = {scenario: "nginx-tls" for scenario in ["https", "https-close", "https-full", "https-resumed"]}
+# Scenarios whose tables show the client's own CPU per request (where the client may be the limit).
+CLIENT_CPU = set(REFERENCES)
+# The issue's goals for the gateway against its reference: (target, minimum req/s ratio, maximum p99 ratio).
+GOALS = {
+    "https": ("gateway-tls", 1.0, 1.0),
+    "https-close": ("gateway-tls", 1.0, None),
+    "https-full": ("gateway-tls", 1.0, None),
+    "https-resumed": ("gateway-tls", 1.0, None),
 }
 PAIRS = {
     "key-auth": [("nginx", "nginx-keyauth", "nginx: map + if"), ("haproxy", "haproxy-keyauth", "HAProxy: ACL"),
@@ -64,7 +86,8 @@ CPU_BUDGETS = {"plugin-timing": ("gateway-plugins", "gateway-plugintiming", 0.03
 
 
 def load(path):
-    """rounds is {scenario: {target: [(req/s, p99, non-2xx, socket errors, CPU µs/request)]}}."""
+    """rounds is {scenario: {target: [(req/s, p99, non-2xx, socket errors, CPU µs/request, resumed,
+    client CPU µs/request)]}}."""
     meta, rounds, startrss, idle, slow = {}, {}, {}, {}, {}
     with open(path) as file:
         for line in file:
@@ -76,8 +99,10 @@ def load(path):
                 # CPU µs/request is missing from records written before it was measured.
                 cpu = float(rest[6]) if len(rest) > 6 else math.nan
                 scenario = rest[7] if len(rest) > 7 else "proxy"
+                resumed = rest[8] if len(rest) > 8 else ""
+                client_cpu = float(rest[9]) if len(rest) > 9 else math.nan
                 rounds.setdefault(scenario, {}).setdefault(rest[0], []).append(
-                    (float(rest[2]), float(rest[3]), int(rest[4]), int(rest[5]), cpu))
+                    (float(rest[2]), float(rest[3]), int(rest[4]), int(rest[5]), cpu, resumed, client_cpu))
             elif kind == "startrss":
                 startrss[rest[0]] = int(rest[1])
             elif kind == "idle":
@@ -98,9 +123,10 @@ def median_cpu(samples):
     return statistics.median(values) if values else None
 
 
-def throughput_rows(rounds, compare=True):
-    """One row per target; compare=False leaves out the columns relative to nginx."""
-    nginx = rounds.get("nginx")
+def throughput_rows(rounds, compare=True, reference="nginx", client_cpu=False):
+    """One row per target; compare=False leaves out the columns relative to nginx (or to reference);
+    client_cpu adds the client's CPU µs/request (median over rounds)."""
+    nginx = rounds.get(reference)
     nginx_rps = statistics.median(r[0] for r in nginx) if nginx else None
     nginx_p99 = statistics.median(r[1] for r in nginx) if nginx else None
     nginx_cpu = median_cpu(nginx) if nginx else None
@@ -128,6 +154,18 @@ def throughput_rows(rounds, compare=True):
     header = ["target", "req/s per round", "median req/s", "p99 per round (ms)", "median p99",
               "req/s vs nginx", "p99 vs nginx", "non-2xx + socket errors", "CPU µs/request",
               "CPU vs nginx"]
+    # TLS handshakes resumed, where some round counted them: the share over all rounds.
+    if any(r[5] for target in rounds for r in rounds[target]):
+        header.append("handshakes resumed")
+        for row, target in zip(rows, [t for t in ORDER if t in rounds]):
+            counts = [tuple(int(x) for x in r[5].split(" of ")) for r in rounds[target] if r[5]]
+            total = sum(n for _, n in counts)
+            row.append(f"{sum(x for x, _ in counts) / total * 100:.0f} %" if total else "n/a")
+    if client_cpu:
+        header.append("client CPU µs/request")
+        for row, target in zip(rows, [t for t in ORDER if t in rounds]):
+            values = [r[6] for r in rounds[target] if not math.isnan(r[6])]
+            row.append(f"{statistics.median(values):.2f}" if values else "n/a")
     if not compare:
         keep = [i for i, name in enumerate(header) if "vs nginx" not in name]
         header = [header[i] for i in keep]
@@ -184,6 +222,23 @@ def target_line(scenario, rounds):
     return f"{LABELS[checked]} / {LABELS[plain]}: {value:.2f}x of the requests/s (target ≥ {target:.2f}x: {verdict})"
 
 
+def goal_line(scenario, rounds):
+    """Whether the gateway met the issue's goals against the scenario's reference, or None."""
+    if scenario not in GOALS:
+        return None
+    target, min_rps, max_p99 = GOALS[scenario]
+    reference = REFERENCES.get(scenario, "nginx")
+    if target not in rounds or reference not in rounds:
+        return None
+    rps, p99, _ = medians(rounds[target])
+    rps0, p990, _ = medians(rounds[reference])
+    parts = [f"{rps / rps0:.2f}x the requests/s (goal ≥ {min_rps:.2f}x: {'met' if rps / rps0 >= min_rps else 'NOT met'})"]
+    if max_p99 is not None:
+        verdict = "met" if p99 / p990 <= max_p99 else "NOT met"
+        parts.append(f"p99 {p99 / p990:.2f}x (goal ≤ {max_p99:.2f}x: {verdict})")
+    return f"{LABELS[target]} / {LABELS[reference]}: " + ", ".join(parts)
+
+
 def budget_line(scenario, rounds):
     """The extra CPU per request of the second target over the first, against its budget, or None."""
     if scenario not in CPU_BUDGETS:
@@ -202,9 +257,9 @@ def budget_line(scenario, rounds):
             f"{verdict} (medians over rounds; reported, not a gate)")
 
 
-def idle_rows(startrss, idle):
+def idle_rows(startrss, idle, targets):
     rows = []
-    for target in ORDER:
+    for target in targets:
         if target not in idle:
             continue
         count, before, after, summary = idle[target]
@@ -261,7 +316,10 @@ def main():
         title = TITLES[scenario]
         if scenario == "stress" and "stress-connections" in meta:
             title = f"stress: throughput with {meta['stress-connections']} connections"
-        tables.append((title, throughput_rows(runs, compare="nginx" in runs), intro, None))
+        reference = REFERENCES.get(scenario, "nginx")
+        table = throughput_rows(runs, compare=reference in runs, reference=reference,
+                                client_cpu=scenario in CLIENT_CPU)
+        tables.append((title, table, intro, goal_line(scenario, runs)))
         if scenario in PAIRS:
             noun = NOUNS[scenario]
             sides = SIDES.get(scenario)
@@ -269,8 +327,13 @@ def main():
             after = [line for line in (target_line(scenario, runs), budget_line(scenario, runs)) if line]
             tables.append((f"{scenario}: cost of the {noun} ({compared}, same rounds)",
                            pair_rows(runs, PAIRS[scenario], noun, sides), None, "\n".join(after) or None))
-    if idle:
-        tables.append(("Idle keep-alive connections", idle_rows(startrss, idle), None, None))
+    plain_idle = [target for target in ORDER if target in idle and target not in TLS_TARGETS]
+    tls_idle = [target for target in TLS_TARGETS if target in idle]
+    if plain_idle:
+        tables.append(("Idle keep-alive connections", idle_rows(startrss, idle, plain_idle), None, None))
+    if tls_idle:
+        tables.append(("Idle TLS connections (handshake done, one request answered, then idle)",
+                       idle_rows(startrss, idle, tls_idle), None, None))
     if slow:
         tables.append(("Slowloris", slow_rows(slow), None, None))
 

@@ -2,7 +2,8 @@
 # Whole-process proxy comparison: an nginx backend, then nginx, HAProxy and the gateway proxying to it,
 # all with the same worker count, driven by wrk in alternating rounds; requests/s, p99 and CPU time per
 # request of each target. Scenarios add API-key checks (all three), jwt-auth and limit-count (the gateway),
-# the gateway's per-plugin timing and 500 connections. See bench/README.md.
+# the gateway's per-plugin timing, 500 connections and TLS (keep-alive, a handshake per request, idle
+# sessions). See bench/README.md.
 set -euo pipefail
 
 usage() {
@@ -28,6 +29,18 @@ Options:
                                           the gateway with key-auth, limit-count and response-rewrite,
                                           metrics.plugin_timing off and on; wrk sends "apikey: bench-key"
                              stress       the TARGETS again with wrk -t STRESS_THREADS -c STRESS_CONNECTIONS
+                             https        nginx, HAProxy and the gateway (those in TARGETS) terminating TLS
+                                          with one ECDSA P-256 certificate made for the run, proxying to
+                                          the same backend over plain HTTP; four parts, ratios to nginx:
+                                            https           wrk over https, keep-alive
+                                            https-close     wrk -H "Connection: close" (wrk offers its
+                                                            last TLS session on every reconnect)
+                                            https-full      bench/tls_connect.c, a new connection per
+                                                            request, every handshake a full one
+                                            https-resumed   the same client, each connection offering
+                                                            the session the previous one ended with
+                                          then HTTPS_IDLE_CONNECTIONS idle TLS connections per proxy
+                                          (RSS per connection). Needs openssl, cc and libssl-dev.
                              all          all of the above, in that order
                            The auth targets must answer 200 with the credential and 401 without it (or
                            with a wrong one) before anything is measured.
@@ -52,6 +65,9 @@ Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 
   NGINX_KEYAUTH_PORT=18086 HAPROXY_KEYAUTH_PORT=18087 GATEWAY_KEYAUTH_PORT=18088 GATEWAY_JWT_PORT=18089
   GATEWAY_LIMITCOUNT_PORT=18091 GATEWAY_PLUGINS_PORT=18093 GATEWAY_PLUGINTIMING_PORT=18096
   (the targets with the check or plugins; gateway control on port + 10)
+  NGINX_TLS_PORT=18441 GATEWAY_TLS_PORT=18442 HAPROXY_TLS_PORT=18443 (https; gateway control on 18452)
+  HTTPS_CONNECTIONS=$CONNECTIONS (connections in flight in https-close, https-full and https-resumed)
+  HTTPS_IDLE_CONNECTIONS=2000 (idle TLS connections held against each TLS proxy; 0 leaves it out)
 EOF
 }
 
@@ -92,6 +108,11 @@ GATEWAY_LIMITCOUNT_PORT=${GATEWAY_LIMITCOUNT_PORT:-18091}
 # 18092, 18094 and 18095 are control listeners (gateway, gateway-bare, gateway-epoll + 10).
 GATEWAY_PLUGINS_PORT=${GATEWAY_PLUGINS_PORT:-18093}
 GATEWAY_PLUGINTIMING_PORT=${GATEWAY_PLUGINTIMING_PORT:-18096}
+NGINX_TLS_PORT=${NGINX_TLS_PORT:-18441}
+GATEWAY_TLS_PORT=${GATEWAY_TLS_PORT:-18442}
+HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18443}
+HTTPS_CONNECTIONS=${HTTPS_CONNECTIONS:-$CONNECTIONS}
+HTTPS_IDLE_CONNECTIONS=${HTTPS_IDLE_CONNECTIONS:-2000}
 # The credentials of the auth scenarios.
 API_KEY=bench-key
 JWT_KEY=bench-jwt
@@ -117,7 +138,7 @@ while (($#)); do
 done
 
 require_whole_numbers WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME \
-    STRESS_CONNECTIONS STRESS_THREADS LIMIT_COUNT
+    STRESS_CONNECTIONS STRESS_THREADS LIMIT_COUNT HTTPS_CONNECTIONS HTTPS_IDLE_CONNECTIONS
 ((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
 for target in $TARGETS; do
     case "$target" in
@@ -128,7 +149,9 @@ done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 # Scenarios: --scenario wins over SCENARIOS; they run in this order whatever the order asked for.
-ALL_SCENARIOS="proxy key-auth jwt-auth limit-count plugin-timing stress"
+ALL_SCENARIOS="proxy key-auth jwt-auth limit-count plugin-timing stress https"
+# The https scenario runs as these parts, each with its own warm-up, rounds and table.
+HTTPS_PARTS="https https-close https-full https-resumed"
 [[ -n $scenario_options ]] && SCENARIOS=$scenario_options
 read -ra asked <<<"${SCENARIOS//,/ }"
 ((${#asked[@]})) || die "no scenario given (SCENARIOS or --scenario)"
@@ -153,6 +176,11 @@ scenario_targets() {
         limit-count) if wants gateway; then echo "gateway gateway-limitcount"; fi ;;
         # Both with the same three plugins; only metrics.plugin_timing differs (off is the plain one).
         plugin-timing) if wants gateway; then echo "gateway-plugins gateway-plugintiming"; fi ;;
+        https)
+            for target in nginx haproxy gateway; do
+                if wants "$target"; then printf '%s-tls ' "$target"; fi
+            done
+            ;;
     esac
 }
 declare -A targets_of=()
@@ -163,14 +191,18 @@ for scenario in $ALL_SCENARIOS; do
     list=$(scenario_targets "$scenario")
     if [[ -z ${list// /} ]]; then
         needs="gateway"
-        [[ $scenario == key-auth ]] && needs="nginx, haproxy or gateway"
+        [[ $scenario == key-auth || $scenario == https ]] && needs="nginx, haproxy or gateway"
         ((asked_all)) || die "scenario $scenario has no target: it needs $needs in TARGETS"
         log "leaving out scenario $scenario: none of its targets is in TARGETS"
         continue
     fi
     read -ra listed <<<"$list"
-    targets_of[$scenario]=${listed[*]}
-    run_scenarios+=("$scenario")
+    parts=$scenario
+    [[ $scenario == https ]] && parts=$HTTPS_PARTS
+    for part in $parts; do
+        targets_of[$part]=${listed[*]}
+        run_scenarios+=("$part")
+    done
     for target in "${listed[@]}"; do
         [[ " $run_targets " == *" $target "* ]] || run_targets+="$target "
     done
@@ -226,7 +258,11 @@ require python3 "needed for the report and the connection helpers"
 require timeout "coreutils"
 require pgrep "procps"
 require getconf "libc-bin"
-in_run haproxy && require haproxy "apt-get install haproxy"
+{ in_run haproxy || in_run haproxy-tls; } && require haproxy "apt-get install haproxy"
+if has_scenario https; then
+    require openssl "apt-get install openssl"
+    require cc "apt-get install gcc"
+fi
 if [[ " $run_targets" == *" gateway"* ]]; then
     [[ -x $GATEWAY_BIN ]] || die "gateway binary '$GATEWAY_BIN' is missing or not executable; build it with 'swift build -c release' or set GATEWAY_BIN"
 fi
@@ -234,7 +270,10 @@ fi
 # Every connection is a descriptor in the client and in the proxy; raise the soft limit to the hard one.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit=$(ulimit -n)
-needed_fds=$((idle_count + slowloris_count + CONNECTIONS + 600))
+https_idle=0
+has_scenario https && https_idle=$HTTPS_IDLE_CONNECTIONS
+needed_fds=$((idle_count + slowloris_count + https_idle + CONNECTIONS + 600))
+if has_scenario https && ((HTTPS_CONNECTIONS + 600 > needed_fds)); then needed_fds=$((HTTPS_CONNECTIONS + 600)); fi
 max_connections=$CONNECTIONS
 if has_scenario stress; then
     # wrk, and each proxy, holds STRESS_CONNECTIONS client connections, each proxy up to as many upstream
@@ -264,6 +303,8 @@ port_of() {
         gateway-keyauth) echo "$GATEWAY_KEYAUTH_PORT" ;; gateway-jwt) echo "$GATEWAY_JWT_PORT" ;;
         gateway-limitcount) echo "$GATEWAY_LIMITCOUNT_PORT" ;;
         gateway-plugins) echo "$GATEWAY_PLUGINS_PORT" ;; gateway-plugintiming) echo "$GATEWAY_PLUGINTIMING_PORT" ;;
+        nginx-tls) echo "$NGINX_TLS_PORT" ;; haproxy-tls) echo "$HAPROXY_TLS_PORT" ;;
+        gateway-tls) echo "$GATEWAY_TLS_PORT" ;;
     esac
 }
 
@@ -349,9 +390,9 @@ nginx_keyauth_access=off
 # HAProxy reserves two descriptors per maxconn and refuses to start when the hard limit is lower;
 # "no strict-limits" lets it run with what this run actually needs (one per client connection,
 # plus the few upstream ones).
-haproxy_maxconn=$((idle_count + slowloris_count + max_connections + 512))
+haproxy_maxconn=$((idle_count + slowloris_count + https_idle + max_connections + 512))
 ((haproxy_maxconn >= 4096)) || haproxy_maxconn=4096
-haproxy_cfg() { # PORT [FRONTEND_LINE]
+haproxy_cfg() { # PORT [FRONTEND_LINE [BIND_OPTIONS]]
     cat <<EOF
 global
     nbthread $WORKERS
@@ -367,7 +408,7 @@ defaults
     timeout http-keep-alive 75s
     http-reuse always
 frontend proxy
-    bind $HOST:$1
+    bind $HOST:$1${3:+ $3}
 EOF
     if [[ -n ${2:-} ]]; then echo "    $2"; fi
     cat <<EOF
@@ -434,6 +475,65 @@ add_metrics_key gateway-plugins "plugin_timing: false"
 gateway_variant gateway-plugintiming "$GATEWAY_PLUGINTIMING_PORT" "$timing_plugins" "key-auth: {key: $API_KEY}" \
     >"$tmp/gateway-plugintiming.yaml"
 add_metrics_key gateway-plugintiming "plugin_timing: true"
+
+# The https scenario: one ECDSA P-256 certificate (self-signed, made here with the openssl CLI) for all
+# three proxies, TLS 1.2 and 1.3, the same TLS 1.3 suites in the same order with the server's preference
+# (the gateway's defaults, as nginx and HAProxy get its other defaults); each proxies to the backend over
+# plain HTTP with the same keep-alive settings as its plain twin.
+tls_dir=$tmp/tls
+tls_suites="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+if has_scenario https; then
+    mkdir -p "$tls_dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=bench.local" -addext "subjectAltName=DNS:bench.local,IP:$HOST" \
+        -keyout "$tls_dir/bench.key" -out "$tls_dir/bench.crt" >"$tls_dir/openssl.log" 2>&1 ||
+        { cat "$tls_dir/openssl.log" >&2; die "openssl could not make the benchmark certificate"; }
+    cat "$tls_dir/bench.crt" "$tls_dir/bench.key" >"$tls_dir/bench.pem" # HAProxy wants both in one file
+    # The client for a new connection per request (wrk and h2load resume sessions when they reconnect).
+    tls_connect_bin=$tmp/tls_connect
+    cc -O2 -o "$tls_connect_bin" "$script_dir/tls_connect.c" -lssl -lcrypto 2>"$tmp/tls_connect.build.log" ||
+        { cat "$tmp/tls_connect.build.log" >&2; die "could not build bench/tls_connect.c (apt-get install gcc libssl-dev)"; }
+fi
+
+# nginx: the plain proxy plus TLS in the http block; shared session cache and tickets (on by default;
+# without ssl_session_ticket_key the master makes the ticket keys once, so every worker shares them).
+nginx_tls_access=off
+[[ $nginx_access_log == on ]] && nginx_tls_access="$tmp/nginx-tls-access.log combined"
+{
+    nginx_conf_head nginx-tls "$WORKERS" "$worker_connections" "$fd_limit" "$nginx_tls_access"
+    cat <<EOF
+    ssl_certificate $tls_dir/bench.crt;
+    ssl_certificate_key $tls_dir/bench.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_conf_command Ciphersuites $tls_suites;
+    ssl_prefer_server_ciphers on;
+    ssl_session_cache shared:SSL:10m;
+    ssl_session_tickets on;
+EOF
+    nginx_proxy_http "$NGINX_TLS_PORT ssl" "$BACKEND_PORT"
+} >"$tmp/nginx-tls.conf"
+
+# HAProxy: the plain proxy with "ssl crt" on the bind line; its session cache (tune.ssl.cachesize 20000,
+# shared by the threads) and tickets are on by default; it prefers its own cipher order by default.
+haproxy_cfg "$HAPROXY_TLS_PORT" "" "ssl crt $tls_dir/bench.pem ssl-min-ver TLSv1.2 ciphersuites $tls_suites" \
+    >"$tmp/haproxy-tls.cfg"
+
+# The gateway: the shipped defaults (as `gateway`) on a TLS listener with one ssls entry, also the default
+# for any SNI; tls.* at its defaults (TLS 1.2 and 1.3, tickets shared by the workers plus a session cache,
+# kTLS where the kernel has the tls ULP).
+{
+    sed -e "s#^listen:.*#listen: [{address: \"$HOST:$GATEWAY_TLS_PORT\", tls: true}]#" \
+        -e "s#$HOST:$((GATEWAY_PORT + 10))#$HOST:$((GATEWAY_TLS_PORT + 10))#" \
+        -e "s#$tmp/gateway-logs/#$tmp/gateway-tls-logs/#" "$tmp/gateway.yaml"
+    cat <<EOF
+ssls:
+  - id: bench
+    snis: ["bench.local"]
+    cert_file: "$tls_dir/bench.crt"
+    key_file: "$tls_dir/bench.key"
+tls: {default_ssl: bench}
+EOF
+} >"$tmp/gateway-tls.yaml"
 
 # mint_jwt SECRET EXP: an HS256 token (header {"alg":"HS256","typ":"JWT"}) for {"key": JWT_KEY, "exp": EXP}.
 mint_jwt() {
@@ -569,22 +669,75 @@ if in_run haproxy-keyauth; then
     start haproxy-keyauth "$HAPROXY_KEYAUTH_PORT" haproxy -db -f "$tmp/haproxy-keyauth.cfg"
     expect_check_statuses haproxy-keyauth
 fi
+# The TLS targets: each must answer 200 over TLS 1.3 and over TLS 1.2 (curl) and resume a session
+# (tls_connect: three connections one after another, each offering the previous one's session); what
+# each negotiates with the clients' defaults (wrk and tls_connect use the same OpenSSL) goes in the report.
+declare -A negotiated_of=() resumed_of=()
+expect_tls() { # TARGET
+    local target=$1 port version code out
+    port=$(port_of "$target")
+    for version in 1.3 1.2; do
+        code=$(curl -sk -o "$tmp/$target.curl-body" -w '%{http_code}' --max-time "$bench_curl_max_time" \
+            --tlsv"$version" --tls-max "$version" "https://$HOST:$port/") || true
+        [[ $code == 200 ]] || { failed=1; die "$target on $HOST:$port answered '$code' over TLS $version instead of 200 (log: $tmp/$target.log)"; }
+    done
+    # A client that uses each session once (OpenSSL's, wrk's, browsers') resumes every connection only
+    # when the server sends a fresh ticket after each resumption; 1 of 3 means it does not.
+    out=$("$tls_connect_bin" -h "$HOST" -p "$port" -c 1 -n 3 --resume 2>&1) || true
+    resumed_of[$target]=$(sed -n 's/^Resumed: //p' <<<"$out")
+    if [[ -z ${resumed_of[$target]} || ${resumed_of[$target]} == "0 of "* ]]; then
+        failed=1
+        die "$target on $HOST:$port did not resume a TLS session: $(tr '\n' ' ' <<<"$out")"
+    fi
+    negotiated_of[$target]=$(sed -n 's/^Negotiated: //p' <<<"$out")
+    log "$target: 200 over TLS 1.3 and 1.2; negotiates ${negotiated_of[$target]}; three connections in a row, each offering the last session: ${resumed_of[$target]} resumed"
+}
+if in_run gateway-tls; then
+    start gateway-tls "$GATEWAY_TLS_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway-tls.yaml"
+    expect_tls gateway-tls
+    mark_log gateway-tls
+fi
+if in_run nginx-tls; then
+    start nginx-tls "$NGINX_TLS_PORT" nginx -p "$tmp" -e "$tmp/nginx-tls.error.log" -c "$tmp/nginx-tls.conf"
+    expect_tls nginx-tls
+fi
+if in_run haproxy-tls; then
+    start haproxy-tls "$HAPROXY_TLS_PORT" haproxy -db -f "$tmp/haproxy-tls.cfg"
+    expect_tls haproxy-tls
+fi
 # The backend's process stays in pid_of for liveness checks; "backend" as a target means direct.
 
 # What wrk runs with in the current scenario (set_scenario): threads, connections and the header it
 # sends, if any (the credential of the auth scenarios, sent to the plain targets too).
 set_scenario() { # SCENARIO
-    wrk_threads=$THREADS wrk_connections=$CONNECTIONS wrk_headers=() wrk_header_note=""
+    wrk_threads=$THREADS wrk_connections=$CONNECTIONS wrk_headers=() wrk_header_note="" client=wrk client_args=()
+    count_resumptions=0
     case "$1" in
+        https-close)
+            wrk_connections=$HTTPS_CONNECTIONS wrk_headers=(-H "Connection: close") count_resumptions=1
+            wrk_header_note=" -H 'Connection: close'"
+            ;;
+        https-full) client=tls_connect wrk_connections=$HTTPS_CONNECTIONS ;;
+        https-resumed) client=tls_connect wrk_connections=$HTTPS_CONNECTIONS client_args=(--resume) ;;
         key-auth | plugin-timing) wrk_headers=(-H "apikey: $API_KEY") wrk_header_note=" -H 'apikey: $API_KEY'" ;;
         jwt-auth) wrk_headers=(-H "Authorization: Bearer $jwt_token") wrk_header_note=" -H 'Authorization: Bearer <HS256 token>'" ;;
         stress) wrk_threads=$STRESS_THREADS wrk_connections=$STRESS_CONNECTIONS ;;
     esac
 }
 
-run_wrk() { # name port duration outfile
+# run_wrk NAME PORT DURATION OUTFILE: wrk (https for the *-tls targets), or in https-full and
+# https-resumed tls_connect, whose output has the lines of wrk's that parse_wrk reads.
+run_wrk() {
+    local scheme=http
+    [[ $1 == *-tls ]] && scheme=https
+    if [[ $client == tls_connect ]]; then
+        timeout --kill-after=5 $(($(seconds_of "$3") + 30)) \
+            "$tls_connect_bin" -h "$HOST" -p "$2" -c "$wrk_connections" -d "$(seconds_of "$3")" "${client_args[@]}" \
+            >"$4" 2>&1 || true
+        return
+    fi
     timeout --kill-after=5 $(($(seconds_of "$3") + 30)) \
-        wrk -t"$wrk_threads" -c"$wrk_connections" -d"$3" --latency "${wrk_headers[@]}" "http://$HOST:$2/" >"$4" 2>&1 || true
+        wrk -t"$wrk_threads" -c"$wrk_connections" -d"$3" --latency "${wrk_headers[@]}" "$scheme://$HOST:$2/" >"$4" 2>&1 || true
 }
 
 # Prints "REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS REQUESTS" from one wrk output file.
@@ -608,21 +761,57 @@ parse_wrk() {
         }' "$1"
 }
 
+# client_ticks: user + system clock ticks of this script's waited-for children so far (cutime + cstime
+# of /proc/$$/stat), read just before and after run_wrk for the CPU time of the client (wrk or tls_connect).
+client_ticks() {
+    local stat fields
+    stat=$(<"/proc/$$/stat")
+    read -ra fields <<<"${stat##*) }"
+    echo $((fields[13] + fields[14]))
+}
+
+# tls_counts TARGET: "RESUMPTIONS HANDSHAKES" (successful ones) from a gateway's /metrics on its control
+# listener (port + 10), "" when it does not answer.
+tls_counts() {
+    local scrape
+    scrape=$(curl -sf --max-time "$bench_curl_max_time" "http://$HOST:$(($(port_of "$1") + 10))/metrics") || return 0
+    awk '$1 == "gateway_tls_resumptions_total" { r += $2 }
+        $1 ~ /^gateway_tls_handshakes_total\{result="success"/ { h += $2 }
+        END { printf "%d %d\n", r, h }' <<<"$scrape"
+}
+
 # Runs one measured wrk and sets rps, p99, non2xx, sockerr, requests and cpu_us (user+system CPU
 # time of all the target's processes during the round, in microseconds per completed request;
-# "backend" is the backend nginx itself).
+# "backend" is the backend nginx itself), and resumed: "X of N" handshakes resumed in the round, from
+# tls_connect's count, or for the gateway over TLS from its own metrics; "" when not known; and
+# client_cpu_us, the client's own CPU time per completed request.
 measure() { # target label
-    local target=$1 label=$2 out parsed root ticks_before ticks_after
+    local target=$1 label=$2 out parsed root ticks_before ticks_after tls_before="" tls_after="" client_before client_after
     out="$tmp/wrk-$target-$label.txt"
     root=${pid_of[$target]}
+    [[ $target == gateway-tls ]] && ((count_resumptions)) && tls_before=$(tls_counts "$target")
     ticks_before=$(cpu_ticks "$root")
+    client_before=$(client_ticks)
     run_wrk "$target" "$(port_of "$target")" "$DURATION" "$out"
+    client_after=$(client_ticks)
     ticks_after=$(cpu_ticks "$root")
+    [[ $target == gateway-tls ]] && ((count_resumptions)) && tls_after=$(tls_counts "$target")
+    resumed=""
+    if [[ $client == tls_connect ]]; then
+        resumed=$(sed -n 's/^Resumed: //p' "$out")
+    elif [[ -n $tls_before && -n $tls_after ]]; then
+        local r0 h0 r1 h1
+        read -r r0 h0 <<<"$tls_before"
+        read -r r1 h1 <<<"$tls_after"
+        resumed="$((r1 - r0)) of $((h1 - h0))"
+    fi
     check_alive
     parsed=$(parse_wrk "$out") || { failed=1; cat "$out" >&2; die "could not parse wrk output for $target ($out)"; }
     read -r rps p99 non2xx sockerr requests <<<"$parsed"
     ((requests > 0)) || { failed=1; cat "$out" >&2; die "wrk completed no requests against $target ($out)"; }
     cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$clk_tck" -v n="$requests" \
+        'BEGIN { printf "%.3f", t * 1000000 / hz / n }')
+    client_cpu_us=$(awk -v t=$((client_after - client_before)) -v hz="$clk_tck" -v n="$requests" \
         'BEGIN { printf "%.3f", t * 1000000 / hz / n }')
 }
 
@@ -633,7 +822,11 @@ for scenario in "${run_scenarios[@]}"; do
     prefix="" file_prefix=""
     if [[ $scenario != proxy ]]; then
         prefix="$scenario " file_prefix="$scenario-"
-        log "scenario $scenario: ${targets_of[$scenario]}; wrk -t$wrk_threads -c$wrk_connections -d$DURATION$wrk_header_note"
+        if [[ $client == tls_connect ]]; then
+            log "scenario $scenario: ${targets_of[$scenario]}; tls_connect -c$wrk_connections -d$(seconds_of "$DURATION") ${client_args[*]}"
+        else
+            log "scenario $scenario: ${targets_of[$scenario]}; wrk -t$wrk_threads -c$wrk_connections -d$DURATION$wrk_header_note"
+        fi
     fi
     if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
         for target in ${targets_of[$scenario]}; do
@@ -644,9 +837,16 @@ for scenario in "${run_scenarios[@]}"; do
     for round in $(seq "$ROUNDS"); do
         for target in ${targets_of[$scenario]}; do
             measure "$target" "${file_prefix}round$round"
-            log "${prefix}round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr, CPU $cpu_us µs/request ($requests requests)"
-            printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" "$cpu_us" \
-                "$scenario" >>"$records"
+            resumed_note=""
+            [[ -n $resumed ]] && resumed_note=", $resumed handshakes resumed"
+            log "${prefix}round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr, CPU $cpu_us µs/request, client CPU $client_cpu_us µs/request ($requests requests$resumed_note)"
+            if [[ $scenario == https-full && -n $resumed && ${resumed%% *} != 0 ]]; then
+                # tls_connect never offers a session here: a resumed handshake means the client is broken.
+                log "warning: $target resumed $resumed handshakes in https-full round $round"
+                keep_tmp=1
+            fi
+            printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" \
+                "$cpu_us" "$scenario" "$resumed" "$client_cpu_us" >>"$records"
             if [[ $scenario != proxy ]] && ((non2xx + sockerr > 0)); then
                 log "warning: $target answered $non2xx non-2xx and had $sockerr socket errors in $scenario round $round ($tmp/wrk-$target-${file_prefix}round$round.txt)"
                 keep_tmp=1
@@ -666,7 +866,7 @@ start_helper() { # name timeout command...
     "$@" >"$tmp/$name.out" 2>&1 &
     helper_pids+=("$!")
     local pid=$! deadline=$((SECONDS + limit))
-    until grep -q '^READY' "$tmp/$name.out"; do
+    until grep -qs '^READY' "$tmp/$name.out"; do # -s: the shell may not have made the file yet
         if ! kill -0 "$pid" 2>/dev/null; then cat "$tmp/$name.out" >&2; die "$name exited before it was ready"; fi
         ((SECONDS < deadline)) || { cat "$tmp/$name.out" >&2; die "$name not ready after ${limit}s"; }
         sleep 0.2
@@ -680,21 +880,38 @@ stop_helper() { # pid name -> prints DONE summary
     grep '^DONE' "$tmp/$2.out" | sed 's/^DONE //' || echo "no summary"
 }
 
+# hold_idle TARGET COUNT [--tls]: RSS of TARGET before and while idle_conns.py holds COUNT connections
+# (each with one request answered), recorded as an idle record.
+hold_idle() {
+    local target=$1 count=$2 before after pid ready done_line
+    shift 2
+    before=$(rss_kb "${pid_of[$target]}")
+    start_helper "idle-$target" 300 python3 "$script_dir/idle_conns.py" --host "$HOST" \
+        --port "$(port_of "$target")" --count "$count" "$@"
+    pid=$helper_pid
+    ready=$(grep '^READY' "$tmp/idle-$target.out" | sed 's/^READY //')
+    sleep 2 # let the proxy settle (freed upstream connections, trimmed buffers)
+    after=$(rss_kb "${pid_of[$target]}")
+    check_alive
+    done_line=$(stop_helper "$pid" "idle-$target")
+    log "idle $target: RSS $before -> $after KiB with $count connections ($ready; $done_line)"
+    printf 'idle\t%s\t%s\t%s\t%s\t%s\n' "$target" "$count" "$before" "$after" "$ready; $done_line" >>"$records"
+    sleep 1
+}
+
 if ((idle_count > 0)); then
     for target in "${proxies[@]}"; do
-        before=$(rss_kb "${pid_of[$target]}")
-        start_helper "idle-$target" 300 python3 "$script_dir/idle_conns.py" --host "$HOST" \
-            --port "$(port_of "$target")" --count "$idle_count"
-        pid=$helper_pid
-        ready=$(grep '^READY' "$tmp/idle-$target.out" | sed 's/^READY //')
-        sleep 2 # let the proxy settle (freed upstream connections, trimmed buffers)
-        after=$(rss_kb "${pid_of[$target]}")
-        check_alive
-        done_line=$(stop_helper "$pid" "idle-$target")
-        log "idle $target: RSS $before -> $after KiB with $idle_count connections ($ready; $done_line)"
-        printf 'idle\t%s\t%s\t%s\t%s\t%s\n' "$target" "$idle_count" "$before" "$after" "$ready; $done_line" >>"$records"
-        sleep 1
+        hold_idle "$target" "$idle_count"
         expect_200 "$target" "$(port_of "$target")"
+    done
+fi
+
+# Idle TLS sessions: handshake done, one request answered, then idle.
+if ((https_idle > 0)); then
+    for target in nginx-tls haproxy-tls gateway-tls; do
+        in_run "$target" || continue
+        hold_idle "$target" "$https_idle" --tls
+        expect_status_url "$target" "https://$HOST:$(port_of "$target")/" 200 -k
     done
 fi
 
@@ -719,12 +936,16 @@ if in_run gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
 fi
 for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount gateway-plugins \
-    gateway-plugintiming; do
+    gateway-plugintiming gateway-tls; do
     in_run "$target" || continue
     if [[ $target != gateway-bare ]]; then
         # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
         scrape=$(curl -s "http://$HOST:$(($(port_of "$target") + 10))/metrics" || true)
         log "$target access log: $(grep -E '^gateway_access_log_(records|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
+    fi
+    if [[ $target == gateway-tls ]]; then
+        # What the handshakes were: full or resumed, by protocol and result, from the gateway's own count.
+        log "$target TLS: $(grep -E '^gateway_tls_(handshakes|resumptions)_total' <<<"$scrape" | tr '\n' ' ')"
     fi
     if [[ $target == gateway-plugintiming ]]; then
         # What the timing itself saw: calls and mean time per call of each plugin phase that ran.
@@ -768,6 +989,10 @@ access_note="nginx access log $nginx_access_log"
     ((only_proxy)) || [[ -n $scenario_options ]] || scenario_env="SCENARIOS=\"$SCENARIOS\" "
     if has_scenario stress; then scenario_env+="STRESS_CONNECTIONS=$STRESS_CONNECTIONS STRESS_THREADS=$STRESS_THREADS "; fi
     if { has_scenario limit-count || has_scenario plugin-timing; } && [[ $LIMIT_COUNT != 67108863 ]]; then scenario_env+="LIMIT_COUNT=$LIMIT_COUNT "; fi
+    if has_scenario https; then
+        [[ $HTTPS_CONNECTIONS != "$CONNECTIONS" ]] && scenario_env+="HTTPS_CONNECTIONS=$HTTPS_CONNECTIONS "
+        [[ $HTTPS_IDLE_CONNECTIONS != 2000 ]] && scenario_env+="HTTPS_IDLE_CONNECTIONS=$HTTPS_IDLE_CONNECTIONS "
+    fi
     printf 'meta\tcommand\t%s\n' "${targets_env}${scenario_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
     printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. CPU µs/request: user+system CPU time of all the target's processes during each round (from /proc/PID/stat) divided by the requests wrk completed in it, median over rounds. $access_note; HAProxy logs nothing.$gateway_note"
     plugin_base="the shipped defaults as \`gateway\` (metrics and access log on) on its own port"
@@ -792,6 +1017,17 @@ access_note="nginx access log $nginx_access_log"
     fi
     if has_scenario plugin-timing; then
         printf 'meta\tsettings:plugin-timing\t%s\n' "wrk sends \`apikey: $API_KEY\` to both targets. Both: the shipped defaults as \`gateway\` (metrics and access log on) on their own port, route plugins \`key-auth: {}\`, \`limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}\` and \`response-rewrite: {headers: {set: {X-Bench: \"1\"}}}\`, consumer \`bench\` with \`key-auth: {key: $API_KEY}\`; \`gateway-plugins\` with \`metrics: {enabled: true, plugin_timing: false}\` (the default), \`gateway-plugintiming\` with \`plugin_timing: true\`: every plugin phase call (3 a request) timed with two monotonic clock reads and observed into \`gateway_plugin_duration_seconds{plugin, phase}\`. Before the rounds both answered 200 with the key and 401 without it and with a wrong one, with the X-RateLimit-* and X-Bench headers; after one request \`gateway-plugintiming\` had counted key-auth's rewrite in that histogram and \`gateway-plugins\` had not."
+    fi
+    if has_scenario https; then
+        negotiated=""
+        for target in nginx-tls haproxy-tls gateway-tls; do
+            in_run "$target" && negotiated+=" \`$target\` ${negotiated_of[$target]:-?} (${resumed_of[$target]:-?} resumed);"
+        done
+        https_settings="One self-signed ECDSA P-256 certificate (openssl CLI) for every TLS target, TLS 1.2 and 1.3 offered, TLS 1.3 suites \`$tls_suites\` with the server's preference (the gateway's default), each proxying to the backend over plain HTTP with the keep-alive settings of its plain twin. \`nginx-tls\`: nginx plus \`ssl_certificate\`, \`ssl_protocols TLSv1.2 TLSv1.3\`, \`ssl_conf_command Ciphersuites\`, \`ssl_prefer_server_ciphers on\`, \`ssl_session_cache shared:SSL:10m\`, \`ssl_session_tickets on\`, access log $nginx_access_log. \`haproxy-tls\`: HAProxy plus \`bind ... ssl crt <cert+key pem> ssl-min-ver TLSv1.2 ciphersuites ...\` (session cache and tickets at their defaults). \`gateway-tls\`: the shipped defaults as \`gateway\` with \`listen: [{address: ..., tls: true}]\`, one \`ssls\` entry (\`cert_file\`, \`key_file\`) and \`tls: {default_ssl: bench}\`, every other \`tls.*\` at its default. Before the rounds each answered 200 over TLS 1.3 and over TLS 1.2 (curl); negotiated with OpenSSL's client defaults (wrk's and tls_connect's), and of three tls_connect connections in a row, each offering the session the previous one ended with, resumed:${negotiated%;}."
+        printf 'meta\tsettings:https\t%s\n' "$https_settings wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency over https, keep-alive."
+        printf 'meta\tsettings:https-close\t%s\n' "wrk -t$THREADS -c$HTTPS_CONNECTIONS -d$DURATION --latency -H 'Connection: close' over https: a new TCP and TLS connection per request. wrk offers its last session on every reconnect (its SSL_clear keeps it), using each once as OpenSSL's client does: a reconnect resumes when the previous connection brought a fresh ticket. Handshakes resumed: the gateway's own count (gateway_tls_resumptions_total / successful handshakes in the round)."
+        printf 'meta\tsettings:https-full\t%s\n' "bench/tls_connect.c -c$HTTPS_CONNECTIONS -d$(seconds_of "$DURATION"): one thread, $HTTPS_CONNECTIONS connections in flight, each connect, full handshake (no session offered), one GET with \`Connection: close\`, read the response, close_notify, close; latency from connect to the last response byte."
+        printf 'meta\tsettings:https-resumed\t%s\n' "bench/tls_connect.c --resume -c$HTTPS_CONNECTIONS -d$(seconds_of "$DURATION"): as https-full, each connection offering the session (TLS 1.3 ticket) its slot's previous connection ended with."
     fi
     if has_scenario stress; then
         printf 'meta\tstress-connections\t%s\n' "$STRESS_CONNECTIONS"

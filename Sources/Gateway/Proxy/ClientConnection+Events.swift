@@ -41,6 +41,8 @@ package enum ClientAction: Equatable, Sendable {
     case startRetry
     /// A plugin's delay ended: go on with the request's plugins where they stopped.
     case resumePlugins
+    /// A TLS connection idled: free its record buffers and keep waiting for a request.
+    case trimIdleTLS
     /// Close the connection, counting `timeout` if one caused it.
     case close(timeout: TimeoutKind?)
     /// Give back receive buffer `buffer`, then close (input arrived that nothing asked for).
@@ -109,6 +111,7 @@ extension ClientConnection {
         case .retryBackoff: return .startRetry
         case .pluginDelay: return .resumePlugins
         case .tlsHandshake: return .close(timeout: .tlsHandshake)
+        case .tlsIdleTrim: return .trimIdleTLS
         case .keepAlive, .linger, .none: return .close(timeout: nil)
         }
     }

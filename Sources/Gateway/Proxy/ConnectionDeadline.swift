@@ -19,6 +19,9 @@ package enum ClientDeadline: UInt8, Sendable {
     case pluginDelay
     /// The TLS handshake must complete (`limits.tls_handshake_timeout`): close.
     case tlsHandshake
+    /// A TLS keep-alive connection has idled a second: give its record buffers back, then wait out the
+    /// rest of `limits.keepalive_timeout`.
+    case tlsIdleTrim
 }
 
 /// Why an upstream connection's timer is set.

@@ -502,7 +502,11 @@ extension Worker {
             readRequestHead(slot)
         } else {
             clients[slot].state = .idle
-            setDeadline(client: slot, .keepAlive, after: plan.keepaliveTimeout)
+            if tlsStreams[slot].phase == .established && plan.keepaliveTimeout > Self.tlsIdleTrimDelay {
+                setDeadline(client: slot, .tlsIdleTrim, after: Self.tlsIdleTrimDelay)
+            } else {
+                setDeadline(client: slot, .keepAlive, after: plan.keepaliveTimeout)
+            }
             postClientReceive(slot)
         }
     }

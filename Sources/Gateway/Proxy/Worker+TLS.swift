@@ -147,6 +147,32 @@ extension Worker {
         record.pointee.tlsClientSubject = stream.pointee.subjectSymbol
     }
 
+    /// How long a TLS keep-alive connection idles before its buffers go back.
+    static var tlsIdleTrimDelay: UInt64 { 1_000_000_000 }
+
+    /// Frees an idle TLS connection's record buffers and replaces its memory BIOs, whose buffers keep the
+    /// size of the largest records they held: an idle connection then costs about what nginx's does
+    /// (with `SSL_MODE_RELEASE_BUFFERS`), while a busy one reuses its buffers and allocates nothing per
+    /// request. The next request after the pause allocates them again.
+    func trimIdleTLS(_ slot: Int) {
+        setDeadline(client: slot, .keepAlive, after: plan.keepaliveTimeout &- Self.tlsIdleTrimDelay)
+        let stream = tlsStreams + slot
+        guard stream.pointee.phase == .established, !stream.pointee.sendPosted, !stream.pointee.hasBufferedInput,
+            stream.pointee.pendingOutput == 0, let ssl = stream.pointee.ssl
+        else { return }
+        _ = SSL_free_buffers(ssl)
+        guard let input = BIO_new(BIO_s_mem()) else { return }
+        guard let output = BIO_new(BIO_s_mem()) else {
+            BIO_free(input)
+            return
+        }
+        _ = gw_bio_set_mem_eof_return(input, -1)
+        // SSL_set_bio frees the BIOs it replaces.
+        SSL_set_bio(ssl, input, output)
+        stream.pointee.readBIO = input
+        stream.pointee.writeBIO = output
+    }
+
     // MARK: - Input
 
     /// Ciphertext arrived (or the receive failed).

@@ -5,8 +5,8 @@ import Glibc
 ///
 /// Each hour's keys are derived from one random process secret and the hour number (HMAC-SHA256), so
 /// all workers compute the same keys independently: no lock, no publication. Tickets sealed in the
-/// current hour are accepted; those of the previous hour are accepted and renewed; older ones fall back
-/// to a full handshake.
+/// current or the previous hour are accepted, and every resumption gets a fresh ticket; older ones fall
+/// back to a full handshake.
 package enum TLSTicketKeys {
     /// 32 random bytes drawn once per process.
     private static let secret: [UInt8] = {
@@ -57,8 +57,8 @@ package enum TLSTicketKeys {
         return output
     }
 
-    /// OpenSSL's ticket-key callback (`SSL_CTX_set_tlsext_ticket_key_evp_cb`): 1 sealed or opened, 2
-    /// opened with last hour's key (issue a fresh ticket), 0 unknown key (full handshake), -1 failure.
+    /// OpenSSL's ticket-key callback (`SSL_CTX_set_tlsext_ticket_key_evp_cb`): 1 sealed, 2 opened (and a
+    /// fresh ticket issued), 0 unknown key (full handshake), -1 failure.
     package static let callback:
         @convention(c) (
             OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?, OpaquePointer?,
@@ -80,7 +80,9 @@ package enum TLSTicketKeys {
                 guard TLSTicketKeys.setMAC(mac, keys.mac),
                     EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nil, keys.cipher, iv) == 1
                 else { return -1 }
-                return period == current ? 1 : 2
+                // Always renew: OpenSSL clients use a TLS 1.3 ticket once (RFC 8446 §C.4), so a resumption
+                // without a fresh ticket leaves the next connection a full handshake.
+                return 2
             }
             return 0
         }

@@ -133,6 +133,36 @@ struct TLSIntegrationTests {
         }
     }
 
+    @Test("A keep-alive TLS connection idle past the buffer trim (1 s) serves its next requests")
+    func idleTrim() async throws {
+        try await Self.withGateway("tls-idle", extra: Self.sniConfig) { tls in
+            let output = try await tls.python(
+                """
+                import socket, ssl, sys, time
+                port, ca = int(sys.argv[1]), sys.argv[2]
+                context = ssl.create_default_context(cafile=ca)
+                with socket.create_connection(("127.0.0.1", port)) as raw:
+                    with context.wrap_socket(raw, server_hostname="api.example.com") as conn:
+                        reader = conn.makefile("rb")
+                        for pause in (0, 1.6, 0, 2.2):
+                            time.sleep(pause)
+                            conn.sendall(b"GET /big?size=70000 HTTP/1.1\\r\\nHost: api.example.com\\r\\n\\r\\n")
+                            status = reader.readline()
+                            length = 0
+                            while (line := reader.readline()) != b"\\r\\n":
+                                if line.lower().startswith(b"content-length:"):
+                                    length = int(line.split(b":")[1])
+                            body = reader.read(length)
+                            print(status.split()[1].decode(), len(body))
+                """
+            )
+            #expect(
+                output.split(separator: "\n").map(String.init) == Array(repeating: "200 70000", count: 4),
+                "\(output)"
+            )
+        }
+    }
+
     @Test(
         "Bad input: plain HTTP gets a 400 and closes, garbage and truncated records close, a stalled handshake closes at the timeout; each is counted and the gateway keeps serving"
     )
