@@ -36,9 +36,11 @@ let package = Package(
             path: "Benchmarks/AccessLogBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .systemLibrary(name: "CBenchSSL", path: "Benchmarks/CBenchSSL"),
         .executableTarget(
             name: "GatewayBenchmarks",
             dependencies: [
+                "CBenchSSL",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Gateway", package: root),
                 .product(name: "Logging", package: "swift-log"),

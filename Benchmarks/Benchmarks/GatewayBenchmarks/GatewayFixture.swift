@@ -11,6 +11,8 @@ final class GatewayFixture: @unchecked Sendable {
     let upstream: CannedUpstream
     let server: GatewayServer?
     let client: BlockingClient
+    /// The keep-alive TLS client of a `.gatewayTLS` fixture.
+    let tlsClient: TLSBlockingClient?
 
     /// Which side of the proxy the client talks to.
     enum Target {
@@ -18,6 +20,8 @@ final class GatewayFixture: @unchecked Sendable {
         case gateway
         /// Straight to the canned upstream: the control that proves the harness itself allocates nothing.
         case upstreamDirect
+        /// Through the gateway's TLS listener (a TLS 1.3 keep-alive connection).
+        case gatewayTLS
     }
 
     /// Starts the upstream and (for `.gateway`) the gateway, connects, and warms up with `warmup` round trips.
@@ -25,8 +29,13 @@ final class GatewayFixture: @unchecked Sendable {
         upstream = CannedUpstream()
         upstream.start()
         switch target {
-        case .gateway:
-            let config = try ConfigLoader.parse(yaml: Self.config(upstreamPort: upstream.port), sourceName: "bench")
+        case .gateway, .gatewayTLS:
+            let tls = target == .gatewayTLS
+            if tls { Self.makeCertificate() }
+            let config = try ConfigLoader.parse(
+                yaml: Self.config(upstreamPort: upstream.port, tls: tls),
+                sourceName: "bench"
+            )
             let plan = try ProxyPlan(config: config)
             var logger = Logger(label: "gateway-bench")
             logger.logLevel = .warning
@@ -36,25 +45,50 @@ final class GatewayFixture: @unchecked Sendable {
             try server.waitUntilRunning()
             self.server = server
             client = BlockingClient(port: server.boundAddresses[0].port, request: request)
+            tlsClient =
+                tls
+                ? TLSBlockingClient(
+                    port: server.boundAddresses[1].port,
+                    serverName: "api.example.com",
+                    request: request
+                )
+                : nil
         case .upstreamDirect:
             server = nil
             client = BlockingClient(port: upstream.port, request: request)
+            tlsClient = nil
         }
         // Creates the worker's connection slot, blocks, provided buffers and the upstream pool entry.
-        for _ in 0..<warmup { client.roundTrip() }
+        for _ in 0..<warmup {
+            if let tlsClient { tlsClient.roundTrip() } else { client.roundTrip() }
+        }
     }
 
     /// Closes the client, drains the gateway and stops the upstream.
     func shutdown() {
+        tlsClient?.close()
         client.close()
         server?.stop()
         upstream.stop()
     }
 
-    static func config(upstreamPort: UInt16) -> String {
+    static let certificatePath = "/tmp/gateway-bench-tls.pem"
+    static let keyPath = "/tmp/gateway-bench-tls.key"
+
+    /// A throwaway ECDSA P-256 certificate for the TLS listener, made by the openssl CLI.
+    static func makeCertificate() {
+        let command =
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout \(keyPath) -out "
+            + "\(certificatePath) -days 2 -subj /CN=api.example.com -addext subjectAltName=DNS:api.example.com "
+            + ">/dev/null 2>&1"
+        precondition(system(command) == 0, "openssl could not make the benchmark certificate")
+    }
+
+    static func config(upstreamPort: UInt16, tls: Bool = false) -> String {
         """
         workers: 1
-        listen: "127.0.0.1:0"
+        listen: ["127.0.0.1:0"\(tls ? ", {address: \"127.0.0.1:0\", tls: true}" : "")]
+        \(tls ? "ssls: [{id: bench, snis: [api.example.com], cert_file: \(certificatePath), key_file: \(keyPath)}]" : "")
         upstreams:
           - id: backend
             nodes: {"127.0.0.1:\(upstreamPort)": 1}
