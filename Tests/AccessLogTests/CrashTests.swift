@@ -28,8 +28,14 @@ import Testing
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(size >= 64 << 10)
 
-        let (status, lines) = try await Command.zstdDecompress([path])
-        #expect(status == 0)
+        let (status, decoded) = try await Command.zstdDecompress([path])
+        var lines = decoded
+        if status != 0 {
+            // SIGKILL can cut the write of the frame in flight (a fatal signal ends a large write between
+            // pages): zstd then reports a truncated last frame after everything before it. Only that
+            // frame's tail may be lost, never a line before it.
+            while let last = lines.last, jsonObject(last) == nil { lines.removeLast() }
+        }
         #expect(lines.count > 1000)
         // Every line from gen-0 on is there, in order, each valid JSON: only the unfinished frame is lost.
         let ids = lines.map { jsonObject($0)?["request_id"] as? String }
