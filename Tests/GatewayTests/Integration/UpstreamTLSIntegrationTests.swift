@@ -86,7 +86,10 @@ struct UpstreamTLSIntegrationTests {
                 "gateway_tls_certificate_expiry_timestamp_seconds",
                 ["ssl_id": "upstream/secure", "sni": ""]
             )
-            #expect(expiry.map { $0 > Date().timeIntervalSince1970 + 19 * 86400 } == true, "\(String(describing: expiry))")
+            #expect(
+                expiry.map { $0 > Date().timeIntervalSince1970 + 19 * 86400 } == true,
+                "\(String(describing: expiry))"
+            )
         } tearDown: {
             let clean = await gateway.finish()
             await upstream.stop()
