@@ -15,15 +15,9 @@
 
 static inline long gw_ssl_ctx_set_min_proto(SSL_CTX *ctx, int version) { return SSL_CTX_set_min_proto_version(ctx, version); }
 static inline long gw_ssl_ctx_set_max_proto(SSL_CTX *ctx, int version) { return SSL_CTX_set_max_proto_version(ctx, version); }
-static inline long gw_ssl_ctx_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
 static inline long gw_ssl_ctx_set_session_cache_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_session_cache_mode(ctx, mode); }
 static inline long gw_ssl_ctx_sess_set_cache_size(SSL_CTX *ctx, long size) { return SSL_CTX_sess_set_cache_size(ctx, size); }
 static inline long gw_ssl_ctx_add1_chain_cert(SSL_CTX *ctx, X509 *cert) { return SSL_CTX_add1_chain_cert(ctx, cert); }
-static inline long gw_ssl_ctx_set1_groups_list(SSL_CTX *ctx, const char *list) { return SSL_CTX_set1_groups_list(ctx, list); }
-static inline long gw_ssl_ctx_set_servername_callback(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *), void *arg) {
-    SSL_CTX_set_tlsext_servername_arg(ctx, arg);
-    return SSL_CTX_set_tlsext_servername_callback(ctx, cb);
-}
 static inline long gw_ssl_set_host_name(SSL *ssl, const char *name) { return SSL_set_tlsext_host_name(ssl, name); }
 static inline long gw_bio_pending(BIO *bio) { return (long)BIO_ctrl_pending(bio); }
 static inline long gw_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
@@ -32,9 +26,6 @@ static inline uint64_t gw_ssl_op_no_renegotiation(void) { return SSL_OP_NO_RENEG
 static inline uint64_t gw_ssl_op_no_compression(void) { return SSL_OP_NO_COMPRESSION; }
 static inline uint64_t gw_ssl_op_cipher_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 static inline uint64_t gw_ssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
-static inline long gw_ssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
-static inline long gw_ssl_mode_partial_write(void) { return SSL_MODE_ENABLE_PARTIAL_WRITE; }
-static inline long gw_ssl_mode_moving_buffer(void) { return SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
 
 static inline unsigned long gw_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
 

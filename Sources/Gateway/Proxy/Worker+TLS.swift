@@ -138,7 +138,9 @@ extension Worker {
                     stream.pointee.cipherSymbol = symbol
                 }
             }
-            if let subject = stream.pointee.clientSubject {
+            // The subject was printed once at the handshake; intern those bytes.
+            if stream.pointee.subjectLength > 0 {
+                let subject = String(decoding: stream.pointee.subject, as: UTF8.self)
                 stream.pointee.subjectSymbol = (try? logger.register(subject)) ?? .none
             }
         }
@@ -186,10 +188,7 @@ extension Worker {
             closeClient(slot)
             return
         }
-        let id = IOCompletion.bufferID(flags)
-        let fed = tlsStreams[slot].feed(UnsafeRawBufferPointer(start: io.bufferPointer(id), count: Int(result)))
-        io.recycleBuffer(id)
-        guard fed else {
+        guard feedReceived(tlsStreams + slot, result: result, flags: flags) else {
             closeClient(slot)
             return
         }

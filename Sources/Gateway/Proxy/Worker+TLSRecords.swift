@@ -1,6 +1,17 @@
-/// Sending sealed records, shared by client and upstream TLS: the write BIO is drained into a pool block
+/// Records in and out, shared by client and upstream TLS. Received records are copied into the session's
+/// read BIO and their receive buffer goes straight back to the pool. Sending sealed records: the write BIO is drained into a pool block
 /// one block at a time and each piece is sent, short sends resumed, before the next is drained.
 extension Worker {
+    /// Hands the `result` bytes of a receive completion to `stream` and recycles their buffer; false when
+    /// OpenSSL would not take them.
+    @inline(__always)
+    func feedReceived(_ stream: UnsafeMutablePointer<TLSStream>, result: Int32, flags: UInt32) -> Bool {
+        let id = IOCompletion.bufferID(flags)
+        let fed = stream.pointee.feed(UnsafeRawBufferPointer(start: io.bufferPointer(id), count: Int(result)))
+        io.recycleBuffer(id)
+        return fed
+    }
+
     /// What ``sendSealedRecords(_:fd:userData:)`` did.
     enum SealedRecords {
         /// A send of records is posted (or already was).

@@ -81,10 +81,7 @@ extension Worker {
             return
         }
         upstreamConnections[slot].receiving = false
-        let id = IOCompletion.bufferID(flags)
-        let fed = upstreamTLS[slot].feed(UnsafeRawBufferPointer(start: io.bufferPointer(id), count: Int(result)))
-        io.recycleBuffer(id)
-        guard fed else {
+        guard feedReceived(upstreamTLS + slot, result: result, flags: flags) else {
             onUpstreamReceive(slot, -EPROTO, 0)
             return
         }

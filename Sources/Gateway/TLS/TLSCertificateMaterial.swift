@@ -12,8 +12,6 @@ package final class TLSCertificateMaterial: @unchecked Sendable {
     package let key: OpaquePointer
     /// The leaf's notAfter as Unix seconds.
     package let notAfter: Int64
-    /// "RSA" or "EC" (or OpenSSL's name for another key type).
-    package let keyType: String
 
     /// Parses `certificatePEM` (leaf, then chain) and `keyPEM`, refusing a key that does not match.
     package init(certificatePEM: String, keyPEM: String) throws(TLSError) {
@@ -35,7 +33,6 @@ package final class TLSCertificateMaterial: @unchecked Sendable {
         chain = Array(certificates.dropFirst())
         self.key = key
         notAfter = Self.unixTime(X509_get0_notAfter(leaf))
-        keyType = EVP_PKEY_get0_type_name(key).map { String(cString: $0) } ?? "unknown"
     }
 
     deinit {
@@ -65,28 +62,6 @@ package final class TLSCertificateMaterial: @unchecked Sendable {
             throw TLSError(.badPEM, "holds a damaged PEM certificate")
         }
         return result
-    }
-
-    /// The subject's names a client can ask for: DNS subjectAltNames, else the common name (lower-cased).
-    package var dnsNames: [String] {
-        var names: [String] = []
-        if let raw = X509_get_ext_d2i(leaf, NID_subject_alt_name, nil, nil) {
-            let general = OpaquePointer(raw)
-            let count = OPENSSL_sk_num(general)
-            for index in 0..<count {
-                guard let item = OPENSSL_sk_value(general, index) else { continue }
-                let name = item.assumingMemoryBound(to: GENERAL_NAME.self)
-                guard name.pointee.type == GEN_DNS, let ia5 = name.pointee.d.dNSName,
-                    let data = ASN1_STRING_get0_data(ia5)
-                else { continue }
-                let length = Int(ASN1_STRING_length(ia5))
-                names.append(
-                    String(decoding: UnsafeBufferPointer(start: data, count: length), as: UTF8.self).lowercased()
-                )
-            }
-            GENERAL_NAMES_free(general)
-        }
-        return names
     }
 
     /// An ASN.1 time as Unix seconds (0 when it cannot be read).

@@ -4,7 +4,7 @@ import CSSL
 package struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
     package struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: Sendable, Hashable {
-            case badPEM, keyMismatch, expired, context
+            case badPEM, keyMismatch, context
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -12,8 +12,6 @@ package struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
         package static let badPEM = Code(.badPEM)
         /// The private key does not belong to the certificate.
         package static let keyMismatch = Code(.keyMismatch)
-        /// The certificate's notAfter has passed.
-        package static let expired = Code(.expired)
         /// OpenSSL refused a setting or could not allocate a context.
         package static let context = Code(.context)
         package var description: String { "\(value)" }

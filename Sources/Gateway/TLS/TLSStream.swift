@@ -60,8 +60,6 @@ package struct TLSStream {
     package var cipherLength: Int32 = 0
     /// Plaintext bytes those records carry (reported to the connection machine once they are sent).
     package var plainInFlight: Int32 = 0
-    /// The records in flight are the last ones (alert or close_notify): close once sent.
-    package var closeAfterFlush = false
     /// Queued to have buffered input processed on this loop turn.
     package var queued = false
     /// A send of records is posted.
