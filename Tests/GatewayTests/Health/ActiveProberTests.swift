@@ -44,7 +44,10 @@ struct ActiveProberTests {
         let silent = try Sockets.listen(on: SocketAddress(host: "127.0.0.1", port: 0)!)
         defer { Glibc.close(silent) }
         let silentAddress = try #require(SocketAddress.local(of: silent))
-        let closedPort = try Loopback.unusedPort()
+        // Held bound for the whole test, so no other test's listener can take it and answer.
+        let closed = try RefusingPort()
+        defer { withExtendedLifetime(closed) {} }
+        let closedPort = closed.port
         let live = SocketAddress(host: "127.0.0.1", port: UInt16(upstream.port))!
         let refused = SocketAddress(host: "127.0.0.1", port: UInt16(closedPort))!
 

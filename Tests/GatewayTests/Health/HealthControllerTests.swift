@@ -57,11 +57,26 @@ final class CapturedLogs: Sendable {
         return HealthChecksConfig(active: active)
     }
 
+    /// Restarts an upstream on its old port. Another test's connection may hold that port as its source port
+    /// for a moment, so binding is retried until a deadline.
+    private static func restart(in directory: URL, port: Int) async throws -> UpstreamProcess {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            do {
+                return try await UpstreamProcess.start(in: directory, port: port)
+            } catch  where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
     @Test func activeChecksFollowAKilledAndRestartedNode() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("health-active")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try Loopback.unusedPort()
-        var upstream = try await UpstreamProcess.start(in: directory, port: port)
+        // Port 0: a port picked here and released could be taken (by any connection's source port) before
+        // upstream.py binds it.
+        var upstream = try await UpstreamProcess.start(in: directory)
+        let port = upstream.port
         let board = NodeHealthBoard(nodeCount: 2, workerCount: 1)
         let controller = HealthController(
             upstreams: [
@@ -90,7 +105,7 @@ final class CapturedLogs: Sendable {
         #expect(down.activeCheckFailures >= 2 && down.transitions == ["unhealthy": 1])
         let (_, generation) = board.availability(node: 0)
 
-        upstream = try await UpstreamProcess.start(in: directory, port: port)
+        upstream = try await Self.restart(in: directory, port: port)
         #expect(try await Self.eventually { board.availability(node: 0).0 == .available })
         let back = controller.snapshot()[0]
         #expect(back.healthy && back.lastTransitionReason == "active: 2 consecutive successful probes")
@@ -102,8 +117,8 @@ final class CapturedLogs: Sendable {
     @Test func aSilentNodeDoesNotDelayTheOthersProbes() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("health-silent")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try Loopback.unusedPort()
-        let upstream = try await UpstreamProcess.start(in: directory, port: port)
+        let upstream = try await UpstreamProcess.start(in: directory)
+        let port = upstream.port
         // Listens (so connects succeed through the backlog) but never answers.
         let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = Loopback.address(port: 0)
