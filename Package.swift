@@ -53,9 +53,19 @@ let package = Package(
             name: "AccessLog",
             dependencies: ["CZstd"]
         ),
+        // W3C trace context, span records the workers push into per-worker rings, and the OTLP/HTTP
+        // exporter thread that batches them.
+        .target(
+            name: "Tracing",
+            dependencies: [
+                "AccessLog",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .target(
             name: "Gateway",
             dependencies: [
+                "Tracing",
                 "CLiburing",
                 "CEpoll",
                 "CSSL",
@@ -94,6 +104,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
         .testTarget(name: "AccessLogTests", dependencies: ["AccessLog", "TestSupport"]),
+        .testTarget(name: "TracingTests", dependencies: ["Tracing", "TestSupport"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
