@@ -60,6 +60,9 @@ let package = Package(
             dependencies: [
                 "AccessLog",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: [
+                "Proto/common.proto", "Proto/resource.proto", "Proto/trace.proto", "Proto/trace_service.proto",
             ]
         ),
         .target(

@@ -25,7 +25,7 @@ public struct AccessLogConfiguration: Sendable {
     /// The line format.
     public var format: AccessLogFormat
     /// The fields written by the JSON and logfmt formats, in this order (`combined` is fixed: nginx's
-    /// standard fields, then `rejected_by=` and `tls=` on the requests that have them).
+    /// standard fields, then `rejected_by=`, `tls=` and `trace_id=` on the requests that have them).
     public var fields: [AccessLogField]
     /// Compression of the output.
     public var compression: Compression
@@ -132,6 +132,9 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
 public enum AccessLogField: String, Sendable, CaseIterable {
     case time
     case requestID = "request_id"
+    /// The W3C trace id (``AccessRecord/traceIDHigh`` and ``AccessRecord/traceIDLow``) as 32 lowercase
+    /// hex digits, present only when the request carries one.
+    case traceID = "trace_id"
     case client
     case method
     case path
@@ -173,12 +176,18 @@ public enum AccessLogField: String, Sendable, CaseIterable {
     public static let tlsFields: [AccessLogField] = [.tlsProtocol, .tlsCipher, .tlsClientSubject]
 
     /// The default field list: every field in declaration order (``plugin`` last), without the TLS
-    /// fields unless `tls` is true.
+    /// fields unless `tls` is true and without ``traceID`` unless `tracing` is true.
     ///
     /// The TLS fields are opt-in because `tls_protocol` and `tls_cipher` are written (empty) on every
     /// plain-HTTP line too: left out by default, lines of a gateway without TLS listeners stay as they
-    /// were. A gateway with a TLS listener asks for `defaultFields(tls: true)`.
-    public static func defaultFields(tls: Bool = false) -> [AccessLogField] {
-        tls ? allCases : allCases.filter { !tlsFields.contains($0) }
+    /// were. A gateway with a TLS listener asks for `defaultFields(tls: true)`. Likewise a gateway with
+    /// tracing configured asks for `defaultFields(tracing: true)`, which puts `trace_id` right after
+    /// `request_id`.
+    public static func defaultFields(tls: Bool = false, tracing: Bool = false) -> [AccessLogField] {
+        allCases.filter { field in
+            if !tls && tlsFields.contains(field) { return false }
+            if !tracing && field == .traceID { return false }
+            return true
+        }
     }
 }

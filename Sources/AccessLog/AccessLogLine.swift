@@ -89,15 +89,17 @@ public struct AccessLogLine: Sendable {
                 return text.isEmpty ? "-" : text
             }
             // As the writer does: the consumer as `$remote_user`, `rejected_by=` only when a plugin ended it,
-            // `tls=<protocol>/<cipher>` only over TLS.
+            // `tls=<protocol>/<cipher>` only over TLS, `trace_id=` only with a trace id.
             let rejectedBy = field("rejected_by")
             let tlsProtocol = field("tls_protocol")
             let tlsCipher = field("tls_cipher")
+            let traceID = field("trace_id")
             let tls = tlsProtocol == "-" && tlsCipher == "-" ? "" : " tls=" + tlsProtocol + "/" + tlsCipher
             return field("client") + " - " + field("consumer") + " [" + nginxTime(field("time")) + "] \""
                 + field("method") + " " + field("path") + " " + field("protocol") + "\" " + field("status") + " "
                 + field("bytes_out") + " \"-\" \"" + field("user_agent") + "\""
                 + (rejectedBy == "-" ? "" : " rejected_by=" + rejectedBy) + tls
+                + (traceID == "-" ? "" : " trace_id=" + traceID)
         }
     }
 }

@@ -9,7 +9,8 @@ import Glibc
 /// The writer (one worker thread) calls ``push(_:)`` or ``push(filling:)``; the logging thread is the
 /// only reader. Enqueue is wait-free and never allocates: it reads the consumer's index only when its
 /// cached copy says the ring is full, writes the slot in place and publishes it with one release store.
-/// When the ring is full the record is dropped and counted in ``dropped``.
+/// When the ring is full the record is dropped and counted in ``dropped``. Requests the producer chose
+/// not to log (access-log sampling) are counted with ``countSampledOut()`` in ``sampledOut``.
 public final class AccessLogRing: Sendable {
     /// Number of slots (a power of two).
     public let capacity: Int
@@ -22,6 +23,7 @@ public final class AccessLogRing: Sendable {
     @usableFromInline let tail = Atomic<Int>(0)
     @usableFromInline let cachedHead = Atomic<Int>(0)
     @usableFromInline let droppedCount = Atomic<UInt64>(0)
+    @usableFromInline let sampledOutCount = Atomic<UInt64>(0)
     // Keeps the consumer's index off the producer's cache line.
     private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     // Consumer-owned.
@@ -50,6 +52,17 @@ public final class AccessLogRing: Sendable {
 
     /// Records dropped because the ring was full (written by the producer, readable from any thread).
     public var dropped: UInt64 { self.droppedCount.load(ordering: .relaxed) }
+
+    /// Lines skipped by access-log sampling (written by the producer, readable from any thread);
+    /// separate from ``dropped``.
+    public var sampledOut: UInt64 { self.sampledOutCount.load(ordering: .relaxed) }
+
+    /// Counts one request whose line sampling skipped. Producer side only, like ``push(_:)``: a
+    /// relaxed load and store, no read-modify-write.
+    @inlinable
+    public func countSampledOut() {
+        self.sampledOutCount.store(self.sampledOutCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
 
     /// The most records the logging thread has found waiting at once.
     public var highWaterMark: Int { self.highWater.load(ordering: .relaxed) }

@@ -4,6 +4,8 @@ public struct AccessLogStats: Sendable, Equatable {
     public var recordsWritten: UInt64 = 0
     /// Records dropped because a writer's ring was full (sum over all rings).
     public var recordsDropped: UInt64 = 0
+    /// Lines skipped by access-log sampling (sum over all rings); not drops.
+    public var sampledOut: UInt64 = 0
     /// Bytes of formatted lines, before compression.
     public var bytesUncompressed: UInt64 = 0
     /// Bytes of frames holding lines written to the output, after compression (the 9-byte empty

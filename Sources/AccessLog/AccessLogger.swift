@@ -156,6 +156,7 @@ public final class AccessLogger: Sendable {
         var stats = self.counters.snapshot()
         for ring in self.currentRings() {
             stats.recordsDropped &+= ring.dropped
+            stats.sampledOut &+= ring.sampledOut
             stats.ringHighWaterMark = max(stats.ringHighWaterMark, ring.highWaterMark)
             stats.rings += 1
         }

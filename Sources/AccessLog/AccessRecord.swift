@@ -3,11 +3,12 @@
 /// Everything a line needs is stored inline: numbers, closed sets (method, protocol), interned strings
 /// by index (``AccessLogSymbol``: route, upstream node, error kind, consumer, rejecting plugin, TLS
 /// protocol, cipher and client subject, and one plugin-supplied key/value pair) and a bounded text area
-/// for the request id, the path and the user agent. Text longer than its area is cut at a UTF-8 boundary
-/// and ends with `…` (``AccessRecord/truncationMarker``). Filling a record never allocates.
+/// for the request id, the path and the user agent, and the W3C trace id as two words. Text longer than
+/// its area is cut at a UTF-8 boundary and ends with `…` (``AccessRecord/truncationMarker``). Filling a
+/// record never allocates.
 ///
-/// The fields are ordered widest first so the record has no padding inside: 522 bytes, a 528-byte ring
-/// slot.
+/// The fields are ordered widest first so the record has no padding inside: 538 bytes, a 544-byte ring
+/// slot (the 6 bytes between are the tail padding that rounds the size up to the 8-byte alignment).
 public struct AccessRecord: Sendable {
     /// Bytes reserved for the request id.
     public static let requestIDCapacity = 48
@@ -32,6 +33,11 @@ public struct AccessRecord: Sendable {
     public var bytesIn: UInt64
     /// Response bytes sent to the client (headers and body).
     public var bytesOut: UInt64
+    /// The W3C trace id's high 64 bits (its first 16 hex digits); 0 with ``traceIDLow`` means no trace.
+    /// Written as `trace_id`, 32 lowercase hex digits, only when the id is not 0.
+    public var traceIDHigh: UInt64
+    /// The W3C trace id's low 64 bits (its last 16 hex digits); 0 with ``traceIDHigh`` means no trace.
+    public var traceIDLow: UInt64
     /// The client's address.
     public var client: ClientAddress
     /// Status code sent to the client.
@@ -89,6 +95,8 @@ public struct AccessRecord: Sendable {
         self.upstreamDuration = -1
         self.bytesIn = 0
         self.bytesOut = 0
+        self.traceIDHigh = 0
+        self.traceIDLow = 0
         self.client = ClientAddress()
         self.status = 0
         self.upstreamStatus = 0
@@ -119,6 +127,8 @@ public struct AccessRecord: Sendable {
         self.upstreamDuration = -1
         self.bytesIn = 0
         self.bytesOut = 0
+        self.traceIDHigh = 0
+        self.traceIDLow = 0
         self.client = ClientAddress()
         self.status = 0
         self.upstreamStatus = 0

@@ -85,6 +85,25 @@ struct LineBuffer: ~Copyable {
         }
     }
 
+    /// Appends a 128-bit trace id as 32 lowercase hex digits (W3C `trace-id`), high word first.
+    @inline(__always)
+    mutating func appendTraceID(high: UInt64, low: UInt64) {
+        self.appendHex(high)
+        self.appendHex(low)
+    }
+
+    /// Appends `value` as 16 lowercase hex digits, zero-padded.
+    @inline(__always)
+    private mutating func appendHex(_ value: UInt64) {
+        let digits = lowercaseHexDigits.utf8Start
+        var index = 0
+        while index < 16 {
+            self.base[self.count &+ index] = digits[Int(truncatingIfNeeded: (value >> UInt64(60 - index * 4)) & 0xF)]
+            index &+= 1
+        }
+        self.count &+= 16
+    }
+
     /// Appends nanoseconds as seconds with microsecond precision, e.g. `0.001234`; negatives as 0.
     @inline(__always)
     mutating func appendSeconds(nanoseconds: Int64) {
@@ -98,6 +117,9 @@ struct LineBuffer: ~Copyable {
 /// "00" through "99", for writing two digits per division.
 let digitPairs: StaticString =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+/// Lowercase hex digits, indexed by value.
+let lowercaseHexDigits: StaticString = "0123456789abcdef"
 
 /// How many decimal digits `value` has (1 for 0).
 @inline(__always)

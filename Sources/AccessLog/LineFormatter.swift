@@ -210,9 +210,10 @@ struct LineFormatter {
         }
     }
 
-    /// nginx's `combined`, with the consumer as `$remote_user` and, after the standard fields, two
-    /// appended pairs: `rejected_by=<plugin>` only on requests a plugin ended and `tls=<protocol>/<cipher>`
-    /// only on requests over TLS (`-` for a missing half), so plain requests keep strictly combined lines.
+    /// nginx's `combined`, with the consumer as `$remote_user` and, after the standard fields, up to three
+    /// appended pairs: `rejected_by=<plugin>` only on requests a plugin ended, `tls=<protocol>/<cipher>`
+    /// only on requests over TLS (`-` for a missing half) and `trace_id=<32 hex digits>` only on requests
+    /// with a trace id, so plain requests keep strictly combined lines.
     private mutating func appendCombined(
         _ record: UnsafePointer<AccessRecord>,
         symbols: [UnsafeRawBufferPointer],
@@ -254,6 +255,10 @@ struct LineFormatter {
             buffer.append(UInt8(ascii: "/"))
             Self.appendNginxOrDash(tlsCipher, to: &buffer)
         }
+        if record.pointee.traceIDHigh != 0 || record.pointee.traceIDLow != 0 {
+            buffer.append(" trace_id=")
+            buffer.appendTraceID(high: record.pointee.traceIDHigh, low: record.pointee.traceIDLow)
+        }
         buffer.append(UInt8(ascii: "\n"))
     }
 
@@ -274,6 +279,7 @@ struct LineFormatter {
         case .consumer: return record.pointee.consumer != .none
         case .rejectedBy: return record.pointee.rejectedBy != .none
         case .tlsClientSubject: return record.pointee.tlsClientSubject != .none
+        case .traceID: return record.pointee.traceIDHigh != 0 || record.pointee.traceIDLow != 0
         case .plugin: return record.pointee.pluginFieldName != .none && record.pointee.pluginFieldValue != .none
         default: return true
         }
@@ -307,6 +313,8 @@ struct LineFormatter {
         switch field {
         case .time: self.timestamps.appendRFC3339(nanoseconds: record.pointee.time, to: &buffer)
         case .requestID: buffer.appendEscaped(record.requestIDBytes, escaping)
+        // Hex digits never need escaping or quoting.
+        case .traceID: buffer.appendTraceID(high: record.pointee.traceIDHigh, low: record.pointee.traceIDLow)
         case .client: Self.appendClient(record, to: &buffer)
         case .method:
             let name = self.methodNames[Int(record.pointee.method.rawValue)]

@@ -7,6 +7,6 @@ struct GatewayCommand: ParsableCommand {
         commandName: "gateway",
         abstract: "A Prometheus-first HTTP/1.1 API gateway on io_uring.",
         version: GatewayVersion.string,
-        subcommands: [RunCommand.self, CheckCommand.self, LogsCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, LogsCommand.self, TopCommand.self, RulesCommand.self]
     )
 }

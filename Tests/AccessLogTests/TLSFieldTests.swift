@@ -94,18 +94,22 @@ import Testing
         let defaults = AccessLogConfiguration(destination: .standardOutput).fields
         #expect(defaults == AccessLogField.defaultFields())
         #expect(AccessLogField.tlsFields.allSatisfy { !defaults.contains($0) })
-        #expect(defaults == AccessLogField.allCases.filter { !AccessLogField.tlsFields.contains($0) })
-        // Asked for: every field, the TLS ones after rejected_by and the plugin pair still last.
+        #expect(
+            defaults == AccessLogField.allCases.filter { !AccessLogField.tlsFields.contains($0) && $0 != .traceID }
+        )
+        // Asked for: every field but trace_id (opt-in with tracing), the TLS ones after rejected_by and
+        // the plugin pair still last.
         let withTLS = AccessLogField.defaultFields(tls: true)
-        #expect(withTLS == AccessLogField.allCases)
+        #expect(withTLS == AccessLogField.allCases.filter { $0 != .traceID })
         let tail: [AccessLogField] = [.consumer, .rejectedBy, .tlsProtocol, .tlsCipher, .tlsClientSubject, .plugin]
         #expect(Array(withTLS.suffix(6)) == tail)
     }
 
     @Test func theRecordStaysPackedAndResetClearsThem() {
         // Ten two-byte symbols sit together after the one-byte attempts: no padding inside the record.
-        #expect(MemoryLayout<AccessRecord>.size == 522)
-        #expect(MemoryLayout<AccessRecord>.stride == 528)
+        // (The two trace-id words, issue 14, sit with the other 8-byte fields: 522 + 16 bytes.)
+        #expect(MemoryLayout<AccessRecord>.size == 538)
+        #expect(MemoryLayout<AccessRecord>.stride == 544)
         var record = AccessRecord()
         #expect(record.tlsProtocol == .none && record.tlsCipher == .none && record.tlsClientSubject == .none)
         record.tlsProtocol = AccessLogSymbol(rawValue: 1)

@@ -15,6 +15,8 @@ package final class PrometheusServer: Sendable {
         target: String,
         job: String,
         features: [String] = [],
+        ruleFiles: [URL] = [],
+        evaluationInterval: String? = nil,
         in parent: URL,
         executable: URL = URL(fileURLWithPath: "/usr/bin/prometheus")
     ) throws {
@@ -22,11 +24,15 @@ package final class PrometheusServer: Sendable {
         self.job = job
         self.directory = parent.appendingPathComponent("prometheus-\(job)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // `ruleFiles` are loaded and evaluated every `evaluationInterval` (Prometheus's default: 1m).
+        let evaluation = evaluationInterval.map { "\n  evaluation_interval: \($0)" } ?? ""
+        let rules =
+            ruleFiles.isEmpty ? "" : "rule_files:\n" + ruleFiles.map { "  - \"\($0.path)\"\n" }.joined()
         let config = """
             global:
               scrape_interval: 1s
-              scrape_timeout: 1s
-            scrape_configs:
+              scrape_timeout: 1s\(evaluation)
+            \(rules)scrape_configs:
               - job_name: \(job)
                 static_configs:
                   - targets: ["\(target)"]
@@ -104,6 +110,14 @@ package final class PrometheusServer: Sendable {
             }
         }
         return found
+    }
+
+    /// The alerts Prometheus holds now (`/api/v1/alerts`): each with its `labels` and `state`
+    /// (`pending` or `firing`).
+    package func alerts() async throws -> [(labels: [String: String], state: String)] {
+        let json = try await get("/api/v1/alerts", [:])
+        let alerts = (json["data"] as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+        return alerts.map { ($0["labels"] as? [String: String] ?? [:], $0["state"] as? String ?? "") }
     }
 
     private func get(_ path: String, _ parameters: [String: String]) async throws -> [String: Any] {

@@ -34,6 +34,8 @@ package struct AccessLogSettings: Sendable, Equatable {
     package var retain: Int?
     /// Compression of the file (`compression`).
     package var compression: Compression = .zstd
+    /// Which lines are written (`sampling`); nil writes every line. Applies on reload.
+    package var sampling: AccessLogSampling?
 
     package init() {}
 }

@@ -5,6 +5,7 @@ extension ConfigReader {
     static let topLevelKeys = [
         "workers", "engine", "listen", "control", "admin", "log_level", "config", "access_log", "metrics", "limits",
         "shutdown", "upstreams", "services", "routes", "consumers", "credentials", "global_rules", "tls", "ssls",
+        "tracing",
     ]
 
     /// Families whose buckets `metrics.buckets` may set.
@@ -45,6 +46,9 @@ extension ConfigReader {
         }
         if let node = top["metrics"] {
             metrics(node, into: &config.metrics)
+        }
+        if let node = top["tracing"] {
+            tracing(node, into: &config.tracing)
         }
         if let node = top["limits"] {
             limits(node, into: &config.limits)
@@ -170,9 +174,12 @@ extension ConfigReader {
     private mutating func accessLog(_ node: Node, into settings: inout AccessLogSettings) {
         let keys = [
             "enabled", "path", "format", "flush_interval", "level", "rotate_size", "rotate_age", "retain",
-            "compression",
+            "compression", "sampling",
         ]
         guard let section = fields(node, at: "access_log", allowed: keys) else { return }
+        if let value = section["sampling"] {
+            settings.sampling = accessLogSampling(value, at: "access_log.sampling")
+        }
         settings.enabled = true
         if let value = section["enabled"], let enabled = bool(value, at: "access_log.enabled") {
             settings.enabled = enabled

@@ -279,7 +279,7 @@ extension ConfigReader {
     }
 
     /// A number in 0...1 (0 excluded unless `allowZero`).
-    private mutating func fraction(_ node: Node, at path: String, allowZero: Bool) -> Double? {
+    mutating func fraction(_ node: Node, at path: String, allowZero: Bool) -> Double? {
         guard case .scalar(let scalar) = node, node.tagName == .int || node.tagName == .float, let value = node.float,
             value.isFinite
         else {

@@ -3,7 +3,7 @@ import Yams
 extension ConfigReader {
     static let routeKeys = [
         "id", "uri", "uris", "host", "hosts", "methods", "priority", "upstream_id", "upstream", "client_max_body_size",
-        "status", "plugins", "name", "desc", "labels", "service_id", "create_time", "update_time",
+        "status", "plugins", "name", "desc", "labels", "service_id", "create_time", "update_time", "slo",
     ]
 
     /// Plugins this gateway implements, by APISIX name.
@@ -60,6 +60,9 @@ extension ConfigReader {
                 let section = plugins(value, at: object.path("plugins"), scope: .route(route.id))
                 route.mocking = section.mock
                 route.plugins = section.specs
+            }
+            if let value = object["slo"] {
+                route.slo = slo(value, at: object.path("slo"))
             }
             descriptive(object)
             if let value = object["upstream_id"], object["upstream"] != nil {

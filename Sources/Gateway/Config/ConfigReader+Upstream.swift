@@ -5,6 +5,7 @@ extension ConfigReader {
         "id", "type", "nodes", "timeout", "keepalive_pool", "scheme", "pass_host", "upstream_host", "retries",
         "retry_timeout", "name", "desc", "labels", "checks", "circuit_breaker", "retry_on", "retry_budget",
         "retry_backoff", "hash_on", "key", "panic_threshold", "create_time", "update_time", "tls",
+        "slo",
     ]
 
     /// Reads one upstream object; `inlineID` is the synthesized id of an inline route upstream.
@@ -94,6 +95,9 @@ extension ConfigReader {
             let timeout = duration(value, at: object.path("retry_timeout"), allowZero: true)
         {
             upstream.retryTimeout = timeout
+        }
+        if let value = object["slo"] {
+            upstream.slo = slo(value, at: object.path("slo"))
         }
         resilience(object, into: &upstream)
         descriptive(object)

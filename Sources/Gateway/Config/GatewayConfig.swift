@@ -32,6 +32,8 @@ public struct GatewayConfig: Sendable, Equatable {
     package var globalRules: [GlobalRuleConfig] = []
     /// TLS settings for every TLS listener (`tls:`) and the certificates they serve (`ssls:`).
     package var tls: TLSSettings = TLSSettings()
+    /// W3C trace context and span export (`tracing:`).
+    package var tracing: TracingSettings = TracingSettings()
     package var ssls: [SSLConfig] = []
     /// The least severe level the process's log lines are written at (`log_level`, default `info`).
     package var logLevel: Logger.Level = .info

@@ -23,6 +23,8 @@ package struct RouteConfig: Sendable, Equatable {
     package var mocking: MockResponse?
     /// The other plugins, with the service's merged in (the route's settings of a plugin win).
     package var plugins: [PluginSpec] = []
+    /// Service-level objectives (`slo`) that `gateway rules` turns into Prometheus rules.
+    package var slo: SLOConfig?
 
     package init(id: String, uris: [String]) {
         self.id = id

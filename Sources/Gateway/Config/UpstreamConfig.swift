@@ -115,6 +115,8 @@ package struct UpstreamConfig: Sendable, Equatable {
     package var panicThreshold: Int = 50
     /// Key path this upstream was read from ("upstreams[0]" or "routes[2].upstream"), for later error messages.
     package var sourcePath: String = ""
+    /// Service-level objectives (`slo`) that `gateway rules` turns into Prometheus rules.
+    package var slo: SLOConfig?
 
     package init(id: String) {
         self.id = id

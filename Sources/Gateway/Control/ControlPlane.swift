@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 
-/// The control-plane endpoints: `/healthz`, `/readyz`, `/status`, and `/metrics` when a renderer is set.
+/// The control-plane endpoints: `/healthz`, `/readyz`, `/status`, `/metrics` when a renderer is set, and
+/// the live status page `/` with its data, `/status/traffic`.
 package final class ControlPlane: Sendable {
     /// The plan serving new requests (it changes with every reload).
     package var plan: ProxyPlan { currentPlan() }
@@ -22,6 +23,8 @@ package final class ControlPlane: Sendable {
     /// Per upstream (config order), whether it is in panic.
     package typealias PanicSnapshot = @Sendable () -> [Bool]
     private let panics: PanicSnapshot
+    /// Keeps the previous traffic readings for `/status/traffic` (nil: no metrics, no rates).
+    private let traffic: TrafficSampler?
 
     package init(
         plan: ProxyPlan,
@@ -31,7 +34,8 @@ package final class ControlPlane: Sendable {
         panics: @escaping PanicSnapshot = { [] },
         metrics: MetricsRenderer? = nil,
         current: (@Sendable () -> ProxyPlan)? = nil,
-        reloads: @escaping @Sendable () -> ConfigReloadStatus? = { nil }
+        reloads: @escaping @Sendable () -> ConfigReloadStatus? = { nil },
+        traffic: TrafficSampler? = nil
     ) {
         currentPlan = current ?? { plan }
         reloadStatus = reloads
@@ -42,6 +46,7 @@ package final class ControlPlane: Sendable {
         startedAt = Date()
         loadedAt = Date()
         self.metrics = metrics
+        self.traffic = traffic
     }
 
     /// Routes a control request.
@@ -56,6 +61,10 @@ package final class ControlPlane: Sendable {
             return readiness()
         case "/status":
             return status()
+        case "/status/traffic":
+            return trafficStatus()
+        case "/":
+            return StatusPage.response
         case "/metrics":
             guard let metrics else { return .error(404, "metrics are not enabled") }
             return metrics(request.header("accept"), request.header("accept-encoding"))
@@ -97,6 +106,29 @@ package final class ControlPlane: Sendable {
     }
 
     private func status() -> ControlResponse {
+        .json(200, encode(statusBody()))
+    }
+
+    /// `/status` plus `traffic` (rates over the last interval, per route) and `slo`, for the status page
+    /// and `gateway top`.
+    private func trafficStatus() -> ControlResponse {
+        var body = statusBody()
+        var connections = 0
+        for worker in 0..<control.workerCount {
+            connections += control.connections(worker: worker)
+        }
+        var entry: [String: Any] = ["connections_active": connections]
+        if let traffic {
+            let report = traffic.report(order: plan.config.routes.map(\.id))
+            entry.merge(Self.json(report)) { _, new in new }
+        }
+        body["traffic"] = entry
+        // SLO budget remaining per objective: the place the route `slo` objectives fill in.
+        body["slo"] = [Any]()
+        return .json(200, encode(body))
+    }
+
+    private func statusBody() -> [String: Any] {
         let plan = self.plan
         let config = plan.config
         var workers: [[String: Any]] = []
@@ -180,7 +212,7 @@ package final class ControlPlane: Sendable {
             "routes": routes,
         ]
         if let reason = engine.fallbackReason { body["engine_fallback_reason"] = reason }
-        return .json(200, encode(body))
+        return body
     }
 
     private func encode(_ object: Any) -> [UInt8] {

@@ -17,6 +17,9 @@ package enum HTTPHeaderKind: UInt8, Sendable, CaseIterable {
     case xForwardedHost
     case proxyAuthenticate
     case proxyAuthorization
+    /// W3C Trace Context.
+    case traceparent
+    case tracestate
 
     /// Whether the header applies to one connection only and must not be forwarded (RFC 9110 §7.6.1).
     ///
@@ -27,7 +30,7 @@ package enum HTTPHeaderKind: UInt8, Sendable, CaseIterable {
             .proxyAuthenticate, .proxyAuthorization:
             return true
         case .other, .host, .contentLength, .expect, .xRequestID, .xForwardedFor, .xForwardedProto,
-            .xForwardedHost:
+            .xForwardedHost, .traceparent, .tracestate:
             return false
         }
     }
@@ -52,6 +55,8 @@ package enum HTTPHeaderKind: UInt8, Sendable, CaseIterable {
         case .xForwardedHost: "x-forwarded-host"
         case .proxyAuthenticate: "proxy-authenticate"
         case .proxyAuthorization: "proxy-authorization"
+        case .traceparent: "traceparent"
+        case .tracestate: "tracestate"
         }
     }
 
@@ -79,7 +84,11 @@ package enum HTTPHeaderKind: UInt8, Sendable, CaseIterable {
                 self = .connection
             } else if HTTPBytes.equalsIgnoringCase(buffer, range, "keep-alive") {
                 self = .keepAlive
+            } else if HTTPBytes.equalsIgnoringCase(buffer, range, "tracestate") {
+                self = .tracestate
             }
+        case 11:
+            if HTTPBytes.equalsIgnoringCase(buffer, range, "traceparent") { self = .traceparent }
         case 12:
             if HTTPBytes.equalsIgnoringCase(buffer, range, "x-request-id") { self = .xRequestID }
         case 14:

@@ -40,6 +40,10 @@ public struct HTTPRequestHead: Equatable, Sendable {
     package var xForwardedFor: Range<Int>?
     /// The first User-Agent value.
     package var userAgent: Range<Int>?
+    /// The `traceparent` value when exactly one was sent (W3C Trace Context).
+    package var traceparent: Range<Int>?
+    /// At least one `traceparent` header was sent (valid or not).
+    package var traceparentSent: Bool
     /// `.none`, `.contentLength` or `.chunked`; never `.closeDelimited`.
     package var body: HTTPBodyKind
     /// Whether the connection may serve another request after this one.

@@ -99,6 +99,9 @@ extension HTTPParser {
                 requestID: summary.requestID,
                 xForwardedFor: summary.xForwardedFor,
                 userAgent: summary.userAgent,
+                // Several traceparent headers are invalid (W3C): the request is treated as having none.
+                traceparent: summary.traceparentCount == 1 ? summary.traceparent : nil,
+                traceparentSent: summary.traceparentCount > 0,
                 body: body,
                 keepAlive: keepAlive,
                 expectContinue: line.versionMinor == 1 && summary.expectContinue

@@ -85,6 +85,8 @@ public enum HTTPParser {
         var requestID: Range<Int>?
         var xForwardedFor: Range<Int>?
         var userAgent: Range<Int>?
+        var traceparent: Range<Int>?
+        var traceparentCount = 0
 
         var framingError: HTTPParseError.Reason? {
             if contentLengthCount > 0 && transferEncodingCount > 0 { return .clAndTE }
@@ -135,6 +137,9 @@ public enum HTTPParser {
                 if summary.requestID == nil { summary.requestID = value }
             case .xForwardedFor:
                 if summary.xForwardedFor == nil { summary.xForwardedFor = value }
+            case .traceparent:
+                summary.traceparentCount &+= 1
+                summary.traceparent = value
             case .other:
                 if summary.userAgent == nil, HTTPBytes.equalsIgnoringCase(buffer, headers.name(i), "user-agent") {
                     summary.userAgent = value

@@ -13,6 +13,11 @@ package enum HTTPProxyHeads {
     /// proxy writes its own so a client cannot smuggle a second value past it. No Connection header
     /// is sent (HTTP/1.1 keep-alive is the default).
     ///
+    /// With a `traceparent` (the gateway's own, W3C Trace Context) the incoming ones are replaced by it
+    /// and `traceparentOffset` is set to where its value starts in the head; `dropTraceState` also leaves
+    /// out the incoming `tracestate` (it belonged to a trace the gateway discarded). Without one, both
+    /// headers pass through untouched.
+    ///
     /// - Returns: false if the head did not fit in the writer's buffer.
     package static func writeUpstreamRequest(
         head: HTTPRequestHead,
@@ -23,6 +28,39 @@ package enum HTTPProxyHeads {
         proto: StaticString,
         requestID: UnsafeRawBufferPointer,
         edits: PluginEdits = .none,
+        into writer: inout HTTPHeadWriter
+    ) -> Bool {
+        var unused = -1
+        return writeUpstreamRequest(
+            head: head,
+            source: source,
+            headers: headers,
+            hostOverride: hostOverride,
+            clientAddress: clientAddress,
+            proto: proto,
+            requestID: requestID,
+            edits: edits,
+            traceparent: nil,
+            dropTraceState: false,
+            traceparentOffset: &unused,
+            into: &writer
+        )
+    }
+
+    /// ``writeUpstreamRequest(head:source:headers:hostOverride:clientAddress:proto:requestID:edits:into:)``
+    /// taking part in a trace.
+    package static func writeUpstreamRequest(
+        head: HTTPRequestHead,
+        source: UnsafeRawBufferPointer,
+        headers: HTTPHeaderIndex,
+        hostOverride: UnsafeRawBufferPointer?,
+        clientAddress: UnsafeRawBufferPointer,
+        proto: StaticString,
+        requestID: UnsafeRawBufferPointer,
+        edits: PluginEdits,
+        traceparent: UnsafeRawBufferPointer?,
+        dropTraceState: Bool,
+        traceparentOffset: inout Int,
         into writer: inout HTTPHeadWriter
     ) -> Bool {
         let changed = edits.changesRequest
@@ -54,6 +92,10 @@ package enum HTTPProxyHeads {
             switch kind {
             case .host, .contentLength, .expect, .xRequestID, .xForwardedFor, .xForwardedProto, .xForwardedHost:
                 skip = true
+            case .traceparent:
+                skip = traceparent != nil
+            case .tracestate:
+                skip = dropTraceState
             default:
                 skip =
                     headers.isHopByHop(i)
@@ -63,6 +105,13 @@ package enum HTTPProxyHeads {
             i &+= 1
         }
         if changed { edits.writeHeaders(response: false, into: &writer) }
+        traceparentOffset = -1
+        if let traceparent {
+            writer.appendStatic("traceparent: ")
+            traceparentOffset = writer.count
+            writer.append(traceparent)
+            writer.appendStatic("\r\n")
+        }
         writeForwardingHeaders(
             head: head,
             source: source,

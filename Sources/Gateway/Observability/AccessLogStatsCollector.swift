@@ -12,6 +12,10 @@ enum AccessLogStatsCollector {
             "gateway_access_log_dropped_total",
             help: "Access log records dropped because a worker's ring was full."
         ).handle()
+        let sampledOut = try registry.counter(
+            "gateway_access_log_sampled_out_total",
+            help: "Access-log lines skipped by access_log.sampling; separate from drops."
+        ).handle()
         let bytes = try registry.counter(
             "gateway_access_log_bytes_total",
             help: "Access log bytes, before (stage=formatted) and after (stage=written) compression.",
@@ -38,6 +42,7 @@ enum AccessLogStatsCollector {
             let stats = logger.stats()
             records.setSharedTotal(Double(stats.recordsWritten))
             dropped.setSharedTotal(Double(stats.recordsDropped))
+            sampledOut.setSharedTotal(Double(stats.sampledOut))
             formatted.setSharedTotal(Double(stats.bytesUncompressed))
             written.setSharedTotal(Double(stats.bytesWritten))
             frames.setSharedTotal(Double(stats.frames))

@@ -5,6 +5,10 @@ import Telemetry
 package final class GatewayMetrics: Sendable {
     /// Label value for requests that matched no route (never the raw path).
     package static let unmatchedRoute = "__unmatched__"
+    /// Classic bucket bounds of the latency families without `metrics.buckets`.
+    package static let defaultLatencyBuckets: [Double] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ]
 
     package let registry: MetricRegistry
     package let settings: MetricsSettings
@@ -34,8 +38,12 @@ package final class GatewayMetrics: Sendable {
         settings = plan.config.metrics
         let settings = plan.config.metrics
         let native: NativeHistogramOptions? = settings.nativeHistograms ? NativeHistogramOptions() : nil
-        func buckets(_ family: String, _ fallback: [Double]) -> [Double] { settings.buckets[family] ?? fallback }
-        let latency: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+        // Latency-objective thresholds join their family's layout, so `gateway rules` finds an `le` at each.
+        let config = plan.config
+        func buckets(_ family: String, _ fallback: [Double]) -> [Double] {
+            config.bucketLayout(for: family, fallback: fallback)
+        }
+        let latency = Self.defaultLatencyBuckets
         let sizes: [Double] = [64, 256, 1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216]
         let limit = settings.maxSeries
 

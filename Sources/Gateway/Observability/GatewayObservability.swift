@@ -2,6 +2,7 @@ import AccessLog
 import Foundation
 import Glibc
 import Telemetry
+import Tracing
 
 /// Everything the workers record into, built once at start-up from the configuration: the metric
 /// families and, when enabled, the access logger with route and node names interned for records.
@@ -9,6 +10,8 @@ package final class GatewayObservability: Sendable {
     package let registry: MetricRegistry
     package let metrics: GatewayMetrics
     package let accessLogger: AccessLogger?
+    /// The OTLP span exporter (`tracing.otlp`); nil exports nothing.
+    package let spanExporter: SpanExporter?
     /// Per route (index = route), then one more for "no route".
     package let routeSymbols: [AccessLogSymbol]
     /// Per node.
@@ -38,6 +41,8 @@ package final class GatewayObservability: Sendable {
                 "version": GatewayVersion.string, "config_hash": plan.config.sourceHash, "engine": engine.rawValue,
             ]
         )
+        spanExporter = try Self.spanExporter(plan.config.tracing)
+        if let spanExporter { try TracingMetricsCollector.install(exporter: spanExporter, registry: registry) }
         let settings = plan.config.accessLog
         guard settings.enabled && accessLog else {
             accessLogger = nil
@@ -46,8 +51,12 @@ package final class GatewayObservability: Sendable {
             return
         }
         var configuration = Self.configuration(settings)
-        // TLS fields join the line only where a listener can fill them: plain gateways keep today's line.
-        configuration.fields = AccessLogField.defaultFields(tls: plan.config.hasTLSListener)
+        // TLS and trace fields join the line only where something can fill them: plain gateways keep
+        // today's line.
+        configuration.fields = AccessLogField.defaultFields(
+            tls: plan.config.hasTLSListener,
+            tracing: plan.config.tracing.enabled
+        )
         let logger = try AccessLogger(configuration: configuration)
         routeSymbols = try plan.routeIDs.map { id throws(AccessLogError) in try logger.register(id) } + [.none]
         nodeSymbols = try (0..<plan.nodeCount).map { node throws(AccessLogError) in
@@ -56,6 +65,20 @@ package final class GatewayObservability: Sendable {
         }
         accessLogger = logger
         try AccessLogStatsCollector.install(logger: logger, registry: registry)
+    }
+
+    /// The exporter `tracing.otlp` asks for (not started), or nil.
+    static func spanExporter(_ settings: TracingSettings) throws -> SpanExporter? {
+        guard settings.enabled, let otlp = settings.otlp else { return nil }
+        var configuration = try SpanExporterConfiguration(endpoint: otlp.endpoint)
+        configuration.batchSize = otlp.batchSize
+        configuration.flushInterval = otlp.flushInterval
+        configuration.maxQueueSize = otlp.maxQueueSize
+        configuration.timeout = otlp.timeout
+        configuration.serviceName = settings.serviceName
+        configuration.serviceVersion = GatewayVersion.string
+        configuration.resourceAttributes = settings.resourceAttributes
+        return try SpanExporter(configuration: configuration)
     }
 
     /// Maps `access_log:` settings onto the AccessLog library's configuration.

@@ -209,6 +209,8 @@ package final class WorkerTelemetry: @unchecked Sendable {
         bytesIn: Int64,
         bytesOut: Int64,
         requestID: UnsafeRawBufferPointer,
+        traceIDHigh: UInt64 = 0,
+        traceIDLow: UInt64 = 0,
         consumer: Int32 = -1
     ) {
         guard enabled else { return }
@@ -216,7 +218,7 @@ package final class WorkerTelemetry: @unchecked Sendable {
         requestCounter(route: index, method: method, status: status, consumer: consumer).increment(on: writer)
         let total = Double(totalNanoseconds) / 1e9
         // One label for both duration families: the id is copied once per request, not per observation.
-        let exemplar = ExemplarLabel(bytes: requestID)
+        let exemplar = ExemplarLabel(bytes: requestID, traceIDHigh: traceIDHigh, traceIDLow: traceIDLow)
         requestDuration[index].observe(total, exemplar: exemplar, on: writer)
         if upstreamNanoseconds >= 0 && hasUpstream[index] {
             let upstream = Double(upstreamNanoseconds) / 1e9

@@ -147,6 +147,8 @@ public final class ProxyPlan: @unchecked Sendable {
     package let upstreamTLS: [TLSClientContext?]
     /// `limits.tls_handshake_timeout` in nanoseconds.
     package let tlsHandshakeTimeout: UInt64
+    /// Tracing and access-log sampling decisions (both apply on reload).
+    package let sampling: RequestSampling
 
     /// Compiles `config` into tables laid out by `layout` (updated for `config`), keeping the entries
     /// `previous` had for what `config` no longer has (retired), so requests in flight on them finish.
@@ -186,6 +188,7 @@ public final class ProxyPlan: @unchecked Sendable {
         }
         upstreamTLS = clients
         tlsHandshakeTimeout = config.limits.tlsHandshakeTimeout.nanoseconds
+        sampling = RequestSampling(tracing: config.tracing, accessLog: config.accessLog.sampling)
         self.config = config
         self.generation = previous.map { $0.generation + 1 } ?? 0
         self.layout = layout

@@ -1,14 +1,16 @@
 /// The responses the gateway writes itself: its JSON error, the `mocking` plugin's answer, and
 /// `100 Continue`. Pure writers into a caller's buffer: no connection state, no I/O, no allocation.
 package enum GatewayResponses {
-    /// Writes an error response whose body is `{"error":…,"upstream":…,"status":N,"request_id":…}`
-    /// (`upstream` only when `upstreamName` is given). `includeBody` is false for HEAD requests: the
+    /// Writes an error response whose body is
+    /// `{"error":…,"upstream":…,"status":N,"request_id":…,"trace_id":…}` (`upstream` only when
+    /// `upstreamName` is given, `trace_id` only for a request in a trace). `includeBody` is false for HEAD requests: the
     /// head still announces the body's length, as RFC 9110 asks.
     package static func writeError(
         status: Int,
         message: StaticString,
         upstreamName: UnsafeRawBufferPointer?,
         requestID: UnsafeRawBufferPointer,
+        traceID: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         close: Bool,
         includeBody: Bool,
         edits: PluginEdits = .none,
@@ -17,6 +19,7 @@ package enum GatewayResponses {
         // {"error":" (10) message ","status": (11) status ,"request_id":" (15) id "} (2)
         var bodyLength = 38 + message.utf8CodeUnitCount + decimalDigits(status) + requestID.count
         if let upstreamName { bodyLength += 14 + upstreamName.count }  // ","upstream":" (14)
+        if traceID.count > 0 { bodyLength += 14 + traceID.count }  // ","trace_id":" (14)
         writer.appendStatic("HTTP/1.1 ")
         writer.appendDecimal(status)
         writer.appendStatic(" ")
@@ -36,7 +39,16 @@ package enum GatewayResponses {
         writer.appendDecimal(status)
         writer.appendStatic(",\"request_id\":\"")
         writer.append(requestID)
+        appendTraceID(traceID, into: &writer)
         writer.appendStatic("\"}")
+    }
+
+    /// `","trace_id":"<hex>` when the request is in a trace (the caller closes the string).
+    @inline(__always)
+    static func appendTraceID(_ traceID: UnsafeRawBufferPointer, into writer: inout HTTPHeadWriter) {
+        guard traceID.count > 0 else { return }
+        writer.appendStatic("\",\"trace_id\":\"")
+        writer.append(traceID)
     }
 
     /// Writes a `mocking` answer from its precompiled `head` (status line and headers, starting with
@@ -74,6 +86,7 @@ package enum GatewayResponses {
         status: Int,
         message: UnsafeRawBufferPointer,
         requestID: UnsafeRawBufferPointer,
+        traceID: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         versionMinor: UInt8,
         close: Bool,
         includeBody: Bool,
@@ -81,7 +94,8 @@ package enum GatewayResponses {
         into writer: inout HTTPHeadWriter
     ) {
         // {"message":" (12) message ","request_id":" (16) id "} (2)
-        let bodyLength = 30 + message.count + requestID.count
+        var bodyLength = 30 + message.count + requestID.count
+        if traceID.count > 0 { bodyLength += 14 + traceID.count }  // ","trace_id":" (14)
         writer.appendStatic(versionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         writer.appendDecimal(status)
         writer.appendStatic(" ")
@@ -101,6 +115,7 @@ package enum GatewayResponses {
         writer.append(message)
         writer.appendStatic("\",\"request_id\":\"")
         writer.append(requestID)
+        appendTraceID(traceID, into: &writer)
         writer.appendStatic("\"}")
     }
 

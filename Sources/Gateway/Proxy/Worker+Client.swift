@@ -1,5 +1,6 @@
 import CLiburing
 import Glibc
+import Tracing
 
 extension Worker {
     // MARK: - Input bookkeeping
@@ -203,6 +204,7 @@ extension Worker {
         clients[slot].bodyBytes = 0
         assignRequestID(slot, head, source)
         beginRecord(slot, head, source)
+        beginTrace(slot, head, source)
 
         let hostRange = head.host ?? 0..<0
         let host = UnsafeRawBufferPointer(rebasing: source[hostRange])
@@ -292,23 +294,46 @@ extension Worker {
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         )
-        let fitted = HTTPProxyHeads.writeUpstreamRequest(
-            head: head,
-            source: source,
-            headers: headers,
-            hostOverride: hostOverride,
-            clientAddress: UnsafeRawBufferPointer(
-                start: clientAddressBytes + slot * 48,
-                count: Int(clients[slot].clientAddressLength)
-            ),
-            proto: tlsStreams[slot].phase != .none ? "https" : "http",
-            requestID: UnsafeRawBufferPointer(
-                start: requestIDBytes + slot * 64,
-                count: Int(clients[slot].requestIDLength)
-            ),
-            edits: pluginEdits(slot),
-            into: &writer
-        )
+        // The attempt's span id is written into the value when each attempt starts (beginAttemptSpan).
+        let trace = traceStates[slot]
+        var traceparent: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        if trace.active {
+            withUnsafeMutableBytes(of: &traceparent) {
+                TraceParent.write(
+                    traceIDHigh: trace.traceIDHigh,
+                    traceIDLow: trace.traceIDLow,
+                    spanID: trace.serverSpanID,
+                    flags: trace.flags,
+                    to: $0.baseAddress!
+                )
+            }
+        }
+        var traceparentOffset = -1
+        let fitted = withUnsafeBytes(of: &traceparent) { traceparentBytes in
+            HTTPProxyHeads.writeUpstreamRequest(
+                head: head,
+                source: source,
+                headers: headers,
+                hostOverride: hostOverride,
+                clientAddress: UnsafeRawBufferPointer(
+                    start: clientAddressBytes + slot * 48,
+                    count: Int(clients[slot].clientAddressLength)
+                ),
+                proto: tlsStreams[slot].phase != .none ? "https" : "http",
+                requestID: UnsafeRawBufferPointer(
+                    start: requestIDBytes + slot * 64,
+                    count: Int(clients[slot].requestIDLength)
+                ),
+                edits: pluginEdits(slot),
+                traceparent: trace.active
+                    ? UnsafeRawBufferPointer(rebasing: traceparentBytes[0..<TraceParent.length]) : nil,
+                dropTraceState: trace.active && trace.restarted,
+                traceparentOffset: &traceparentOffset,
+                into: &writer
+            )
+        }
+        // The span id sits 36 bytes into the value.
+        traceStates[slot].spanIDOffset = traceparentOffset >= 0 ? Int32(traceparentOffset + 36) : -1
         consumeClientInput(slot, head.headLength)
         guard fitted && !writer.overflowed else {
             blocks.release(block)

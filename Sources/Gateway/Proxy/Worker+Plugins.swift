@@ -302,6 +302,7 @@ extension Worker {
                 status: status,
                 message: message,
                 requestID: requestID(slot),
+                traceID: traceID(slot),
                 versionMinor: clients[slot].versionMinor,
                 close: close,
                 includeBody: clients[slot].method != .head,

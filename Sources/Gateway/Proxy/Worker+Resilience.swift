@@ -76,9 +76,10 @@ extension Worker {
         picker.started(node: node)
     }
 
-    /// Stops counting the client's current attempt against its node.
+    /// Stops counting the client's current attempt against its node; `failure` says why it failed when
+    /// no response status does (for its trace span).
     @inline(__always)
-    func leaveNode(client: Int) {
+    func leaveNode(client: Int, failure: StaticString? = nil) {
         guard clients[client].exchangeCounted else { return }
         clients[client].exchangeCounted = false
         let node = Int(clients[client].node)
@@ -86,6 +87,9 @@ extension Worker {
         // Latency of this attempt: to the response end, or however long the failure took.
         let end = clients[client].upstreamEnd > clients[client].upstreamStart ? clients[client].upstreamEnd : now
         picker.finished(node: node, latency: end &- clients[client].upstreamStart, now: now)
+        if traceStates[client].active {
+            endAttemptSpan(client, node: node, failure: failure ?? clients[client].errorMessage)
+        }
     }
 
     /// The request is over: it no longer counts as an exchange or a retry.
@@ -163,7 +167,7 @@ extension Worker {
         }
 
         detachRequest(slot, block: block)
-        leaveNode(client: client)
+        leaveNode(client: client, failure: condition.errorType)
         if !clients[client].retrying {
             clients[client].retrying = true
             exchanges.retryStarted()

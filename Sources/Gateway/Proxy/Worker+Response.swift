@@ -128,6 +128,7 @@ extension Worker {
         if !head.keepAlive || head.body == .closeDelimited { upstreamConnections[slot].reusable = false }
         clients[client].status = Int16(clamping: head.status)
         clients[client].upstreamStatus = Int16(clamping: head.status)
+        traceStates[client].attemptStatus = UInt16(clamping: head.status)
         if head.body == .closeDelimited || !clients[client].requestDone { clients[client].closeAfter = true }
         if clients[client].versionMinor == 0 && head.body == .chunked {
             clients[client].dechunk = true
@@ -312,6 +313,7 @@ extension Worker {
                 upstreamName: upstream >= 0
                     ? plan.arena(plan.upstreams[upstream].nameOffset, plan.upstreams[upstream].nameLength) : nil,
                 requestID: requestID(slot),
+                traceID: traceID(slot),
                 close: close,
                 includeBody: clients[slot].method != .head,
                 edits: pluginEdits(slot),

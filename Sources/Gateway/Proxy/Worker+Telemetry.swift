@@ -43,6 +43,7 @@ extension Worker {
         clients[slot].exchangeCounted = false
         clients[slot].retryPending = false
         clients[slot].retryBlock = -1
+        traceStates[slot].active = false
         guard accessRing != nil else { return nil }
         let record = records + slot
         record.pointee.reset()
@@ -91,6 +92,10 @@ extension Worker {
             logField = (plugins.pointee.logFieldName, plugins.pointee.logFieldValue)
             finishRequestPlugins(slot, status: status)
         }
+        // Only a sampled trace exists in the tracing backend: only its id is worth an exemplar's link.
+        let trace = traceStates[slot]
+        let sampledTrace = trace.sampled
+        if sampledTrace { endServerSpan(slot, status: status, aborted: aborted) }
         telemetry.recordRequest(
             route: Int(c.route),
             method: c.method,
@@ -100,9 +105,18 @@ extension Worker {
             bytesIn: c.bytesIn,
             bytesOut: c.bytesOut,
             requestID: requestID(slot),
+            traceIDHigh: sampledTrace ? trace.traceIDHigh : 0,
+            traceIDLow: sampledTrace ? trace.traceIDLow : 0,
             consumer: consumer
         )
         guard let logRing = accessRing else { return }
+        let sampling = plan.sampling
+        if sampling.logSampling
+            && !sampling.logs(status: status, duration: total, sampledTrace: sampledTrace, random: traceIDs.next())
+        {
+            logRing._withUnsafeGuaranteedRef { $0.countSampledOut() }
+            return
+        }
         let record = records + slot
         record.pointee.status = UInt16(clamping: status)
         record.pointee.duration = Int64(total)

@@ -26,6 +26,7 @@ extension Worker {
         }
         clients[client].upstreamStart = now
         enterNode(client: client, upstream: upstream, node: node)
+        beginAttemptSpan(client, block: block)
         attachRequest(slot, client: client, block: block, length: length)
         if upstreamConnections[slot].isConnected { sendUpstreamOutput(slot) }
     }

@@ -2,6 +2,7 @@ import AccessLog
 import CLiburing
 import Glibc
 import Synchronization
+import Tracing
 
 /// One data-plane thread: its own I/O executor, listener, connection slabs, buffers, pools and timers.
 ///
@@ -54,6 +55,16 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     let headers: HTTPHeaderIndex
     @exclusivity(unchecked) var timers: TimerWheel
     @exclusivity(unchecked) var requestIDs: RequestIDGenerator
+    /// Trace and span ids.
+    @exclusivity(unchecked) var traceIDs: TraceIDGenerator
+    /// Each client's current request in its trace.
+    let traceStates: UnsafeMutablePointer<TraceState>
+    /// 32 bytes per client: the current trace id in hex, for error bodies.
+    let traceIDBytes: UnsafeMutableRawPointer
+    /// Each client's server span, filled as its sampled request goes.
+    let serverSpans: UnsafeMutablePointer<SpanRecord>
+    /// This worker's span ring (nil without an exporter); unmanaged so pushing costs no ARC.
+    let spanRing: Unmanaged<SpanRing>?
 
     let clientCapacity: Int
     @exclusivity(unchecked) var clientSlots: SlotAllocator
@@ -137,6 +148,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         now = start ?? gw_monotonic_ns()
         timers = TimerWheel(capacity: clientCapacity + upstreamCapacity, now: now)
         requestIDs = RequestIDGenerator(worker: index)
+        traceIDs = TraceIDGenerator(salt: UInt64(index))
+        spanRing = observability.spanExporter.map { Unmanaged.passRetained($0.makeRing()) }
         clientSlots = SlotAllocator(capacity: clientCapacity)
         clients = zeroed(clientCapacity)
         records = zeroed(clientCapacity)
@@ -170,6 +183,9 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         }
         requestIDBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 64) as UnsafeMutablePointer<UInt8>)
         clientAddressBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 48) as UnsafeMutablePointer<UInt8>)
+        traceStates = zeroed(clientCapacity)
+        traceIDBytes = UnsafeMutableRawPointer(zeroed(clientCapacity * 32) as UnsafeMutablePointer<UInt8>)
+        serverSpans = zeroed(clientCapacity)
         upstreamSlots = SlotAllocator(capacity: upstreamCapacity)
         upstreamConnections = zeroed(upstreamCapacity)
         pool = KeepAlivePool(nodeCount: plan.nodeCapacity, slotCapacity: upstreamCapacity)
@@ -184,10 +200,12 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
 
     deinit {
         accessRing?.release()
+        spanRing?.release()
         for pointer in [
             UnsafeMutableRawPointer(records), UnsafeMutableRawPointer(clientAddresses),
             UnsafeMutableRawPointer(peerAddresses), UnsafeMutableRawPointer(pluginSymbols), requestIDBytes,
             clientAddressBytes, UnsafeMutableRawPointer(clients), UnsafeMutableRawPointer(upstreamConnections),
+            UnsafeMutableRawPointer(traceStates), traceIDBytes, UnsafeMutableRawPointer(serverSpans),
         ] {
             free(pointer)
         }

@@ -299,7 +299,17 @@ package final class ConfigReloader: @unchecked Sendable {
         keep("listen", \.listen)
         keep("control.listen", \.control.listen)
         keep("admin.listen", \.admin.listen)
-        keep("access_log", \.accessLog)
+        // Sampling applies on reload; the rest of access_log shapes the logger built at start.
+        var runningLog = running.accessLog
+        runningLog.sampling = requested.accessLog.sampling
+        if requested.accessLog != runningLog {
+            changed.append("access_log")
+            requested.accessLog = runningLog
+        }
+        // Sampling ratios apply on reload; the exporter is built at start.
+        keep("tracing.otlp", \.tracing.otlp)
+        keep("tracing.service_name", \.tracing.serviceName)
+        keep("tracing.resource_attributes", \.tracing.resourceAttributes)
         keep("metrics", \.metrics)
         keep("log_level", \.logLevel)
         keep("limits.max_connections_per_worker", \.limits.maxConnectionsPerWorker)

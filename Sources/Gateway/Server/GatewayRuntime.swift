@@ -93,6 +93,12 @@ public final class GatewayRuntime: @unchecked Sendable {
                 "access log: \(config.accessLog.path) (\(config.accessLog.format.rawValue)); SIGUSR1 reopens it"
             )
         }
+        if let exporter = observability.spanExporter {
+            try exporter.start()
+            logger.info(
+                "tracing: spans exported to \(exporter.configuration.endpoint) (sampling_ratio \(config.tracing.samplingRatio))"
+            )
+        }
         if let listen = config.control.listen {
             guard let address = SocketAddress(host: listen.host, port: listen.port) else {
                 throw EngineError(code: .bind, message: "control.listen: '\(listen.host)' is not an IP address")
@@ -107,7 +113,8 @@ public final class GatewayRuntime: @unchecked Sendable {
                 panics: { healthController.panics() },
                 metrics: ControlPlane.metricsRenderer(for: observability.registry),
                 current: { reloader.current },
-                reloads: { reloader.status }
+                reloads: { reloader.status },
+                traffic: TrafficSampler(registry: observability.registry)
             )
             let control = try ControlServer(address: address, engine: engine.kind) { plane.handle($0) }
             try control.start()
@@ -168,6 +175,7 @@ public final class GatewayRuntime: @unchecked Sendable {
         adminServer = nil
         // Workers have stopped: everything they logged is in the rings; write it and close the frame.
         observability.accessLogger?.shutdown()
+        observability.spanExporter?.shutdown()
         controlServer?.stop()
         controlServer = nil
     }

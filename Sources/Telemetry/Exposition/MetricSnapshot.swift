@@ -42,11 +42,13 @@ package struct HistogramSnapshot: Sendable {
     package var native: NativeHistogramSnapshot?
 }
 
-/// An exemplar: one label value, the observed value and when it was observed.
+/// An exemplar: one label value, the observed value, when it was observed, and the trace id if any.
 package struct ExemplarSnapshot: Sendable, Equatable {
     package var labelValue: String
     package var value: Double
     package var timestamp: Double
+    /// The W3C trace id as 32 lowercase hex digits, exposed as a `trace_id` label; nil when none.
+    package var traceID: String? = nil
 }
 
 /// Native buckets merged at the coarsest schema any shard had to fall back to.

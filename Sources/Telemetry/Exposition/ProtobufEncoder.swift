@@ -138,8 +138,15 @@ package struct ProtobufEncoder {
         var message = Io_Prometheus_Client_Exemplar()
         var label = Io_Prometheus_Client_LabelPair()
         label.name = labelName
-        label.value = exemplar.labelValue
+        let labels = exemplar.exposedLabels(labelName: labelName)
+        label.value = labels.value
         message.label = [label]
+        if let traceID = labels.traceID {
+            var trace = Io_Prometheus_Client_LabelPair()
+            trace.name = ExemplarSnapshot.traceIDLabelName
+            trace.value = traceID
+            message.label.append(trace)
+        }
         message.value = exemplar.value
         message.timestamp = Self.timestamp(exemplar.timestamp)
         return message

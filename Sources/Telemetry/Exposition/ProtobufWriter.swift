@@ -119,14 +119,21 @@ package struct ProtobufWriter {
         Self.varint(cumulative, &self.scratch)
         Self.double(2, bound, &self.scratch)
         if let labelName, let exemplar {
-            let labelSize = Self.labelPairSize(labelName, exemplar.labelValue)
+            let (labelValue, traceID) = exemplar.exposedLabels(labelName: labelName)
+            let labelSize = Self.labelPairSize(labelName, labelValue)
+            var labelsSize = 1 + Self.varintSize(UInt64(labelSize)) + labelSize
+            if let traceID {
+                let traceSize = Self.labelPairSize(ExemplarSnapshot.traceIDLabelName, traceID)
+                labelsSize += 1 + Self.varintSize(UInt64(traceSize)) + traceSize
+            }
             let timestampSize = Self.timestampSize(exemplar.timestamp)
-            let size =
-                1 + Self.varintSize(UInt64(labelSize)) + labelSize + 9 + 1 + Self.varintSize(UInt64(timestampSize))
-                + timestampSize
+            let size = labelsSize + 9 + 1 + Self.varintSize(UInt64(timestampSize)) + timestampSize
             Self.tag(3, .lengthDelimited, &self.scratch)
             Self.varint(UInt64(size), &self.scratch)
-            Self.labelPair(1, labelName, exemplar.labelValue, &self.scratch)
+            Self.labelPair(1, labelName, labelValue, &self.scratch)
+            if let traceID {
+                Self.labelPair(1, ExemplarSnapshot.traceIDLabelName, traceID, &self.scratch)
+            }
             Self.double(2, exemplar.value, &self.scratch)
             Self.timestamp(3, exemplar.timestamp, &self.scratch)
         }

@@ -119,7 +119,8 @@ package struct ShardReader {
         return ExemplarSnapshot(
             labelValue: String(decoding: bytes, as: UTF8.self),
             value: Double(bitPattern: self.scratch[base + 9]),
-            timestamp: timestamp
+            timestamp: timestamp,
+            traceID: ExemplarSnapshot.traceIDText(high: self.scratch[base + 11], low: self.scratch[base + 12])
         )
     }
 

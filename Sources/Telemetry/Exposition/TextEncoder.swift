@@ -116,7 +116,14 @@ package struct TextEncoder {
                 out.append(" # {")
                 out.append(labelName)
                 out.append("=\"")
-                out.appendEscapedLabelValue(exemplar.labelValue)
+                let labels = exemplar.exposedLabels(labelName: labelName)
+                out.appendEscapedLabelValue(labels.value)
+                if let traceID = labels.traceID {
+                    out.append("\",")
+                    out.append(ExemplarSnapshot.traceIDLabelName)
+                    out.append("=\"")
+                    out.append(traceID)
+                }
                 out.append("\"} ")
                 out.append(exemplar.value)
                 out.append(byte: UInt8(ascii: " "))

@@ -206,6 +206,13 @@ package final class FamilyCore: Sendable {
         }
     }
 
+    /// The listed series (retiring ones included) without the overflow series, leaving the listing as it
+    /// is: for readers other than the exposition (a status page), which must not hide retiring series
+    /// before the next scrape has shown them.
+    package func listedSeries() -> [Series] {
+        self.table.withLock { $0.series }
+    }
+
     /// The position of `labelName` among ``labelNames``.
     private func labelPosition(_ labelName: String) throws(TelemetryError) -> Int {
         guard let position = self.labelNames.firstIndex(of: labelName) else {

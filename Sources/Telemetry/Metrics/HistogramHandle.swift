@@ -41,7 +41,8 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
         }
     }
 
-    /// Records `value` with a prepared exemplar label: no allocation and no reference counting.
+    /// Records `value` with a prepared exemplar label (and its trace id, if any): no allocation and
+    /// no reference counting.
     @inline(__always)
     public func observe(_ value: Double, exemplar: borrowing ExemplarLabel, on writer: borrowing MetricWriter) {
         let block = self.cells.block(writer.shardIndex)
@@ -61,6 +62,8 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
             base.store(8, UInt64(exemplar.count))
             base.store(9, value.bitPattern)
             base.store(10, WallClock.coarseNow().bitPattern)
+            base.store(11, exemplar.traceIDHigh)
+            base.store(12, exemplar.traceIDLow)
         }
         Self.end(block, sequence)
         if let overflow = self.overflow {
@@ -156,6 +159,9 @@ public struct HistogramHandle: @unchecked Sendable {  // pointers to immutable l
         }
         base.store(9, value.bitPattern)
         base.store(10, WallClock.coarseNow().bitPattern)
+        // A string exemplar has no trace: clear the words a previous exemplar in this bucket left.
+        base.store(11, 0)
+        base.store(12, 0)
     }
 
     @inline(__always)

@@ -20,9 +20,10 @@ package struct HistogramLayout: @unchecked Sendable {  // immutable after init; 
     package static let nativeZero = 1
     package static let nativeHeader = 8
 
-    /// Exemplar area per classic bucket: 8 slots of value bytes, its length, observed value, timestamp.
+    /// Exemplar area per classic bucket: 8 slots of value bytes, its length, observed value, timestamp,
+    /// then the trace id's high and low words (both 0: no trace).
     package static let exemplarBytes = 64
-    package static let exemplarSlots = 11
+    package static let exemplarSlots = 13
 
     package let boundCount: Int
     package let bounds: UnsafeMutablePointer<Double>

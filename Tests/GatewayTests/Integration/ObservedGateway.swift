@@ -10,6 +10,10 @@ struct ObservabilitySettings {
     var metrics = "{enabled: true, node_labels: true, native_histograms: true}"
     var accessLog = true
     var flushInterval = 0.2
+    /// Extra top-level YAML appended as is.
+    var extra = ""
+    /// Extra keys appended inside the `access_log:` flow mapping (starting with ", ").
+    var accessLogExtra = ""
 
     /// The base config with the observability sections appended as top-level keys.
     func yaml(upstreamPort: Int, controlPort: Int, accessLogFile: URL) -> String {
@@ -29,11 +33,11 @@ struct ObservabilitySettings {
             """
         if accessLog {
             text += """
-                access_log: {enabled: true, path: "\(accessLogFile.path)", format: json, flush_interval: \(flushInterval)}
+                access_log: {enabled: true, path: "\(accessLogFile.path)", format: json, flush_interval: \(flushInterval)\(accessLogExtra)}
 
                 """
         }
-        return text
+        return text + extra
     }
 }
 
