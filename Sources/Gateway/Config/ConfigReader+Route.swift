@@ -4,6 +4,7 @@ extension ConfigReader {
     static let routeKeys = [
         "id", "uri", "uris", "host", "hosts", "methods", "priority", "upstream_id", "upstream", "client_max_body_size",
         "status", "plugins", "name", "desc", "labels", "service_id", "create_time", "update_time", "slo",
+        "tracing",
     ]
 
     /// Plugins this gateway implements, by APISIX name.
@@ -63,6 +64,12 @@ extension ConfigReader {
             }
             if let value = object["slo"] {
                 route.slo = slo(value, at: object.path("slo"))
+            }
+            if let value = object["tracing"],
+                let tracing = fields(value, at: object.path("tracing"), allowed: ["sampling_ratio"]),
+                let ratio = tracing["sampling_ratio"]
+            {
+                route.tracingSamplingRatio = fraction(ratio, at: tracing.path("sampling_ratio"), allowZero: true)
             }
             descriptive(object)
             if let value = object["upstream_id"], object["upstream"] != nil {

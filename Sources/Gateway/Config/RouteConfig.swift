@@ -25,6 +25,8 @@ package struct RouteConfig: Sendable, Equatable {
     package var plugins: [PluginSpec] = []
     /// Service-level objectives (`slo`) that `gateway rules` turns into Prometheus rules.
     package var slo: SLOConfig?
+    /// The route's own `tracing.sampling_ratio`, replacing the global one for requests it matches.
+    package var tracingSamplingRatio: Double?
 
     package init(id: String, uris: [String]) {
         self.id = id

@@ -21,6 +21,9 @@ public final class ProxyPlan: @unchecked Sendable {
         package var live = true
         /// Plugins run for it (its own or a global rule's): read per request instead of the chains.
         package var hasPlugins = false
+        /// A new trace started by a request it matches is sampled below this (its own
+        /// `tracing.sampling_ratio`, else the global one); 0 starts no traces.
+        package var traceThreshold: UInt64 = 0
     }
 
     /// Per-upstream settings in nanoseconds and counts.
@@ -188,7 +191,6 @@ public final class ProxyPlan: @unchecked Sendable {
         }
         upstreamTLS = clients
         tlsHandshakeTimeout = config.limits.tlsHandshakeTimeout.nanoseconds
-        sampling = RequestSampling(tracing: config.tracing, accessLog: config.accessLog.sampling)
         self.config = config
         self.generation = previous.map { $0.generation + 1 } ?? 0
         self.layout = layout
@@ -217,6 +219,16 @@ public final class ProxyPlan: @unchecked Sendable {
         for route in 0..<Int(layout.routes.highWater) {
             tables.routes[route].hasPlugins = plugins.hasPlugins(route: route)
         }
+        let sampling = RequestSampling(
+            tracing: config.tracing,
+            accessLog: config.accessLog.sampling,
+            routeOverrides: config.routes.contains { $0.enabled && $0.tracingSamplingRatio != nil }
+        )
+        for (position, route) in config.routes.filter(\.enabled).enumerated() {
+            let ratio = route.tracingSamplingRatio ?? (config.tracing.enabled ? config.tracing.samplingRatio : 0)
+            tables.routes[Int(placement.routes.indices[position])].traceThreshold = RequestSampling.threshold(ratio)
+        }
+        self.sampling = sampling
 
         var limits = HTTPLimits()
         limits.maxRequestLineBytes = config.limits.maxRequestLineBytes

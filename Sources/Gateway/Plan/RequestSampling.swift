@@ -19,8 +19,10 @@ package struct RequestSampling: Sendable, Equatable {
 
     package init() {}
 
-    package init(tracing: TracingSettings, accessLog: AccessLogSampling?) {
-        self.tracing = tracing.enabled
+    /// `routeOverrides`: some route sets its own `tracing.sampling_ratio`, which makes the gateway take
+    /// part in traces even without a `tracing:` section.
+    package init(tracing: TracingSettings, accessLog: AccessLogSampling?, routeOverrides: Bool = false) {
+        self.tracing = tracing.enabled || routeOverrides
         startsTraces = tracing.enabled && tracing.samplingRatio > 0
         traceThreshold = Self.threshold(tracing.samplingRatio)
         if let accessLog {
@@ -45,7 +47,13 @@ package struct RequestSampling: Sendable, Equatable {
     /// every gateway with the same ratio decides the same for the same trace id.
     @inline(__always)
     package func samples(traceIDLow: UInt64) -> Bool {
-        traceThreshold == .max || traceIDLow < traceThreshold
+        Self.samples(traceIDLow: traceIDLow, threshold: traceThreshold)
+    }
+
+    /// The same rule for a route's own threshold.
+    @inline(__always)
+    package static func samples(traceIDLow: UInt64, threshold: UInt64) -> Bool {
+        threshold == .max || traceIDLow < threshold
     }
 
     /// Whether a finished request's access line is written: always without sampling, for a status in

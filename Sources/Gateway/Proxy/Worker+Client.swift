@@ -204,13 +204,13 @@ extension Worker {
         clients[slot].bodyBytes = 0
         assignRequestID(slot, head, source)
         beginRecord(slot, head, source)
-        beginTrace(slot, head, source)
 
         let hostRange = head.host ?? 0..<0
         let host = UnsafeRawBufferPointer(rebasing: source[hostRange])
         let path = UnsafeRawBufferPointer(rebasing: source[head.pathRange])
         let routeIndex = plan.routeTable.match(method: head.method, host: host, path: path)
         clients[slot].route = Int32(routeIndex)
+        beginTrace(slot, head, source, route: routeIndex)
         if tlsStreams[slot].phase != .none && tlsStreams[slot].clientCertificate.refused {
             // Downstream mTLS without `client.required`: every request is told why, none is served.
             consumeClientInput(slot, head.headLength)

@@ -6,11 +6,13 @@ import Tracing
 extension Worker {
     /// Decides the request's place in a trace, once its head has parsed: continue the caller's trace
     /// from a valid `traceparent` (keeping its sampled flag), start one (sampled by
-    /// `tracing.sampling_ratio`), or stay outside (propagate only: headers pass through untouched).
+    /// `tracing.sampling_ratio`, the route's own when it has one), or stay outside (propagate only:
+    /// headers pass through untouched).
     @inline(__always)
-    func beginTrace(_ slot: Int, _ head: HTTPRequestHead, _ source: UnsafeRawBufferPointer) {
+    func beginTrace(_ slot: Int, _ head: HTTPRequestHead, _ source: UnsafeRawBufferPointer, route: Int) {
         let sampling = plan.sampling
         guard sampling.tracing else { return }
+        let threshold = route >= 0 ? plan.routes[route].traceThreshold : sampling.traceThreshold
         var state = TraceState()
         if let range = head.traceparent,
             let parent = TraceParent.parse(UnsafeRawBufferPointer(rebasing: source[range]))
@@ -19,10 +21,10 @@ extension Worker {
             state.traceIDLow = parent.traceIDLow
             state.parentSpanID = parent.parentID
             state.flags = parent.flags & 1
-        } else if sampling.startsTraces {
+        } else if threshold > 0 {
             state.traceIDHigh = traceIDs.next()
             state.traceIDLow = traceIDs.spanID()
-            state.flags = sampling.samples(traceIDLow: state.traceIDLow) ? 1 : 0
+            state.flags = RequestSampling.samples(traceIDLow: state.traceIDLow, threshold: threshold) ? 1 : 0
             state.restarted = head.traceparentSent
         } else {
             return

@@ -30,6 +30,14 @@ import Testing
     @Test(
         arguments: [
             ("tracing: {sampling_ratio: 1.5}\n", "tracing.sampling_ratio", "not 1.5"),
+            (
+                "routes: [{id: r, uri: /, upstream: {nodes: {\"127.0.0.1:1\": 1}}, tracing: {sampling_ratio: -1}}]\n",
+                "routes[0].tracing.sampling_ratio", "not -1"
+            ),
+            (
+                "routes: [{id: r, uri: /, upstream: {nodes: {\"127.0.0.1:1\": 1}}, tracing: {ratio: 1}}]\n",
+                "routes[0].tracing.ratio", "unknown key"
+            ),
             ("tracing: {sampling_ratio: often}\n", "tracing.sampling_ratio", "expected a number from 0 to 1"),
             ("tracing: {sample_ratio: 0.1}\n", "tracing.sample_ratio", "unknown key"),
             ("tracing: {otlp: {batch_size: 10}}\n", "tracing.otlp.endpoint", "required key is missing"),

@@ -25,6 +25,10 @@ struct TracingIntegrationTests {
               - id: headers
                 uris: ["/headers", "/status/*"]
                 upstream_id: backend
+              - id: traced
+                uris: ["/traced/*"]
+                upstream_id: backend
+                tracing: {sampling_ratio: 1}
 
             """
         settings.extra = "tracing: \(tracing)\n"
@@ -119,6 +123,10 @@ struct TracingIntegrationTests {
             let port = observed.gateway.port
             let plain = try await RawConnection.request(port: port, "/headers")
             #expect(try Self.upstreamHeaders(plain)["traceparent"] == nil)
+            // A route's own sampling_ratio starts (sampled) traces there only.
+            let traced = try await RawConnection.request(port: port, "/traced/headers")
+            let started = try #require(try Self.upstreamHeaders(traced)["traceparent"]?.first)
+            #expect(started.count == 55 && started.hasSuffix("-01"), "\(started)")
             for _ in 0..<20 {
                 let ok = try await RawConnection.request(port: port, "/status/200")
                 #expect(ok.status == 200)
@@ -127,7 +135,8 @@ struct TracingIntegrationTests {
                 let failed = try await RawConnection.request(port: port, "/status/503")
                 #expect(failed.status == 503)
             }
-            // 21 successes were skipped (the /headers request too), none of the failures.
+            // 21 successes were skipped (the /headers request too), none of the failures; the traced
+            // request's line is kept with its sampled trace.
             var skipped = 0.0
             #expect(
                 try await eventually(timeout: .seconds(15)) {
@@ -140,10 +149,12 @@ struct TracingIntegrationTests {
             #expect(
                 try await eventually(timeout: .seconds(15)) {
                     lines = try await observed.accessLogLines()
-                    return lines.count >= 3
+                    return lines.count >= 4
                 }
             )
-            #expect(lines.count == 3 && lines.allSatisfy { $0.contains("\"status\":503") }, "\(lines)")
+            #expect(lines.count == 4, "\(lines)")
+            #expect(lines.filter { $0.contains("\"status\":503") }.count == 3, "\(lines)")
+            #expect(lines.filter { $0.contains("\"route\":\"traced\"") && $0.contains("\"trace_id\":\"") }.count == 1)
         }
     }
 }
