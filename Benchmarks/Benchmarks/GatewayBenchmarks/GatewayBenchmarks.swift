@@ -88,6 +88,10 @@ let benchmarks: @Sendable () -> Void = {
     roundTripBenchmark("tls-proxied-GET-keep-alive", target: .gatewayTLS, request: Requests.get)
     roundTripBenchmark("tls-proxied-POST-1KiB-chunked", target: .gatewayTLS, request: Requests.postChunked)
     roundTripBenchmark("epoll-tls-proxied-GET-keep-alive", target: .gatewayTLS, request: Requests.get, engine: .epoll)
+    // Tracing on: a propagated (unsampled) trace gets the gateway's own traceparent; a sampled one also
+    // pushes a server and a client span per request. Neither allocates.
+    roundTripBenchmark("tracing-propagated-GET", target: .gatewayTracing, request: Requests.getTraced)
+    roundTripBenchmark("tracing-sampled-GET", target: .gatewayTracing, request: Requests.getSampled)
     roundTripBenchmark(
         "epoll-proxied-POST-1KiB-chunked",
         target: .gateway,

@@ -22,6 +22,10 @@ final class GatewayFixture: @unchecked Sendable {
         case upstreamDirect
         /// Through the gateway's TLS listener (a TLS 1.3 keep-alive connection).
         case gatewayTLS
+        /// Through a gateway with `tracing:` configured: propagation everywhere, every request sampled on
+        /// `/sampled/*`. Its exporter is never started, so only the worker's side is measured (spans
+        /// pushed into the ring, dropped and counted once it is full).
+        case gatewayTracing
     }
 
     /// Starts the upstream and (for `.gateway`) the gateway, connects, and warms up with `warmup` round trips.
@@ -29,11 +33,11 @@ final class GatewayFixture: @unchecked Sendable {
         upstream = CannedUpstream()
         upstream.start()
         switch target {
-        case .gateway, .gatewayTLS:
+        case .gateway, .gatewayTLS, .gatewayTracing:
             let tls = target == .gatewayTLS
             if tls { Self.makeCertificate() }
             let config = try ConfigLoader.parse(
-                yaml: Self.config(upstreamPort: upstream.port, tls: tls),
+                yaml: Self.config(upstreamPort: upstream.port, tls: tls, tracing: target == .gatewayTracing),
                 sourceName: "bench"
             )
             let plan = try ProxyPlan(config: config)
@@ -84,8 +88,9 @@ final class GatewayFixture: @unchecked Sendable {
         precondition(system(command) == 0, "openssl could not make the benchmark certificate")
     }
 
-    static func config(upstreamPort: UInt16, tls: Bool = false) -> String {
+    static func config(upstreamPort: UInt16, tls: Bool = false, tracing: Bool = false) -> String {
         """
+        \(tracing ? "tracing: {sampling_ratio: 0, otlp: {endpoint: \"http://127.0.0.1:9/v1/traces\"}}" : "")
         workers: 1
         listen: ["127.0.0.1:0"\(tls ? ", {address: \"127.0.0.1:0\", tls: true}" : "")]
         \(tls ? "ssls: [{id: bench, snis: [api.example.com], cert_file: \(certificatePath), key_file: \(keyPath)}]" : "")
@@ -103,6 +108,10 @@ final class GatewayFixture: @unchecked Sendable {
           - id: demo
             uri: /__demo
             plugins: {mocking: {response_status: 200, response_example: 'ok', content_type: text/plain}}
+          - id: sampled
+            uris: ["/sampled/*"]
+            upstream_id: backend
+            tracing: {sampling_ratio: 1}
           - id: api
             uris: ["/*"]
             upstream_id: backend
@@ -115,6 +124,17 @@ final class GatewayFixture: @unchecked Sendable {
 enum Requests {
     static let get =
         "GET /api/v1/users/42?fields=name HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n"
+        + "Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
+
+    /// ``get`` from a caller that propagates an unsampled trace.
+    static let getTraced =
+        "GET /api/v1/users/42?fields=name HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n"
+        + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00\r\n"
+        + "Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
+
+    /// A request on the route that samples every trace.
+    static let getSampled =
+        "GET /sampled/users/42?fields=name HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n"
         + "Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
 
     static let mock = "GET /__demo HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: gateway-bench/1.0\r\n\r\n"
