@@ -19,7 +19,7 @@ import statistics
 import sys
 
 ORDER = ["backend", "nginx", "nginx-keyauth", "haproxy", "haproxy-keyauth", "gateway", "gateway-keyauth",
-         "gateway-jwt", "gateway-limitcount", "gateway-plugins", "gateway-plugintiming", "gateway-bare",
+         "gateway-jwt", "gateway-limitcount", "gateway-tracing", "gateway-plugins", "gateway-plugintiming", "gateway-bare",
          "gateway-epoll", "nginx-tls", "haproxy-tls", "gateway-tls"]
 TLS_TARGETS = ["nginx-tls", "haproxy-tls", "gateway-tls"]
 LABELS = {
@@ -32,6 +32,7 @@ LABELS = {
     "gateway-keyauth": "gateway + key-auth (metrics + access log on)",
     "gateway-jwt": "gateway + jwt-auth HS256 (metrics + access log on)",
     "gateway-limitcount": "gateway + limit-count (metrics + access log on)",
+    "gateway-tracing": "gateway + tracing, sampling_ratio 0.01, OTLP export (metrics + access log on)",
     "gateway-plugins": "gateway + key-auth, limit-count, response-rewrite (plugin timing off)",
     "gateway-plugintiming": "gateway + key-auth, limit-count, response-rewrite (plugin timing on)",
     "gateway-bare": "gateway (metrics + access log off)",
@@ -43,13 +44,14 @@ LABELS = {
 
 # The scenarios in the order run.sh runs them, the title of each one's throughput table, the (plain,
 # with check or plugin, label) pairs whose ratio is the cost of the check, and what that is called.
-SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "plugin-timing", "stress", "https", "https-close",
+SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "tracing", "plugin-timing", "stress", "https", "https-close",
              "https-full", "https-resumed"]
 TITLES = {
     "proxy": "Throughput",
     "key-auth": "key-auth: throughput, every request carrying the API key",
     "jwt-auth": "jwt-auth: throughput, every request carrying an HS256 token",
     "limit-count": "limit-count: throughput",
+    "tracing": "tracing: throughput, traces started and propagated on every request, 1% sampled and exported",
     "plugin-timing": "plugin-timing: throughput, three plugins on the route, every request carrying the API key",
     "stress": "stress: throughput with many connections",
     "https": "https: keep-alive throughput over TLS",
@@ -73,13 +75,15 @@ PAIRS = {
                  ("gateway", "gateway-keyauth", "gateway: key-auth plugin")],
     "jwt-auth": [("gateway", "gateway-jwt", "gateway: jwt-auth plugin (HS256)")],
     "limit-count": [("gateway", "gateway-limitcount", "gateway: limit-count plugin")],
+    "tracing": [("gateway", "gateway-tracing", "gateway: tracing at sampling_ratio 0.01")],
     "plugin-timing": [("gateway-plugins", "gateway-plugintiming", "gateway: metrics.plugin_timing")],
 }
-NOUNS = {"key-auth": "check", "jwt-auth": "plugin", "limit-count": "plugin", "plugin-timing": "timing"}
+NOUNS = {"key-auth": "check", "jwt-auth": "plugin", "limit-count": "plugin", "tracing": "tracing",
+         "plugin-timing": "timing"}
 # What the cost table calls the two sides when not "plain" and "with NOUN".
-SIDES = {"plugin-timing": ("timing off", "timing on")}
+SIDES = {"plugin-timing": ("timing off", "timing on"), "tracing": ("tracing off", "tracing on")}
 # The target for the gateway's key-auth: req/s with the plugin / req/s plain.
-TARGET_RATIOS = {"key-auth": ("gateway", "gateway-keyauth", 0.95)}
+TARGET_RATIOS = {"key-auth": ("gateway", "gateway-keyauth", 0.95), "tracing": ("gateway", "gateway-tracing", 0.97)}
 # Budgets for the extra CPU per request (with / plain - 1): the gateway's observability budget.
 CPU_BUDGETS = {"plugin-timing": ("gateway-plugins", "gateway-plugintiming", 0.03, "plugin timing on / off",
                                  "the gateway's observability budget")}

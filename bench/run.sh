@@ -25,6 +25,10 @@ Options:
                              jwt-auth     the gateway plain and with jwt-auth; wrk sends an HS256 token
                              limit-count  the gateway plain and with limit-count (one key, LIMIT_COUNT per
                                           60 s, never reached)
+                             tracing      the gateway plain and with tracing (sampling_ratio 0.01: a trace
+                                          started and a traceparent sent upstream on every request, 1% of
+                                          them sampled and exported over OTLP/HTTP to
+                                          Tests/Support/otlp_receiver.py); target >= 0.97x
                              plugin-timing
                                           the gateway with key-auth, limit-count and response-rewrite,
                                           metrics.plugin_timing off and on; wrk sends "apikey: bench-key"
@@ -63,7 +67,7 @@ Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 
   SCENARIOS=proxy (as --scenario)  STRESS_CONNECTIONS=500 STRESS_THREADS=$THREADS
   LIMIT_COUNT=67108863 (limit-count's count per 60 s window; the plugin's maximum)
   NGINX_KEYAUTH_PORT=18086 HAPROXY_KEYAUTH_PORT=18087 GATEWAY_KEYAUTH_PORT=18088 GATEWAY_JWT_PORT=18089
-  GATEWAY_LIMITCOUNT_PORT=18091 GATEWAY_PLUGINS_PORT=18093 GATEWAY_PLUGINTIMING_PORT=18096
+  GATEWAY_LIMITCOUNT_PORT=18091 GATEWAY_TRACING_PORT=18097 OTLP_PORT=18099 GATEWAY_PLUGINS_PORT=18093 GATEWAY_PLUGINTIMING_PORT=18096
   (the targets with the check or plugins; gateway control on port + 10)
   NGINX_TLS_PORT=18441 GATEWAY_TLS_PORT=18442 HAPROXY_TLS_PORT=18443 (https; gateway control on 18452)
   HTTPS_CONNECTIONS=$CONNECTIONS (connections in flight in https-close, https-full and https-resumed)
@@ -105,6 +109,8 @@ HAPROXY_KEYAUTH_PORT=${HAPROXY_KEYAUTH_PORT:-18087}
 GATEWAY_KEYAUTH_PORT=${GATEWAY_KEYAUTH_PORT:-18088}
 GATEWAY_JWT_PORT=${GATEWAY_JWT_PORT:-18089}
 GATEWAY_LIMITCOUNT_PORT=${GATEWAY_LIMITCOUNT_PORT:-18091}
+GATEWAY_TRACING_PORT=${GATEWAY_TRACING_PORT:-18097}
+OTLP_PORT=${OTLP_PORT:-18099}
 # 18092, 18094 and 18095 are control listeners (gateway, gateway-bare, gateway-epoll + 10).
 GATEWAY_PLUGINS_PORT=${GATEWAY_PLUGINS_PORT:-18093}
 GATEWAY_PLUGINTIMING_PORT=${GATEWAY_PLUGINTIMING_PORT:-18096}
@@ -149,7 +155,7 @@ done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 # Scenarios: --scenario wins over SCENARIOS; they run in this order whatever the order asked for.
-ALL_SCENARIOS="proxy key-auth jwt-auth limit-count plugin-timing stress https"
+ALL_SCENARIOS="proxy key-auth jwt-auth limit-count tracing plugin-timing stress https"
 # The https scenario runs as these parts, each with its own warm-up, rounds and table.
 HTTPS_PARTS="https https-close https-full https-resumed"
 [[ -n $scenario_options ]] && SCENARIOS=$scenario_options
@@ -174,6 +180,7 @@ scenario_targets() {
             ;;
         jwt-auth) if wants gateway; then echo "gateway gateway-jwt"; fi ;;
         limit-count) if wants gateway; then echo "gateway gateway-limitcount"; fi ;;
+        tracing) if wants gateway; then echo "gateway gateway-tracing"; fi ;;
         # Both with the same three plugins; only metrics.plugin_timing differs (off is the plain one).
         plugin-timing) if wants gateway; then echo "gateway-plugins gateway-plugintiming"; fi ;;
         https)
@@ -301,7 +308,7 @@ port_of() {
         gateway-bare) echo "$GATEWAY_BARE_PORT" ;; gateway-epoll) echo "$GATEWAY_EPOLL_PORT" ;;
         nginx-keyauth) echo "$NGINX_KEYAUTH_PORT" ;; haproxy-keyauth) echo "$HAPROXY_KEYAUTH_PORT" ;;
         gateway-keyauth) echo "$GATEWAY_KEYAUTH_PORT" ;; gateway-jwt) echo "$GATEWAY_JWT_PORT" ;;
-        gateway-limitcount) echo "$GATEWAY_LIMITCOUNT_PORT" ;;
+        gateway-limitcount) echo "$GATEWAY_LIMITCOUNT_PORT" ;; gateway-tracing) echo "$GATEWAY_TRACING_PORT" ;;
         gateway-plugins) echo "$GATEWAY_PLUGINS_PORT" ;; gateway-plugintiming) echo "$GATEWAY_PLUGINTIMING_PORT" ;;
         nginx-tls) echo "$NGINX_TLS_PORT" ;; haproxy-tls) echo "$HAPROXY_TLS_PORT" ;;
         gateway-tls) echo "$GATEWAY_TLS_PORT" ;;
@@ -455,6 +462,13 @@ gateway_variant gateway-jwt "$GATEWAY_JWT_PORT" "jwt-auth: {}" \
     "jwt-auth: {key: $JWT_KEY, secret: $JWT_SECRET, algorithm: HS256}" >"$tmp/gateway-jwt.yaml"
 gateway_variant gateway-limitcount "$GATEWAY_LIMITCOUNT_PORT" \
     "limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}" >"$tmp/gateway-limitcount.yaml"
+# Tracing: the shipped defaults on their own port, plus a tracing section exporting to the test receiver.
+{
+    sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_TRACING_PORT#" \
+        -e "s#$HOST:$((GATEWAY_PORT + 10))#$HOST:$((GATEWAY_TRACING_PORT + 10))#" \
+        -e "s#$tmp/gateway-logs/#$tmp/gateway-tracing-logs/#" "$tmp/gateway.yaml"
+    echo "tracing: {sampling_ratio: 0.01, otlp: {endpoint: \"http://$HOST:$OTLP_PORT/v1/traces\"}}"
+} >"$tmp/gateway-tracing.yaml"
 
 # The plugin-timing pair: the same three plugins on the route, metrics.plugin_timing off (the default,
 # written out) and on. gateway_yaml writes the metrics section as one flow mapping on one line
@@ -570,6 +584,9 @@ expect_check_statuses() { # TARGET
             expect_status "$target" "$port" 401 -H "Authorization: Bearer $jwt_bad_signature"
             expect_status "$target" "$port" 401 -H "Authorization: Bearer $jwt_expired"
             ;;
+        gateway-tracing)
+            expect_200 "$target" "$port"
+            ;;
         gateway-limitcount)
             expect_200 "$target" "$port"
             headers=$(curl -s -D - -o /dev/null --max-time "$bench_curl_max_time" "http://$HOST:$port/") || true
@@ -647,7 +664,12 @@ if in_run gateway-epoll; then
     expect_200 gateway-epoll "$GATEWAY_EPOLL_PORT"
     mark_log gateway-epoll
 fi
-for target in gateway-keyauth gateway-jwt gateway-limitcount gateway-plugins gateway-plugintiming; do
+if in_run gateway-tracing; then
+    # The OTLP receiver the tracing variant exports to (decodes every request with opentelemetry-proto).
+    start otlp-receiver "$OTLP_PORT" python3 "$repo_root/Tests/Support/otlp_receiver.py" --port "$OTLP_PORT" \
+        --port-file "$tmp/otlp.port" --out "$tmp/otlp.jsonl"
+fi
+for target in gateway-keyauth gateway-jwt gateway-limitcount gateway-tracing gateway-plugins gateway-plugintiming; do
     in_run "$target" || continue
     start "$target" "$(port_of "$target")" "$GATEWAY_BIN" run --config "$tmp/$target.yaml"
     expect_check_statuses "$target"
@@ -935,13 +957,16 @@ check_alive
 if in_run gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
 fi
-for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount gateway-plugins \
-    gateway-plugintiming gateway-tls; do
+for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount gateway-tracing \
+    gateway-plugins gateway-plugintiming gateway-tls; do
     in_run "$target" || continue
     if [[ $target != gateway-bare ]]; then
         # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
         scrape=$(curl -s "http://$HOST:$(($(port_of "$target") + 10))/metrics" || true)
         log "$target access log: $(grep -E '^gateway_access_log_(records|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
+    fi
+    if [[ $target == gateway-tracing ]]; then
+        log "$target spans: $(grep -E '^gateway_tracing_spans_(exported|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
     fi
     if [[ $target == gateway-tls ]]; then
         # What the handshakes were: full or resumed, by protocol and result, from the gateway's own count.
@@ -1014,6 +1039,9 @@ access_note="nginx access log $nginx_access_log"
     fi
     if has_scenario limit-count; then
         printf 'meta\tsettings:limit-count\t%s\n' "\`gateway-limitcount\`: $plugin_base, route plugin \`limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}\`. All of wrk's connections come from 127.0.0.1: every request counts against one key, one counter shared by all workers; the count is never reached (a 429 would show as non-2xx). Responses carry the three X-RateLimit-* headers."
+    fi
+    if has_scenario tracing; then
+        printf 'meta\tsettings:tracing\t%s\n' "\`gateway-tracing\`: the shipped defaults as \`gateway\` on their own port, plus \`tracing: {sampling_ratio: 0.01, otlp: {endpoint: http://$HOST:$OTLP_PORT/v1/traces}}\`. wrk sends no traceparent: every request starts a trace, gets its own span ids and a traceparent to the backend and a trace_id in its access line; 1% are sampled (a server and a client span each) and exported in batches to Tests/Support/otlp_receiver.py (Python, decoding with opentelemetry-proto)."
     fi
     if has_scenario plugin-timing; then
         printf 'meta\tsettings:plugin-timing\t%s\n' "wrk sends \`apikey: $API_KEY\` to both targets. Both: the shipped defaults as \`gateway\` (metrics and access log on) on their own port, route plugins \`key-auth: {}\`, \`limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}\` and \`response-rewrite: {headers: {set: {X-Bench: \"1\"}}}\`, consumer \`bench\` with \`key-auth: {key: $API_KEY}\`; \`gateway-plugins\` with \`metrics: {enabled: true, plugin_timing: false}\` (the default), \`gateway-plugintiming\` with \`plugin_timing: true\`: every plugin phase call (3 a request) timed with two monotonic clock reads and observed into \`gateway_plugin_duration_seconds{plugin, phase}\`. Before the rounds both answered 200 with the key and 401 without it and with a wrong one, with the X-RateLimit-* and X-Bench headers; after one request \`gateway-plugintiming\` had counted key-auth's rewrite in that histogram and \`gateway-plugins\` had not."

@@ -16,8 +16,9 @@ struct TopCommand: ParsableCommand {
         discussion: """
             Polls URL/status/traffic every second: requests/s, 5xx ratio and p50/p99 per route over the last \
             second, active connections, every upstream node's health and circuit, config generation and last \
-            reload, workers and engine. URL is the control plane (control.listen); the default is \
-            GATEWAY_CONTROL_LISTEN when set, else \(TopCommand.defaultControl).
+            reload, workers and engine, and the error budget left of every SLO objective. URL is the control \
+            plane (control.listen); the default is GATEWAY_CONTROL_LISTEN when set, else \
+            \(TopCommand.defaultControl).
             """
     )
 
@@ -209,6 +210,40 @@ extension TopCommand {
             }
         }
 
+        static func amber(_ text: String) -> String { "\u{1B}[33;1m" + text + "\u{1B}[0m" }
+
+        /// The SLO section: one line per objective, red once its budget is spent, amber below 25%.
+        func sloLines() -> [String] {
+            let slos = status["slo"] as? [[String: Any]] ?? []
+            guard let first = slos.first else { return ["SLO BUDGET REMAINING", "  no SLO objectives configured"] }
+            var lines = ["SLO BUDGET REMAINING (since \(Self.text(first["since"])), burn rate over the last interval)"]
+            let columns = [26, 22, 9, 8, 10, 10, 12]
+            func row(_ cells: [String]) -> String {
+                "  " + zip(cells, columns).map { Self.pad($0, $1) }.joined()
+            }
+            lines.append(row(["OBJECTIVE OF", "SLO", "TARGET", "WINDOW", "ERRORS", "BURN", "BUDGET"]))
+            for slo in slos {
+                let subject = slo["route"].map { "route \(Self.text($0))" } ?? "upstream \(Self.text(slo["upstream"]))"
+                var indicator = Self.text(slo["slo"])
+                if let threshold = slo["threshold_seconds"] as? Double { indicator += " ≤ " + Self.seconds(threshold) }
+                let burn = (slo["burn_rate"] as? Double).map { String(format: "%.2fx", $0) } ?? "–"
+                let budget = slo["budget_remaining"] as? Double
+                let line = cut(
+                    row([
+                        subject, indicator, "\(Self.text(slo["objective"]))%", Self.text(slo["window"]),
+                        Self.percent(slo["error_ratio"]), burn, Self.percent(budget),
+                    ])
+                )
+                switch budget {
+                case let budget? where colour && budget < 0: lines.append(Self.red(line))
+                case let budget? where colour && budget < 0.25: lines.append(Self.amber(line))
+                default: lines.append(line)
+                }
+                if let note = slo["note"] as? String { lines.append("    note: " + note) }
+            }
+            return lines
+        }
+
         /// "up", "warn" or "DOWN", as the status page classes its rows.
         static func state(of node: [String: Any]) -> String {
             if node["healthy"] as? Bool == false || node["circuit"] as? String == "open"
@@ -279,12 +314,7 @@ extension TopCommand {
                 }
             }
             lines.append("")
-            lines.append("SLO BUDGET REMAINING")
-            let slos = status["slo"] as? [[String: Any]] ?? []
-            if slos.isEmpty { lines.append("  no SLO objectives configured") }
-            for slo in slos {
-                lines.append("  " + slo.keys.sorted().map { "\($0): \(Self.text(slo[$0]))" }.joined(separator: "  "))
-            }
+            lines += sloLines()
             return lines.map { line in
                 let kept = line.contains("\u{1B}") ? line : cut(line)
                 return String(kept.reversed().drop { $0 == " " }.reversed())

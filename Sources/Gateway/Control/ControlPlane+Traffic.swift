@@ -20,4 +20,33 @@ extension ControlPlane {
             },
         ]
     }
+
+    /// One entry of the `slo` list of `/status/traffic` (keys documented in docs/STATUS.md); `since` is
+    /// when counting started (the gateway's start, ISO 8601).
+    static func json(_ status: SLOStatus, since: String) -> [String: Any] {
+        func number(_ value: Double?) -> Any { value.map { $0 as Any } ?? NSNull() }
+        let objective = status.objective
+        let subject = objective.subject.label
+        var entry: [String: Any] = [
+            subject.name: subject.value,
+            "slo": objective.indicator.name,
+            "objective": objective.target,
+            "window": objective.window.description,
+            "since": since,
+            "requests": status.events,
+            "error_ratio": number(status.errorRatio),
+            "budget_remaining": number(status.budgetRemaining),
+            "burn_rate": number(status.burnRate),
+        ]
+        if case .latency(let threshold) = objective.indicator {
+            entry["threshold_seconds"] = threshold
+        }
+        if case .upstream(_, let routes) = objective.subject {
+            entry["routes"] = routes
+        }
+        if let note = status.note {
+            entry["note"] = note
+        }
+        return entry
+    }
 }

@@ -118,13 +118,23 @@ package final class ControlPlane: Sendable {
             connections += control.connections(worker: worker)
         }
         var entry: [String: Any] = ["connections_active": connections]
+        let config = plan.config
+        let objectives = SLORuleGenerator(config: config).objectives.objectives
+        var slos: [SLOStatus]
         if let traffic {
-            let report = traffic.report(order: plan.config.routes.map(\.id))
+            // One reading serves both the rates and the SLO figures, so they cover the same interval.
+            let (baseline, current) = traffic.readings()
+            let report = TrafficReport(from: baseline, to: current, order: config.routes.map(\.id))
             entry.merge(Self.json(report)) { _, new in new }
+            slos = SLOStatus.all(objectives, from: baseline, to: current)
+        } else {
+            slos = objectives.map { SLOStatus(objective: $0, note: "metrics are not enabled: nothing is counted") }
         }
         body["traffic"] = entry
-        // SLO budget remaining per objective: the place the route `slo` objectives fill in.
-        body["slo"] = [Any]()
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let since = formatter.string(from: startedAt)
+        body["slo"] = slos.map { Self.json($0, since: since) }
         return .json(200, encode(body))
     }
 

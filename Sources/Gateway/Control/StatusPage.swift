@@ -42,6 +42,11 @@ package enum StatusPage {
           font-size: .75rem; background: #262e3a; }
         .badge.panic { background: var(--bad); color: #fff; }
         .empty { color: var(--dim); font-style: italic; }
+        .note { color: var(--dim); margin: 0 0 .4rem; }
+        tr.slo.ok td.budget { color: var(--ok); }
+        tr.slo.warn td.budget { color: var(--warn); font-weight: bold; }
+        tr.slo.bad td { background: #4a1717; color: #ffc2c2; }
+        tr.slo.bad td.budget { color: var(--bad); font-weight: bold; }
 
         """
 
@@ -74,6 +79,10 @@ package enum StatusPage {
           t.appendChild(head);
           for (const r of rows) t.appendChild(r);
           return t;
+        }
+        function budgetState(budget) {
+          if (budget === null || budget === undefined) return "unknown";
+          return budget < 0 ? "bad" : budget < 0.25 ? "warn" : "ok";
         }
         function nodeState(node) {
           if (node.healthy === false || node.circuit === "open" || node.available === false) return "down";
@@ -125,9 +134,23 @@ package enum StatusPage {
           });
           byId("upstreams").replaceChildren(...(upstreams.length ? upstreams : [make("p", "empty", "no upstreams")]));
 
-          // SLO budget remaining: filled in by the SLO objectives of the routes (data.slo).
-          const slos = (data.slo || []).map((s) => row(Object.keys(s).sort().map((k) => [k + ": " + s[k]]), "slo"));
-          byId("slo").replaceChildren(slos.length ? table(["objective"], slos) : make("p", "empty", "no SLO objectives configured"));
+          // SLO budget remaining per objective since start (data.slo): red once spent, amber below 25%.
+          const slos = (data.slo || []).map((s) => {
+            const subject = s.route !== undefined ? s.route : s.upstream;
+            const what = s.slo + (s.threshold_seconds !== undefined ? " ≤ " + seconds(s.threshold_seconds) : "");
+            const burn = s.burn_rate === null || s.burn_rate === undefined ? "–" : s.burn_rate.toFixed(2) + "×";
+            const tr = row([[(s.route !== undefined ? "route " : "upstream ") + subject], [what], [s.objective + "%", "num"],
+              [s.window], [percent(s.error_ratio), "num"], [burn, "num"], [percent(s.budget_remaining), "num budget"],
+              [s.note || ""]], "slo " + budgetState(s.budget_remaining));
+            tr.dataset.subject = subject;
+            tr.dataset.slo = s.slo;
+            return tr;
+          });
+          const since = (data.slo || []).length ? data.slo[0].since : null;
+          byId("slo").replaceChildren(...(slos.length ? [make("p", "note", "counted since the gateway started (" + since +
+            "); burn rate over the last " + (traffic.interval_seconds || 0).toFixed(1) + " s"),
+            table(["objective of", "slo", "target", "window", "errors", "burn rate", "budget left", "note"], slos)]
+            : [make("p", "empty", "no SLO objectives configured")]));
 
           byId("workers").replaceChildren(table(["worker", "running", "connections"], (data.workers || []).map((w) =>
             row([[w.id], [w.running ? "yes" : "NO"], [w.connections, "num"]], "worker " + (w.running ? "up" : "down")))));

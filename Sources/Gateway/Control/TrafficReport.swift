@@ -66,8 +66,7 @@ package struct TrafficReport: Sendable {
     }
 
     /// The buckets filled since `baseline` (all of `current` when the histogram was reset or re-bucketed).
-    private static func delta(_ current: TrafficSnapshot.Latency, since baseline: TrafficSnapshot.Latency?) -> [UInt64]
-    {
+    static func delta(_ current: TrafficSnapshot.Latency, since baseline: TrafficSnapshot.Latency?) -> [UInt64] {
         guard let baseline, baseline.bounds == current.bounds,
             baseline.cumulative.count == current.cumulative.count,
             zip(baseline.cumulative, current.cumulative).allSatisfy({ $0 <= $1 })

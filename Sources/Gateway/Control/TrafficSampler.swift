@@ -37,13 +37,20 @@ package final class TrafficSampler: Sendable {
     /// Reads the registry now and reports the traffic since the chosen baseline; `order` is the
     /// configuration's route order.
     package func report(order: [String]) -> TrafficReport {
+        let (baseline, current) = readings()
+        return TrafficReport(from: baseline, to: current, order: order)
+    }
+
+    /// Reads the registry now and returns that reading with the baseline chosen for it, keeping the new
+    /// reading for later requests: what ``report(order:)`` and the SLO figures of `/status/traffic`
+    /// (``SLOStatus``) are computed from, so both cover the same interval.
+    package func readings() -> (baseline: TrafficSnapshot, current: TrafficSnapshot) {
         let now = clock()
         let current = TrafficSnapshot.read(from: registry, at: now)
         return samples.withLock { samples in
             let baseline = samples.last { now - $0.time >= window } ?? samples[0]
-            let report = TrafficReport(from: baseline, to: current, order: order)
             if let last = samples.last, now - last.time < spacing {
-                return report
+                return (baseline, current)
             }
             samples.append(current)
             // Keep the newest reading old enough to be a baseline and everything newer: at most
@@ -51,7 +58,7 @@ package final class TrafficSampler: Sendable {
             if let keep = samples.lastIndex(where: { now - $0.time >= window }), keep > 0 {
                 samples.removeFirst(keep)
             }
-            return report
+            return (baseline, current)
         }
     }
 

@@ -57,7 +57,7 @@ struct GatewayTopIntegrationTests {
         return screen
     }
 
-    @Test("shows routes and node states, refreshes, and exits on q (and on Ctrl-C)")
+    @Test("shows routes, node states and SLO budgets, refreshes, and exits on q (and on Ctrl-C)")
     func topUnderTmux() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("gateway-top")
         let upstream = try await UpstreamProcess.start(in: directory)
@@ -82,10 +82,23 @@ struct GatewayTopIntegrationTests {
             let screen = try await Self.waitForScreen(
                 tmux,
                 "top",
-                showing: ["ROUTE", "api", "legacy", "UPSTREAM backend", "UPSTREAM broken", deadNode, "DOWN", "up"]
+                showing: [
+                    "ROUTE", "api", "legacy", "UPSTREAM backend", "UPSTREAM broken", deadNode, "DOWN", "up",
+                    "SLO BUDGET REMAINING (since", "route legacy",
+                ]
             )
             let deadLine = screen.split(separator: "\n").first { $0.contains(deadNode) } ?? ""
             #expect(deadLine.contains("DOWN") && deadLine.contains("unhealthy"), "dead node line: \(deadLine)")
+            // legacy fails every request: its 99% availability budget is spent (a negative share left).
+            let sloLine = screen.split(separator: "\n").first { $0.contains("route legacy") }.map(String.init) ?? ""
+            let budget = sloLine.split(separator: " ").last.map(String.init) ?? ""
+            #expect(sloLine.contains("availability") && sloLine.contains("99%"), "SLO line: \(sloLine)")
+            #expect(budget.hasPrefix("-") && budget.hasSuffix("%"), "SLO line: \(sloLine)")
+            let apiLines = screen.split(separator: "\n").filter { $0.contains("route api") }
+            #expect(
+                apiLines.count == 2 && apiLines.allSatisfy { $0.hasSuffix("100.00%") },
+                "api SLO lines: \(apiLines)"
+            )
             // It refreshes: the clock in the title changes.
             let title = screen.split(separator: "\n").first.map(String.init) ?? ""
             let refreshed = try await eventually(timeout: .seconds(10), interval: .milliseconds(200)) {

@@ -66,7 +66,8 @@ struct PrometheusScrapeIntegrationTests {
             "Accepted client connections/s", "Upstream connections/s by event", "Access log records/s",
             "Access log compression ratio", "Access log bytes/s by stage", "Access log thread CPU (share of one core)",
             "CPU (cores)", "Resident memory", "Open file descriptors", "Build info", "Config reloads/min by result",
-            "Config generation", "Last reload rejected",
+            "Config generation", "Last reload rejected", "Effective access-log sampling ratio",
+            "Request latency with trace exemplars",
         ]
         var seriesByPanel: [String: Int] = [:]
         for (title, expr) in queries {

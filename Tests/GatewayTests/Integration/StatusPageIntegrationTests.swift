@@ -8,7 +8,8 @@ import Testing
 @Suite("Integration: status page in a real browser")
 struct StatusPageIntegrationTests {
     /// A gateway with a healthy route (`api` to a live upstream) and a broken one (`legacy` to a port nobody
-    /// listens on, actively probed so its node turns unhealthy within a second or two).
+    /// listens on, actively probed so its node turns unhealthy within a second or two); both carry SLO
+    /// objectives, so `legacy`'s availability budget is spent (every request fails) and `api`'s is whole.
     static func start(in directory: URL, upstream: UpstreamProcess, deadPort: Int) async throws -> GatewayProcess {
         try await GatewayProcess.start(in: directory) { control in
             """
@@ -21,8 +22,8 @@ struct StatusPageIntegrationTests {
                 nodes: {"127.0.0.1:\(deadPort)": 1}
                 checks: {active: {type: http, http_path: /status/200, timeout: 1, healthy: {interval: 0.5, successes: 1}, unhealthy: {interval: 0.5, http_failures: 1, tcp_failures: 1, timeouts: 1}}}
             routes:
-              - {id: api, uri: /api/*, upstream_id: backend}
-              - {id: legacy, uri: /legacy/*, upstream_id: broken}
+              - {id: api, uri: /api/*, upstream_id: backend, slo: {availability: 99.9, latency: {threshold: 5, target: 99}}}
+              - {id: legacy, uri: /legacy/*, upstream_id: broken, slo: {availability: 99}}
 
             """
         }
@@ -79,7 +80,12 @@ struct StatusPageIntegrationTests {
         return String(dom[open.upperBound..<end.lowerBound])
     }
 
-    @Test("GET / in Chromium: routes with rates, nodes with their state, the dead node red; CSP held")
+    /// The texts of the budget cells of the SLO table.
+    static func budgets(in dom: String) -> [String] {
+        dom.components(separatedBy: "<td class=\"num budget\">").dropFirst().map { String($0.prefix { $0 != "<" }) }
+    }
+
+    @Test("GET / in Chromium: routes with rates, nodes with their state, the dead node red, SLO budgets; CSP held")
     func statusPageInChromium() async throws {
         // Kept with the screenshot when the test fails (withTearDown removes it after a pass).
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("status-page")
@@ -111,7 +117,17 @@ struct StatusPageIntegrationTests {
             let status = try await gateway.control("/status").jsonObject()
             let traffic = try await gateway.control("/status/traffic").jsonObject()
             #expect(Set(status.keys).isSubset(of: Set(traffic.keys)))
-            #expect(traffic["slo"] as? [Any] != nil)
+            let slos = try #require(traffic["slo"] as? [[String: Any]])
+            #expect(slos.count == 3, "one entry per objective: \(slos)")
+            let spent = try #require(slos.first { $0["route"] as? String == "legacy" })
+            #expect(spent["slo"] as? String == "availability" && spent["objective"] as? Double == 99)
+            #expect((spent["budget_remaining"] as? Double ?? 0) < 0, "legacy: \(spent)")
+            #expect((spent["error_ratio"] as? Double ?? 0) > 0.9, "legacy: \(spent)")
+            #expect(spent["window"] as? String == "30d" && spent["since"] is String)
+            let whole = try #require(
+                slos.first { $0["route"] as? String == "api" && $0["slo"] as? String == "availability" }
+            )
+            #expect(whole["budget_remaining"] as? Double == 1, "api: \(whole)")
             let rates = try #require(traffic["traffic"] as? [String: Any])
             #expect(rates["connections_active"] as? Int != nil)
             let routes = try #require(rates["routes"] as? [[String: Any]])
@@ -160,7 +176,18 @@ struct StatusPageIntegrationTests {
             #expect(dead.count == 1 && dead[0].contains("class=\"node down\""), "dead node row: \(dead)")
             let live = Self.rows(in: dom, with: "data-node=\"127.0.0.1:\(upstream.port)\"")
             #expect(live.count == 1 && live[0].contains("class=\"node up\""), "live node row: \(live)")
-            #expect(dom.contains("no SLO objectives configured"))
+            // The SLO table: legacy's spent budget in red, api's whole budget in green.
+            let spentRow = Self.rows(in: dom, with: "data-subject=\"legacy\"")
+            #expect(spentRow.count == 1 && spentRow[0].contains("class=\"slo bad\""), "legacy SLO row: \(spentRow)")
+            let okRows = Self.rows(in: dom, with: "data-subject=\"api\"")
+            #expect(
+                okRows.count == 2 && okRows.allSatisfy { $0.contains("class=\"slo ok\"") },
+                "api SLO rows: \(okRows)"
+            )
+            let budgets = Self.budgets(in: dom)
+            #expect(budgets.count == 3 && budgets.contains("100.00%"), "budgets shown: \(budgets)")
+            #expect(budgets.contains { $0.hasPrefix("-") && $0.hasSuffix("%") }, "budgets shown: \(budgets)")
+            #expect(dom.contains("counted since the gateway started"))
             #expect(dom.contains("config generation"))
         } tearDown: {
             let clean = await gateway.finish()
