@@ -111,6 +111,7 @@ GATEWAY_JWT_PORT=${GATEWAY_JWT_PORT:-18089}
 GATEWAY_LIMITCOUNT_PORT=${GATEWAY_LIMITCOUNT_PORT:-18091}
 GATEWAY_TRACING_PORT=${GATEWAY_TRACING_PORT:-18097}
 OTLP_PORT=${OTLP_PORT:-18099}
+TRACING_RATIO=${TRACING_RATIO:-0.01}
 # 18092, 18094 and 18095 are control listeners (gateway, gateway-bare, gateway-epoll + 10).
 GATEWAY_PLUGINS_PORT=${GATEWAY_PLUGINS_PORT:-18093}
 GATEWAY_PLUGINTIMING_PORT=${GATEWAY_PLUGINTIMING_PORT:-18096}
@@ -467,7 +468,11 @@ gateway_variant gateway-limitcount "$GATEWAY_LIMITCOUNT_PORT" \
     sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_TRACING_PORT#" \
         -e "s#$HOST:$((GATEWAY_PORT + 10))#$HOST:$((GATEWAY_TRACING_PORT + 10))#" \
         -e "s#$tmp/gateway-logs/#$tmp/gateway-tracing-logs/#" "$tmp/gateway.yaml"
-    echo "tracing: {sampling_ratio: 0.01, otlp: {endpoint: \"http://$HOST:$OTLP_PORT/v1/traces\"}}"
+    if [[ ${TRACING_EXPORT:-1} == 1 ]]; then
+        echo "tracing: {sampling_ratio: $TRACING_RATIO, otlp: {endpoint: \"http://$HOST:$OTLP_PORT/v1/traces\"}}"
+    else
+        echo "tracing: {sampling_ratio: $TRACING_RATIO}"
+    fi
 } >"$tmp/gateway-tracing.yaml"
 
 # The plugin-timing pair: the same three plugins on the route, metrics.plugin_timing off (the default,
@@ -667,7 +672,7 @@ fi
 if in_run gateway-tracing; then
     # The OTLP receiver the tracing variant exports to (decodes every request with opentelemetry-proto).
     start otlp-receiver "$OTLP_PORT" python3 "$repo_root/Tests/Support/otlp_receiver.py" --port "$OTLP_PORT" \
-        --port-file "$tmp/otlp.port" --out "$tmp/otlp.jsonl"
+        --port-file "$tmp/otlp.port" --out "$tmp/otlp.jsonl" --count-only
 fi
 for target in gateway-keyauth gateway-jwt gateway-limitcount gateway-tracing gateway-plugins gateway-plugintiming; do
     in_run "$target" || continue

@@ -7,6 +7,9 @@ import Glibc
 /// cryptographic).
 public struct TraceIDGenerator: Sendable {
     @usableFromInline var state: (UInt64, UInt64, UInt64, UInt64)
+    /// The high half of the trace ids this generator starts: random, fixed for its life.
+    @usableFromInline var tracePrefix: UInt64 = 0
+    @usableFromInline var traceCounter: UInt64 = 0
 
     /// A generator seeded from the kernel's random source (mixed with `salt`, e.g. the worker index).
     public init(salt: UInt64 = 0) {
@@ -28,6 +31,34 @@ public struct TraceIDGenerator: Sendable {
     public init(seed: (UInt64, UInt64, UInt64, UInt64)) {
         state = seed
         if state.0 | state.1 | state.2 | state.3 == 0 { state = (0x9E37_79B9_7F4A_7C15, 1, 2, 3) }
+        tracePrefix = spanID()
+        traceCounter = next()
+    }
+
+    /// A new trace id: the generator's random high half, and a low half that is a bijective mix
+    /// (splitmix64) of a counter that starts at a random value.
+    ///
+    /// Unique for as long as the generator lives (the mix is a bijection) and across generators (the
+    /// random high half), and uniformly spread in its low 64 bits, which trace-id ratio sampling reads
+    /// (here and downstream, as OpenTelemetry's TraceIdRatioBased does). Half the entropy of two random
+    /// words is what keeps the id cheap in a zstd-compressed access log: every line carries one.
+    @inlinable
+    public mutating func traceID() -> (high: UInt64, low: UInt64) {
+        var low: UInt64 = 0
+        while low == 0 {
+            traceCounter &+= 1
+            low = Self.mix(traceCounter)
+        }
+        return (tracePrefix, low)
+    }
+
+    /// splitmix64's finalizer: a bijection on 64-bit values that spreads consecutive inputs uniformly.
+    @inlinable
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// The next 64 random bits.

@@ -12,6 +12,7 @@ Usage: otlp_receiver.py --port N --port-file PATH --out FILE [--status N] [--fai
   --status N       answer every request with status N (after decoding and recording it)
   --fail-first K   answer the first K requests with 503 (and Retry-After: 0), then normally
   --reject N       report N spans of each accepted request as rejected (partial_success.rejected_spans)
+  --count-only     record {"spans": N} per request instead of every span (benchmarks)
 With --port 0 the kernel picks the port; it is written to --port-file once listening.
 """
 
@@ -86,7 +87,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         request = ExportTraceServiceRequest()
         request.ParseFromString(body)
-        resource, scopes, spans = describe(request)
+        if OPTIONS.count_only:
+            # For benchmarks: decode (so a malformed body still fails) but record only the span count, so
+            # the receiver's own CPU stays small next to the gateway it shares the machine with.
+            count = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+            resource, scopes, spans = {}, [], [None] * count
+        else:
+            resource, scopes, spans = describe(request)
         with LOCK:
             STATE["requests"] += 1
             number = STATE["requests"]
@@ -95,6 +102,8 @@ class Handler(BaseHTTPRequestHandler):
             status = OPTIONS.status
         elif number <= OPTIONS.fail_first:
             status = 503
+        if OPTIONS.count_only:
+            spans = len(spans)
         line = {
             "path": self.path,
             "content_type": self.headers.get("Content-Type", ""),
@@ -109,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         if status == 200:
             response = ExportTraceServiceResponse()
             if OPTIONS.reject:
-                response.partial_success.rejected_spans = min(OPTIONS.reject, len(spans))
+                response.partial_success.rejected_spans = min(OPTIONS.reject, spans if OPTIONS.count_only else len(spans))
                 response.partial_success.error_message = "rejected by the test receiver"
             payload = response.SerializeToString()
             self.send_response(200)
@@ -132,6 +141,7 @@ def main():
     parser.add_argument("--port-file")
     parser.add_argument("--out", required=True)
     parser.add_argument("--status", type=int, default=0)
+    parser.add_argument("--count-only", action="store_true")
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--reject", type=int, default=0)
     OPTIONS = parser.parse_args()

@@ -52,5 +52,22 @@ import Tracing
         var fromKernel = TraceIDGenerator(salt: 7)
         var other = TraceIDGenerator(salt: 7)
         #expect(fromKernel.next() != other.next())
+        #expect(fromKernel.traceID().high != other.traceID().high)
+    }
+
+    @Test func traceIdsAreUniqueNonZeroAndSpreadInTheirLowBits() {
+        var generator = TraceIDGenerator(seed: (5, 6, 7, 8))
+        var lows = Set<UInt64>()
+        var belowQuarter = 0
+        let high = generator.traceID().high
+        for _ in 0..<100_000 {
+            let id = generator.traceID()
+            #expect(id.high == high && id.high != 0 && id.low != 0)
+            lows.insert(id.low)
+            if id.low < UInt64.max / 4 { belowQuarter += 1 }
+        }
+        #expect(lows.count == 100_000)
+        // Ratio sampling reads the low bits: a quarter of the ids fall under a quarter of the range.
+        #expect((23_500...26_500).contains(belowQuarter), "\(belowQuarter)")
     }
 }

@@ -22,8 +22,7 @@ extension Worker {
             state.parentSpanID = parent.parentID
             state.flags = parent.flags & 1
         } else if threshold > 0 {
-            state.traceIDHigh = traceIDs.next()
-            state.traceIDLow = traceIDs.spanID()
+            (state.traceIDHigh, state.traceIDLow) = traceIDs.traceID()
             state.flags = RequestSampling.samples(traceIDLow: state.traceIDLow, threshold: threshold) ? 1 : 0
             state.restarted = head.traceparentSent
         } else {
