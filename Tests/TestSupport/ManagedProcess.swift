@@ -108,11 +108,37 @@ package final class ManagedProcess: Sendable {
     package var pid: Int32 { process.processIdentifier }
 
     /// The exit status once the process has ended (the signal's number if one ended it), nil while it runs.
-    package var exitCode: Int32? { termination.value?.status }
+    package var exitCode: Int32? { ended?.status }
 
     /// Why the process ended, nil while it runs.
     package var terminationReason: Process.TerminationReason? {
-        termination.value.map { $0.bySignal ? .uncaughtSignal : .exit }
+        ended.map { $0.bySignal ? .uncaughtSignal : .exit }
+    }
+
+    /// How the process ended: as Foundation reported it, or as the kernel shows a child that has exited but
+    /// not been reaped yet. Foundation learns of a child's exit when a descriptor the child holds closes; a
+    /// process started at the same moment by another test (a long-lived server, a tmux daemon) can inherit
+    /// that descriptor and delay the report for as long as it runs, which made a gateway that had exited
+    /// look hung.
+    private var ended: Termination? {
+        if let reported = termination.value { return reported }
+        return Self.zombie(pid: process.processIdentifier)
+    }
+
+    /// The exit status of `pid` if it is a zombie (exited, not yet reaped), from /proc/PID/stat: state
+    /// (field 3) `Z` and exit_code (field 52, in waitpid's encoding).
+    private static func zombie(pid: Int32) -> Termination? {
+        guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name (which may hold spaces and parentheses) start at field 3.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 49, fields[0] == "Z",
+            let code = Int32(fields[49].trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
+        let signal = code & 0x7F
+        return signal != 0
+            ? Termination(status: signal, bySignal: true) : Termination(status: (code >> 8) & 0xFF, bySignal: false)
     }
 
     package var isRunning: Bool { exitCode == nil }
@@ -147,6 +173,6 @@ package final class ManagedProcess: Sendable {
 
     deinit {
         // Never leave a child behind when a test throws before its teardown.
-        if termination.value == nil { kill(process.processIdentifier, SIGKILL) }
+        if ended == nil { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -1,0 +1,24 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The harness sees a child's exit when it happens, even while a grandchild keeps the child's descriptors.
+@Suite struct ManagedProcessTests {
+    @Test func anExitIsSeenWhileAGrandchildStillHoldsTheChildsDescriptors() async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory("managed-process")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The shell exits at once with 3; the sleep it leaves behind inherits every descriptor it had.
+        let process = try ManagedProcess(
+            "sh",
+            executable: URL(fileURLWithPath: "/bin/sh"),
+            arguments: ["-c", "sleep 20 & exit 3"],
+            logFile: directory.appendingPathComponent("sh.log")
+        )
+        let started = ContinuousClock.now
+        let code = await process.waitForExit(timeout: .seconds(15))
+        #expect(code == 3)
+        #expect(process.terminationReason == .exit)
+        #expect(ContinuousClock.now - started < .seconds(15))
+        _ = try? await Command.run("pkill", ["-f", "^sleep 20$"])
+    }
+}
