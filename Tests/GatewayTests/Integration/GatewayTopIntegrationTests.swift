@@ -61,7 +61,11 @@ struct GatewayTopIntegrationTests {
     func topUnderTmux() async throws {
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("gateway-top")
         let upstream = try await UpstreamProcess.start(in: directory)
-        let deadPort = try Loopback.unusedPort()
+        // Held bound (not listening) for the whole test: a released port could be taken by another test's
+        // listener, which would answer for the "dead" node.
+        let dead = try RefusingPort()
+        defer { withExtendedLifetime(dead) {} }
+        let deadPort = dead.port
         let deadNode = "127.0.0.1:\(deadPort)"
         let gateway: GatewayProcess
         do {

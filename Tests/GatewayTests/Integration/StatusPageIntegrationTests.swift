@@ -90,7 +90,11 @@ struct StatusPageIntegrationTests {
         // Kept with the screenshot when the test fails (withTearDown removes it after a pass).
         let directory = try IntegrationEnvironment.makeTemporaryDirectory("status-page")
         let upstream = try await UpstreamProcess.start(in: directory)
-        let deadPort = try Loopback.unusedPort()
+        // Held bound (not listening) for the whole test: a released port could be taken by another test's
+        // listener, which would answer for the "dead" node.
+        let dead = try RefusingPort()
+        defer { withExtendedLifetime(dead) {} }
+        let deadPort = dead.port
         let deadNode = "127.0.0.1:\(deadPort)"
         let gateway: GatewayProcess
         do {
