@@ -52,8 +52,14 @@ package enum Command {
             stdinFile: stdin
         )
         guard let code = await process.waitForExit(timeout: timeout) else {
+            // What the kernel says the child was doing, for a hang that is the harness's rather than the
+            // program's (a child that never reached exec, an exit that was not reported).
+            let state = (try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8)) ?? "gone"
+            let waiting = (try? String(contentsOfFile: "/proc/\(process.pid)/wchan", encoding: .utf8)) ?? "?"
             await process.terminate(grace: .seconds(1))
-            throw IntegrationError("\(executable) \(arguments) did not finish within \(timeout)")
+            throw IntegrationError(
+                "\(executable) \(arguments) did not finish within \(timeout) (stat: \(state.prefix(120)), wchan: \(waiting))"
+            )
         }
         return CommandResult(
             exitCode: code,

@@ -125,7 +125,14 @@ package final class PrometheusServer: Sendable {
         for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
             arguments += ["--data-urlencode", "\(name)=\(value)"]
         }
-        let result = try await Command.run("curl", arguments, in: directory, timeout: .seconds(10))
+        // curl gives up after 5 s itself; a run that still did not finish was the harness's hang (seen on
+        // CI under a loaded suite), so it is tried once more before the query counts as failed.
+        let result: CommandResult
+        do {
+            result = try await Command.run("curl", arguments, in: directory, timeout: .seconds(10))
+        } catch {
+            result = try await Command.run("curl", arguments, in: directory, timeout: .seconds(10))
+        }
         guard result.exitCode == 0,
             let json = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         else {
