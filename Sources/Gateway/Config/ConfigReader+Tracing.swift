@@ -1,3 +1,4 @@
+import Tracing
 import Yams
 
 extension ConfigReader {
@@ -72,12 +73,12 @@ extension ConfigReader {
             }
             return "expected an http:// URL such as http://127.0.0.1:4318/v1/traces, not \"\(endpoint)\""
         }
-        let rest = endpoint.dropFirst(7)
-        let authority = rest.prefix { $0 != "/" }
-        do {
-            _ = try HostPort.split(String(authority), defaultPort: 80)
+        // The exporter's own parser, so `gateway check` accepts exactly what the exporter can use.
+        do throws(SpanExporterError) {
+            _ = try SpanExporterConfiguration.Endpoint(url: endpoint)
         } catch {
-            return "\"\(authority)\" is not a host[:port]: \(error)"
+            let authority = endpoint.dropFirst(7).prefix { $0 != "/" }
+            return "\"\(authority)\" is not a host[:port]: \(error.message)"
         }
         return nil
     }

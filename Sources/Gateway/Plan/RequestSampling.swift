@@ -3,8 +3,9 @@
 package struct RequestSampling: Sendable, Equatable {
     /// The gateway takes part in traces (a `tracing:` section exists).
     package var tracing = false
-    /// A request without a trace starts one (`tracing.sampling_ratio` above 0).
-    package var startsTraces = false
+    /// A request without a trace starts one under the global ratio (`tracing.sampling_ratio` above 0;
+    /// routes may have their own).
+    package var startsTraces: Bool { tracing && traceThreshold > 0 }
     /// A started trace is sampled when its random low trace-id bits are below this.
     package var traceThreshold: UInt64 = 0
     /// `access_log.sampling` is set.
@@ -23,8 +24,7 @@ package struct RequestSampling: Sendable, Equatable {
     /// part in traces even without a `tracing:` section.
     package init(tracing: TracingSettings, accessLog: AccessLogSampling?, routeOverrides: Bool = false) {
         self.tracing = tracing.enabled || routeOverrides
-        startsTraces = tracing.enabled && tracing.samplingRatio > 0
-        traceThreshold = Self.threshold(tracing.samplingRatio)
+        traceThreshold = tracing.enabled ? Self.threshold(tracing.samplingRatio) : 0
         if let accessLog {
             logSampling = true
             logThreshold = Self.threshold(accessLog.ratio)
