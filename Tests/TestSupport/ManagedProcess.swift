@@ -158,7 +158,18 @@ package final class ManagedProcess: Sendable {
     /// Waits until the process ends (nil if it is still running after `timeout`).
     @discardableResult
     package func waitForExit(timeout: Duration) async -> Int32? {
-        _ = try? await eventually(timeout: timeout, interval: .milliseconds(10)) { !isRunning }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let code = exitCode { return code }
+            // Not `eventually`: in a cancelled task every sleep throws at once, which ended the wait early
+            // and reported a child that was already gone as "did not finish" (seen on CI). The wait lasts
+            // until the child ends or the deadline, cancelled or not.
+            if Task.isCancelled {
+                usleep(10_000)
+            } else {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
         return exitCode
     }
 

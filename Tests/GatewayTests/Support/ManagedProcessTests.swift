@@ -22,3 +22,19 @@ import Testing
         _ = try? await Command.run("pkill", ["-f", "^sleep 20$"])
     }
 }
+
+extension ManagedProcessTests {
+    @Test func aCancelledTaskStillWaitsForTheExit() async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory("managed-process-cancel")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let process = try ManagedProcess(
+            "sh",
+            executable: URL(fileURLWithPath: "/bin/sh"),
+            arguments: ["-c", "sleep 0.5; exit 4"],
+            logFile: directory.appendingPathComponent("sh.log")
+        )
+        let waiter = Task { await process.waitForExit(timeout: .seconds(15)) }
+        waiter.cancel()
+        #expect(await waiter.value == 4)
+    }
+}
