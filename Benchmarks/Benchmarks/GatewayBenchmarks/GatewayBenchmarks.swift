@@ -33,7 +33,9 @@ func roundTripBenchmark(
     _ name: String,
     target: GatewayFixture.Target,
     request: String,
-    engine: EngineKind = .ioUring
+    engine: EngineKind = .ioUring,
+    before: @escaping @Sendable () throws -> Void = {},
+    after: @escaping @Sendable () -> Void = {}
 ) {
     Benchmark(
         name,
@@ -54,10 +56,14 @@ func roundTripBenchmark(
             }
             benchmark.stopMeasurement()
         },
-        setup: { fixture = try GatewayFixture(target: target, request: request, engine: engine) },
+        setup: {
+            try before()
+            fixture = try GatewayFixture(target: target, request: request, engine: engine)
+        },
         teardown: {
             fixture?.shutdown()
             fixture = nil
+            after()
         }
     )
 }
@@ -104,6 +110,17 @@ let benchmarks: @Sendable () -> Void = {
             "plugin-\(item.name)-GET",
             target: .gateway,
             request: PluginBenchmarks.request(item.name, headers: item.headers)
+        )
+    }
+    // `policy: redis` against a real redis-server: the call queued, pipelined, answered and handed back
+    // to the waiting request without an allocation.
+    for item in PluginBenchmarks.redisCases {
+        roundTripBenchmark(
+            "plugin-\(item.name)-GET",
+            target: .gateway,
+            request: PluginBenchmarks.request(item.name, headers: ""),
+            before: { try RedisForBenchmarks.start(port: PluginBenchmarks.redisPort) },
+            after: { RedisForBenchmarks.stop(port: PluginBenchmarks.redisPort) }
         )
     }
     roundTripBenchmark(

@@ -32,6 +32,26 @@ enum PluginBenchmarks {
         ("request-id", "{header_name: X-Trace-Id}", ""),
     ]
 
+    /// The port of the redis-server the `policy: redis` benchmarks start (``RedisForBenchmarks``).
+    static let redisPort = 26379
+
+    /// Route name → `limit-*` settings with `policy: redis`: each request waits for Redis on the worker
+    /// (batch 1), or spends a permit leased 100 at a time.
+    static let redisCases: [(name: String, plugin: String, settings: String)] = [
+        (
+            "limit-count-redis", "limit-count",
+            "{count: 60000000, time_window: 3600, policy: redis, redis: {host: 127.0.0.1, port: \(redisPort)}}"
+        ),
+        (
+            "limit-count-redis-batch", "limit-count",
+            "{count: 60000000, time_window: 3600, policy: redis, redis: {host: 127.0.0.1, port: \(redisPort), batch: 100}}"
+        ),
+        (
+            "limit-req-redis", "limit-req",
+            "{rate: 1000000, burst: 1000000, key: remote_addr, policy: redis, redis: {host: 127.0.0.1, port: \(redisPort)}}"
+        ),
+    ]
+
     /// An HS256 token for the `bench` consumer's `jwt-auth` key, valid until 2100.
     static let jwt =
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJiZW5jaC1qd3QiLCJleHAiOjQxMDI0NDQ4MDB9."
@@ -47,7 +67,15 @@ enum PluginBenchmarks {
                     upstream_id: backend
                     plugins: {\(item.name): \(item.settings)\(extra)}
                 """
-        }.joined(separator: "\n")
+        }.joined(separator: "\n") + "\n"
+            + redisCases.map { item in
+                """
+                  - id: plugin-\(item.name)
+                    uri: /p/\(item.name)/*
+                    upstream_id: backend
+                    plugins: {\(item.plugin): \(item.settings)}
+                """
+            }.joined(separator: "\n")
     }
 
     /// The keep-alive GET for plugin `name`'s route.

@@ -17,6 +17,10 @@ package enum UserData {
         case upstreamConnect = 4
         case upstreamReceive = 5
         case upstreamSend = 6
+        /// A worker's connection to a rate-limit Redis server; the slot is the endpoint's index.
+        case redisConnect = 7
+        case redisReceive = 8
+        case redisSend = 9
     }
 
     @inline(__always)

@@ -41,6 +41,8 @@ package enum ClientAction: Equatable, Sendable {
     case startRetry
     /// A plugin's delay ended: go on with the request's plugins where they stopped.
     case resumePlugins
+    /// The rate-limit backend did not answer in time: go on with the plugin that waited, as failed.
+    case backendTimeout
     /// A TLS connection idled: free its record buffers and keep waiting for a request.
     case trimIdleTLS
     /// Close the connection, counting `timeout` if one caused it.
@@ -110,6 +112,7 @@ extension ClientConnection {
         case .send: return .close(timeout: .clientSend)
         case .retryBackoff: return .startRetry
         case .pluginDelay: return .resumePlugins
+        case .backendWait: return .backendTimeout
         case .tlsHandshake: return .close(timeout: .tlsHandshake)
         case .tlsIdleTrim: return .trimIdleTLS
         case .keepAlive, .linger, .none: return .close(timeout: nil)

@@ -17,6 +17,9 @@ package enum ClientDeadline: UInt8, Sendable {
     case linger
     /// A request a plugin delayed (`limit-req`, `limit-conn`) goes on with its next plugin.
     case pluginDelay
+    /// A request waiting for a rate-limit backend's answer (Redis) stops waiting: its plugin goes on
+    /// as `redis.on_error` says.
+    case backendWait
     /// The TLS handshake must complete (`limits.tls_handshake_timeout`): close.
     case tlsHandshake
     /// A TLS keep-alive connection has idled a second: give its record buffers back, then wait out the

@@ -47,6 +47,8 @@ extension Worker {
             startRetryAttempt(slot, block: clients[slot].retryBlock, length: clients[slot].retryLength)
         case .resumePlugins:
             resumeDelayedRequest(slot)
+        case .backendTimeout:
+            redisWaitExpired(slot)
         case .trimIdleTLS:
             trimIdleTLS(slot)
         case .close(let timeout):

@@ -17,6 +17,10 @@ extension Worker {
     }
 
     func timerExpired(_ slot: Int) {
+        if slot >= redisTimerBase {
+            redisTimerExpired(slot - redisTimerBase)
+            return
+        }
         if slot >= clientCapacity {
             upstreamTimerExpired(slot - clientCapacity)
             return

@@ -51,6 +51,8 @@ extension Worker {
             continuing: continuing
         )
         // Per request: the worker's one PluginRequest served another connection just before.
+        redis.client = Int32(slot)
+        redis.clientGeneration = clients[slot].generation
         pluginRequest.isTLS = tlsStreams[slot].phase != .none
         pluginRequest.clientSubject = tlsStreams[slot].subject
         let global = plugins.global
@@ -90,6 +92,12 @@ extension Worker {
                 state.pointee.resumeStage = stage.rawValue
                 state.pointee.resumeIndex = UInt16(position + 1)
                 setDeadline(client: slot, .pluginDelay, after: nanoseconds)
+                return .delayed
+            case .awaitRedis:
+                // The same plugin runs again with the answer (or the failure, at the deadline).
+                state.pointee.resumeStage = stage.rawValue
+                state.pointee.resumeIndex = UInt16(position)
+                setDeadline(client: slot, .backendWait, after: redis.lastTimeout)
                 return .delayed
             }
         }

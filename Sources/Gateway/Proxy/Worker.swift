@@ -101,6 +101,10 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     @exclusivity(unchecked) var tlsCipherSymbols: [UInt: AccessLogSymbol] = [:]
     /// TLS clients holding records to open on this loop turn (slot | generation << 32).
     @exclusivity(unchecked) var tlsReady: [UInt64] = []
+    /// Connections to the Redis servers of rate limits with `policy: redis`, and their leases.
+    let redis: RedisClientTable
+    /// The first timer slot of the Redis connections (after every client's and upstream's).
+    var redisTimerBase: Int { clientCapacity + upstreamCapacity }
 
     /// Creates the worker's executor and memory on the calling thread; call ``run()`` on the same thread.
     ///
@@ -146,7 +150,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         clientCapacity = max(16, plan.config.limits.maxConnectionsPerWorker)
         upstreamCapacity = clientCapacity
         now = start ?? gw_monotonic_ns()
-        timers = TimerWheel(capacity: clientCapacity + upstreamCapacity, now: now)
+        timers = TimerWheel(capacity: clientCapacity + upstreamCapacity + RedisEndpointRegistry.capacity, now: now)
         requestIDs = RequestIDGenerator(worker: index)
         traceIDs = TraceIDGenerator(salt: UInt64(index))
         spanRing = observability.spanExporter.map { Unmanaged.passRetained($0.makeRing()) }
@@ -164,6 +168,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             consumers: plan.plugins.consumers,
             telemetry: telemetry
         )
+        redis = RedisClientTable()
+        pluginRequest.redis = redis
         pluginSymbols = zeroed(PluginRegistry.builtins.count)
         if let logger = observability.accessLogger {
             for (kind, descriptor) in PluginRegistry.builtins.enumerated() {
@@ -248,6 +254,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         if !starvedReceives.isEmpty { retryStarvedReceives() }
         io.publishBuffers()
         while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
+        // Every Redis call of this turn leaves in one write per connection.
+        if redis.flushMask != 0 { flushRedis() }
         if !draining && control.isDraining { beginDrain() }
         return draining && (clientSlots.live == 0 || now >= drainDeadline)
     }
@@ -317,6 +325,9 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             } else {
                 onUpstreamSend(slot, result)
             }
+        case .redisConnect: onRedisConnect(Int(UserData.slot(userData)), UserData.generation(userData), result)
+        case .redisReceive: onRedisReceive(Int(UserData.slot(userData)), UserData.generation(userData), result)
+        case .redisSend: onRedisSend(Int(UserData.slot(userData)), UserData.generation(userData), result)
         case .ignored:
             recycleStale(result: result, flags: flags)
         }
@@ -408,6 +419,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         for slot in 0..<upstreamSlots.highWater where upstreamConnections[slot].state != .closed {
             closeUpstream(slot)
         }
+        closeRedisLinks()
         io.submit()
     }
 }

@@ -50,12 +50,51 @@ struct LimitCountPluginTests {
                 "\(path).key_type"
             ]
         )
-        let redis = PluginHarness.issues(
-            "limit-count",
-            "{count: 1, time_window: 60, policy: redis, redis_host: 127.0.0.1}"
+        // The redis policy: APISIX's flat keys or the nested `redis` object, not both; a host is required.
+        #expect(
+            PluginHarness.issues("limit-count", "{count: 1, time_window: 60, policy: redis, redis_host: 127.0.0.1}")
+                .isEmpty
         )
-        #expect(redis.map(\.path) == ["\(path).policy"])
-        #expect(redis.first?.reason.contains("\"redis\" is not supported yet") == true)
+        #expect(
+            PluginHarness.issues(
+                "limit-count",
+                "{count: 1, time_window: 60, policy: redis, redis: {host: 127.0.0.1, port: 6380, batch: 10, on_error: deny, timeout: 0.5}}"
+            ).isEmpty
+        )
+        #expect(
+            PluginHarness.issues("limit-count", "{count: 1, time_window: 60, policy: redis}").map(\.path) == [
+                "\(path).redis_host"
+            ]
+        )
+        #expect(
+            PluginHarness.issues("limit-count", "{count: 1, time_window: 60, policy: redis, redis: {port: 1}}").map(
+                \.path
+            ) == ["\(path).redis.host"]
+        )
+        #expect(
+            PluginHarness.issues(
+                "limit-count",
+                "{count: 1, time_window: 60, policy: redis, redis: {host: 127.0.0.1, on_error: maybe}}"
+            ).map(\.path) == ["\(path).redis.on_error"]
+        )
+        #expect(
+            PluginHarness.issues(
+                "limit-count",
+                "{count: 1, time_window: 60, policy: redis, redis: {host: 127.0.0.1, batch: 0}}"
+            ).map(\.path) == ["\(path).redis.batch"]
+        )
+        #expect(
+            PluginHarness.issues(
+                "limit-count",
+                "{count: 1, time_window: 60, policy: redis, redis: {host: 127.0.0.1, pasword: x}}"
+            ).map(\.path) == ["\(path).redis.pasword"]
+        )
+        #expect(
+            PluginHarness.issues(
+                "limit-count",
+                "{count: 1, time_window: 60, policy: redis, redis: {host: 127.0.0.1}, redis_port: 1}"
+            ).map(\.path) == ["\(path).redis_port"]
+        )
         let cluster = PluginHarness.issues("limit-count", "{count: 1, time_window: 60, policy: redis-cluster}")
         #expect(cluster.first?.reason.contains("\"redis-cluster\" is not supported yet") == true)
         #expect(

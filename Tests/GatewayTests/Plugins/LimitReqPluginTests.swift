@@ -50,7 +50,20 @@ struct LimitReqPluginTests {
         )
         #expect(PluginHarness.issues("limit-req", "{rate: 1, burst: 1, key: nope}").map(\.path) == ["\(path).key"])
         let redis = PluginHarness.issues("limit-req", "{rate: 1, burst: 1, key: remote_addr, policy: redis}")
-        #expect(redis.map(\.path) == ["\(path).policy"])
+        #expect(redis.map(\.path) == ["\(path).redis_host"])
+        #expect(
+            PluginHarness.issues(
+                "limit-req",
+                "{rate: 1, burst: 1, key: remote_addr, policy: redis, redis: {host: 127.0.0.1}}"
+            ).isEmpty
+        )
+        // Leases fit a fixed window's count, not a bucket that drains continuously.
+        #expect(
+            PluginHarness.issues(
+                "limit-req",
+                "{rate: 1, burst: 1, key: remote_addr, policy: redis, redis: {host: 127.0.0.1, batch: 5}}"
+            ).map(\.path) == ["\(path).redis.batch"]
+        )
         #expect(PluginHarness.issues("limit-req", "{rate: 0.5, burst: 2.5, key: remote_addr, nodelay: true}").isEmpty)
     }
 

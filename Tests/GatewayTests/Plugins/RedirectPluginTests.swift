@@ -29,6 +29,8 @@ import Testing
             return "reject \(status) \(String(decoding: message, as: UTF8.self))"
         case .delay:
             return "delay"
+        case .awaitRedis:
+            return "await redis"
         }
     }
 

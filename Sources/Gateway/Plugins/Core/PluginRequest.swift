@@ -50,6 +50,9 @@ package final class PluginRequest {
     /// The worker's metrics (nil in unit tests without a registry): where ``PluginCounter`` records.
     package let telemetry: WorkerTelemetry?
 
+    /// The worker's Redis connections (nil in unit tests): where the `redis` policy queues its calls.
+    package unowned(unsafe) var redis: RedisClientTable?
+
     package init(worker: Int, headers: HTTPHeaderIndex, consumers: ConsumerTable, telemetry: WorkerTelemetry? = nil) {
         self.worker = worker
         self.telemetry = telemetry
@@ -298,6 +301,16 @@ package final class PluginRequest {
         }
         state.pointee.editLength += Int32(count)
         return editPool.pointer(state.pointee.editBlock) + used
+    }
+
+    /// The answer to the Redis call this request waited for, taken once (nil when it did not wait).
+    @inline(__always)
+    package func takeRedisReply() -> RedisReply? {
+        let status = state.pointee.redisStatus
+        guard status != RedisReply.waiting else { return nil }
+        state.pointee.redisStatus = RedisReply.waiting
+        if status == RedisReply.answered { return .values(state.pointee.redisValues.0, state.pointee.redisValues.1) }
+        return .failed(RedisLimitPolicy.Failure(rawValue: Int(status) - 2) ?? .unavailable)
     }
 
     // MARK: - Worker side

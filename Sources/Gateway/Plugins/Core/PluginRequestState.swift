@@ -20,6 +20,13 @@ package struct PluginRequestState {
     /// Where the `rewrite`/`access` walk stopped to wait (`limit-req`), to go on from there.
     package var resumeStage: UInt8 = 0
     package var resumeIndex: UInt16 = 0
+    /// The Redis call this request waits for (``RedisClientTable``'s token), and its answer once it came:
+    /// ``RedisReplyStatus`` raw value, with the script's first two numbers.
+    package var redisToken: UInt32 = 0
+    package var redisStatus: UInt8 = 0
+    package var redisValues: (Int64, Int64) = (0, 0)
+    /// The endpoint index of the link the call went out on.
+    package var redisLink: UInt8 = 0
     /// One value a plugin may keep from `access` to `log` (`limit-conn` keeps its key here).
     package var stash: UInt64 = 0
     /// The block holding this request's ``PluginEdits`` records, or -1.

@@ -11,6 +11,9 @@ package enum PluginVerdict {
     case respond(status: Int)
     /// Wait `nanoseconds` on the worker's timer, then go on with the next plugin (`limit-req`).
     case delay(nanoseconds: UInt64)
+    /// Wait for the Redis call the plugin queued (``RedisClientTable``), then call the same plugin again:
+    /// it finds the answer with ``PluginRequest/takeRedisReply()``.
+    case awaitRedis
 
     /// A rejection with a literal message.
     @inline(__always)

@@ -64,7 +64,7 @@ package final class LimitConnPlugin: GatewayPlugin {
         onlyDefaultDelay = settings.bool("only_use_default_delay") ?? false
         let key = LimitKey.read(&settings, types: ["var", "var_combination"], defaultKey: nil)
         (rejectedCode, message) = LimitSupport.readRejection(&settings)
-        LimitSupport.readPolicy(&settings)
+        LimitSupport.readLocalPolicy(&settings)
         degrade = settings.bool("allow_degradation") ?? false
         guard settings.issueCount == start, let conn, let burst, let delay, let key else { return nil }
         self.key = key

@@ -13,6 +13,12 @@
 /// `time_window`), on rejections too: APISIX's `local` policy sends 0 there, which tells a client to
 /// retry at once.
 ///
+/// The `redis` policy (``RedisLimitPolicy``) counts in Redis for every gateway that shares it, with
+/// APISIX's semantics (a fixed window from the key's first request, on Redis's clock): each worker sends
+/// its calls pipelined on its own connection and the request waits for the answer on the worker, like
+/// an upstream. With `redis.batch: N` a call takes N permits and the worker spends them locally until they
+/// run out or the window ends. While Redis cannot answer, `redis.on_error` decides (`local`: this table).
+///
 /// A slot packs the window's start (milliseconds, 38 bits: a key idle for a multiple of 8.7 years may
 /// find its old window) and the count (26 bits, hence `count` at most 67,108,863).
 package final class LimitCountPlugin: GatewayPlugin {
@@ -22,7 +28,7 @@ package final class LimitCountPlugin: GatewayPlugin {
         phases: [.access],
         keys: [
             "count", "time_window", "key_type", "key", "rejected_code", "rejected_msg", "policy",
-            "allow_degradation", "show_limit_quota_header", "group",
+            "allow_degradation", "show_limit_quota_header", "group", "redis",
         ] + LimitSupport.redisKeys,
         compile: { settings in LimitCountPlugin(&settings) }
     )
@@ -47,6 +53,9 @@ package final class LimitCountPlugin: GatewayPlugin {
     private let showHeaders: Bool
     /// Keys that find no room in the table go unlimited (instead of sharing the overflow slot).
     private let degrade: Bool
+    /// The `redis` policy's settings; nil under `local` (the table above then counts alone; under `redis`
+    /// it counts only while Redis cannot, with `on_error: local`).
+    private let redis: RedisLimitPolicy?
 
     init?(_ settings: inout PluginSettings) {
         let start = settings.issueCount
@@ -55,11 +64,19 @@ package final class LimitCountPlugin: GatewayPlugin {
         let seconds = settings.int("time_window", in: 1...Self.maximumWindow)
         let key = LimitKey.read(&settings, types: ["var", "var_combination", "constant"], defaultKey: "remote_addr")
         (rejectedCode, message) = LimitSupport.readRejection(&settings)
-        LimitSupport.readPolicy(&settings)
         degrade = settings.bool("allow_degradation") ?? false
         showHeaders = settings.bool("show_limit_quota_header") ?? true
         let group = settings.has("group") ? settings.nonEmptyString("group") : nil
-        guard settings.issueCount == start, let count, let seconds, let key else { return nil }
+        let identity = group.map { "group/limit-count/\($0)" } ?? "\(settings.scope)/limit-count/\(settings.text)"
+        let policy = LimitSupport.readPolicy(
+            &settings,
+            plugin: "limit-count",
+            identity: identity,
+            allowBatch: true,
+            degrade: degrade
+        )
+        guard settings.issueCount == start, let count, let seconds, let key, let policy else { return nil }
+        redis = policy
         self.key = key
         limit = UInt64(count)
         window = UInt64(seconds) * 1000
@@ -90,6 +107,12 @@ package final class LimitCountPlugin: GatewayPlugin {
     }
 
     package func access(_ request: PluginRequest) -> PluginVerdict {
+        if let redis { return redisAccess(request, redis) }
+        return localAccess(request)
+    }
+
+    /// The `local` policy: this gateway's table.
+    private func localAccess(_ request: PluginRequest) -> PluginVerdict {
         let now = (request.now / 1_000_000) & Self.timeMask
         let limit = self.limit
         let window = self.window
@@ -109,19 +132,102 @@ package final class LimitCountPlugin: GatewayPlugin {
             let used = outcome.state & Self.countMask
             // Whole seconds left, rounded up: a new window says `time_window`.
             let left = window - min(window, Self.elapsed(outcome.state, now))
-            request.record(.responseSet, name: UnsafeRawBufferPointer("X-RateLimit-Limit"), decimal: Int(limit))
-            request.record(
-                .responseSet,
-                name: UnsafeRawBufferPointer("X-RateLimit-Remaining"),
-                decimal: outcome.committed ? Int(limit - min(limit, used)) : 0
-            )
-            request.record(
-                .responseSet,
-                name: UnsafeRawBufferPointer("X-RateLimit-Reset"),
-                decimal: Int((left + 999) / 1000)
+            recordQuota(
+                request,
+                remaining: outcome.committed ? Int(limit - min(limit, used)) : 0,
+                resetSeconds: Int((left + 999) / 1000)
             )
         }
         return outcome.committed ? .proceed : .reject(status: rejectedCode, message: message.bytes)
+    }
+
+    /// The `redis` policy: a leased permit when `batch` left one, else a call to Redis (the request waits
+    /// for it and comes back here with the answer).
+    private func redisAccess(_ request: PluginRequest, _ redis: RedisLimitPolicy) -> PluginVerdict {
+        let keyHash = key.hash(request)
+        let leaseKey = (redis.scope &* 0x9E37_79B9_7F4A_7C15) ^ keyHash
+        if let reply = request.takeRedisReply() {
+            switch reply {
+            case .values(let remainingAfter, let ttl):
+                let cost = Int64(redis.batch)
+                let granted = min(max(remainingAfter &+ cost, 0), cost)
+                let ttlNanoseconds = UInt64(max(ttl, 0)) &* 1_000_000
+                if granted == 0, let table = request.redis?.leases {
+                    // The window is used up until Redis's key expires: reject locally until then.
+                    table.markExhausted(leaseKey, until: request.now &+ ttlNanoseconds, now: request.now)
+                } else if granted > 1, let table = request.redis?.leases {
+                    table.store(
+                        leaseKey,
+                        permits: Int(granted - 1),
+                        remaining: max(remainingAfter, 0),
+                        expiresAt: request.now &+ ttlNanoseconds,
+                        now: request.now
+                    )
+                }
+                if showHeaders {
+                    recordQuota(
+                        request,
+                        remaining: granted > 0 ? Int(max(remainingAfter, 0) + granted - 1) : 0,
+                        resetSeconds: Int((max(ttl, 0) + 999) / 1000)
+                    )
+                }
+                return granted > 0 ? .proceed : .reject(status: rejectedCode, message: message.bytes)
+            case .failed(let failure):
+                redis.count(failure, request)
+                return fallback(request, redis)
+            }
+        }
+        if let resetAt = request.redis?.leases.exhaustedUntil(leaseKey, now: request.now) {
+            if showHeaders {
+                let left = resetAt > request.now ? resetAt - request.now : 0
+                recordQuota(request, remaining: 0, resetSeconds: Int((left + 999_999_999) / 1_000_000_000))
+            }
+            return .reject(status: rejectedCode, message: message.bytes)
+        }
+        if redis.batch > 1, let lease = request.redis?.leases.take(leaseKey, now: request.now) {
+            if showHeaders {
+                let left = lease.resetAt > request.now ? lease.resetAt - request.now : 0
+                recordQuota(
+                    request,
+                    remaining: Int(max(lease.remaining, 0)),
+                    resetSeconds: Int((left + 999_999_999) / 1_000_000_000)
+                )
+            }
+            return .proceed
+        }
+        guard let client = request.redis else { return fallback(request, redis) }
+        if let failure = client.queueLimitCount(
+            endpoint: redis.endpoint,
+            scope: redis.scope,
+            key: keyHash,
+            limit: Int64(limit),
+            windowMilliseconds: Int64(window),
+            cost: Int64(redis.batch),
+            state: request.state,
+            now: request.now
+        ) {
+            redis.count(failure, request)
+            return fallback(request, redis)
+        }
+        redis.countCall(request)
+        return .awaitRedis
+    }
+
+    /// What `redis.on_error` says when Redis cannot decide.
+    private func fallback(_ request: PluginRequest, _ redis: RedisLimitPolicy) -> PluginVerdict {
+        switch redis.onError {
+        case .allow: return .proceed
+        case .deny: return .reject(503, LimitSupport.backendUnavailable)
+        case .local: return localAccess(request)
+        }
+    }
+
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` on the response.
+    @inline(__always)
+    private func recordQuota(_ request: PluginRequest, remaining: Int, resetSeconds: Int) {
+        request.record(.responseSet, name: UnsafeRawBufferPointer("X-RateLimit-Limit"), decimal: Int(limit))
+        request.record(.responseSet, name: UnsafeRawBufferPointer("X-RateLimit-Remaining"), decimal: remaining)
+        request.record(.responseSet, name: UnsafeRawBufferPointer("X-RateLimit-Reset"), decimal: resetSeconds)
     }
 
     /// Milliseconds from the start of the window in `state` to `now`.

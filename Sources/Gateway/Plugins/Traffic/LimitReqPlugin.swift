@@ -4,6 +4,10 @@
 /// `rejected_code` says otherwise), and one that leaves some excess waits excess/rate seconds on the
 /// worker's timer first, unless `nodelay`.
 ///
+/// The `redis` policy (``RedisLimitPolicy``) keeps the bucket in Redis, updated atomically by one script
+/// on Redis's clock, so every gateway sharing the server shares the bucket; `redis.on_error` decides
+/// while Redis cannot answer (`local`: this gateway's table).
+///
 /// The `local` policy keeps one bucket per key for the whole gateway (a ``LimitTable`` every worker
 /// shares). A slot packs the last request's time (milliseconds, as nginx keeps it; 36 bits, which wrap
 /// after 795 days) and the excess in fixed point: 1000 units a request (as nginx), fewer when `burst` is
@@ -15,7 +19,7 @@ package final class LimitReqPlugin: GatewayPlugin {
         phases: [.access],
         keys: [
             "rate", "burst", "key_type", "key", "rejected_code", "rejected_msg", "nodelay", "allow_degradation",
-            "policy",
+            "policy", "redis",
         ] + LimitSupport.redisKeys,
         compile: { settings in LimitReqPlugin(&settings) }
     )
@@ -42,6 +46,11 @@ package final class LimitReqPlugin: GatewayPlugin {
     private let rejectedCode: Int
     private let message: PluginText
     private let degrade: Bool
+    /// The `redis` policy's settings; nil under `local`.
+    private let redis: RedisLimitPolicy?
+    /// `rate` and `burst` in thousandths of a request, as the Redis script takes them.
+    private let rateMilli: Int64
+    private let burstMilli: Int64
 
     init?(_ settings: inout PluginSettings) {
         let start = settings.issueCount
@@ -50,10 +59,19 @@ package final class LimitReqPlugin: GatewayPlugin {
         let burst = settings.number("burst", in: 0...Self.maximumBurst)
         let key = LimitKey.read(&settings, types: ["var", "var_combination"], defaultKey: nil)
         (rejectedCode, message) = LimitSupport.readRejection(&settings)
-        LimitSupport.readPolicy(&settings)
         nodelay = settings.bool("nodelay") ?? false
         degrade = settings.bool("allow_degradation") ?? false
-        guard settings.issueCount == start, let rate, let burst, let key else { return nil }
+        let policy = LimitSupport.readPolicy(
+            &settings,
+            plugin: "limit-req",
+            identity: "\(settings.scope)/limit-req/\(settings.text)",
+            allowBatch: false,
+            degrade: degrade
+        )
+        guard settings.issueCount == start, let rate, let burst, let key, let policy else { return nil }
+        redis = policy
+        rateMilli = max(1, Int64((rate * 1000).rounded()))
+        burstMilli = Int64((burst * 1000).rounded())
         self.key = key
         let scale = burst > 0 ? min(1000, (Double(Self.excessMask) / burst).rounded(.down)) : 1000
         self.scale = scale
@@ -64,6 +82,51 @@ package final class LimitReqPlugin: GatewayPlugin {
     }
 
     package func access(_ request: PluginRequest) -> PluginVerdict {
+        if let redis { return redisAccess(request, redis) }
+        return localAccess(request)
+    }
+
+    /// The `redis` policy: the bucket lives in Redis (one script call, the request waiting for it).
+    private func redisAccess(_ request: PluginRequest, _ redis: RedisLimitPolicy) -> PluginVerdict {
+        if let reply = request.takeRedisReply() {
+            switch reply {
+            case .values(let admitted, let excessMilli):
+                guard admitted != 0 else { return .reject(status: rejectedCode, message: message.bytes) }
+                if nodelay { return .proceed }
+                return LimitSupport.delay(UInt64(min(Double(max(excessMilli, 0)) / Double(rateMilli) * 1e9, 1e18)))
+            case .failed(let failure):
+                redis.count(failure, request)
+                return fallback(request, redis)
+            }
+        }
+        guard let client = request.redis else { return fallback(request, redis) }
+        if let failure = client.queueLimitRequest(
+            endpoint: redis.endpoint,
+            scope: redis.scope,
+            key: key.hash(request),
+            rateMilli: rateMilli,
+            burstMilli: burstMilli,
+            state: request.state,
+            now: request.now
+        ) {
+            redis.count(failure, request)
+            return fallback(request, redis)
+        }
+        redis.countCall(request)
+        return .awaitRedis
+    }
+
+    /// What `redis.on_error` says when Redis cannot decide.
+    private func fallback(_ request: PluginRequest, _ redis: RedisLimitPolicy) -> PluginVerdict {
+        switch redis.onError {
+        case .allow: return .proceed
+        case .deny: return .reject(503, LimitSupport.backendUnavailable)
+        case .local: return localAccess(request)
+        }
+    }
+
+    /// The `local` policy: this gateway's table.
+    private func localAccess(_ request: PluginRequest) -> PluginVerdict {
         let now = (request.now / 1_000_000) & Self.timeMask
         let scale = self.scale
         let drain = self.drain

@@ -1,8 +1,8 @@
 /// Settings and answers the `limit-count`, `limit-req` and `limit-conn` plugins share.
 enum LimitSupport {
-    /// The settings of APISIX's `redis` and `redis-cluster` policies. Accepted, so a configuration
-    /// written for APISIX reads; ignored with the `local` policy, as APISIX does, and the other policies
-    /// are reported as not supported yet.
+    /// APISIX's flat settings of the `redis` and `redis-cluster` policies. Accepted, so a configuration
+    /// written for APISIX reads; ignored with the `local` policy, as APISIX does. `limit-count` and
+    /// `limit-req` run the `redis` policy (``RedisLimitPolicy``); `redis-cluster` is not supported yet.
     static let redisKeys = [
         "redis_host", "redis_port", "redis_username", "redis_password", "redis_database", "redis_timeout",
         "redis_ssl", "redis_ssl_verify", "redis_cluster_nodes", "redis_cluster_name", "redis_cluster_ssl",
@@ -28,8 +28,42 @@ enum LimitSupport {
         return elapsed > mask - clockSkew ? 0 : elapsed
     }
 
-    /// Reads `policy`: only "local" runs for now.
-    static func readPolicy(_ settings: inout PluginSettings) {
+    /// Reads `policy` (default `local`) and, for `redis`, its settings; `.some(nil)` is the local policy,
+    /// nil a problem reported. `identity` names the counters in Redis.
+    static func readPolicy(
+        _ settings: inout PluginSettings,
+        plugin: String,
+        identity: String,
+        allowBatch: Bool,
+        degrade: Bool
+    ) -> RedisLimitPolicy?? {
+        guard settings.has("policy") else { return .some(nil) }
+        guard let policy = settings.choice("policy", in: ["local", "redis", "redis-cluster"]) else { return nil }
+        switch policy {
+        case "redis":
+            guard
+                let redis = RedisLimitPolicy.read(
+                    &settings,
+                    plugin: plugin,
+                    identity: identity,
+                    allowBatch: allowBatch,
+                    degrade: degrade
+                )
+            else { return nil }
+            return .some(redis)
+        case "redis-cluster":
+            settings.report(
+                "policy",
+                "\"redis-cluster\" is not supported yet: use \"redis\" (one server) or \"local\""
+            )
+            return nil
+        default:
+            return .some(nil)
+        }
+    }
+
+    /// Reads `policy` for a plugin that counts only locally (`limit-conn`).
+    static func readLocalPolicy(_ settings: inout PluginSettings) {
         guard settings.has("policy"), let policy = settings.choice("policy", in: ["local", "redis", "redis-cluster"])
         else { return }
         if policy != "local" {
@@ -39,6 +73,9 @@ enum LimitSupport {
             )
         }
     }
+
+    /// The body of a `redis.on_error: deny` rejection.
+    static let backendUnavailable: StaticString = "rate limit backend unavailable"
 
     /// Reads `rejected_code` (200–599) and `rejected_msg` (the message of the JSON body; the code's reason
     /// phrase when absent).
