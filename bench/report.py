@@ -10,6 +10,12 @@ Records (one per line, tab-separated, first field is the kind):
   startrss TARGET KB
   idle     TARGET N RSS_BEFORE_KB RSS_AFTER_KB CLIENT_SUMMARY
   slow     TARGET N REQ_PER_S_WITHOUT P99_WITHOUT REQ_PER_S_WITH P99_WITH ERRORS_WITH CLIENT_SUMMARY
+  redis    TARGET ROUND SCENARIO REQUESTS SCRIPT_CALLS SCRIPT_USEC GATEWAY_CALLS REDIS_CPU_US_PER_REQUEST
+           [PERMITS_TAKEN]
+           (a round of a target whose limit is in Redis: the requests wrk completed, the script calls Redis
+           served and the µs it spent in them, the gateway's own count of calls (-1: not scraped),
+           redis-server's CPU time per request, and how far the counters in Redis went down (-1: a window
+           ended during the round))
 Usage: report.py RECORDS [--markdown FILE]  (markdown goes to FILE, else to stdout after the text table)
 """
 
@@ -19,7 +25,7 @@ import statistics
 import sys
 
 ORDER = ["backend", "nginx", "nginx-keyauth", "haproxy", "haproxy-keyauth", "gateway", "gateway-keyauth",
-         "gateway-jwt", "gateway-limitcount", "gateway-tracing", "gateway-plugins", "gateway-plugintiming", "gateway-bare",
+         "gateway-jwt", "gateway-limitcount", "gateway-limitredis", "gateway-limitredisbatch", "gateway-tracing", "gateway-plugins", "gateway-plugintiming", "gateway-bare",
          "gateway-epoll", "nginx-tls", "haproxy-tls", "gateway-tls"]
 TLS_TARGETS = ["nginx-tls", "haproxy-tls", "gateway-tls"]
 LABELS = {
@@ -32,6 +38,8 @@ LABELS = {
     "gateway-keyauth": "gateway + key-auth (metrics + access log on)",
     "gateway-jwt": "gateway + jwt-auth HS256 (metrics + access log on)",
     "gateway-limitcount": "gateway + limit-count (metrics + access log on)",
+    "gateway-limitredis": "gateway + limit-count, policy redis (metrics + access log on)",
+    "gateway-limitredisbatch": "gateway + limit-count, policy redis with batch (metrics + access log on)",
     "gateway-tracing": "gateway + tracing, sampling_ratio 0.01, OTLP export (metrics + access log on)",
     "gateway-plugins": "gateway + key-auth, limit-count, response-rewrite (plugin timing off)",
     "gateway-plugintiming": "gateway + key-auth, limit-count, response-rewrite (plugin timing on)",
@@ -44,13 +52,14 @@ LABELS = {
 
 # The scenarios in the order run.sh runs them, the title of each one's throughput table, the (plain,
 # with check or plugin, label) pairs whose ratio is the cost of the check, and what that is called.
-SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "tracing", "plugin-timing", "stress", "https", "https-close",
+SCENARIOS = ["proxy", "key-auth", "jwt-auth", "limit-count", "limit-redis", "tracing", "plugin-timing", "stress", "https", "https-close",
              "https-full", "https-resumed"]
 TITLES = {
     "proxy": "Throughput",
     "key-auth": "key-auth: throughput, every request carrying the API key",
     "jwt-auth": "jwt-auth: throughput, every request carrying an HS256 token",
     "limit-count": "limit-count: throughput",
+    "limit-redis": "limit-redis: throughput, limit-count with policy local, redis and redis with batch",
     "tracing": "tracing: throughput, traces started and propagated on every request, 1% sampled and exported",
     "plugin-timing": "plugin-timing: throughput, three plugins on the route, every request carrying the API key",
     "stress": "stress: throughput with many connections",
@@ -82,6 +91,10 @@ NOUNS = {"key-auth": "check", "jwt-auth": "plugin", "limit-count": "plugin", "tr
          "plugin-timing": "timing"}
 # What the cost table calls the two sides when not "plain" and "with NOUN".
 SIDES = {"plugin-timing": ("timing off", "timing on"), "tracing": ("tracing off", "tracing on")}
+# limit-redis: the local policy, the reference of the redis variants, and the redis variants (policy names).
+REDIS_REFERENCE = "gateway-limitcount"
+REDIS_VARIANTS = {"gateway-limitcount": "local", "gateway-limitredis": "redis",
+                  "gateway-limitredisbatch": "redis, batch"}
 # The issue's target for the gateway's key-auth: req/s with the plugin / req/s plain.
 TARGET_RATIOS = {"key-auth": ("gateway", "gateway-keyauth", 0.95), "tracing": ("gateway", "gateway-tracing", 0.97)}
 # Budgets for the extra CPU per request (with / plain - 1): the gateway's observability budget.
@@ -92,7 +105,7 @@ CPU_BUDGETS = {"plugin-timing": ("gateway-plugins", "gateway-plugintiming", 0.03
 def load(path):
     """rounds is {scenario: {target: [(req/s, p99, non-2xx, socket errors, CPU µs/request, resumed,
     client CPU µs/request)]}}."""
-    meta, rounds, startrss, idle, slow = {}, {}, {}, {}, {}
+    meta, rounds, startrss, idle, slow, redis = {}, {}, {}, {}, {}, {}
     with open(path) as file:
         for line in file:
             fields = line.rstrip("\n").split("\t")
@@ -107,6 +120,10 @@ def load(path):
                 client_cpu = float(rest[9]) if len(rest) > 9 else math.nan
                 rounds.setdefault(scenario, {}).setdefault(rest[0], []).append(
                     (float(rest[2]), float(rest[3]), int(rest[4]), int(rest[5]), cpu, resumed, client_cpu))
+            elif kind == "redis":
+                redis.setdefault(rest[2], {}).setdefault(rest[0], []).append(
+                    (int(rest[3]), int(rest[4]), int(rest[5]), int(rest[6]), float(rest[7]),
+                     int(rest[8]) if len(rest) > 8 else -1))
             elif kind == "startrss":
                 startrss[rest[0]] = int(rest[1])
             elif kind == "idle":
@@ -114,7 +131,7 @@ def load(path):
             elif kind == "slow":
                 slow[rest[0]] = (int(rest[1]), float(rest[2]), float(rest[3]), float(rest[4]), float(rest[5]),
                                  int(rest[6]), rest[7])
-    return meta, rounds, startrss, idle, slow
+    return meta, rounds, startrss, idle, slow, redis
 
 
 def kilo(value):
@@ -261,6 +278,53 @@ def budget_line(scenario, rounds):
             f"{verdict} (medians over rounds; reported, not a gate)")
 
 
+def redis_rows(rounds, redis, batch):
+    """limit-redis: each policy's medians against the local policy's (same rounds), Redis calls per request
+    (over all rounds: Redis's count of script calls, and the gateway's own) and Redis's CPU per request."""
+    local = rounds.get(REDIS_REFERENCE)
+    rps0, p990, cpu0 = medians(local) if local else (None, None, None)
+    rows = []
+    for target, policy in REDIS_VARIANTS.items():
+        if target not in rounds:
+            continue
+        rps, p99, cpu = medians(rounds[target])
+        errors = sum(r[2] + r[3] for r in rounds[target])
+        seen = redis.get(target, [])
+        requests = sum(r[0] for r in seen)
+        calls = sum(r[1] for r in seen)
+        usec = sum(r[2] for r in seen)
+        gateway = [r for r in seen if r[3] >= 0]
+        redis_cpu = statistics.median(r[4] for r in seen) if seen else None
+        counted = [r for r in seen if r[5] >= 0]
+        counted_requests = sum(r[0] for r in counted)
+        permits_cell = (f"{sum(r[5] for r in counted) / counted_requests:.2f} ({len(counted)} of {len(seen)} rounds)"
+                        if counted_requests else "n/a")
+        if policy == "local":
+            permits_cell = "-"
+            calls_cell = gateway_cell = "0 (no Redis)"
+            per_call = "-"
+            redis_cpu_cell, total_ratio = "-", ratio(cpu, cpu0)
+        else:
+            calls_cell = f"{calls / requests:.4f}" if requests else "n/a"
+            gateway_requests = sum(r[0] for r in gateway)
+            gateway_cell = f"{sum(r[3] for r in gateway) / gateway_requests:.4f}" if gateway_requests else "n/a"
+            per_call = f"{usec / calls:.2f}" if calls else "n/a"
+            redis_cpu_cell = f"{redis_cpu:.2f}" if redis_cpu is not None else "n/a"
+            total_ratio = ratio(cpu + redis_cpu, cpu0) if cpu is not None and redis_cpu is not None else "n/a"
+        name = f"{policy} {batch}" if policy == "redis, batch" and batch else policy
+        rows.append([
+            name, kilo(rps), ratio(rps, rps0), f"{p99:.2f} ms", ratio(p99, p990),
+            f"{cpu:.2f}" if cpu is not None else "n/a", ratio(cpu, cpu0), redis_cpu_cell, total_ratio,
+            calls_cell, gateway_cell, permits_cell, per_call, str(errors),
+        ])
+    header = ["policy", "median req/s", "req/s vs local", "median p99", "p99 vs local", "gateway CPU µs/request",
+              "gateway CPU vs local", "redis-server CPU µs/request", "gateway + Redis CPU vs local",
+              "Redis calls per request", "gateway backend calls per request", "permits taken in Redis per request",
+              "Redis µs per script call",
+              "non-2xx + socket errors"]
+    return header, rows
+
+
 def idle_rows(startrss, idle, targets):
     rows = []
     for target in targets:
@@ -306,7 +370,7 @@ def main():
     parser.add_argument("records")
     parser.add_argument("--markdown")
     args = parser.parse_args()
-    meta, rounds, startrss, idle, slow = load(args.records)
+    meta, rounds, startrss, idle, slow, redis = load(args.records)
 
     # (title, table, markdown text before the table, line after it)
     tables = []
@@ -324,6 +388,9 @@ def main():
         table = throughput_rows(runs, compare=reference in runs, reference=reference,
                                 client_cpu=scenario in CLIENT_CPU)
         tables.append((title, table, intro, goal_line(scenario, runs)))
+        if scenario == "limit-redis":
+            tables.append(("limit-redis: each policy against the local one (same rounds), and what Redis served",
+                           redis_rows(runs, redis.get(scenario, {}), meta.get("redis-batch")), None, None))
         if scenario in PAIRS:
             noun = NOUNS[scenario]
             sides = SIDES.get(scenario)

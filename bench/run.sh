@@ -2,8 +2,8 @@
 # Whole-process proxy comparison: an nginx backend, then nginx, HAProxy and the gateway proxying to it,
 # all with the same worker count, driven by wrk in alternating rounds; requests/s, p99 and CPU time per
 # request of each target. Scenarios add API-key checks (all three), jwt-auth and limit-count (the gateway),
-# the gateway's per-plugin timing, 500 connections and TLS (keep-alive, a handshake per request, idle
-# sessions). See bench/README.md.
+# limit-count with its counters in Redis, the gateway's per-plugin timing, 500 connections and TLS
+# (keep-alive, a handshake per request, idle sessions). See bench/README.md.
 set -euo pipefail
 
 usage() {
@@ -25,6 +25,15 @@ Options:
                              jwt-auth     the gateway plain and with jwt-auth; wrk sends an HS256 token
                              limit-count  the gateway plain and with limit-count (one key, LIMIT_COUNT per
                                           60 s, never reached)
+                             limit-redis  the same limit-count three ways in the same rounds: policy local
+                                          (gateway-limitcount), policy redis (gateway-limitredis, one
+                                          Redis call a request) and policy redis with redis.batch
+                                          REDIS_BATCH (gateway-limitredisbatch, one call per lease);
+                                          starts its own redis-server (--save "" --appendonly no) on
+                                          REDIS_PORT; ratios redis / local, Redis calls per request
+                                          (EVALSHA calls Redis served / requests wrk completed, and the
+                                          gateway's gateway_rate_limit_backend_calls_total) and Redis's
+                                          own CPU per request. Needs redis-server and redis-cli.
                              tracing      the gateway plain and with tracing (sampling_ratio 0.01: a trace
                                           started and a traceparent sent upstream on every request, 1% of
                                           them sampled and exported over OTLP/HTTP to
@@ -67,8 +76,11 @@ Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 
   SCENARIOS=proxy (as --scenario)  STRESS_CONNECTIONS=500 STRESS_THREADS=$THREADS
   LIMIT_COUNT=67108863 (limit-count's count per 60 s window; the plugin's maximum)
   NGINX_KEYAUTH_PORT=18086 HAPROXY_KEYAUTH_PORT=18087 GATEWAY_KEYAUTH_PORT=18088 GATEWAY_JWT_PORT=18089
-  GATEWAY_LIMITCOUNT_PORT=18091 GATEWAY_TRACING_PORT=18097 OTLP_PORT=18099 GATEWAY_PLUGINS_PORT=18093 GATEWAY_PLUGINTIMING_PORT=18096
+  GATEWAY_LIMITCOUNT_PORT=18091 GATEWAY_LIMITREDIS_PORT=18111 GATEWAY_LIMITREDISBATCH_PORT=18112
+  GATEWAY_TRACING_PORT=18097 OTLP_PORT=18119 GATEWAY_PLUGINS_PORT=18093 GATEWAY_PLUGINTIMING_PORT=18096
   (the targets with the check or plugins; gateway control on port + 10)
+  REDIS_PORT=18113 (the limit-redis scenario's redis-server)  REDIS_BATCH=100 (gateway-limitredisbatch's
+  redis.batch: permits a worker leases per Redis call)
   NGINX_TLS_PORT=18441 GATEWAY_TLS_PORT=18442 HAPROXY_TLS_PORT=18443 (https; gateway control on 18452)
   HTTPS_CONNECTIONS=$CONNECTIONS (connections in flight in https-close, https-full and https-resumed)
   HTTPS_IDLE_CONNECTIONS=2000 (idle TLS connections held against each TLS proxy; 0 leaves it out)
@@ -109,8 +121,13 @@ HAPROXY_KEYAUTH_PORT=${HAPROXY_KEYAUTH_PORT:-18087}
 GATEWAY_KEYAUTH_PORT=${GATEWAY_KEYAUTH_PORT:-18088}
 GATEWAY_JWT_PORT=${GATEWAY_JWT_PORT:-18089}
 GATEWAY_LIMITCOUNT_PORT=${GATEWAY_LIMITCOUNT_PORT:-18091}
+GATEWAY_LIMITREDIS_PORT=${GATEWAY_LIMITREDIS_PORT:-18111}
+GATEWAY_LIMITREDISBATCH_PORT=${GATEWAY_LIMITREDISBATCH_PORT:-18112}
+REDIS_PORT=${REDIS_PORT:-18113}
+REDIS_BATCH=${REDIS_BATCH:-100}
 GATEWAY_TRACING_PORT=${GATEWAY_TRACING_PORT:-18097}
-OTLP_PORT=${OTLP_PORT:-18099}
+# Not 18099: that is gateway-jwt's control listener (18089 + 10).
+OTLP_PORT=${OTLP_PORT:-18119}
 TRACING_RATIO=${TRACING_RATIO:-0.01}
 # 18092, 18094 and 18095 are control listeners (gateway, gateway-bare, gateway-epoll + 10).
 GATEWAY_PLUGINS_PORT=${GATEWAY_PLUGINS_PORT:-18093}
@@ -145,7 +162,7 @@ while (($#)); do
 done
 
 require_whole_numbers WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME \
-    STRESS_CONNECTIONS STRESS_THREADS LIMIT_COUNT HTTPS_CONNECTIONS HTTPS_IDLE_CONNECTIONS
+    STRESS_CONNECTIONS STRESS_THREADS LIMIT_COUNT HTTPS_CONNECTIONS HTTPS_IDLE_CONNECTIONS REDIS_PORT REDIS_BATCH
 ((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
 for target in $TARGETS; do
     case "$target" in
@@ -156,7 +173,7 @@ done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 # Scenarios: --scenario wins over SCENARIOS; they run in this order whatever the order asked for.
-ALL_SCENARIOS="proxy key-auth jwt-auth limit-count tracing plugin-timing stress https"
+ALL_SCENARIOS="proxy key-auth jwt-auth limit-count limit-redis tracing plugin-timing stress https"
 # The https scenario runs as these parts, each with its own warm-up, rounds and table.
 HTTPS_PARTS="https https-close https-full https-resumed"
 [[ -n $scenario_options ]] && SCENARIOS=$scenario_options
@@ -181,6 +198,8 @@ scenario_targets() {
             ;;
         jwt-auth) if wants gateway; then echo "gateway gateway-jwt"; fi ;;
         limit-count) if wants gateway; then echo "gateway gateway-limitcount"; fi ;;
+        # The local policy is the reference the two redis variants are compared with.
+        limit-redis) if wants gateway; then echo "gateway-limitcount gateway-limitredis gateway-limitredisbatch"; fi ;;
         tracing) if wants gateway; then echo "gateway gateway-tracing"; fi ;;
         # Both with the same three plugins; only metrics.plugin_timing differs (off is the plain one).
         plugin-timing) if wants gateway; then echo "gateway-plugins gateway-plugintiming"; fi ;;
@@ -254,9 +273,14 @@ if has_scenario stress; then
     # at its default of 65536 in every config here; one worker may get all the connections.
     ((STRESS_CONNECTIONS <= 65536)) || die "STRESS_CONNECTIONS above 65536 needs the gateway's limits.max_connections raised"
 fi
-if has_scenario limit-count || has_scenario plugin-timing; then
+if has_scenario limit-count || has_scenario limit-redis || has_scenario plugin-timing; then
     # The plugin refuses a count above 2^26 - 1.
     ((LIMIT_COUNT >= 1 && LIMIT_COUNT <= 67108863)) || die "LIMIT_COUNT must be 1 to 67108863 (limit-count's maximum)"
+fi
+if has_scenario limit-redis; then
+    # The plugin's redis.batch is 1 to 1,000,000 (RedisLimitPolicy.maximumBatch).
+    ((REDIS_BATCH >= 1 && REDIS_BATCH <= 1000000)) || die "REDIS_BATCH must be 1 to 1000000 (redis.batch's range)"
+    ((REDIS_PORT >= 1 && REDIS_PORT <= 65535)) || die "REDIS_PORT must be a TCP port"
 fi
 
 require nginx "apt-get install nginx"
@@ -270,6 +294,10 @@ require getconf "libc-bin"
 if has_scenario https; then
     require openssl "apt-get install openssl"
     require cc "apt-get install gcc"
+fi
+if has_scenario limit-redis; then
+    require redis-server "apt-get install redis-server (scripts/deps)"
+    require redis-cli "apt-get install redis-tools (scripts/deps)"
 fi
 if [[ " $run_targets" == *" gateway"* ]]; then
     [[ -x $GATEWAY_BIN ]] || die "gateway binary '$GATEWAY_BIN' is missing or not executable; build it with 'swift build -c release' or set GATEWAY_BIN"
@@ -301,6 +329,8 @@ fi
 bench_init /tmp/gateway-bench.XXXXXX "logs, configs and raw wrk output"
 records=$tmp/records.tsv
 : >"$records"
+# The machine may be shared: the 1-minute load average at the start and the end goes into the report.
+load_at_start=$(cut -d ' ' -f 1 /proc/loadavg)
 
 port_of() {
     case "$1" in
@@ -310,6 +340,7 @@ port_of() {
         nginx-keyauth) echo "$NGINX_KEYAUTH_PORT" ;; haproxy-keyauth) echo "$HAPROXY_KEYAUTH_PORT" ;;
         gateway-keyauth) echo "$GATEWAY_KEYAUTH_PORT" ;; gateway-jwt) echo "$GATEWAY_JWT_PORT" ;;
         gateway-limitcount) echo "$GATEWAY_LIMITCOUNT_PORT" ;; gateway-tracing) echo "$GATEWAY_TRACING_PORT" ;;
+        gateway-limitredis) echo "$GATEWAY_LIMITREDIS_PORT" ;; gateway-limitredisbatch) echo "$GATEWAY_LIMITREDISBATCH_PORT" ;;
         gateway-plugins) echo "$GATEWAY_PLUGINS_PORT" ;; gateway-plugintiming) echo "$GATEWAY_PLUGINTIMING_PORT" ;;
         nginx-tls) echo "$NGINX_TLS_PORT" ;; haproxy-tls) echo "$HAPROXY_TLS_PORT" ;;
         gateway-tls) echo "$GATEWAY_TLS_PORT" ;;
@@ -363,6 +394,7 @@ for target in $run_targets; do
     port_open "$(port_of "$target")" && die "$HOST:$(port_of "$target") ($target) is already in use; set ${port_variable//-/_}_PORT"
 done
 port_open "$BACKEND_PORT" && die "$HOST:$BACKEND_PORT (backend) is already in use; set BACKEND_PORT"
+if has_scenario limit-redis && port_open "$REDIS_PORT"; then die "$HOST:$REDIS_PORT (redis) is already in use; set REDIS_PORT"; fi
 
 # Backend: always one nginx worker answering a fixed body, so every proxy meets the same ceiling.
 {
@@ -463,6 +495,15 @@ gateway_variant gateway-jwt "$GATEWAY_JWT_PORT" "jwt-auth: {}" \
     "jwt-auth: {key: $JWT_KEY, secret: $JWT_SECRET, algorithm: HS256}" >"$tmp/gateway-jwt.yaml"
 gateway_variant gateway-limitcount "$GATEWAY_LIMITCOUNT_PORT" \
     "limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}" >"$tmp/gateway-limitcount.yaml"
+# The same limit with its counter in Redis: one EVALSHA a request, or with redis.batch one per lease of
+# REDIS_BATCH permits. on_error deny: a failed Redis call answers 503 (non-2xx in wrk) instead of falling
+# back to a local count, which would measure the local policy under the redis variant's name.
+redis_limit() { # EXTRA_REDIS_KEYS
+    echo "limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: redis, redis: {host: \"$HOST\", port: $REDIS_PORT, timeout: 1, on_error: deny$1}}"
+}
+gateway_variant gateway-limitredis "$GATEWAY_LIMITREDIS_PORT" "$(redis_limit "")" >"$tmp/gateway-limitredis.yaml"
+gateway_variant gateway-limitredisbatch "$GATEWAY_LIMITREDISBATCH_PORT" "$(redis_limit ", batch: $REDIS_BATCH")" \
+    >"$tmp/gateway-limitredisbatch.yaml"
 # Tracing: the shipped defaults on their own port, plus a tracing section exporting to the test receiver.
 {
     sed -e "s#$HOST:$GATEWAY_PORT#$HOST:$GATEWAY_TRACING_PORT#" \
@@ -575,7 +616,7 @@ fi
 # The targets with a check must refuse what they should refuse: a configuration that let every request
 # through would measure a proxy without its check. Each answers 200 with the credential wrk sends.
 expect_check_statuses() { # TARGET
-    local target=$1 port headers
+    local target=$1 port headers header before after calls
     port=$(port_of "$target")
     case "$target" in
         *-keyauth)
@@ -600,6 +641,35 @@ expect_check_statuses() { # TARGET
                 die "$target answered without 'X-RateLimit-Limit: $LIMIT_COUNT', is limit-count on? Headers: $(tr -d '\r' <<<"$headers" | tr '\n' ' ')"
             }
             ;;
+        gateway-limitredis | gateway-limitredisbatch)
+            # Its first request must reach Redis: a gw:lc:* key appears (or, when another variant shares
+            # the counter, changes), and the gateway counts the call it made.
+            before=$(redis_counters)
+            expect_200 "$target" "$port"
+            headers=$(curl -s -D - -o /dev/null --max-time "$bench_curl_max_time" "http://$HOST:$port/") || true
+            for header in "limit: $LIMIT_COUNT" "remaining: [0-9]+" "reset: [0-9]+"; do
+                grep -qiE "^x-ratelimit-$header\b" <<<"$headers" || {
+                    failed=1
+                    die "$target answered without 'X-RateLimit-$header', is limit-count on? Headers: $(tr -d '\r' <<<"$headers" | tr '\n' ' ')"
+                }
+            done
+            after=$(redis_counters)
+            if [[ -z $after || $after == "$before" ]]; then
+                failed=1
+                die "$target: no gw:lc:* key in Redis appeared or changed after two requests (before: '$before', after: '$after'); is policy redis on? (log: $tmp/$target.log)"
+            fi
+            # The counter is the workers' own; a few tries, 0.3 s apart, in case a scrape runs ahead of it.
+            for _ in 1 2 3 4 5; do
+                calls=$(backend_calls "$target")
+                [[ -n $calls ]] && ((calls > 0)) && break
+                sleep 0.3
+            done
+            if [[ -z $calls ]] || ((calls == 0)); then
+                failed=1
+                die "$target: gateway_rate_limit_backend_calls_total is '$calls' after two requests"
+            fi
+            log "$target: X-RateLimit-* headers; Redis keys after its first requests: $(tr '\n' ' ' <<<"$after"); backend calls $calls"
+            ;;
         gateway-plugins | gateway-plugintiming)
             # One request with the key, then the timing series: the timed variant must have observed
             # key-auth's rewrite, the untimed one must not (else both would measure the same thing).
@@ -616,6 +686,39 @@ expect_check_statuses() { # TARGET
             ;;
     esac
 }
+
+# redis_cli ARG...: redis-cli against the scenario's redis-server, without the \r of its raw output.
+redis_cli() { redis-cli -h "$HOST" -p "$REDIS_PORT" "$@" | tr -d '\r'; }
+# redis_counters: every gw:lc:* key in Redis with its value, "KEY=VALUE" a line, sorted.
+redis_counters() {
+    local key
+    for key in $(redis_cli --scan --pattern 'gw:lc:*' | sort); do
+        echo "$key=$(redis_cli get "$key")"
+    done
+}
+# permits_taken BEFORE AFTER: how far Redis's counters (two redis_counters snapshots) went down between
+# them, the permits taken; -1 when a window ended or started in between (a key gone, new or gone up).
+permits_taken() {
+    awk -F= '$1 == "" { next } NR == FNR { before[$1] = $2; next }
+        { if (!($1 in before) || $2 > before[$1]) reset = 1; else { taken += before[$1] - $2; seen[$1] = 1 } }
+        END { for (key in before) if (!(key in seen)) reset = 1; print reset ? -1 : taken + 0 }' \
+        <(printf '%s\n' "$1") <(printf '%s\n' "$2")
+}
+# redis_script_calls: "CALLS USEC", the script calls Redis has served (EVALSHA, plus EVAL: the fallback
+# after NOSCRIPT) and the microseconds it spent in them, from INFO commandstats (since start; rounds take
+# differences, so nothing is reset).
+redis_script_calls() {
+    redis_cli info commandstats | awk -F '[:=,]' '$1 == "cmdstat_evalsha" || $1 == "cmdstat_eval" { calls += $3; usec += $5 }
+        END { printf "%d %d\n", calls, usec }'
+}
+# backend_calls TARGET: the gateway's gateway_rate_limit_backend_calls_total (all plugins) from its control
+# listener (port + 10), "" when /metrics does not answer.
+backend_calls() {
+    local scrape
+    scrape=$(curl -sf --max-time "$bench_curl_max_time" "http://$HOST:$(($(port_of "$1") + 10))/metrics") || return 0
+    awk '$1 ~ /^gateway_rate_limit_backend_calls_total([{]|$)/ { calls += $2 } END { printf "%d\n", calls }' <<<"$scrape"
+}
+is_redis_target() { [[ $1 == gateway-limitredis || $1 == gateway-limitredisbatch ]]; }
 
 # The series the plugin-timing check reads: key-auth's rewrite phase, observed once per request it sees.
 timing_series='gateway_plugin_duration_seconds_count{plugin="key-auth",phase="rewrite"}'
@@ -674,7 +777,15 @@ if in_run gateway-tracing; then
     start otlp-receiver "$OTLP_PORT" python3 "$repo_root/Tests/Support/otlp_receiver.py" --port "$OTLP_PORT" \
         --port-file "$tmp/otlp.port" --out "$tmp/otlp.jsonl" --count-only
 fi
-for target in gateway-keyauth gateway-jwt gateway-limitcount gateway-tracing gateway-plugins gateway-plugintiming; do
+if has_scenario limit-redis; then
+    # Nothing written to disk; the log goes to $tmp/redis.log. Stopped on exit with everything `start` started.
+    start redis "$REDIS_PORT" redis-server --bind "$HOST" --port "$REDIS_PORT" --save "" --appendonly no \
+        --dir "$tmp" --daemonize no
+    [[ $(redis_cli ping) == PONG ]] || { failed=1; die "redis-server on $HOST:$REDIS_PORT does not answer PING (log: $tmp/redis.log)"; }
+    log "redis: $(redis-server --version | head -n 1) on $HOST:$REDIS_PORT, pid ${pid_of[redis]}"
+fi
+for target in gateway-keyauth gateway-jwt gateway-limitcount gateway-limitredis gateway-limitredisbatch gateway-tracing \
+    gateway-plugins gateway-plugintiming; do
     in_run "$target" || continue
     start "$target" "$(port_of "$target")" "$GATEWAY_BIN" run --config "$tmp/$target.yaml"
     expect_check_statuses "$target"
@@ -817,11 +928,26 @@ measure() { # target label
     out="$tmp/wrk-$target-$label.txt"
     root=${pid_of[$target]}
     [[ $target == gateway-tls ]] && ((count_resumptions)) && tls_before=$(tls_counts "$target")
+    local redis_target=0 script_before="" script_after="" calls_before="" calls_after="" redis_ticks_before=0 redis_ticks_after=0
+    local counters_before="" counters_after=""
+    if is_redis_target "$target"; then
+        redis_target=1
+        counters_before=$(redis_counters)
+        script_before=$(redis_script_calls)
+        calls_before=$(backend_calls "$target")
+        redis_ticks_before=$(cpu_ticks "${pid_of[redis]}")
+    fi
     ticks_before=$(cpu_ticks "$root")
     client_before=$(client_ticks)
     run_wrk "$target" "$(port_of "$target")" "$DURATION" "$out"
     client_after=$(client_ticks)
     ticks_after=$(cpu_ticks "$root")
+    if ((redis_target)); then
+        redis_ticks_after=$(cpu_ticks "${pid_of[redis]}")
+        script_after=$(redis_script_calls)
+        calls_after=$(backend_calls "$target")
+        counters_after=$(redis_counters)
+    fi
     [[ $target == gateway-tls ]] && ((count_resumptions)) && tls_after=$(tls_counts "$target")
     resumed=""
     if [[ $client == tls_connect ]]; then
@@ -840,6 +966,18 @@ measure() { # target label
         'BEGIN { printf "%.3f", t * 1000000 / hz / n }')
     client_cpu_us=$(awk -v t=$((client_after - client_before)) -v hz="$clk_tck" -v n="$requests" \
         'BEGIN { printf "%.3f", t * 1000000 / hz / n }')
+    # A redis target's round as Redis saw it: "REQUESTS SCRIPT_CALLS SCRIPT_USEC GATEWAY_CALLS
+    # REDIS_CPU_US_PER_REQUEST PERMITS_TAKEN" (GATEWAY_CALLS -1 when the gateway's /metrics did not answer,
+    # PERMITS_TAKEN -1 when a window ended or started during the round).
+    redis_round=""
+    if ((redis_target)); then
+        local c0 u0 c1 u1 gateway_calls=-1
+        read -r c0 u0 <<<"$script_before"
+        read -r c1 u1 <<<"$script_after"
+        [[ -n $calls_before && -n $calls_after ]] && gateway_calls=$((calls_after - calls_before))
+        redis_round="$requests $((c1 - c0)) $((u1 - u0)) $gateway_calls $(awk -v t=$((redis_ticks_after - redis_ticks_before)) \
+            -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.3f", t * 1000000 / hz / n }') $(permits_taken "$counters_before" "$counters_after")"
+    fi
 }
 
 # Each scenario: a warm-up of its targets, then its rounds, the targets alternating within each round.
@@ -874,6 +1012,12 @@ for scenario in "${run_scenarios[@]}"; do
             fi
             printf 'round\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$rps" "$p99" "$non2xx" "$sockerr" \
                 "$cpu_us" "$scenario" "$resumed" "$client_cpu_us" >>"$records"
+            if [[ -n $redis_round ]]; then
+                read -r r_requests r_calls r_usec r_gateway r_cpu r_permits <<<"$redis_round"
+                log "${prefix}round $round $target: Redis served $r_calls script calls ($(awk -v c="$r_calls" -v n="$r_requests" 'BEGIN { printf "%.4f", c / n }') a request, ${r_usec} µs in them), the gateway counted $r_gateway backend calls; permits taken in Redis $r_permits (-1: a window ended); redis-server CPU $r_cpu µs/request"
+                printf 'redis\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$scenario" "$r_requests" "$r_calls" "$r_usec" \
+                    "$r_gateway" "$r_cpu" "$r_permits" >>"$records"
+            fi
             if [[ $scenario != proxy ]] && ((non2xx + sockerr > 0)); then
                 log "warning: $target answered $non2xx non-2xx and had $sockerr socket errors in $scenario round $round ($tmp/wrk-$target-${file_prefix}round$round.txt)"
                 keep_tmp=1
@@ -962,13 +1106,21 @@ check_alive
 if in_run gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
 fi
-for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount gateway-tracing \
-    gateway-plugins gateway-plugintiming gateway-tls; do
+for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount gateway-limitredis \
+    gateway-limitredisbatch gateway-tracing gateway-plugins gateway-plugintiming gateway-tls; do
     in_run "$target" || continue
     if [[ $target != gateway-bare ]]; then
         # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
         scrape=$(curl -s "http://$HOST:$(($(port_of "$target") + 10))/metrics" || true)
         log "$target access log: $(grep -E '^gateway_access_log_(records|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
+    fi
+    if is_redis_target "$target"; then
+        # Every call must have been answered: an error means a request was denied (on_error deny) or timed.
+        log "$target Redis: $(grep -E '^gateway_rate_limit_backend_(calls|errors)_total' <<<"$scrape" | tr '\n' ' ')"
+        if awk '$1 ~ /^gateway_rate_limit_backend_errors_total/ && $2 > 0 { bad = 1 } END { exit !bad }' <<<"$scrape"; then
+            log "warning: $target counted Redis errors (gateway_rate_limit_backend_errors_total above)"
+            keep_tmp=1
+        fi
     fi
     if [[ $target == gateway-tracing ]]; then
         log "$target spans: $(grep -E '^gateway_tracing_spans_(exported|dropped)_total' <<<"$scrape" | tr '\n' ' ')"
@@ -1012,13 +1164,14 @@ access_note="nginx access log $nginx_access_log"
 [[ $nginx_access_log == on ]] && access_note+=" (combined format, to a file)"
 {
     printf 'meta\tdate\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    printf 'meta\tmachine\t%s\n' "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)), all on loopback"
+    printf 'meta\tmachine\t%s\n' "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)), all on loopback; 1-minute load average $load_at_start at the start, $(cut -d ' ' -f 1 /proc/loadavg) at the end"
     targets_env=""
     [[ $TARGETS != "$DEFAULT_TARGETS" ]] && targets_env="TARGETS=\"$TARGETS\" "
     scenario_env=""
     ((only_proxy)) || [[ -n $scenario_options ]] || scenario_env="SCENARIOS=\"$SCENARIOS\" "
     if has_scenario stress; then scenario_env+="STRESS_CONNECTIONS=$STRESS_CONNECTIONS STRESS_THREADS=$STRESS_THREADS "; fi
-    if { has_scenario limit-count || has_scenario plugin-timing; } && [[ $LIMIT_COUNT != 67108863 ]]; then scenario_env+="LIMIT_COUNT=$LIMIT_COUNT "; fi
+    if { has_scenario limit-count || has_scenario limit-redis || has_scenario plugin-timing; } && [[ $LIMIT_COUNT != 67108863 ]]; then scenario_env+="LIMIT_COUNT=$LIMIT_COUNT "; fi
+    if has_scenario limit-redis && [[ $REDIS_BATCH != 100 ]]; then scenario_env+="REDIS_BATCH=$REDIS_BATCH "; fi
     if has_scenario https; then
         [[ $HTTPS_CONNECTIONS != "$CONNECTIONS" ]] && scenario_env+="HTTPS_CONNECTIONS=$HTTPS_CONNECTIONS "
         [[ $HTTPS_IDLE_CONNECTIONS != 2000 ]] && scenario_env+="HTTPS_IDLE_CONNECTIONS=$HTTPS_IDLE_CONNECTIONS "
@@ -1044,6 +1197,10 @@ access_note="nginx access log $nginx_access_log"
     fi
     if has_scenario limit-count; then
         printf 'meta\tsettings:limit-count\t%s\n' "\`gateway-limitcount\`: $plugin_base, route plugin \`limit-count: {count: $LIMIT_COUNT, time_window: 60, key: remote_addr, policy: local}\`. All of wrk's connections come from 127.0.0.1: every request counts against one key, one counter shared by all workers; the count is never reached (a 429 would show as non-2xx). Responses carry the three X-RateLimit-* headers."
+    fi
+    if has_scenario limit-redis; then
+        printf 'meta\tredis-batch\t%s\n' "$REDIS_BATCH"
+        printf 'meta\tsettings:limit-redis\t%s\n' "Three targets in the same rounds, each $plugin_base with one route plugin, all with \`count: $LIMIT_COUNT, time_window: 60, key: remote_addr\` (one key, never reached): \`gateway-limitcount\` with \`policy: local\`; \`gateway-limitredis\` with \`policy: redis, redis: {host: \"$HOST\", port: $REDIS_PORT, timeout: 1, on_error: deny}\` (one EVALSHA of the limit-count script a request, pipelined on each worker's connection); \`gateway-limitredisbatch\` the same plus \`batch: $REDIS_BATCH\` (a worker takes $REDIS_BATCH permits a call and spends them locally). on_error deny makes a failed Redis call a 503 (non-2xx) instead of a silent local count. $(redis-server --version | head -n 1 | sed 's/ sha=.*//') on $HOST:$REDIS_PORT, started by the script with \`--save \"\" --appendonly no\`, on the same cores. Before the rounds each redis target answered 200 with X-RateLimit-Limit/Remaining/Reset and a gw:lc:* key appeared (or changed) in Redis and in the gateway's gateway_rate_limit_backend_calls_total. Redis calls per request: EVALSHA (+ EVAL) calls Redis served during the round (INFO commandstats, difference) / requests wrk completed; gateway calls: gateway_rate_limit_backend_calls_total's difference / the same requests; permits taken per request: how far the gw:lc:* counters in Redis went down during the round / the same requests (rounds in which a 60 s window ended left out; 1 without batch; with batch, above 1 by the permits of leases replaced or left unused); Redis CPU: redis-server's user+system time in the round (/proc/PID/stat) / the same requests."
     fi
     if has_scenario tracing; then
         printf 'meta\tsettings:tracing\t%s\n' "\`gateway-tracing\`: the shipped defaults as \`gateway\` on their own port, plus \`tracing: {sampling_ratio: 0.01, otlp: {endpoint: http://$HOST:$OTLP_PORT/v1/traces}}\`. wrk sends no traceparent: every request starts a trace, gets its own span ids and a traceparent to the backend and a trace_id in its access line; 1% are sampled (a server and a client span each) and exported in batches to Tests/Support/otlp_receiver.py (Python, decoding with opentelemetry-proto)."

@@ -54,7 +54,14 @@ struct RunCommand: ParsableCommand {
             } else {
                 source = try ConfigLoader.source(path: path)
             }
-            configuration = try LoadedConfiguration.load(source)
+            // Logging is set up first (at the file's log_level): loading may already talk to etcd and log.
+            let level = try ConfigLoader.read(source).logLevel
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            configuration = try LoadedConfiguration.load(source, logger: Logger(label: "gateway"))
             plan = try ProxyPlan(config: configuration.config)
         } catch {
             var output = "\(quickStart == nil ? path : "command line"): invalid configuration\n"
@@ -64,12 +71,6 @@ struct RunCommand: ParsableCommand {
         }
         let source = quickStart.map { "command line (\($0.commandLine))" } ?? path
         let loaded = configuration.config
-        let level = loaded.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
         let logger = Logger(label: "gateway")
         do {
             let runtime = try GatewayRuntime(

@@ -28,19 +28,22 @@ extension AdminAPI {
         )
         proposed[kind, storedID] = resource
         try publish(proposed, current: &current)
-        return resource
+        // The store may have given it other indices (etcd's revision): answer with what it holds.
+        return current[kind, storedID] ?? resource
     }
 
     /// Hands `proposed` to `apply`; keeps it only when applied, else refuses with 400 (invalid) or 503 (store).
     func publish(_ proposed: ResourceSet, current: inout ResourceSet) throws(AdminRefusal) {
         switch apply(proposed) {
         case .applied:
-            current = proposed
+            current = live?() ?? proposed
         case .rejected(let issues):
             let detail = issues.isEmpty ? "" : ": " + issues.joined(separator: "; ")
             throw .badRequest("invalid configuration\(detail)")
         case .storeFailed(let message):
             throw AdminRefusal(.adminError(503, "failed to store the change, nothing changed: \(message)"))
+        case .conflict(let message):
+            throw AdminRefusal(.adminError(409, message))
         }
     }
 

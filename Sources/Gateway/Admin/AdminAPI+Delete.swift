@@ -10,6 +10,7 @@ extension AdminAPI {
         }
         let storedID = path.storedID(id)
         return state.withLock { current -> ControlResponse in
+            if let live { current = live() }
             do throws(AdminRefusal) {
                 let file = fileResources()
                 try refuseFileDefined(path.kind, storedID, file: file)

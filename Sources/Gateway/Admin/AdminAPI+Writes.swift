@@ -4,6 +4,7 @@ extension AdminAPI {
         do throws(AdminRefusal) {
             let value = try Self.parseBody(body, method: method)
             return try state.withLock { current throws(AdminRefusal) -> ControlResponse in
+                if let live { current = live() }
                 switch method {
                 case .post: return try post(path, value, current: &current)
                 case .patch: return try patch(path, value, current: &current)

@@ -55,6 +55,9 @@ package final class AdminAPI: Sendable {
     let now: @Sendable () -> Int64
     /// The API's own resources, as last applied.
     let state: Mutex<ResourceSet>
+    /// The resources in force, when something besides this API changes them (the etcd watch); reads
+    /// and writes start from it.
+    let live: (@Sendable () -> ResourceSet)?
 
     /// An API that starts with `initial` (the store's content) as its own resources.
     ///
@@ -66,6 +69,8 @@ package final class AdminAPI: Sendable {
     ///   - initial: the API's resources at start, as loaded from the store.
     ///   - apply: validates, persists and publishes a proposed set (see ``AdminApply``).
     ///   - now: the current time in unix seconds.
+    ///   - live: the resources in force when others change them too (an etcd store); `nil` when only this
+    ///     API does.
     package init(
         keys: [AdminConfig.Key],
         allow: [IPNetwork],
@@ -73,8 +78,10 @@ package final class AdminAPI: Sendable {
         fileResources: @escaping @Sendable () -> ResourceSet,
         initial: ResourceSet,
         apply: @escaping AdminApply,
-        now: @escaping @Sendable () -> Int64
+        now: @escaping @Sendable () -> Int64,
+        live: (@Sendable () -> ResourceSet)? = nil
     ) {
+        self.live = live
         self.keyring = AdminKeyring(keys)
         self.allow = allow
         self.fileName = fileName
@@ -85,7 +92,7 @@ package final class AdminAPI: Sendable {
     }
 
     /// The API's own resources as last applied (what the store holds).
-    package var resources: ResourceSet { state.withLock { $0 } }
+    package var resources: ResourceSet { live?() ?? state.withLock { $0 } }
 
     /// Answers one Admin API request from `peer`, a 4- or 16-byte IP address in network byte order.
     package func handle(_ request: ControlRequest, peer: [UInt8]) -> ControlResponse {

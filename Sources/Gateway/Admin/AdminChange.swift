@@ -10,4 +10,7 @@ package enum AdminApplyResult: Sendable, Equatable {
     case rejected([String])
     /// Validation passed, but the store could not be written: nothing changed.
     case storeFailed(String)
+    /// The store holds a newer version of a resource the write changes (another gateway or client wrote
+    /// it since this one last saw it): nothing changed; read it again and retry.
+    case conflict(String)
 }

@@ -8,6 +8,17 @@ package protocol ResourceStore: Sendable {
     /// Replaces what is stored with `resources`, atomically: after a crash at any moment, ``load()``
     /// returns either the previous set or this one, never a mix.
     func save(_ resources: ResourceSet) throws(AdminStoreError)
+    /// Stores the change from `current` to `proposed` and returns the set as stored (a store may assign
+    /// its own indices, as etcd's revisions). Throws ``AdminStoreError/Code/conflict`` when the store holds
+    /// a newer version of a changed resource than `current`. The default saves `proposed` whole.
+    func commit(_ proposed: ResourceSet, over current: ResourceSet) throws(AdminStoreError) -> ResourceSet
+}
+
+extension ResourceStore {
+    package func commit(_ proposed: ResourceSet, over current: ResourceSet) throws(AdminStoreError) -> ResourceSet {
+        try save(proposed)
+        return proposed
+    }
 }
 
 /// A store that could not be read or written.
@@ -16,6 +27,8 @@ package struct AdminStoreError: Error, Sendable, CustomStringConvertible {
         case unreadable
         case corrupt
         case unwritable
+        /// A compare-and-swap found a newer version in the store (etcd): nothing was written.
+        case conflict
     }
 
     package var code: Code

@@ -5,7 +5,7 @@ extension ConfigReader {
     static let topLevelKeys = [
         "workers", "engine", "listen", "control", "admin", "log_level", "config", "access_log", "metrics", "limits",
         "shutdown", "upstreams", "services", "routes", "consumers", "credentials", "global_rules", "tls", "ssls",
-        "tracing",
+        "tracing", "etcd",
     ]
 
     /// Families whose buckets `metrics.buckets` may set.
@@ -36,10 +36,10 @@ extension ConfigReader {
         if let node = top["log_level"], let level = choice(node, at: "log_level", as: Logger.Level.self) {
             config.logLevel = level
         }
-        if let node = top["config"], let section = fields(node, at: "config", allowed: ["watch"]),
-            let value = section["watch"], let watch = bool(value, at: "config.watch")
-        {
-            config.reload.watch = watch
+        if let node = top["config"] {
+            reloadSettings(node, etcd: top["etcd"], into: &config)
+        } else if let node = top["etcd"] {
+            reloadSettings(nil, etcd: node, into: &config)
         }
         if let node = top["access_log"] {
             accessLog(node, into: &config.accessLog)

@@ -66,7 +66,10 @@ extension ConfigReader {
     private mutating func hashing(_ object: ConfigFields, into upstream: inout UpstreamConfig) {
         let isHash = upstream.type == .chash
         if let value = object["hash_on"] {
-            if !isHash {
+            // APISIX's Admin API writes its default `hash_on: vars` into every upstream it stores (etcd).
+            if !isHash, value.string == "vars" {
+                // Nothing to hash: the default is harmless.
+            } else if !isHash {
                 report(object.path("hash_on"), value, "is only used with type: chash")
             } else if let hashOn = choice(value, at: object.path("hash_on"), as: UpstreamConfig.HashOn.self) {
                 upstream.hashOn = hashOn

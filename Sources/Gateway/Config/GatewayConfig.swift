@@ -41,6 +41,8 @@ public struct GatewayConfig: Sendable, Equatable {
     package var admin: AdminConfig = AdminConfig()
     /// How the configuration file is followed (`config:`).
     package var reload: ReloadSettings = ReloadSettings()
+    /// The etcd configuration store (`etcd:`), used when `config.store` is `etcd`.
+    package var etcd: EtcdSettings = EtcdSettings()
     /// Where each process-level setting's value came from: the file, a `GATEWAY_*` variable, a flag or the
     /// default (absent means the default).
     package var settingSources: [ProcessSetting: ProcessSetting.Source] = [:]

@@ -25,6 +25,8 @@ package final class ControlPlane: Sendable {
     private let panics: PanicSnapshot
     /// Keeps the previous traffic readings for `/status/traffic` (nil: no metrics, no rates).
     private let traffic: TrafficSampler?
+    /// The etcd configuration store's state (nil: the store is the local file).
+    private let configStore: @Sendable () -> ConfigStoreStatus?
 
     package init(
         plan: ProxyPlan,
@@ -35,8 +37,10 @@ package final class ControlPlane: Sendable {
         metrics: MetricsRenderer? = nil,
         current: (@Sendable () -> ProxyPlan)? = nil,
         reloads: @escaping @Sendable () -> ConfigReloadStatus? = { nil },
-        traffic: TrafficSampler? = nil
+        traffic: TrafficSampler? = nil,
+        configStore: @escaping @Sendable () -> ConfigStoreStatus? = { nil }
     ) {
+        self.configStore = configStore
         currentPlan = current ?? { plan }
         reloadStatus = reloads
         self.control = control
@@ -222,7 +226,29 @@ package final class ControlPlane: Sendable {
             "routes": routes,
         ]
         if let reason = engine.fallbackReason { body["engine_fallback_reason"] = reason }
+        if let store = configStore() { body["config_store"] = Self.storeEntry(store) }
         return body
+    }
+
+    /// `config_store`: `{"type": "etcd", "up", "revision", "endpoint", "rejected": [{"key", "reason", ...}], ...}`.
+    private static func storeEntry(_ store: ConfigStoreStatus) -> [String: Any] {
+        [
+            "type": store.type,
+            "up": store.up,
+            "revision": store.revision,
+            "endpoint": store.endpoint,
+            "watch_restarts": store.watchRestarts,
+            "resyncs": store.resyncs,
+            "from_cache": store.fromCache,
+            "last_error": store.lastError.isEmpty ? NSNull() : store.lastError as Any,
+            "rejected": store.rejected.map { rejection -> [String: Any] in
+                [
+                    "key": rejection.key, "kind": rejection.kind.rawValue, "id": rejection.id,
+                    "reason": rejection.reason.rawValue, "detail": rejection.detail,
+                    "serving_previous": rejection.servingPrevious,
+                ]
+            },
+        ]
     }
 
     private func encode(_ object: Any) -> [UInt8] {

@@ -7,6 +7,16 @@ import Glibc
 /// every request waiting on it goes on as failed (its plugin follows `redis.on_error`), and calls fail at
 /// once until a backoff (100 ms, doubling to 2 s) has passed; the next call then connects again.
 extension Worker {
+    /// Wakes requests parked on lease calls that settled this turn, then sends what the turn queued.
+    func finishRedisTurn() {
+        while redis.settledCount != 0 || redis.settledOverflow {
+            redis.takeSettled { waiter in
+                wakeRedisWaiter(waiter, status: RedisReply.retrying, values: (0, 0))
+            }
+        }
+        if redis.flushMask != 0 { flushRedis() }
+    }
+
     /// Starts connects and sends for every link with work queued this turn.
     func flushRedis() {
         var mask = redis.flushMask
@@ -175,14 +185,18 @@ extension Worker {
         return true
     }
 
-    /// Hands an answer to the request that waits for it, if it still does, and runs it on.
+    /// Hands an answer to the request that waits for it, if it still does, and runs it on. When it no
+    /// longer waits and it was a lease call, the requests parked on that lease are woken instead.
     private func wakeRedisWaiter(_ waiter: RedisWaiter, status: UInt8, values: (Int64, Int64)) {
         let slot = Int(waiter.client)
-        guard slot < clientCapacity, clients[slot].generation == waiter.generation, clients[slot].state != .closed,
-            clients[slot].deadline == .backendWait
-        else { return }
         let state = pluginStates + slot
-        guard state.pointee.active, state.pointee.redisToken == waiter.token else { return }
+        guard slot >= 0, slot < clientCapacity, clients[slot].generation == waiter.generation,
+            clients[slot].state != .closed, clients[slot].deadline == .backendWait, state.pointee.active,
+            state.pointee.redisToken == waiter.token
+        else {
+            if waiter.lease != 0 { redis.settle(waiter.lease) }
+            return
+        }
         state.pointee.redisToken = 0
         state.pointee.redisStatus = status
         state.pointee.redisValues = values
@@ -197,7 +211,10 @@ extension Worker {
         let index = Int(state.pointee.redisLink)
         state.pointee.redisToken = 0
         state.pointee.redisStatus = RedisReply.status(.timeout)
-        if index < RedisEndpointRegistry.capacity {
+        if state.pointee.redisLink == RedisReply.parkedLink {
+            // It waited on another request's lease call, not on an answer of its own.
+            redis.unpark(client: Int32(slot))
+        } else if index < RedisEndpointRegistry.capacity {
             let linkState = redis.links[index].state
             if linkState == .ready || linkState == .connecting { failRedisLink(index, .timeout) }
         }

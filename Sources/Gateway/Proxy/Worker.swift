@@ -255,7 +255,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         io.publishBuffers()
         while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
         // Every Redis call of this turn leaves in one write per connection.
-        if redis.flushMask != 0 { flushRedis() }
+        if redis.hasWork { finishRedisTurn() }
         if !draining && control.isDraining { beginDrain() }
         return draining && (clientSlots.live == 0 || now >= drainDeadline)
     }

@@ -17,13 +17,31 @@ package final class RedisClientTable {
     /// The link and timeout of the last call queued (the worker sets the request's deadline from it).
     package var lastLink = 0
     package var lastTimeout: UInt64 = 0
+    /// Requests waiting for another request's lease call on the same key (``park(endpoint:lease:state:)``).
+    package let parked: UnsafeMutablePointer<RedisParkedRequest>
+    package var parkedCount = 0
+    /// Parked requests being woken (taken out of ``parked`` before any of them runs).
+    private let waking: UnsafeMutablePointer<RedisWaiter>
+    /// Lease keys whose call settled this turn: their parked requests are woken at the end of the turn.
+    package let settled: UnsafeMutablePointer<UInt64>
+    package var settledCount = 0
+    /// More keys settled than ``settled`` holds: wake every parked request (each looks again).
+    package var settledOverflow = false
     private var nextToken: UInt32 = 1
     private let registry: RedisEndpointRegistry
     /// Where a counter key is composed before it is written ("gw:lc:<scope>:<key>").
     private let keyScratch: UnsafeMutableRawPointer
 
+    /// Requests one worker may park on lease calls.
+    package static let parkCapacity = 4096
+    /// Lease keys one turn may settle before every parked request is woken instead.
+    package static let settledCapacity = 64
+
     package init(registry: RedisEndpointRegistry = .process, leaseCapacity: Int = 4096) {
         self.registry = registry
+        parked = .allocate(capacity: Self.parkCapacity)
+        waking = .allocate(capacity: Self.parkCapacity)
+        settled = .allocate(capacity: Self.settledCapacity)
         links = .allocate(capacity: RedisEndpointRegistry.capacity)
         links.initialize(repeating: RedisLink(), count: RedisEndpointRegistry.capacity)
         leases = RedisLeaseTable(capacity: leaseCapacity)
@@ -35,6 +53,92 @@ package final class RedisClientTable {
         links.deinitialize(count: RedisEndpointRegistry.capacity)
         links.deallocate()
         keyScratch.deallocate()
+        parked.deallocate()
+        waking.deallocate()
+        settled.deallocate()
+    }
+
+    /// Whether the end of the worker's turn has Redis work: sends, connects, or parked requests to wake.
+    @inline(__always)
+    package var hasWork: Bool { flushMask != 0 || settledCount != 0 || settledOverflow }
+
+    /// Makes the current request wait for the lease call another request made for `lease` on `endpoint`
+    /// (``RedisLeaseTable/isPending(_:now:)``); false when too many wait already (the caller then calls
+    /// for itself).
+    @inline(__always)
+    package func park(endpoint: Int, lease: UInt64, state: UnsafeMutablePointer<PluginRequestState>) -> Bool {
+        guard client >= 0, parkedCount < Self.parkCapacity, endpoint >= 0, endpoint < RedisEndpointRegistry.capacity
+        else { return false }
+        let token = nextToken
+        nextToken = nextToken &+ 1 == 0 ? 1 : nextToken &+ 1
+        parked[parkedCount] = RedisParkedRequest(
+            lease: lease,
+            waiter: RedisWaiter(client: client, generation: clientGeneration, token: token)
+        )
+        parkedCount += 1
+        state.pointee.redisToken = token
+        state.pointee.redisStatus = RedisReply.waiting
+        state.pointee.redisLink = RedisReply.parkedLink
+        lastTimeout = max(links[endpoint].timeout, 1_000_000)
+        return true
+    }
+
+    /// The lease call for `lease` settled (answered or failed): requests parked on it look again at the
+    /// end of the turn.
+    @inline(__always)
+    package func settle(_ lease: UInt64) {
+        leases.clearPending(lease)
+        guard parkedCount > 0 else { return }
+        if settledCount < Self.settledCapacity {
+            settled[settledCount] = lease
+            settledCount += 1
+        } else {
+            settledOverflow = true
+        }
+    }
+
+    /// Takes the parked requests to wake now (those on settled keys), handing each to `wake`. They are
+    /// taken out first: a woken request may park again (on a new call) or settle another key, which the
+    /// next call handles.
+    package func takeSettled(_ wake: (RedisWaiter) -> Void) {
+        let all = settledOverflow
+        let keys = settledCount
+        settledOverflow = false
+        var count = 0
+        var index = 0
+        while index < parkedCount {
+            let entry = parked[index]
+            var matches = all
+            if !matches {
+                for key in 0..<keys where settled[key] == entry.lease {
+                    matches = true
+                    break
+                }
+            }
+            guard matches else {
+                index += 1
+                continue
+            }
+            parkedCount -= 1
+            parked[index] = parked[parkedCount]
+            waking[count] = entry.waiter
+            count += 1
+        }
+        settledCount = 0
+        for index in 0..<count { wake(waking[index]) }
+    }
+
+    /// Forgets a parked request that stopped waiting (its deadline passed).
+    package func unpark(client slot: Int32) {
+        var index = 0
+        while index < parkedCount {
+            if parked[index].waiter.client == slot {
+                parkedCount -= 1
+                parked[index] = parked[parkedCount]
+            } else {
+                index += 1
+            }
+        }
     }
 
     /// Queues `limit-count`'s script for the current request: take `cost` permits of `limit` in a window of
@@ -48,6 +152,7 @@ package final class RedisClientTable {
         limit: Int64,
         windowMilliseconds: Int64,
         cost: Int64,
+        lease: UInt64,
         state: UnsafeMutablePointer<PluginRequestState>,
         now: UInt64
     ) -> RedisLimitPolicy.Failure? {
@@ -66,7 +171,7 @@ package final class RedisClientTable {
         writer.argument(decimal: limit)
         writer.argument(decimal: windowMilliseconds)
         writer.argument(decimal: cost)
-        return finish(writer, endpoint, state: state)
+        return finish(writer, endpoint, lease: lease, state: state)
     }
 
     /// Queues `limit-req`'s script for the current request: the bucket of (`scope`, `key`) draining at
@@ -95,7 +200,7 @@ package final class RedisClientTable {
         writer.argument(counterKey(kind: UInt8(ascii: "r"), scope: scope, key: key))
         writer.argument(decimal: rateMilli)
         writer.argument(decimal: burstMilli)
-        return finish(writer, endpoint, state: state)
+        return finish(writer, endpoint, lease: 0, state: state)
     }
 
     /// The link is usable (connecting it if it is idle or its backoff is over), or why not.
@@ -118,13 +223,18 @@ package final class RedisClientTable {
     private func finish(
         _ writer: RESPWriter,
         _ endpoint: Int,
+        lease: UInt64,
         state: UnsafeMutablePointer<PluginRequestState>
     ) -> RedisLimitPolicy.Failure? {
         let link = links + endpoint
         guard !writer.overflowed else { return .overflow }
         let token = nextToken
         nextToken = nextToken &+ 1 == 0 ? 1 : nextToken &+ 1
-        guard link.pointee.pushWaiter(RedisWaiter(client: client, generation: clientGeneration, token: token)) else {
+        guard
+            link.pointee.pushWaiter(
+                RedisWaiter(client: client, generation: clientGeneration, token: token, lease: lease)
+            )
+        else {
             return .overflow
         }
         link.pointee.pendingCount = writer.count

@@ -20,6 +20,8 @@ package final class RedisLeaseTable {
 
     /// `permits` of a key whose window has nothing left.
     private static let exhaustedMark = -1
+    /// `permits` of a key whose lease call is on its way to Redis.
+    private static let pendingMark = -2
 
     /// Slots a key may live in, from its home slot on.
     private static let window = 8
@@ -92,6 +94,28 @@ package final class RedisLeaseTable {
     package func markExhausted(_ key: UInt64, until expiresAt: UInt64, now: UInt64) {
         store(key, permits: 1, remaining: 0, expiresAt: expiresAt, now: now)
         if let index = find(key) { entries[index].permits = Self.exhaustedMark }
+    }
+
+    /// Remembers that a lease call for `key` is on its way (until `expiresAt`, the call's timeout), so the
+    /// worker's other requests for `key` wait for its permits instead of each taking a lease of their own.
+    package func markPending(_ key: UInt64, until expiresAt: UInt64, now: UInt64) {
+        store(key, permits: 1, remaining: 0, expiresAt: expiresAt, now: now)
+        if let index = find(key) { entries[index].permits = Self.pendingMark }
+    }
+
+    /// Whether a lease call for `key` is on its way (and has not outlived its timeout).
+    package func isPending(_ key: UInt64, now: UInt64) -> Bool {
+        guard let index = find(key), entries[index].permits == Self.pendingMark else { return false }
+        guard entries[index].expiresAt > now else {
+            entries[index].permits = 0
+            return false
+        }
+        return true
+    }
+
+    /// Forgets that a lease call for `key` is on its way (its answer came, or it failed).
+    package func clearPending(_ key: UInt64) {
+        if let index = find(key), entries[index].permits == Self.pendingMark { entries[index].permits = 0 }
     }
 
     /// When `key`'s used-up window ends, if ``markExhausted(_:until:now:)`` said so and it has not yet.

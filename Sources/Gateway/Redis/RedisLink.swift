@@ -8,6 +8,9 @@ package struct RedisWaiter {
     package var generation: UInt32
     /// Matches ``PluginRequestState/redisToken`` while the request still waits for this answer.
     package var token: UInt32
+    /// The lease key of a `redis.batch` lease call (0 for others): when its request is gone by the time
+    /// the answer comes, the requests parked on the lease are woken to call for themselves.
+    package var lease: UInt64 = 0
 }
 
 /// One worker's connection to one Redis endpoint: pipelined commands, the requests waiting in order,

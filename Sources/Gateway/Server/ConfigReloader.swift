@@ -17,13 +17,13 @@ package final class ConfigReloader: @unchecked Sendable {
     package let path: String?
     private let publisher: PlanPublisher
     private let healthController: HealthController
-    private let logger: Logger
+    let logger: Logger
     /// The process-level values in force since start.
     private let running: GatewayConfig
     /// Serialises reloads and holds what `/status` reports, the source last loaded and the Admin API's
     /// resources (both parts of every configuration compiled).
-    private let state: Mutex<State>
-    private struct State {
+    let state: Mutex<State>
+    struct State {
         var status: ConfigReloadStatus
         var base: ConfigSource?
         var resources: ResourceSet
@@ -31,7 +31,7 @@ package final class ConfigReloader: @unchecked Sendable {
         var fileResources: ResourceSet
     }
     /// Where Admin API resources are persisted (nil: the Admin API is off).
-    private let store: (any ResourceStore)?
+    let store: (any ResourceStore)?
     /// Process-level keys the configuration being compiled asked to change (under `state`'s lock).
     private var pendingRestart: [String] = []
     /// Called with the plan after each successful reload (metric series of removed routes).
@@ -218,30 +218,34 @@ package final class ConfigReloader: @unchecked Sendable {
                 record(failure: error, trigger: trigger, into: &state.status)
                 return .rejected(error.issues.map { "\($0.path): \($0.reason)" })
             }
+            var stored = proposed
             if let store {
                 do throws(AdminStoreError) {
-                    try store.save(proposed)
+                    stored = try store.commit(proposed, over: state.resources)
+                } catch  where error.code == .conflict {
+                    logger.notice("admin API: write refused, \(error.message)")
+                    return .conflict(error.message)
                 } catch {
                     logger.error("admin API: cannot persist the resources (\(error)); the write is refused")
                     return .storeFailed("\(error)")
                 }
             }
-            state.resources = proposed
-            state.status.apiResources = Self.ids(of: proposed)
+            state.resources = stored
+            state.status.apiResources = Self.ids(of: stored)
             publish(plan, config: config, trigger: trigger, since: started, status: &state.status)
             return .applied
         }
     }
 
     /// The plan for `config` with the running process-level values; the changed keys are noted.
-    private func compile(_ config: GatewayConfig) throws(ConfigError) -> ProxyPlan {
+    func compile(_ config: GatewayConfig) throws(ConfigError) -> ProxyPlan {
         var next = config
         pendingRestart = Self.processLevelChanges(running: running, requested: &next)
         let previous = publisher.current
         return try ProxyPlan(config: next, layout: previous.layout, previous: previous, now: gw_monotonic_ns())
     }
 
-    private func publish(
+    func publish(
         _ plan: ProxyPlan,
         config next: GatewayConfig,
         trigger: String,
@@ -270,7 +274,7 @@ package final class ConfigReloader: @unchecked Sendable {
         )
     }
 
-    private func record(failure error: ConfigError, trigger: String, into status: inout ConfigReloadStatus) {
+    func record(failure error: ConfigError, trigger: String, into status: inout ConfigReloadStatus) {
         status.failures += 1
         status.lastAttemptSucceeded = false
         status.lastFailure = Date()
@@ -311,6 +315,8 @@ package final class ConfigReloader: @unchecked Sendable {
         keep("tracing.service_name", \.tracing.serviceName)
         keep("tracing.resource_attributes", \.tracing.resourceAttributes)
         keep("metrics", \.metrics)
+        keep("config.store", \.reload.store)
+        keep("etcd", \.etcd)
         keep("log_level", \.logLevel)
         keep("limits.max_connections_per_worker", \.limits.maxConnectionsPerWorker)
         keep("limits.max_header_bytes", \.limits.maxHeaderBytes)

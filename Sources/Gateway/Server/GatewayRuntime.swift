@@ -18,6 +18,9 @@ public final class GatewayRuntime: @unchecked Sendable {
     package let reloader: ConfigReloader
     private var watcher: ConfigFileWatcher?
     private var adminServer: ControlServer?
+    /// The etcd store and its watch thread (`config.store: etcd`).
+    private let etcd: EtcdConfigStore?
+    private let etcdSync: EtcdConfigSync?
 
     /// Chooses the engine (logging why under `auto` when io_uring is unavailable) and sets up metrics
     /// and, when `accessLog` is on and configured, the access log. Binds nothing yet. With
@@ -56,6 +59,13 @@ public final class GatewayRuntime: @unchecked Sendable {
         server.onHangUp = { reloader.requestReloadFromFile(trigger: "SIGHUP") }
         try ConfigMetricsCollector.install(registry: registry, settings: plan.config.metrics) { reloader.status }
         try TLSMetricsCollector.install(registry: registry, settings: plan.config.metrics) { reloader.current }
+        etcd = loaded?.etcd
+        if let etcd {
+            etcdSync = EtcdConfigSync(store: etcd, reloader: reloader, logger: logger)
+            try ConfigStoreMetricsCollector.install(registry: registry, settings: plan.config.metrics) { etcd.status }
+        } else {
+            etcdSync = nil
+        }
         if let configPath, plan.config.reload.watch {
             watcher = ConfigFileWatcher(path: configPath, reloader: reloader, logger: logger)
         }
@@ -114,7 +124,8 @@ public final class GatewayRuntime: @unchecked Sendable {
                 metrics: ControlPlane.metricsRenderer(for: observability.registry),
                 current: { reloader.current },
                 reloads: { reloader.status },
-                traffic: TrafficSampler(registry: observability.registry)
+                traffic: TrafficSampler(registry: observability.registry),
+                configStore: { [etcd] in etcd?.status }
             )
             let control = try ControlServer(address: address, engine: engine.kind) { plane.handle($0) }
             try control.start()
@@ -124,6 +135,10 @@ public final class GatewayRuntime: @unchecked Sendable {
         try startAdmin()
         reloader.startReloadThread()
         watcher?.start()
+        etcdSync?.start()
+        if let etcd {
+            logger.info("config store: \(etcd.client.settings) (cache \(etcd.cache.path))")
+        }
     }
 
     /// The Admin API on its own listener (`admin.listen`), serving through the reload path.
@@ -133,6 +148,9 @@ public final class GatewayRuntime: @unchecked Sendable {
             throw EngineError(code: .bind, message: "admin.listen: '\(listen.host)' is not an IP address")
         }
         let reloader = reloader
+        // With etcd, the watch changes the resources too: the API reads and writes from what is in force.
+        var live: (@Sendable () -> ResourceSet)?
+        if etcd != nil { live = { @Sendable in reloader.resources } }
         let api = AdminAPI(
             keys: config.admin.keys,
             allow: config.admin.allow,
@@ -140,7 +158,8 @@ public final class GatewayRuntime: @unchecked Sendable {
             fileResources: { reloader.fileResources },
             initial: reloader.resources,
             apply: { reloader.applyResources($0) },
-            now: { Int64(Date().timeIntervalSince1970) }
+            now: { Int64(Date().timeIntervalSince1970) },
+            live: live
         )
         let server = try ControlServer(address: address, engine: engine.kind, lowPriority: true) { request in
             api.handle(request, peer: request.peer?.addressBytes ?? [])
@@ -169,6 +188,7 @@ public final class GatewayRuntime: @unchecked Sendable {
     }
 
     private func finish() {
+        etcdSync?.stop()
         watcher?.stop()
         reloader.stopReloadThread()
         adminServer?.stop()

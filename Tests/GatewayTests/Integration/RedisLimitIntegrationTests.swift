@@ -29,6 +29,13 @@ struct RedisLimitIntegrationTests {
                   limit-count:
                     {count: 40, time_window: 3600, key_type: constant, key: fleet, policy: redis,
                      redis: {host: 127.0.0.1, port: \(redisPort), timeout: 2, batch: 5}}
+              - id: bulk
+                uri: /bulk/*
+                upstream_id: backend
+                plugins:
+                  limit-count:
+                    {count: 2000, time_window: 3600, key_type: constant, key: bulk, policy: redis,
+                     redis: {host: 127.0.0.1, port: \(redisPort), timeout: 2, batch: 100}}
               - id: apisix-keys
                 uri: /apisix/*
                 upstream_id: backend
@@ -159,6 +166,35 @@ struct RedisLimitIntegrationTests {
             #expect(first.header("X-RateLimit-Remaining") == "2")
             let second = try await Curl.run("\(gateways[1].url)/apisix/whoami", in: directory)
             #expect(second.header("X-RateLimit-Remaining") == "1", "the second gateway sees the first's request")
+        }
+    }
+
+    @Test("batch 100 under 32 concurrent connections: one lease call per key and worker at a time, no permit lost")
+    func concurrentLeases() async throws {
+        try await Self.withFleet("redis-leases") { gateways, redis, directory in
+            // 1,000 requests against a limit of 2,000: every one is admitted only if the permits each lease
+            // call takes are spent (requests that find a call on its way wait for it instead of taking a
+            // lease of their own, which the next answer would throw away).
+            let load = try await Command.run(
+                "h2load",
+                ["--h1", "-n", "1000", "-c", "32", "-t", "2", "\(gateways[0].url)/bulk/whoami"],
+                in: directory,
+                timeout: .seconds(120)
+            )
+            #expect(load.exitCode == 0, "\(load.log)")
+            #expect(load.stdout.contains("1000 succeeded"), "\(load.stdout)")
+            #expect(load.stdout.contains("status codes: 1000 2xx"), "\(load.stdout)")
+            let exposition = try await gateways[0].scrape().exposition
+            let calls = exposition.sum("gateway_rate_limit_backend_calls_total", ["plugin": "limit-count"])
+            // 1,000 requests at 100 permits a call over 2 workers: 10 calls, a few more at most.
+            #expect(calls >= 10 && calls <= 16, "lease calls: \(calls)")
+            let left = try redis.command("KEYS", "gw:lc:*").elements?.compactMap(\.string) ?? []
+            #expect(left.count == 1, "keys: \(left)")
+            if let key = left.first {
+                let reply = try redis.command("GET", key)
+                let value = reply.integer ?? reply.string.flatMap { Int64($0) }
+                #expect(value.map { 2000 - $0 } == Int64(calls) * 100, "taken in Redis: \(String(describing: value))")
+            }
         }
     }
 

@@ -310,6 +310,7 @@ package final class PluginRequest {
         guard status != RedisReply.waiting else { return nil }
         state.pointee.redisStatus = RedisReply.waiting
         if status == RedisReply.answered { return .values(state.pointee.redisValues.0, state.pointee.redisValues.1) }
+        if status == RedisReply.retrying { return .retry }
         return .failed(RedisLimitPolicy.Failure(rawValue: Int(status) - 2) ?? .unavailable)
     }
 

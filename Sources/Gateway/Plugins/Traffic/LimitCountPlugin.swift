@@ -146,56 +146,49 @@ package final class LimitCountPlugin: GatewayPlugin {
     private func redisAccess(_ request: PluginRequest, _ redis: RedisLimitPolicy) -> PluginVerdict {
         let keyHash = key.hash(request)
         let leaseKey = (redis.scope &* 0x9E37_79B9_7F4A_7C15) ^ keyHash
+        let batched = redis.batch > 1
         if let reply = request.takeRedisReply() {
             switch reply {
             case .values(let remainingAfter, let ttl):
-                let cost = Int64(redis.batch)
-                let granted = min(max(remainingAfter &+ cost, 0), cost)
-                let ttlNanoseconds = UInt64(max(ttl, 0)) &* 1_000_000
-                if granted == 0, let table = request.redis?.leases {
-                    // The window is used up until Redis's key expires: reject locally until then.
-                    table.markExhausted(leaseKey, until: request.now &+ ttlNanoseconds, now: request.now)
-                } else if granted > 1, let table = request.redis?.leases {
-                    table.store(
-                        leaseKey,
-                        permits: Int(granted - 1),
-                        remaining: max(remainingAfter, 0),
-                        expiresAt: request.now &+ ttlNanoseconds,
-                        now: request.now
-                    )
-                }
-                if showHeaders {
-                    recordQuota(
-                        request,
-                        remaining: granted > 0 ? Int(max(remainingAfter, 0) + granted - 1) : 0,
-                        resetSeconds: Int((max(ttl, 0) + 999) / 1000)
-                    )
-                }
-                return granted > 0 ? .proceed : .reject(status: rejectedCode, message: message.bytes)
+                if batched { request.redis?.settle(leaseKey) }
+                return decide(request, redis, leaseKey: leaseKey, remainingAfter: remainingAfter, ttl: ttl)
             case .failed(let failure):
+                if batched { request.redis?.settle(leaseKey) }
                 redis.count(failure, request)
                 return fallback(request, redis)
+            case .retry:
+                // The lease this request waited for settled: look again below.
+                break
             }
         }
-        if let resetAt = request.redis?.leases.exhaustedUntil(leaseKey, now: request.now) {
+        guard let client = request.redis else { return fallback(request, redis) }
+        if let resetAt = client.leases.exhaustedUntil(leaseKey, now: request.now) {
             if showHeaders {
                 let left = resetAt > request.now ? resetAt - request.now : 0
                 recordQuota(request, remaining: 0, resetSeconds: Int((left + 999_999_999) / 1_000_000_000))
             }
             return .reject(status: rejectedCode, message: message.bytes)
         }
-        if redis.batch > 1, let lease = request.redis?.leases.take(leaseKey, now: request.now) {
-            if showHeaders {
-                let left = lease.resetAt > request.now ? lease.resetAt - request.now : 0
-                recordQuota(
-                    request,
-                    remaining: Int(max(lease.remaining, 0)),
-                    resetSeconds: Int((left + 999_999_999) / 1_000_000_000)
-                )
+        if batched {
+            if let lease = client.leases.take(leaseKey, now: request.now) {
+                if showHeaders {
+                    let left = lease.resetAt > request.now ? lease.resetAt - request.now : 0
+                    recordQuota(
+                        request,
+                        remaining: Int(max(lease.remaining, 0)),
+                        resetSeconds: Int((left + 999_999_999) / 1_000_000_000)
+                    )
+                }
+                return .proceed
             }
-            return .proceed
+            // One lease call per key and worker at a time: the others wait for its permits rather than each
+            // taking a lease the next answer would replace.
+            if client.leases.isPending(leaseKey, now: request.now),
+                client.park(endpoint: redis.endpoint, lease: leaseKey, state: request.state)
+            {
+                return .awaitRedis
+            }
         }
-        guard let client = request.redis else { return fallback(request, redis) }
         if let failure = client.queueLimitCount(
             endpoint: redis.endpoint,
             scope: redis.scope,
@@ -203,14 +196,52 @@ package final class LimitCountPlugin: GatewayPlugin {
             limit: Int64(limit),
             windowMilliseconds: Int64(window),
             cost: Int64(redis.batch),
+            lease: batched ? leaseKey : 0,
             state: request.state,
             now: request.now
         ) {
             redis.count(failure, request)
             return fallback(request, redis)
         }
+        if batched { client.leases.markPending(leaseKey, until: request.now &+ client.lastTimeout, now: request.now) }
         redis.countCall(request)
         return .awaitRedis
+    }
+
+    /// Redis's answer to a call that took `batch` permits: admit when it granted some, keep the rest as a
+    /// lease, or remember that the window is used up.
+    private func decide(
+        _ request: PluginRequest,
+        _ redis: RedisLimitPolicy,
+        leaseKey: UInt64,
+        remainingAfter: Int64,
+        ttl: Int64
+    ) -> PluginVerdict {
+        let cost = Int64(redis.batch)
+        let granted = min(max(remainingAfter &+ cost, 0), cost)
+        let ttlNanoseconds = UInt64(max(ttl, 0)) &* 1_000_000
+        if let table = request.redis?.leases {
+            if granted == 0 {
+                // The window is used up until Redis's key expires: reject locally until then.
+                table.markExhausted(leaseKey, until: request.now &+ ttlNanoseconds, now: request.now)
+            } else if granted > 1 {
+                table.store(
+                    leaseKey,
+                    permits: Int(granted - 1),
+                    remaining: max(remainingAfter, 0),
+                    expiresAt: request.now &+ ttlNanoseconds,
+                    now: request.now
+                )
+            }
+        }
+        if showHeaders {
+            recordQuota(
+                request,
+                remaining: granted > 0 ? Int(max(remainingAfter, 0) + granted - 1) : 0,
+                resetSeconds: Int((max(ttl, 0) + 999) / 1000)
+            )
+        }
+        return granted > 0 ? .proceed : .reject(status: rejectedCode, message: message.bytes)
     }
 
     /// What `redis.on_error` says when Redis cannot decide.

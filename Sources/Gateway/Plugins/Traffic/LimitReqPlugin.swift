@@ -97,6 +97,9 @@ package final class LimitReqPlugin: GatewayPlugin {
             case .failed(let failure):
                 redis.count(failure, request)
                 return fallback(request, redis)
+            case .retry:
+                // Only leases park requests, and limit-req takes none.
+                break
             }
         }
         guard let client = request.redis else { return fallback(request, redis) }
