@@ -72,8 +72,35 @@ package final class ManagedProcess: Sendable {
             )
             termination.withLock { $0 = ended }
         }
+        // A child inherits the signal mask of the thread that spawns it, and the threads tests run on block
+        // nearly every signal: the child would ignore SIGTERM (and `terminate` would wait out its grace).
+        var unblocked = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&unblocked)
+        pthread_sigmask(SIG_SETMASK, &unblocked, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         try process.run()
         self.process = process
+        startTime = Self.startTime(pid: process.processIdentifier)
+    }
+
+    /// When the child started (clock ticks since boot, /proc/PID/stat field 22), read right after it was
+    /// spawned: with `pid_max` at 32768 and thousands of children per test run, a PID is soon reused, and a
+    /// signal meant for a child that has exited and been reaped must not reach whoever holds its PID now.
+    private let startTime: UInt64?
+
+    private static func startTime(pid: Int32) -> UInt64? {
+        guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    /// The child has been reaped: its PID is free, or names another process.
+    private var vanished: Bool {
+        guard let startTime else { return false }
+        return Self.startTime(pid: process.processIdentifier) != startTime
     }
 
     /// Starts a long-running child and returns it once `ready` gives a value (polled every 20 ms), such as
@@ -141,7 +168,7 @@ package final class ManagedProcess: Sendable {
             ? Termination(status: signal, bySignal: true) : Termination(status: (code >> 8) & 0xFF, bySignal: false)
     }
 
-    package var isRunning: Bool { exitCode == nil }
+    package var isRunning: Bool { exitCode == nil && !vanished }
 
     /// Signals this harness sent, so that a failure can tell them from a signal sent by someone else.
     private let sentSignals = LockedValue<[Int32]>([])
@@ -184,6 +211,6 @@ package final class ManagedProcess: Sendable {
 
     deinit {
         // Never leave a child behind when a test throws before its teardown.
-        if ended == nil { kill(process.processIdentifier, SIGKILL) }
+        if ended == nil && !vanished { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -78,7 +78,8 @@ package final class RedisServer: Sendable {
         guard process.isRunning else { return }
         process.signal(SIGCONT)  // in case it was suspended
         // Redis closes the connection without a reply: the client's error is the expected outcome.
-        _ = try? RedisClient(port: port, password: password, timeout: .seconds(2)).command(["SHUTDOWN", "NOSAVE"])
+        let client = RedisClient(port: port, password: password, timeout: .seconds(2))
+        _ = try? await blocking { try client.command(["SHUTDOWN", "NOSAVE"]) }
         var code = await process.waitForExit(timeout: .seconds(5))
         if code == nil { code = await process.terminate(grace: .seconds(1)) }
         if code != nil { state.withLock { $0.ended = true } }
@@ -96,8 +97,9 @@ package final class RedisServer: Sendable {
     }
 
     /// Whether Redis answers PING within `timeout`.
-    package func ping(timeout: Duration = .seconds(5)) -> Bool {
-        (try? RedisClient(port: port, password: password, timeout: timeout).command(["PING"])) == .simple("PONG")
+    package func ping(timeout: Duration = .seconds(5)) async -> Bool {
+        let client = RedisClient(port: port, password: password, timeout: timeout)
+        return (try? await blocking { try client.command(["PING"]) }) == .simple("PONG")
     }
 
     /// SIGKILL, as a crash or an OOM kill would end it; returns once it has exited.
@@ -160,7 +162,7 @@ package final class RedisServer: Sendable {
         let client = RedisClient(port: port, password: password)
         var answered = false
         _ = try await eventually(timeout: .seconds(30), interval: .milliseconds(20)) {
-            answered = (try? client.command(["PING"])) == .simple("PONG")
+            answered = (try? await blocking { try client.command(["PING"]) }) == .simple("PONG")
             return answered || !process.isRunning
         }
         if answered { return .success(process) }
@@ -178,20 +180,22 @@ package final class RedisServer: Sendable {
     /// returns its reply; an error reply is returned as ``RedisValue/error(_:)``, not thrown. Throws when
     /// Redis cannot be reached or does not answer within 5 s.
     @discardableResult
-    package func command(_ arguments: [String]) throws -> RedisValue {
-        try RedisClient(port: port, password: password).command(arguments)
+    package func command(_ arguments: [String]) async throws -> RedisValue {
+        let client = RedisClient(port: port, password: password)
+        return try await blocking { try client.command(arguments) }
     }
 
     /// ``command(_:)`` with the arguments listed.
     @discardableResult
-    package func command(_ arguments: String...) throws -> RedisValue {
-        try command(arguments)
+    package func command(_ arguments: String...) async throws -> RedisValue {
+        try await command(arguments)
     }
 
     /// Sends `request` as it is (commands already encoded) and returns the raw bytes of the next `replies`
     /// replies: to check an encoder's output on the real server, or a parser on the real server's bytes.
-    package func exchange(_ request: [UInt8], replies: Int = 1, authenticate: Bool = true) throws -> [UInt8] {
-        try RedisClient(port: port, password: authenticate ? password : nil).exchange(request, replies: replies)
+    package func exchange(_ request: [UInt8], replies: Int = 1, authenticate: Bool = true) async throws -> [UInt8] {
+        let client = RedisClient(port: port, password: authenticate ? password : nil)
+        return try await blocking { try client.exchange(request, replies: replies) }
     }
 }
 
@@ -336,6 +340,8 @@ private struct RedisClient {
         var sent = 0
         while sent < bytes.count {
             let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            // A child's exit (SIGCHLD, handled for Foundation's Process) interrupts a blocking call.
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw IntegrationError("send to redis on \(port) failed: errno \(errno)") }
             sent += count
         }
@@ -354,6 +360,7 @@ private struct RedisClient {
             }
             if complete == replies { return (Array(bytes[..<offset]), Array(bytes[offset...])) }
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
                 let reason = "closed or timed out (errno \(errno))"
                 throw IntegrationError("redis on \(port) \(reason) after \(bytes.count) bytes of \(replies) replies")

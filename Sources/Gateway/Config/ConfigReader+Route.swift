@@ -4,7 +4,7 @@ extension ConfigReader {
     static let routeKeys = [
         "id", "uri", "uris", "host", "hosts", "methods", "priority", "upstream_id", "upstream", "client_max_body_size",
         "status", "plugins", "name", "desc", "labels", "service_id", "create_time", "update_time", "slo",
-        "tracing",
+        "tracing", "enable_websocket", "upgrade_protocols", "websocket_idle_timeout",
     ]
 
     /// Plugins this gateway implements, by APISIX name.
@@ -71,6 +71,7 @@ extension ConfigReader {
             {
                 route.tracingSamplingRatio = fraction(ratio, at: tracing.path("sampling_ratio"), allowZero: true)
             }
+            upgrades(object, into: &route)
             descriptive(object)
             if let value = object["upstream_id"], object["upstream"] != nil {
                 report(object.path("upstream_id"), value, "use either upstream_id or an inline upstream, not both")
@@ -125,6 +126,32 @@ extension ConfigReader {
                 reference.node,
                 "no upstream has id \"\(reference.id)\"\(names.isEmpty ? "; declare it under `upstreams:`" : " (known: \(names))")"
             )
+        }
+    }
+
+    /// Reads `enable_websocket`, `upgrade_protocols` and `websocket_idle_timeout`.
+    private mutating func upgrades(_ object: ConfigFields, into route: inout RouteConfig) {
+        if let value = object["enable_websocket"], let enabled = bool(value, at: object.path("enable_websocket")) {
+            route.enableWebSocket = enabled
+        }
+        if let value = object["upgrade_protocols"],
+            let items = list(value, at: object.path("upgrade_protocols"), allowSingle: true)
+        {
+            for item in items {
+                guard let text = nonEmptyString(item.node, at: item.path) else { continue }
+                // Upgrade tokens compare case-insensitively (RFC 9110 §7.8); a version suffix is part of one.
+                guard text.utf8.allSatisfy({ Self.isTokenByte($0) || $0 == UInt8(ascii: "/") }) else {
+                    report(item.path, item.node, "\"\(text)\" is not a protocol token (for example h2c or websocket)")
+                    continue
+                }
+                let token = text.lowercased()
+                if !route.upgradeProtocols.contains(token) { route.upgradeProtocols.append(token) }
+            }
+        }
+        if let value = object["websocket_idle_timeout"],
+            let timeout = duration(value, at: object.path("websocket_idle_timeout"))
+        {
+            route.websocketIdleTimeout = timeout
         }
     }
 

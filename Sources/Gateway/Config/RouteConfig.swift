@@ -27,6 +27,13 @@ package struct RouteConfig: Sendable, Equatable {
     package var slo: SLOConfig?
     /// The route's own `tracing.sampling_ratio`, replacing the global one for requests it matches.
     package var tracingSamplingRatio: Double?
+    /// `enable_websocket` (APISIX's key): forward `Upgrade: websocket` and tunnel bytes after a 101.
+    package var enableWebSocket = false
+    /// `upgrade_protocols`: other `Upgrade` tokens the route forwards (lower-cased, for example `h2c`).
+    package var upgradeProtocols: [String] = []
+    /// `websocket_idle_timeout`: a tunnel with no bytes either way for this long closes; nil takes the
+    /// upstream's `timeout.read`.
+    package var websocketIdleTimeout: Duration?
 
     package init(id: String, uris: [String]) {
         self.id = id

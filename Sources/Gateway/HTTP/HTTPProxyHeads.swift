@@ -28,6 +28,7 @@ package enum HTTPProxyHeads {
         proto: StaticString,
         requestID: UnsafeRawBufferPointer,
         edits: PluginEdits = .none,
+        upgrade: Bool = false,
         into writer: inout HTTPHeadWriter
     ) -> Bool {
         var unused = -1
@@ -43,12 +44,16 @@ package enum HTTPProxyHeads {
             traceparent: nil,
             dropTraceState: false,
             traceparentOffset: &unused,
+            upgrade: upgrade,
             into: &writer
         )
     }
 
-    /// ``writeUpstreamRequest(head:source:headers:hostOverride:clientAddress:proto:requestID:edits:into:)``
+    /// ``writeUpstreamRequest(head:source:headers:hostOverride:clientAddress:proto:requestID:edits:upgrade:into:)``
     /// taking part in a trace.
+    ///
+    /// With `upgrade` (the route allows the protocol the client asked for) the `Upgrade` header passes
+    /// and `Connection: Upgrade` is written; otherwise both are dropped as hop-by-hop.
     package static func writeUpstreamRequest(
         head: HTTPRequestHead,
         source: UnsafeRawBufferPointer,
@@ -61,6 +66,7 @@ package enum HTTPProxyHeads {
         traceparent: UnsafeRawBufferPointer?,
         dropTraceState: Bool,
         traceparentOffset: inout Int,
+        upgrade: Bool = false,
         into writer: inout HTTPHeadWriter
     ) -> Bool {
         let changed = edits.changesRequest
@@ -96,6 +102,8 @@ package enum HTTPProxyHeads {
                 skip = traceparent != nil
             case .tracestate:
                 skip = dropTraceState
+            case .upgrade where upgrade:
+                skip = false
             default:
                 skip =
                     headers.isHopByHop(i)
@@ -105,6 +113,7 @@ package enum HTTPProxyHeads {
             i &+= 1
         }
         if changed { edits.writeHeaders(response: false, into: &writer) }
+        if upgrade { writer.appendStatic("Connection: Upgrade\r\n") }
         traceparentOffset = -1
         if let traceparent {
             writer.appendStatic("traceparent: ")
@@ -247,6 +256,8 @@ package enum HTTPProxyHeads {
     /// and dropped for 1.0 ones (the proxy dechunks and closes). Final responses get
     /// `Connection: close` when `closeAfter` is true or `downstreamMustClose` says so, and
     /// `Connection: keep-alive` for 1.0 clients that keep alive; interim (1xx) responses get neither.
+    /// A 101 to an allowed upgrade (`upgrade`) keeps the upstream's `Upgrade` header and gets
+    /// `Connection: Upgrade`.
     ///
     /// - Returns: false if the head did not fit in the writer's buffer.
     package static func writeDownstreamResponse(
@@ -258,6 +269,7 @@ package enum HTTPProxyHeads {
         closeAfter: Bool,
         edits: PluginEdits = .none,
         statusOverride: Int = 0,
+        upgrade: Bool = false,
         into writer: inout HTTPHeadWriter
     ) -> Bool {
         writer.appendStatic(clientVersionMinor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
@@ -278,7 +290,7 @@ package enum HTTPProxyHeads {
         var i = 0
         while i < headers.count {
             if headers.kind(i) == .transferEncoding { chunkedHeader = true }
-            if !headers.isHopByHop(i)
+            if (!headers.isHopByHop(i) || (upgrade && headers.kind(i) == .upgrade))
                 && !(changed && edits.drops(response: true, source: source, name: headers.name(i)))
             {
                 writer.appendHeader(source, name: headers.name(i), value: headers.value(i))
@@ -296,7 +308,9 @@ package enum HTTPProxyHeads {
         if chunkedHeader && clientVersionMinor >= 1 && !interim && head.status != 204 {
             writer.appendStatic("Transfer-Encoding: chunked\r\n")
         }
-        if !interim {
+        if upgrade {
+            writer.appendStatic("Connection: Upgrade\r\n")
+        } else if !interim {
             if closeAfter || downstreamMustClose(head: head, clientVersionMinor: clientVersionMinor) {
                 writer.appendStatic("Connection: close\r\n")
             } else if clientVersionMinor == 0 {

@@ -32,6 +32,11 @@ package final class GatewayMetrics: Sendable {
     package let tlsHandshakes: CounterFamily
     package let tlsHandshakeDuration: HistogramFamily
     package let tlsResumptions: CounterFamily
+    package let websocketActive: GaugeFamily
+    package let websocketTotal: CounterFamily
+    package let tunnelBytes: CounterFamily
+    package let websocketDuration: HistogramFamily
+    package let websocketDrainClosed: CounterFamily
 
     package init(registry: MetricRegistry, plan: ProxyPlan) throws(TelemetryError) {
         self.registry = registry
@@ -119,7 +124,7 @@ package final class GatewayMetrics: Sendable {
         timeouts = try registry.counter(
             "gateway_timeouts_total",
             help:
-                "Timeouts by kind: client_header, client_body, client_send, upstream_connect, upstream_send, upstream_read, tls_handshake.",
+                "Timeouts by kind: client_header, client_body, client_send, upstream_connect, upstream_send, upstream_read, tls_handshake, tunnel_idle.",
             labelNames: ["kind"]
         )
         rejected = try registry.counter(
@@ -184,6 +189,41 @@ package final class GatewayMetrics: Sendable {
             "gateway_tls_resumptions_total",
             help: "Completed TLS handshakes that resumed a session (ticket or session cache).",
             labelNames: []
+        )
+        websocketActive = try registry.gauge(
+            "gateway_websocket_connections_active",
+            help: "Open WebSocket and other Upgrade tunnels (the upstream answered 101), by route.",
+            labelNames: ["route"]
+        )
+        websocketTotal = try registry.counter(
+            "gateway_websocket_connections_total",
+            help: "WebSocket and other Upgrade tunnels opened (the upstream answered 101), by route.",
+            labelNames: ["route"],
+            maxSeries: limit
+        )
+        tunnelBytes = try registry.counter(
+            "gateway_tunnel_bytes_total",
+            help:
+                "Bytes relayed through Upgrade tunnels after the 101, by route and direction (client_to_upstream, upstream_to_client).",
+            labelNames: ["route", "direction"],
+            maxSeries: limit
+        )
+        websocketDuration = try registry.histogram(
+            "gateway_websocket_duration_seconds",
+            help: "How long Upgrade tunnels stayed open, from the 101 to the close of either side.",
+            labelNames: ["route"],
+            buckets: buckets(
+                "gateway_websocket_duration_seconds",
+                [0.1, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 14400, 86400]
+            ),
+            native: nil,
+            maxSeries: limit
+        )
+        websocketDrainClosed = try registry.counter(
+            "gateway_websocket_drain_closed_total",
+            help: "Upgrade tunnels still open when shutdown.drain_timeout ended, closed by the gateway, by route.",
+            labelNames: ["route"],
+            maxSeries: limit
         )
     }
 }

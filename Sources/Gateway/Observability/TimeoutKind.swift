@@ -1,6 +1,6 @@
 /// The timeouts the data plane counts in `gateway_timeouts_total{kind}`.
 package enum TimeoutKind: Int, CaseIterable, Sendable {
-    case clientHeader, clientBody, clientSend, upstreamConnect, upstreamSend, upstreamRead, tlsHandshake
+    case clientHeader, clientBody, clientSend, upstreamConnect, upstreamSend, upstreamRead, tlsHandshake, tunnelIdle
 
     package var label: String {
         switch self {
@@ -11,6 +11,7 @@ package enum TimeoutKind: Int, CaseIterable, Sendable {
         case .upstreamSend: return "upstream_send"
         case .upstreamRead: return "upstream_read"
         case .tlsHandshake: return "tls_handshake"
+        case .tunnelIdle: return "tunnel_idle"
         }
     }
 }

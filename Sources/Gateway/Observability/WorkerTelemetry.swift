@@ -48,6 +48,14 @@ package final class WorkerTelemetry: @unchecked Sendable {
     private var tlsHandshakes: [CounterHandle?]
     let tlsHandshakeDuration: HistogramHandle
     let tlsResumptions: CounterHandle
+    /// Per route, resolved only for routes that allow an upgrade (`tunnelBound`): open tunnels, tunnels
+    /// opened, bytes by direction (two per route), tunnel lifetimes, tunnels closed by the drain.
+    let tunnelBound: UnsafeMutablePointer<Bool>
+    let tunnelActive: UnsafeMutablePointer<GaugeHandle>
+    let tunnelTotal: UnsafeMutablePointer<CounterHandle>
+    let tunnelBytes: UnsafeMutablePointer<CounterHandle>
+    let tunnelDuration: UnsafeMutablePointer<HistogramHandle>
+    let tunnelDrainClosed: UnsafeMutablePointer<CounterHandle>
 
     // Open-addressing cache of request counter handles keyed by route, method and status.
     private static let cacheSize = 4096
@@ -69,6 +77,13 @@ package final class WorkerTelemetry: @unchecked Sendable {
         upstreamDuration = .allocate(capacity: routes)
         hasUpstream = .allocate(capacity: routes)
         hasUpstream.initialize(repeating: false, count: routes)
+        tunnelBound = .allocate(capacity: routes)
+        tunnelBound.initialize(repeating: false, count: routes)
+        tunnelActive = .allocate(capacity: routes)
+        tunnelTotal = .allocate(capacity: routes)
+        tunnelBytes = .allocate(capacity: routes * 2)
+        tunnelDuration = .allocate(capacity: routes)
+        tunnelDrainClosed = .allocate(capacity: routes)
         timeouts = .allocate(capacity: TimeoutKind.allCases.count)
         for kind in TimeoutKind.allCases {
             (timeouts + kind.rawValue).initialize(to: try metrics.timeouts.handle([kind.label]))
@@ -146,6 +161,17 @@ package final class WorkerTelemetry: @unchecked Sendable {
             // Routes without an upstream share one series that is never observed.
             let upstreamLabel = upstream >= 0 ? plan.upstreamIDs[upstream] : "-"
             upstreamDuration[index] = try metrics.upstreamDuration.handle([label, upstreamLabel])
+            // Tunnel series only for routes that can open one (a route that stops allowing upgrades keeps
+            // its handles for tunnels still open).
+            if route < plan.routeCount && plan.routes[route].upgradeLength > 0 {
+                tunnelActive[index] = try metrics.websocketActive.handle([label])
+                tunnelTotal[index] = try metrics.websocketTotal.handle([label])
+                tunnelBytes[index * 2] = try metrics.tunnelBytes.handle([label, "client_to_upstream"])
+                tunnelBytes[index * 2 + 1] = try metrics.tunnelBytes.handle([label, "upstream_to_client"])
+                tunnelDuration[index] = try metrics.websocketDuration.handle([label])
+                tunnelDrainClosed[index] = try metrics.websocketDrainClosed.handle([label])
+                tunnelBound[index] = true
+            }
         }
         let events = UpstreamConnectionEvent.allCases
         for node in 0..<plan.nodeCount {
@@ -191,6 +217,12 @@ package final class WorkerTelemetry: @unchecked Sendable {
         ] {
             pointer.deallocate()
         }
+        let tunnelArrays: [UnsafeMutableRawPointer] = [
+            UnsafeMutableRawPointer(tunnelBound), UnsafeMutableRawPointer(tunnelActive),
+            UnsafeMutableRawPointer(tunnelTotal), UnsafeMutableRawPointer(tunnelBytes),
+            UnsafeMutableRawPointer(tunnelDuration), UnsafeMutableRawPointer(tunnelDrainClosed),
+        ]
+        for pointer in tunnelArrays { pointer.deallocate() }
         pluginDurations?.deallocate()
         metrics.registry.releaseShard(of: writer)
     }
@@ -229,6 +261,30 @@ package final class WorkerTelemetry: @unchecked Sendable {
         }
         requestSize[index].observe(Double(bytesIn), on: writer)
         responseSize[index].observe(Double(bytesOut), on: writer)
+    }
+
+    /// A tunnel opened on `route` (the upstream answered 101).
+    @inline(__always)
+    package func recordTunnelOpened(route: Int) {
+        guard enabled, route >= 0, tunnelBound[route] else { return }
+        tunnelActive[route].add(1, on: writer)
+        tunnelTotal[route].increment(on: writer)
+    }
+
+    /// `count` bytes went through a tunnel of `route`, towards the upstream or towards the client.
+    @inline(__always)
+    package func recordTunnelBytes(route: Int, toUpstream: Bool, count: Int) {
+        guard enabled, route >= 0, tunnelBound[route] else { return }
+        tunnelBytes[route * 2 + (toUpstream ? 0 : 1)].increment(by: UInt64(count), on: writer)
+    }
+
+    /// A tunnel of `route` closed after `nanoseconds`; `drained`: the drain's end closed it.
+    @inline(__always)
+    package func recordTunnelClosed(route: Int, nanoseconds: UInt64, drained: Bool) {
+        guard enabled, route >= 0, tunnelBound[route] else { return }
+        tunnelActive[route].add(-1, on: writer)
+        tunnelDuration[route].observe(Double(nanoseconds) / 1e9, on: writer)
+        if drained { tunnelDrainClosed[route].increment(on: writer) }
     }
 
     /// A failed attempt was sent to another node.

@@ -98,6 +98,11 @@ struct PlanTables {
             } else if let id = route.upstreamID, let upstream = upstreamIndex[id] {
                 entry.upstream = upstream
             }
+            let upgrades = (route.enableWebSocket ? ["websocket"] : []) + route.upgradeProtocols
+            if !upgrades.isEmpty {
+                (entry.upgradeOffset, entry.upgradeLength) = store(Array(upgrades.joined(separator: ",").utf8))
+            }
+            entry.tunnelIdleTimeout = route.websocketIdleTimeout?.nanoseconds ?? 0
             routeList[index] = entry
             routeIDs[index] = route.id
         }
@@ -117,6 +122,7 @@ struct PlanTables {
                     entry.mockBodyOffset,
                     entry.mockBodyLength
                 )
+                (entry.upgradeOffset, entry.upgradeLength) = copy(previous, entry.upgradeOffset, entry.upgradeLength)
                 entry.live = false
                 routeList[index] = entry
                 routeIDs[index] = previous.routeIDs[index]

@@ -24,6 +24,12 @@ public final class ProxyPlan: @unchecked Sendable {
         /// A new trace started by a request it matches is sampled below this (its own
         /// `tracing.sampling_ratio`, else the global one); 0 starts no traces.
         package var traceThreshold: UInt64 = 0
+        /// `Upgrade` tokens the route forwards, lower-cased and comma-separated in the arena
+        /// (`websocket` for `enable_websocket`, then `upgrade_protocols`); length 0: none.
+        package var upgradeOffset: Int32 = 0
+        package var upgradeLength: Int32 = 0
+        /// A tunnel's idle timeout in nanoseconds (`websocket_idle_timeout`); 0: the upstream's read timeout.
+        package var tunnelIdleTimeout: UInt64 = 0
     }
 
     /// Per-upstream settings in nanoseconds and counts.

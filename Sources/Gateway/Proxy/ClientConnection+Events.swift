@@ -45,6 +45,8 @@ package enum ClientAction: Equatable, Sendable {
     case backendTimeout
     /// A TLS connection idled: free its record buffers and keep waiting for a request.
     case trimIdleTLS
+    /// A tunnel's idle timer fired: close it if nothing moved for its idle timeout, else wait the rest.
+    case tunnelIdle
     /// Close the connection, counting `timeout` if one caused it.
     case close(timeout: TimeoutKind?)
     /// Give back receive buffer `buffer`, then close (input arrived that nothing asked for).
@@ -60,6 +62,8 @@ package enum ClientAction: Equatable, Sendable {
         case finishExchange
         /// More of the proxied response can flow from upstream connection `upstream`.
         case resumeUpstream(Int32)
+        /// Tunnel bytes reached the client: read more from the upstream.
+        case resumeTunnel
     }
 }
 
@@ -96,6 +100,7 @@ extension ClientConnection {
         case .exchanging:
             if responseDone { return .outputSent(then: .finishExchange) }
             return .outputSent(then: upstream >= 0 ? .resumeUpstream(upstream) : .idle)
+        case .tunneling: return .outputSent(then: .resumeTunnel)
         case .idle, .readingHead, .lingering, .closed: return .outputSent(then: .idle)
         }
     }
@@ -115,6 +120,7 @@ extension ClientConnection {
         case .backendWait: return .backendTimeout
         case .tlsHandshake: return .close(timeout: .tlsHandshake)
         case .tlsIdleTrim: return .trimIdleTLS
+        case .tunnelIdle: return .tunnelIdle
         case .keepAlive, .linger, .none: return .close(timeout: nil)
         }
     }

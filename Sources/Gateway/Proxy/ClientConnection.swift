@@ -20,6 +20,9 @@ package enum ClientState: UInt8 {
     /// Response sent, write side shut: discarding what the client still sends until it closes, so
     /// the kernel does not answer unread bytes with a reset that could destroy the response in flight.
     case lingering
+    /// The upstream answered 101 to an allowed upgrade: bytes are relayed both ways unparsed until
+    /// either side closes or the tunnel idles out.
+    case tunneling
     /// Closed; the slot is free.
     case closed
 }
@@ -110,6 +113,12 @@ package struct ClientConnection {
     package var retryLength: Int32 = 0
     /// Consistent-hash key of the request.
     package var hashKey: UInt64 = 0
+    /// The current request asks for an upgrade its route allows (its `Upgrade` went upstream).
+    package var upgrade = false
+    /// For a tunnel: when it opened (the 101), when a byte last moved either way, and its idle timeout.
+    package var tunnelStart: UInt64 = 0
+    package var tunnelActivity: UInt64 = 0
+    package var tunnelIdleTimeout: UInt64 = 0
 
     package init() {}
 

@@ -25,6 +25,9 @@ package enum ClientDeadline: UInt8, Sendable {
     /// A TLS keep-alive connection has idled a second: give its record buffers back, then wait out the
     /// rest of `limits.keepalive_timeout`.
     case tlsIdleTrim
+    /// A tunnel closes if no byte moved either way for its idle timeout (`websocket_idle_timeout`, else
+    /// the upstream's `timeout.read`); sends to the client use the `send` kind meanwhile.
+    case tunnelIdle
 }
 
 /// Why an upstream connection's timer is set.

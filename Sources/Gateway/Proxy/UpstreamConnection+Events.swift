@@ -115,6 +115,8 @@ extension UpstreamConnection {
     @inline(__always)
     package mutating func sendCompleted(result: Int32) -> UpstreamAction {
         sending = false
+        // A tunnel's upstream went away: the client is closed too (not a failure of the node).
+        if result <= 0 && state == .tunneling { return .cutClient }
         guard result > 0 else {
             if isStaleBeforeAnswer && !responseStarted { return .resendOnFreshConnection }
             return .fail(.closedWhileSending, mayRetry: !responseStarted)
@@ -149,6 +151,8 @@ extension UpstreamConnection {
     /// The upstream closed (0) or failed (a negative errno) while the connection was in use.
     package mutating func ended(error: Int32) -> UpstreamAction {
         guard client >= 0 else { return .close }
+        // A tunnel ends with either side: the client is closed too.
+        if state == .tunneling { return .cutClient }
         if responseStarted {
             guard error == 0 && responseFramer.isCloseDelimited else { return .cutClient }
             reusable = false
@@ -166,7 +170,10 @@ extension UpstreamConnection {
         switch kind {
         case .connect: return .fail(.connectTimeout, mayRetry: true)
         case .send: return .fail(.sendTimeout, mayRetry: !responseStarted)
-        case .read: return .fail(.readTimeout, mayRetry: !responseStarted)
+        case .read:
+            // A tunnel's idleness is the client timer's to judge (bytes may be moving the other way).
+            if state == .tunneling { return .none }
+            return .fail(.readTimeout, mayRetry: !responseStarted)
         case .poolIdle: return .close
         case .none: return .none
         }

@@ -8,6 +8,8 @@ package enum UpstreamState: UInt8 {
     case streaming
     /// Parked in its node's keep-alive pool, watched for a close.
     case pooled
+    /// Relaying an upgraded connection's bytes (after a 101); never pooled again.
+    case tunneling
     case closed
 }
 
@@ -52,7 +54,7 @@ package struct UpstreamConnection {
 
     /// Connected and serving a request (request or response bytes may be moving).
     @inline(__always)
-    package var isConnected: Bool { state == .exchanging || state == .streaming }
+    package var isConnected: Bool { state == .exchanging || state == .streaming || state == .tunneling }
 
     /// Whether the connection may be parked for reuse after its exchange: the response ended exactly
     /// at its framing, nothing is in flight or unread, and the pool and request limits allow it.
@@ -64,5 +66,5 @@ package struct UpstreamConnection {
 
     /// The response head has been forwarded: a failure now can only cut the client.
     @inline(__always)
-    package var responseStarted: Bool { state == .streaming }
+    package var responseStarted: Bool { state == .streaming || state == .tunneling }
 }

@@ -36,6 +36,7 @@ extension Worker {
             case .finishResponse: finishClientResponse(slot)
             case .finishExchange: finishExchange(slot)
             case .resumeUpstream(let upstream): resumeUpstreamResponse(Int(upstream))
+            case .resumeTunnel: tunnelClientSent(slot)
             }
         case .respond(let failure):
             telemetry.recordTimeout(failure.timeout)
@@ -51,6 +52,8 @@ extension Worker {
             redisWaitExpired(slot)
         case .trimIdleTLS:
             trimIdleTLS(slot)
+        case .tunnelIdle:
+            tunnelIdleExpired(slot)
         case .close(let timeout):
             if let timeout { telemetry.recordTimeout(timeout) }
             if timeout == .tlsHandshake { tlsStreams[slot].failure = .timeout }
@@ -89,7 +92,8 @@ extension Worker {
 
     @inline(__always)
     func onUpstreamReceive(_ slot: Int, _ result: Int32, _ flags: UInt32) {
-        clearDeadline(upstream: slot)
+        // A tunnel's upstream timer only ever guards a send, which a receive does not complete.
+        if upstreamConnections[slot].state != .tunneling { clearDeadline(upstream: slot) }
         let client = Int(upstreamConnections[slot].client)
         let clientSending = client >= 0 && clients[client].sending
         let action = upstreamConnections[slot].receiveCompleted(

@@ -89,6 +89,7 @@ extension Worker {
             clients[slot].state = .readingHead
             readRequestHead(slot)
         case .exchanging: pumpRequestBody(slot)
+        case .tunneling: pumpTunnelToUpstream(slot)
         case .lingering:
             if clients[slot].inputSource != .none {
                 release(clients[slot].inputSource, clients[slot].inputID)
@@ -202,6 +203,7 @@ extension Worker {
         clients[slot].status = 0
         clients[slot].requestFramer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
         clients[slot].bodyBytes = 0
+        clients[slot].upgrade = false
         assignRequestID(slot, head, source)
         beginRecord(slot, head, source)
 
@@ -309,6 +311,8 @@ extension Worker {
             }
         }
         var traceparentOffset = -1
+        let upgrade = route.upgradeLength > 0 && allowsUpgrade(route, head, source)
+        clients[slot].upgrade = upgrade
         let fitted = withUnsafeBytes(of: &traceparent) { traceparentBytes in
             HTTPProxyHeads.writeUpstreamRequest(
                 head: head,
@@ -329,6 +333,7 @@ extension Worker {
                     ? UnsafeRawBufferPointer(rebasing: traceparentBytes[0..<TraceParent.length]) : nil,
                 dropTraceState: trace.active && trace.restarted,
                 traceparentOffset: &traceparentOffset,
+                upgrade: upgrade,
                 into: &writer
             )
         }
@@ -565,6 +570,7 @@ extension Worker {
 
     func closeClient(_ slot: Int) {
         guard clients[slot].state != .closed else { return }
+        if clients[slot].state == .tunneling { tunnelClosed(slot) }
         completeRequest(slot, aborted: true)
         telemetry.recordConnection(opened: false)
         let upstreamSlot = Int(clients[slot].upstream)

@@ -12,7 +12,9 @@ extension Worker {
             closeUpstream(slot)
             return
         }
-        if upstreamConnections[slot].responseStarted {
+        if upstreamConnections[slot].state == .tunneling {
+            tunnelToClient(slot, client: client, id: id, length: Int(length))
+        } else if upstreamConnections[slot].responseStarted {
             forwardResponseBody(slot, client: client, id: id, length: Int(length))
         } else {
             readResponseHead(slot, client: client, id: id, length: Int(length))
@@ -88,6 +90,16 @@ extension Worker {
                         return
                     }
                     continue
+                }
+                if head.status == 101 && clients[client].upgrade {
+                    // The head block (if any) is handed over before anything can close the connection.
+                    if source == .block {
+                        upstreamConnections[slot].headBlock = -1
+                        upstreamConnections[slot].headLength = 0
+                    }
+                    startTunnel(slot, client: client, head: head, view: view)
+                    release(source, sourceID)
+                    return
                 }
                 if head.status == 101 {
                     release(source, sourceID)

@@ -96,11 +96,12 @@ extension Worker {
         let trace = traceStates[slot]
         let sampledTrace = trace.sampled
         if sampledTrace { endServerSpan(slot, status: status, aborted: aborted) }
+        // A tunnel's request is measured to its 101, so hours-long tunnels stay out of latency families.
         telemetry.recordRequest(
             route: Int(c.route),
             method: c.method,
             status: status,
-            totalNanoseconds: total,
+            totalNanoseconds: c.state == .tunneling ? c.tunnelStart &- c.requestStart : total,
             upstreamNanoseconds: upstream,
             bytesIn: c.bytesIn,
             bytesOut: c.bytesOut,

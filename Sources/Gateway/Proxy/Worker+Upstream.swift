@@ -114,6 +114,10 @@ extension Worker {
     /// The request (or the body bytes in flight) went out in full: release or consume what was
     /// sent, then let the response flow or forward more body.
     func upstreamRequestSent(_ slot: Int) {
+        if upstreamConnections[slot].state == .tunneling {
+            tunnelUpstreamSent(slot)
+            return
+        }
         let client = Int(upstreamConnections[slot].client)
         let borrowed = upstreamConnections[slot].outputBorrowed
         let source = upstreamConnections[slot].outputSource
@@ -164,6 +168,8 @@ extension Worker {
             fd: upstreamConnections[slot].fd,
             userData: upstreamData(.upstreamReceive, slot)
         )
+        // A tunnel may wait for the upstream indefinitely: its idle timer runs on the client side.
+        guard upstreamConnections[slot].state != .tunneling else { return }
         let timeout = plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
         setDeadline(upstream: slot, .read, after: timeout)
     }

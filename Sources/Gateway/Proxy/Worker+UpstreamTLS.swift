@@ -103,7 +103,7 @@ extension Worker {
         let buffer = UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
         switch upstreamTLS[slot].read(into: buffer) {
         case .bytes(let count):
-            clearDeadline(upstream: slot)
+            if upstreamConnections[slot].state != .tunneling { clearDeadline(upstream: slot) }
             let client = Int(upstreamConnections[slot].client)
             let action = upstreamConnections[slot].receiveCompleted(
                 result: Int32(count),
@@ -113,7 +113,7 @@ extension Worker {
             perform(action, upstream: slot)
         case .wantRead:
             blocks.release(block)
-            postRawUpstreamReceive(slot, deadline: true)
+            postRawUpstreamReceive(slot, deadline: upstreamConnections[slot].state != .tunneling)
         case .closed:
             blocks.release(block)
             onUpstreamReceive(slot, 0, 0)

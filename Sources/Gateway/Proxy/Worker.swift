@@ -415,6 +415,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     }
 
     func shutdownConnections() {
+        closeTunnelsAtDrainEnd()
         for slot in 0..<clientSlots.highWater where clients[slot].state != .closed { closeClient(slot) }
         for slot in 0..<upstreamSlots.highWater where upstreamConnections[slot].state != .closed {
             closeUpstream(slot)

@@ -14,7 +14,7 @@ struct ControlPlaneIntegrationTests {
         var settings = ObservabilitySettings()
         settings.base.workers = 2
         // Long enough that the checks below fit inside it even when the whole suite loads two cores.
-        settings.shutdownDelay = 5
+        settings.shutdownDelay = 8
         try await withObservedGateway("readyz", settings) { observed in
             let health = try await observed.control("/healthz")
             #expect(health.status == 200)
@@ -30,7 +30,7 @@ struct ControlPlaneIntegrationTests {
             observed.expectExit()
             // The signal is taken by the main thread's sigtimedwait: allow it a moment, not the whole delay.
             var notReady = try await Self.rawGet(observed.controlPort, "/readyz")
-            while notReady.status == 200, ContinuousClock().now - signalled < .milliseconds(4000) {
+            while notReady.status == 200, ContinuousClock().now - signalled < .milliseconds(6000) {
                 try await Task.sleep(for: .milliseconds(10))
                 notReady = try await Self.rawGet(observed.controlPort, "/readyz")
             }
@@ -46,13 +46,13 @@ struct ControlPlaneIntegrationTests {
             let askedAt = ContinuousClock().now - signalled
             let served = try await Self.rawGet(observed.gateway.port, "/status/200")
             #expect(served.status == 200)
-            #expect(askedAt < .milliseconds(4500), "the check came too late (\(askedAt)) to prove the delay")
+            #expect(askedAt < .milliseconds(7500), "the check came too late (\(askedAt)) to prove the delay")
             #expect(notReadyAt <= askedAt)
 
             let code = await observed.gateway.process.waitForExit(timeout: .seconds(10))
             let exitedAt = ContinuousClock().now - signalled
             #expect(code == 0, "exit status \(String(describing: code)):\n\(observed.gateway.logTail)")
-            #expect(exitedAt >= .milliseconds(4950), "exited \(exitedAt) after SIGTERM, before shutdown.delay 5 s")
+            #expect(exitedAt >= .milliseconds(7950), "exited \(exitedAt) after SIGTERM, before shutdown.delay 8 s")
         }
     }
 

@@ -156,7 +156,7 @@ struct RedisLimitIntegrationTests {
             // (its later requests are rejected without a call). /batched: one call per lease of 5, plus the same.
             #expect(calls >= 48 && calls <= 66, "calls \(calls)")
             // The counter lives in Redis, where every gateway finds it.
-            let keys = try redis.command("KEYS", "gw:lc:*").elements ?? []
+            let keys = try await redis.command("KEYS", "gw:lc:*").elements ?? []
             #expect(keys.count >= 2, "keys in Redis: \(keys)")
 
             // APISIX's flat redis_* keys work the same, with the quota headers.
@@ -188,10 +188,10 @@ struct RedisLimitIntegrationTests {
             let calls = exposition.sum("gateway_rate_limit_backend_calls_total", ["plugin": "limit-count"])
             // 1,000 requests at 100 permits a call over 2 workers: 10 calls, a few more at most.
             #expect(calls >= 10 && calls <= 16, "lease calls: \(calls)")
-            let left = try redis.command("KEYS", "gw:lc:*").elements?.compactMap(\.string) ?? []
+            let left = try await redis.command("KEYS", "gw:lc:*").elements?.compactMap(\.string) ?? []
             #expect(left.count == 1, "keys: \(left)")
             if let key = left.first {
-                let reply = try redis.command("GET", key)
+                let reply = try await redis.command("GET", key)
                 let value = reply.integer ?? reply.string.flatMap { Int64($0) }
                 #expect(value.map { 2000 - $0 } == Int64(calls) * 100, "taken in Redis: \(String(describing: value))")
             }

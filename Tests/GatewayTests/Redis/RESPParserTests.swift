@@ -147,7 +147,7 @@ import Testing
                 request += Array("*\(command.count)\r\n".utf8)
                 for argument in command { request += Array("$\(argument.utf8.count)\r\n\(argument)\r\n".utf8) }
             }
-            let bytes = try redis.exchange(request, replies: commands.count)
+            let bytes = try await redis.exchange(request, replies: commands.count)
             var offset = 0
             var ends: [Int] = []
             for reply in expected {
@@ -171,11 +171,11 @@ import Testing
     @Test func aServerWithAPasswordAnswersAuthenticationErrors() async throws {
         try await RedisTesting.withServer("parser-auth", password: "s3cret") { redis throws in
             let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
-            let unauthenticated = try redis.exchange(ping, authenticate: false)
+            let unauthenticated = try await redis.exchange(ping, authenticate: false)
             #expect(Self.parse(unauthenticated)?.reply == .error(.authentication))
-            let wrong = try redis.exchange(Array("*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n".utf8), authenticate: false)
+            let wrong = try await redis.exchange(Array("*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n".utf8), authenticate: false)
             #expect(Self.parse(wrong)?.reply == .error(.authentication))
-            #expect(Self.parse(try redis.exchange(ping))?.reply == .simple)
+            #expect(Self.parse(try await redis.exchange(ping))?.reply == .simple)
         }
     }
 }

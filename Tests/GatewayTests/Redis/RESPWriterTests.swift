@@ -133,16 +133,16 @@ import Testing
                 writer.argument("gw:", hex: 0xABC)
                 everyByte.withUnsafeBytes { writer.argument($0) }
             }
-            #expect(try RedisTesting.reply(redis, set) == .simple)
-            #expect(try redis.command("STRLEN", "gw:0000000000000abc") == .integer(256))
+            #expect(try await RedisTesting.reply(redis, set) == .simple)
+            #expect(try await redis.command("STRLEN", "gw:0000000000000abc") == .integer(256))
             let incr = RedisTesting.encode { writer in
                 writer.beginCommand(argumentCount: 3)
                 writer.argument("INCRBY")
                 writer.argument(hex: 7)
                 writer.argument(decimal: -9_000_000_000)
             }
-            #expect(try RedisTesting.reply(redis, incr) == .integer(-9_000_000_000))
-            #expect(try redis.command("GET", "0000000000000007") == .bulk("-9000000000"))
+            #expect(try await RedisTesting.reply(redis, incr) == .integer(-9_000_000_000))
+            #expect(try await redis.command("GET", "0000000000000007") == .bulk("-9000000000"))
         }
     }
 }

@@ -12,7 +12,7 @@ import Testing
     @Test func concurrentPipelinedCallsGrantExactlyTheLimit() async throws {
         try await RedisTesting.withServer("batch-concurrent") { redis throws in
             #expect(
-                try redis.command(["SCRIPT", "LOAD", RedisScriptTests.text(RedisScript.limitCount.source)]).string
+                try await redis.command(["SCRIPT", "LOAD", RedisScriptTests.text(RedisScript.limitCount.source)]).string
                     != nil
             )
             let calls = 40
@@ -33,13 +33,14 @@ import Testing
             let request = pipelined
             let answers = LockedValue<[[UInt8]]>([])
             let failures = LockedValue<[String]>([])
-            DispatchQueue.concurrentPerform(iterations: 4) { _ in
-                do {
-                    let bytes = try redis.exchange(request, replies: calls)
-                    answers.withLock { $0.append(bytes) }
-                } catch {
-                    failures.withLock { $0.append("\(error)") }
+            // Four connections at once, each on a thread of its own (``blocking``).
+            do {
+                try await withThrowingTaskGroup(of: [UInt8].self) { group in
+                    for _ in 0..<4 { group.addTask { try await redis.exchange(request, replies: calls) } }
+                    for try await bytes in group { answers.withLock { $0.append(bytes) } }
                 }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
             }
             #expect(failures.value.isEmpty, "\(failures.value)")
             var granted: Int64 = 0
@@ -80,7 +81,7 @@ import Testing
                     #expect(taken.remaining >= 0)
                     continue
                 }
-                let (remaining, ttl) = try RedisTesting.pair(
+                let (remaining, ttl) = try await RedisTesting.pair(
                     RedisTesting.run(.limitCount, on: redis, key: "gw:lc:fleet", limit, 60_000, batch)
                 )
                 let granted = min(max(remaining + batch, 0), batch)

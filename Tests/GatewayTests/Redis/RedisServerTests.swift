@@ -7,19 +7,19 @@ import Testing
 @Suite struct RedisServerTests {
     @Test func killedAndRestartedRedisComesBackEmptyOnTheSamePort() async throws {
         try await RedisTesting.withServer("harness", password: "pw") { redis throws in
-            #expect(try redis.command("SET", "k", "v") == .simple("OK"))
-            #expect(try redis.command("GET", "k") == .bulk("v"))
-            #expect(try redis.command(["HSET", "h", "a", "1", "b", "2"]) == .integer(2))
-            #expect(try redis.command("HMGET", "h", "a", "x") == .array([.bulk("1"), .bulk(nil)]))
-            #expect(try redis.command("NOSUCHCOMMAND").string?.hasPrefix("ERR unknown command") == true)
+            #expect(try await redis.command("SET", "k", "v") == .simple("OK"))
+            #expect(try await redis.command("GET", "k") == .bulk("v"))
+            #expect(try await redis.command(["HSET", "h", "a", "1", "b", "2"]) == .integer(2))
+            #expect(try await redis.command("HMGET", "h", "a", "x") == .array([.bulk("1"), .bulk(nil)]))
+            #expect(try await redis.command("NOSUCHCOMMAND").string?.hasPrefix("ERR unknown command") == true)
             let port = redis.port
             await redis.kill()
             #expect(!redis.isRunning)
-            #expect(throws: IntegrationError.self) { try redis.command("PING") }
+            await #expect(throws: IntegrationError.self) { try await redis.command("PING") }
             try await redis.restart()
             #expect(redis.isRunning)
             #expect(redis.port == port)
-            #expect(try redis.command("GET", "k") == .bulk(nil))
+            #expect(try await redis.command("GET", "k") == .bulk(nil))
             await redis.stop()
             #expect(!redis.isRunning)
         }
@@ -28,11 +28,11 @@ import Testing
     /// A suspended Redis accepts connections but answers nothing until resumed.
     @Test func aSuspendedRedisDoesNotAnswerUntilResumed() async throws {
         try await RedisTesting.withServer("suspend") { redis throws in
-            #expect(redis.ping())
+            #expect(await redis.ping())
             redis.suspend()
-            #expect(!redis.ping(timeout: .milliseconds(300)))
+            #expect(!(await redis.ping(timeout: .milliseconds(300))))
             redis.resume()
-            #expect(redis.ping())
+            #expect(await redis.ping())
             redis.suspend()
             // Stopping a suspended Redis still ends it promptly.
             let started = ContinuousClock.now
@@ -51,9 +51,9 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(Set(servers.map(\.port)).count == 3)
-        for (index, server) in servers.enumerated() { try server.command("SET", "who", "\(index)") }
+        for (index, server) in servers.enumerated() { try await server.command("SET", "who", "\(index)") }
         for (index, server) in servers.enumerated() {
-            #expect(try server.command("GET", "who") == .bulk("\(index)"))
+            #expect(try await server.command("GET", "who") == .bulk("\(index)"))
             await server.stop()
         }
     }

@@ -37,8 +37,8 @@ enum RedisTesting {
     }
 
     /// The reply to `request` as ``RESPParser`` reads the server's bytes; it must use them all.
-    static func reply(_ server: RedisServer, _ request: [UInt8]) throws -> RESPReply {
-        let bytes = try server.exchange(request)
+    static func reply(_ server: RedisServer, _ request: [UInt8]) async throws -> RESPReply {
+        let bytes = try await server.exchange(request)
         let parsed = bytes.withUnsafeBytes { RESPParser.parse($0) }
         guard let parsed, parsed.consumed == bytes.count else {
             throw IntegrationError("RESPParser read \(String(describing: parsed)) of \(bytes.count) bytes")
@@ -52,7 +52,7 @@ enum RedisTesting {
         on server: RedisServer,
         key: String,
         _ arguments: Int64...
-    ) throws -> RESPReply {
+    ) async throws -> RESPReply {
         func request(_ name: StaticString, _ body: StaticString) -> [UInt8] {
             encode { writer in
                 writer.beginCommand(argumentCount: 4 + arguments.count)
@@ -63,8 +63,8 @@ enum RedisTesting {
                 for argument in arguments { writer.argument(decimal: argument) }
             }
         }
-        let reply = try self.reply(server, request("EVALSHA", script.sha1))
-        if reply == .error(.noScript) { return try self.reply(server, request("EVAL", script.source)) }
+        let reply = try await self.reply(server, request("EVALSHA", script.sha1))
+        if reply == .error(.noScript) { return try await self.reply(server, request("EVAL", script.source)) }
         return reply
     }
 

@@ -10,6 +10,16 @@ import Testing
 @Suite("etcd client against a real etcd")
 struct EtcdClientTests {
     /// A fresh etcd in a temporary directory, stopped after `body`.
+    /// `stream.next` on a thread of its own (``blocking(_:)``): a watch waits up to its deadline, which must not
+    /// hold one of the few threads every other test runs on.
+    static func next(
+        _ stream: EtcdWatchStream,
+        deadline: ContinuousClock.Instant
+    ) async throws -> EtcdWatchStream.Message {
+        let box = UncheckedSendableBox(stream)
+        return try await blocking { UncheckedSendableBox(try box.value.next(deadline: deadline)) }.value
+    }
+
     static func withEtcd<T>(_ label: String, _ body: (EtcdServer, EtcdClient) async throws -> T) async throws -> T {
         let directory = try TestFiles.makeTemporaryDirectory("etcd-\(label)")
         let server = try await EtcdServer.start(in: directory)
@@ -79,14 +89,14 @@ struct EtcdClientTests {
         try await Self.withEtcd("watch") { server, client in
             let start = try client.put("/apisix/routes/0", Array("{}".utf8))
             let stream = try client.watch(prefix: "/apisix/", from: start + 1)
-            let created = try stream.next(deadline: .now + .seconds(10))
+            let created = try await Self.next(stream, deadline: .now + .seconds(10))
             #expect(created.created)
             let put = try await server.put("/apisix/routes/1", #"{"a":1}"#)
             try await server.delete("/apisix/routes/0")
             var events: [EtcdWatchStream.Message.Event] = []
             let deadline = ContinuousClock.now + .seconds(10)
             while events.count < 2, ContinuousClock.now < deadline {
-                events += try stream.next(deadline: deadline).events
+                events += try await Self.next(stream, deadline: deadline).events
             }
             #expect(events.map(\.kv.key) == ["/apisix/routes/1", "/apisix/routes/0"])
             #expect(events.map(\.deleted) == [false, true])
@@ -99,7 +109,7 @@ struct EtcdClientTests {
             defer { resumed.close() }
             var later: [String] = []
             while later.count < 2, ContinuousClock.now < deadline + .seconds(10) {
-                later += try resumed.next(deadline: .now + .seconds(10)).events.map(\.kv.key)
+                later += try await Self.next(resumed, deadline: .now + .seconds(10)).events.map(\.kv.key)
             }
             #expect(later == ["/apisix/routes/2", "/apisix/routes/3"])
         }
@@ -117,7 +127,7 @@ struct EtcdClientTests {
                 defer { stream.close() }
                 let deadline = ContinuousClock.now + .seconds(10)
                 while !compacted, ContinuousClock.now < deadline {
-                    let message = try stream.next(deadline: deadline)
+                    let message = try await Self.next(stream, deadline: deadline)
                     compacted = message.compactRevision > 0
                     #expect(message.events.isEmpty)
                 }
@@ -145,7 +155,7 @@ struct EtcdClientTests {
             #expect(try client.range(prefix: "/apisix/").kvs.map(\.modRevision) == [revision])
             let stream = try client.watch(prefix: "/apisix/", from: revision)
             defer { stream.close() }
-            #expect(try stream.next(deadline: .now + .seconds(10)).created)
+            #expect(try await Self.next(stream, deadline: .now + .seconds(10)).created)
             #expect(throws: EtcdError.self) { try anonymous.range(prefix: "/apisix/") }
             settings.password = "wrong"
             #expect {
