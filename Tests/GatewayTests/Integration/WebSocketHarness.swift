@@ -244,10 +244,13 @@ func withWebSockets<T>(
     tls: Bool = false,
     _ body: (WebSocketHarness) async throws -> T
 ) async throws -> T {
-    let harness = try await WebSocketHarness.start(label, drainTimeout: drainTimeout, tls: tls)
-    return try await IntegrationEnvironment.withTearDown(of: harness.directory) {
-        try await body(harness)
-    } tearDown: {
-        await harness.finish()
+    // Tunnels move megabytes and hold a thousand connections: they take turns with the other heavy tests.
+    try await timingSensitive {
+        let harness = try await WebSocketHarness.start(label, drainTimeout: drainTimeout, tls: tls)
+        return try await IntegrationEnvironment.withTearDown(of: harness.directory) {
+            try await body(harness)
+        } tearDown: {
+            await harness.finish()
+        }
     }
 }

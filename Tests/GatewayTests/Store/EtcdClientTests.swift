@@ -21,19 +21,22 @@ struct EtcdClientTests {
     }
 
     static func withEtcd<T>(_ label: String, _ body: (EtcdServer, EtcdClient) async throws -> T) async throws -> T {
-        let directory = try TestFiles.makeTemporaryDirectory("etcd-\(label)")
-        let server = try await EtcdServer.start(in: directory)
-        var settings = EtcdSettings()
-        settings.endpoints = [EtcdSettings.Endpoint(host: "127.0.0.1", port: server.clientPort)]
-        settings.timeout = .seconds(10)
-        do {
-            let result = try await body(server, EtcdClient(settings: settings))
-            await server.stop()
-            try? FileManager.default.removeItem(at: directory)
-            return result
-        } catch {
-            await server.stop()
-            throw error
+        // Watches wait on real time: they take turns with the other timing-sensitive tests.
+        try await timingSensitive {
+            let directory = try TestFiles.makeTemporaryDirectory("etcd-\(label)")
+            let server = try await EtcdServer.start(in: directory)
+            var settings = EtcdSettings()
+            settings.endpoints = [EtcdSettings.Endpoint(host: "127.0.0.1", port: server.clientPort)]
+            settings.timeout = .seconds(10)
+            do {
+                let result = try await body(server, EtcdClient(settings: settings))
+                await server.stop()
+                try? FileManager.default.removeItem(at: directory)
+                return result
+            } catch {
+                await server.stop()
+                throw error
+            }
         }
     }
 
