@@ -156,22 +156,17 @@ package final class RedisClientTable {
         state: UnsafeMutablePointer<PluginRequestState>,
         now: UInt64
     ) -> RedisLimitPolicy.Failure? {
-        if let failure = prepare(endpoint, now: now) { return failure }
-        let link = links + endpoint
-        var writer = RESPWriter(
-            buffer: link.pointee.pending!,
-            capacity: RedisLink.bufferCapacity,
-            count: link.pointee.pendingCount
+        queueScript(
+            .limitCount,
+            kind: UInt8(ascii: "c"),
+            endpoint: endpoint,
+            scope: scope,
+            key: key,
+            arguments: (limit, windowMilliseconds, cost),
+            lease: lease,
+            state: state,
+            now: now
         )
-        writer.beginCommand(argumentCount: 7)
-        writer.argument("EVALSHA")
-        writer.argument(RedisScript.limitCount.sha1)
-        writer.argument("1")
-        writer.argument(counterKey(kind: UInt8(ascii: "c"), scope: scope, key: key))
-        writer.argument(decimal: limit)
-        writer.argument(decimal: windowMilliseconds)
-        writer.argument(decimal: cost)
-        return finish(writer, endpoint, lease: lease, state: state)
     }
 
     /// Queues `limit-req`'s script for the current request: the bucket of (`scope`, `key`) draining at
@@ -186,6 +181,33 @@ package final class RedisClientTable {
         state: UnsafeMutablePointer<PluginRequestState>,
         now: UInt64
     ) -> RedisLimitPolicy.Failure? {
+        queueScript(
+            .limitRequest,
+            kind: UInt8(ascii: "r"),
+            endpoint: endpoint,
+            scope: scope,
+            key: key,
+            arguments: (rateMilli, burstMilli, nil),
+            lease: 0,
+            state: state,
+            now: now
+        )
+    }
+
+    /// `EVALSHA script 1 <counter key> arguments...` appended to the link's pending bytes, and the current
+    /// request made to wait for its answer.
+    @inline(__always)
+    private func queueScript(
+        _ script: RedisScript,
+        kind: UInt8,
+        endpoint: Int,
+        scope: UInt64,
+        key: UInt64,
+        arguments: (Int64, Int64, Int64?),
+        lease: UInt64,
+        state: UnsafeMutablePointer<PluginRequestState>,
+        now: UInt64
+    ) -> RedisLimitPolicy.Failure? {
         if let failure = prepare(endpoint, now: now) { return failure }
         let link = links + endpoint
         var writer = RESPWriter(
@@ -193,14 +215,15 @@ package final class RedisClientTable {
             capacity: RedisLink.bufferCapacity,
             count: link.pointee.pendingCount
         )
-        writer.beginCommand(argumentCount: 6)
+        writer.beginCommand(argumentCount: arguments.2 == nil ? 6 : 7)
         writer.argument("EVALSHA")
-        writer.argument(RedisScript.limitRequest.sha1)
+        writer.argument(script.sha1)
         writer.argument("1")
-        writer.argument(counterKey(kind: UInt8(ascii: "r"), scope: scope, key: key))
-        writer.argument(decimal: rateMilli)
-        writer.argument(decimal: burstMilli)
-        return finish(writer, endpoint, lease: 0, state: state)
+        writer.argument(counterKey(kind: kind, scope: scope, key: key))
+        writer.argument(decimal: arguments.0)
+        writer.argument(decimal: arguments.1)
+        if let third = arguments.2 { writer.argument(decimal: third) }
+        return finish(writer, endpoint, lease: lease, state: state)
     }
 
     /// The link is usable (connecting it if it is idle or its backoff is over), or why not.
