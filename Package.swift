@@ -30,6 +30,12 @@ let package = Package(
             path: "Sources/CSSL",
             providers: [.apt(["libssl-dev"])]
         ),
+        // HTTP/2 framing, HPACK and flow control for client connections (the library curl and httpd use).
+        .systemLibrary(
+            name: "CNghttp2",
+            path: "Sources/CNghttp2",
+            providers: [.apt(["libnghttp2-dev"])]
+        ),
         .systemLibrary(
             name: "CZlib",
             path: "Sources/CZlib",
@@ -72,6 +78,7 @@ let package = Package(
                 "CLiburing",
                 "CEpoll",
                 "CSSL",
+                "CNghttp2",
                 "Telemetry",
                 "AccessLog",
                 .product(name: "Logging", package: "swift-log"),

@@ -5,7 +5,7 @@ extension ConfigReader {
     static let topLevelKeys = [
         "workers", "engine", "listen", "control", "admin", "log_level", "config", "access_log", "metrics", "limits",
         "shutdown", "upstreams", "services", "routes", "consumers", "credentials", "global_rules", "tls", "ssls",
-        "tracing", "etcd",
+        "tracing", "etcd", "http2",
     ]
 
     /// Families whose buckets `metrics.buckets` may set.
@@ -52,6 +52,9 @@ extension ConfigReader {
         }
         if let node = top["limits"] {
             limits(node, into: &config.limits)
+        }
+        if let node = top["http2"] {
+            http2(node, into: &config.http2)
         }
         if let node = top["shutdown"], let section = fields(node, at: "shutdown", allowed: ["drain_timeout", "delay"]) {
             if let value = section["drain_timeout"],
@@ -137,11 +140,7 @@ extension ConfigReader {
         }
         guard var address = listenAddress(value, at: object.path("address")) else { return nil }
         if let value = object["tls"], let tls = bool(value, at: object.path("tls")) { address.tls = tls }
-        if let value = object["http2"], let http2 = bool(value, at: object.path("http2")) {
-            // Reserved for HTTP/2: refused rather than accepted and ignored until the gateway speaks it.
-            if http2 { report(object.path("http2"), value, "HTTP/2 is not supported yet: only false is accepted") }
-            address.http2 = http2
-        }
+        if let value = object["http2"], let http2 = bool(value, at: object.path("http2")) { address.http2 = http2 }
         return address
     }
 
@@ -261,6 +260,35 @@ extension ConfigReader {
                 }
                 settings.buckets[family] = bounds
             }
+        }
+    }
+
+    private mutating func http2(_ node: Node, into settings: inout HTTP2Settings) {
+        let keys = ["max_concurrent_streams", "max_header_list_size", "max_resets_per_second", "max_empty_frames"]
+        guard let section = fields(node, at: "http2", allowed: keys) else { return }
+        if let value = section["max_concurrent_streams"],
+            let count = int(value, at: "http2.max_concurrent_streams", in: 1...10_000)
+        {
+            settings.maxConcurrentStreams = count
+        }
+        if let value = section["max_header_list_size"],
+            let bytes = size(value, at: "http2.max_header_list_size", allowZero: false)
+        {
+            if bytes > 1 << 20 {
+                report("http2.max_header_list_size", value, "must be at most 1m")
+            } else {
+                settings.maxHeaderListSize = Int(bytes)
+            }
+        }
+        if let value = section["max_resets_per_second"],
+            let count = int(value, at: "http2.max_resets_per_second", in: 1...1_000_000)
+        {
+            settings.maxResetsPerSecond = count
+        }
+        if let value = section["max_empty_frames"],
+            let count = int(value, at: "http2.max_empty_frames", in: 1...100_000)
+        {
+            settings.maxEmptyFrames = count
         }
     }
 

@@ -21,6 +21,8 @@ public struct GatewayConfig: Sendable, Equatable {
     package var limits: LimitsConfig = LimitsConfig()
     /// Graceful-shutdown settings.
     package var shutdown: ShutdownConfig = ShutdownConfig()
+    /// HTTP/2 protections and limits for listeners with `http2: true`.
+    package var http2 = HTTP2Settings()
     /// Every upstream: declared ones in file order, then inline route upstreams in route order.
     package var upstreams: [UpstreamConfig] = []
     /// Every route in file order, disabled ones included (routing skips them).

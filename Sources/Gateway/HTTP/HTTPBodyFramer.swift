@@ -78,6 +78,16 @@ package struct HTTPBodyFramer: Sendable {
         run(bytes, decoding: true, payload)
     }
 
+    /// For HTTP/2 responses: payload bytes through `payload`, and the raw trailer section's field lines
+    /// (each `name: value` with its CRLF, without the final empty line) through `trailer`, a byte at a time.
+    package mutating func consumeDecoding(
+        _ bytes: UnsafeRawBufferPointer,
+        payload: (UnsafeRawBufferPointer) -> Void,
+        trailer: (UInt8) -> Void
+    ) -> Result {
+        run(bytes, decoding: true, payload, capturingTrailers: true, trailer)
+    }
+
     @inline(__always)
     private mutating func fail(_ reason: HTTPParseError.Reason) -> Result {
         let error = HTTPParseError.body(reason)
@@ -89,7 +99,9 @@ package struct HTTPBodyFramer: Sendable {
     private mutating func run(
         _ bytes: UnsafeRawBufferPointer,
         decoding: Bool,
-        _ payload: (UnsafeRawBufferPointer) -> Void
+        _ payload: (UnsafeRawBufferPointer) -> Void,
+        capturingTrailers: Bool = false,
+        _ trailer: (UInt8) -> Void = { _ in }
     ) -> Result {
         let n = bytes.count
         var p = 0
@@ -113,6 +125,7 @@ package struct HTTPBodyFramer: Sendable {
                 p &+= take
                 state = remaining == Int64(take) ? .chunkDataCR : .chunkData(remaining: remaining &- Int64(take))
             default:
+                if capturingTrailers && isInTrailerLine(bytes[p]) { trailer(bytes[p]) }
                 if let error = step(bytes[p]) { return fail(error) }
                 p &+= 1
             }
@@ -207,6 +220,16 @@ package struct HTTPBodyFramer: Sendable {
             break
         }
         return nil
+    }
+
+    /// Whether `byte`, about to be stepped over, belongs to a trailer field line.
+    @inline(__always)
+    private func isInTrailerLine(_ byte: UInt8) -> Bool {
+        switch state {
+        case .trailerLineStart: return byte != HTTPBytes.cr
+        case .trailerName, .trailerValue, .trailerLineLF: return true
+        default: return false
+        }
     }
 
     @inline(__always)

@@ -37,6 +37,10 @@ package final class GatewayMetrics: Sendable {
     package let tunnelBytes: CounterFamily
     package let websocketDuration: HistogramFamily
     package let websocketDrainClosed: CounterFamily
+    package let http2Connections: GaugeFamily
+    package let http2Streams: GaugeFamily
+    package let http2Goaway: CounterFamily
+    package let http2Resets: CounterFamily
 
     package init(registry: MetricRegistry, plan: ProxyPlan) throws(TelemetryError) {
         self.registry = registry
@@ -224,6 +228,27 @@ package final class GatewayMetrics: Sendable {
             help: "Upgrade tunnels still open when shutdown.drain_timeout ended, closed by the gateway, by route.",
             labelNames: ["route"],
             maxSeries: limit
+        )
+        http2Connections = try registry.gauge(
+            "gateway_http2_connections_active",
+            help: "Open HTTP/2 client connections (ALPN h2 or h2c with prior knowledge).",
+            labelNames: []
+        )
+        http2Streams = try registry.gauge(
+            "gateway_http2_streams_active",
+            help: "HTTP/2 streams being served (each is a request to the rest of the gateway).",
+            labelNames: []
+        )
+        http2Goaway = try registry.counter(
+            "gateway_http2_goaway_sent_total",
+            help:
+                "GOAWAY frames sent, by reason: drain, idle, protocol_error, rapid_reset (CVE-2023-44487), flood (SETTINGS, PING, CONTINUATION or empty frames).",
+            labelNames: ["reason"]
+        )
+        http2Resets = try registry.counter(
+            "gateway_http2_resets_total",
+            help: "RST_STREAM frames, by direction: received (from clients) or sent (by the gateway).",
+            labelNames: ["direction"]
         )
     }
 }

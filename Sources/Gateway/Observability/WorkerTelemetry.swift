@@ -48,6 +48,12 @@ package final class WorkerTelemetry: @unchecked Sendable {
     private var tlsHandshakes: [CounterHandle?]
     let tlsHandshakeDuration: HistogramHandle
     let tlsResumptions: CounterHandle
+    let http2Connections: GaugeHandle
+    let http2Streams: GaugeHandle
+    /// By ``HTTP2GoawayReason``; then resets received and sent.
+    let http2Goaway: [CounterHandle]
+    let http2ResetsReceived: CounterHandle
+    let http2ResetsSent: CounterHandle
     /// Per route, resolved only for routes that allow an upgrade (`tunnelBound`): open tunnels, tunnels
     /// opened, bytes by direction (two per route), tunnel lifetimes, tunnels closed by the drain.
     let tunnelBound: UnsafeMutablePointer<Bool>
@@ -106,6 +112,13 @@ package final class WorkerTelemetry: @unchecked Sendable {
         )
         tlsHandshakeDuration = try metrics.tlsHandshakeDuration.handle([])
         tlsResumptions = try metrics.tlsResumptions.handle([])
+        http2Connections = try metrics.http2Connections.handle([])
+        http2Streams = try metrics.http2Streams.handle([])
+        var goaway: [CounterHandle] = []
+        for reason in HTTP2GoawayReason.allCases { goaway.append(try metrics.http2Goaway.handle([reason.label])) }
+        http2Goaway = goaway
+        http2ResetsReceived = try metrics.http2Resets.handle(["received"])
+        http2ResetsSent = try metrics.http2Resets.handle(["sent"])
         cacheKeys = .allocate(capacity: Self.cacheSize)
         cacheKeys.initialize(repeating: 0, count: Self.cacheSize)
         cacheHandles = .allocate(capacity: Self.cacheSize)
@@ -356,6 +369,27 @@ package final class WorkerTelemetry: @unchecked Sendable {
         guard result == .success else { return }
         tlsHandshakeDuration.observe(Double(nanoseconds) / 1e9, on: writer)
         if resumed { tlsResumptions.increment(on: writer) }
+    }
+
+    package func recordHTTP2Connection(opened: Bool) {
+        guard enabled else { return }
+        http2Connections.add(opened ? 1 : -1, on: writer)
+    }
+
+    @inline(__always)
+    package func recordHTTP2Stream(opened: Bool) {
+        guard enabled else { return }
+        http2Streams.add(opened ? 1 : -1, on: writer)
+    }
+
+    package func recordHTTP2Goaway(_ reason: HTTP2GoawayReason) {
+        guard enabled else { return }
+        http2Goaway[Int(reason.rawValue)].increment(on: writer)
+    }
+
+    package func recordHTTP2Reset(sent: Bool) {
+        guard enabled else { return }
+        (sent ? http2ResetsSent : http2ResetsReceived).increment(on: writer)
     }
 
     @inline(__always)

@@ -47,6 +47,8 @@ package enum ClientAction: Equatable, Sendable {
     case trimIdleTLS
     /// A tunnel's idle timer fired: close it if nothing moved for its idle timeout, else wait the rest.
     case tunnelIdle
+    /// An HTTP/2 connection idled out: send GOAWAY, then close.
+    case http2Idle
     /// Close the connection, counting `timeout` if one caused it.
     case close(timeout: TimeoutKind?)
     /// Give back receive buffer `buffer`, then close (input arrived that nothing asked for).
@@ -64,6 +66,8 @@ package enum ClientAction: Equatable, Sendable {
         case resumeUpstream(Int32)
         /// Tunnel bytes reached the client: read more from the upstream.
         case resumeTunnel
+        /// HTTP/2 frames went out: send what the session has next.
+        case resumeHTTP2
     }
 }
 
@@ -101,6 +105,7 @@ extension ClientConnection {
             if responseDone { return .outputSent(then: .finishExchange) }
             return .outputSent(then: upstream >= 0 ? .resumeUpstream(upstream) : .idle)
         case .tunneling: return .outputSent(then: .resumeTunnel)
+        case .http2: return .outputSent(then: .resumeHTTP2)
         case .idle, .readingHead, .lingering, .closed: return .outputSent(then: .idle)
         }
     }
@@ -121,7 +126,10 @@ extension ClientConnection {
         case .tlsHandshake: return .close(timeout: .tlsHandshake)
         case .tlsIdleTrim: return .trimIdleTLS
         case .tunnelIdle: return .tunnelIdle
-        case .keepAlive, .linger, .none: return .close(timeout: nil)
+        case .keepAlive:
+            // An HTTP/2 connection without open streams idled out: it says goodbye with GOAWAY.
+            return state == .http2 ? .http2Idle : .close(timeout: nil)
+        case .linger, .none: return .close(timeout: nil)
         }
     }
 }

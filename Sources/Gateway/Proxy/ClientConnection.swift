@@ -23,6 +23,9 @@ package enum ClientState: UInt8 {
     /// The upstream answered 101 to an allowed upgrade: bytes are relayed both ways unparsed until
     /// either side closes or the tunnel idles out.
     case tunneling
+    /// An HTTP/2 connection: its bytes feed an nghttp2 session, and each stream is served on a client
+    /// slot of its own (see ``HTTP2StreamState``).
+    case http2
     /// Closed; the slot is free.
     case closed
 }
@@ -113,6 +116,8 @@ package struct ClientConnection {
     package var retryLength: Int32 = 0
     /// Consistent-hash key of the request.
     package var hashKey: UInt64 = 0
+    /// Accepted on a listener with `http2: true`: a connection preface switches it to HTTP/2 (h2c).
+    package var http2Allowed = false
     /// The current request asks for an upgrade its route allows (its `Upgrade` went upstream).
     package var upgrade = false
     /// For a tunnel: when it opened (the 101), when a byte last moved either way, and its idle timeout.

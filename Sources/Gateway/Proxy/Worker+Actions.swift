@@ -37,6 +37,7 @@ extension Worker {
             case .finishExchange: finishExchange(slot)
             case .resumeUpstream(let upstream): resumeUpstreamResponse(Int(upstream))
             case .resumeTunnel: tunnelClientSent(slot)
+            case .resumeHTTP2: http2OutputSent(slot)
             }
         case .respond(let failure):
             telemetry.recordTimeout(failure.timeout)
@@ -54,6 +55,8 @@ extension Worker {
             trimIdleTLS(slot)
         case .tunnelIdle:
             tunnelIdleExpired(slot)
+        case .http2Idle:
+            http2IdleExpired(slot)
         case .close(let timeout):
             if let timeout { telemetry.recordTimeout(timeout) }
             if timeout == .tlsHandshake { tlsStreams[slot].failure = .timeout }

@@ -67,6 +67,10 @@ extension Worker {
     @inline(__always)
     func postRawClientReceive(_ slot: Int) {
         guard !clients[slot].receiving else { return }
+        if http2Streams[slot].live {
+            http2WantInput(slot)
+            return
+        }
         clients[slot].receiving = true
         io.receive(fd: clients[slot].fd, userData: clientData(slot))
     }
@@ -90,6 +94,7 @@ extension Worker {
             readRequestHead(slot)
         case .exchanging: pumpRequestBody(slot)
         case .tunneling: pumpTunnelToUpstream(slot)
+        case .http2: http2ProcessInput(slot)
         case .lingering:
             if clients[slot].inputSource != .none {
                 release(clients[slot].inputSource, clients[slot].inputID)
@@ -138,7 +143,16 @@ extension Worker {
                 return
             }
         }
-        switch HTTPParser.parseRequestHead(view, headers: headers, limits: plan.httpLimits) {
+        var parsed: HTTPHeadResult<HTTPRequestHead> = .incomplete
+        let preface =
+            clients[slot].http2Allowed && clients[slot].requestsServed == 0
+            ? startsWithHTTP2Preface(view) : (matches: false, complete: false)
+        if preface.complete {
+            switchToHTTP2(slot)
+            return
+        }
+        if !preface.matches { parsed = HTTPParser.parseRequestHead(view, headers: headers, limits: plan.httpLimits) }
+        switch parsed {
         case .incomplete:
             if clients[slot].headBlock < 0 {
                 let small = view.count <= smallBlocks.blockSize / 2
@@ -188,6 +202,21 @@ extension Worker {
         }
     }
 
+    /// An h2c connection preface arrived: the bytes collected so far become the session's input.
+    func switchToHTTP2(_ slot: Int) {
+        clearDeadline(client: slot)
+        if clients[slot].headBlock >= 0 {
+            clients[slot].inputSource = clients[slot].headSmall ? .small : .block
+            clients[slot].inputID = clients[slot].headBlock
+            clients[slot].inputOffset = 0
+            clients[slot].inputLength = clients[slot].headLength
+            clients[slot].inputInFlight = 0
+            clients[slot].headBlock = -1
+            clients[slot].headLength = 0
+        }
+        startHTTP2(slot)
+    }
+
     // MARK: - Request
 
     func startRequest(_ slot: Int, _ head: HTTPRequestHead, source: UnsafeRawBufferPointer) {
@@ -195,7 +224,8 @@ extension Worker {
         clients[slot].requestStart = now
         clients[slot].method = head.method
         clients[slot].versionMinor = head.versionMinor
-        clients[slot].closeAfter = !head.keepAlive || draining
+        // An HTTP/2 stream serves one request.
+        clients[slot].closeAfter = !head.keepAlive || draining || http2Streams[slot].live
         clients[slot].requestDone = head.body == .none
         clients[slot].responseDone = false
         clients[slot].responseStarted = false
@@ -323,7 +353,7 @@ extension Worker {
                     start: clientAddressBytes + slot * 48,
                     count: Int(clients[slot].clientAddressLength)
                 ),
-                proto: tlsStreams[slot].phase != .none ? "https" : "http",
+                proto: isSecure(slot) ? "https" : "http",
                 requestID: UnsafeRawBufferPointer(
                     start: requestIDBytes + slot * 64,
                     count: Int(clients[slot].requestIDLength)
@@ -385,6 +415,13 @@ extension Worker {
         }
         clients[slot].state = .exchanging
         beginUpstreamExchange(client: slot, upstream: Int(route.upstream), node: node, block: block, length: length)
+    }
+
+    /// Whether the request came over TLS (an HTTP/2 stream's connection, or the slot's own).
+    @inline(__always)
+    func isSecure(_ slot: Int) -> Bool {
+        if http2Streams[slot].live { return http2Connections[Int(http2Streams[slot].connection)].secure }
+        return tlsStreams[slot].phase != .none
     }
 
     /// Keeps a sane client-supplied X-Request-Id (1-64 visible ASCII bytes), otherwise makes one.
@@ -483,6 +520,10 @@ extension Worker {
 
     @inline(__always)
     func sendClientOutput(_ slot: Int) {
+        if http2Streams[slot].live {
+            http2StreamOutput(slot)
+            return
+        }
         if tlsStreams[slot].phase.inUserspace {
             sealClientOutput(slot)
             return
@@ -511,6 +552,7 @@ extension Worker {
 
     /// The response is sent: close, or go back to reading the next request.
     func finishClientResponse(_ slot: Int) {
+        if http2Streams[slot].live { http2Streams[slot].slotFinished = true }
         completeRequest(slot)
         clients[slot].requestsServed &+= 1
         let next = clients[slot].nextStep(draining: draining)
@@ -546,6 +588,11 @@ extension Worker {
     /// Half-closes after a response the client may still be sending into (an error before its body
     /// was read), then drains and closes on EOF or after two seconds.
     func lingerAndClose(_ slot: Int) {
+        if http2Streams[slot].live {
+            // A stream has no socket to linger on: its end tells the client to stop sending (RST NO_ERROR).
+            closeClient(slot)
+            return
+        }
         let upstreamSlot = Int(clients[slot].upstream)
         if upstreamSlot >= 0 {
             clients[slot].upstream = -1
@@ -570,6 +617,11 @@ extension Worker {
 
     func closeClient(_ slot: Int) {
         guard clients[slot].state != .closed else { return }
+        if http2Streams[slot].live {
+            closeHTTP2StreamSlot(slot)
+            return
+        }
+        if clients[slot].state == .http2 { closeHTTP2(slot) }
         if clients[slot].state == .tunneling { tunnelClosed(slot) }
         completeRequest(slot, aborted: true)
         telemetry.recordConnection(opened: false)

@@ -21,6 +21,7 @@ extension Worker {
             telemetry.recordTLSHandshake(.internal, protocol: .unknown, nanoseconds: 0, resumed: false)
             return false
         }
+        tlsStreams[slot].offersHTTP2 = clients[slot].http2Allowed
         if set.kernelTLS {
             if kernelSecrets == nil { kernelSecrets = zeroed(clientCapacity) }
             let secrets = kernelSecrets! + slot
@@ -47,6 +48,12 @@ extension Worker {
                 nanoseconds: now &- stream.pointee.handshakeStart,
                 resumed: stream.pointee.resumed
             )
+            if stream.pointee.negotiatedHTTP2 {
+                // HTTP/2 keeps userspace records: its frames are written between records anyway.
+                pumpTLSOutput(slot)
+                startHTTP2(slot)
+                return
+            }
             // The head timeout of a new connection runs from here: the handshake had its own.
             setDeadline(client: slot, .header, after: plan.headerTimeout)
             if stream.pointee.kernelCapable && !stream.pointee.hasBufferedInput {

@@ -8,7 +8,8 @@ extension Worker {
     func beginRecord(_ slot: Int, _ head: HTTPRequestHead, _ source: UnsafeRawBufferPointer) {
         guard let record = beginRequestState(slot) else { return }
         record.pointee.method = AccessRecord.Method(rawValue: head.method.rawValue) ?? .other
-        record.pointee.httpVersion = head.versionMinor == 0 ? .http1_0 : .http1_1
+        record.pointee.httpVersion =
+            http2Streams[slot].live ? .http2 : head.versionMinor == 0 ? .http1_0 : .http1_1
         record.pointee.client = clientAddresses[slot]
         record.pointee.setPath(UnsafeRawBufferPointer(rebasing: source[head.targetRange]))
         if let agent = head.userAgent {

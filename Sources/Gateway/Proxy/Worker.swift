@@ -1,5 +1,6 @@
 import AccessLog
 import CLiburing
+import CNghttp2
 import Glibc
 import Synchronization
 import Tracing
@@ -101,6 +102,22 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     @exclusivity(unchecked) var tlsCipherSymbols: [UInt: AccessLogSymbol] = [:]
     /// TLS clients holding records to open on this loop turn (slot | generation << 32).
     @exclusivity(unchecked) var tlsReady: [UInt64] = []
+    /// Listening sockets whose connections may speak HTTP/2 (`http2: true`).
+    let http2ListenFDs: [Int32]
+    /// Each HTTP/2 connection's session, by client slot.
+    let http2Connections: UnsafeMutablePointer<HTTP2Connection>
+    /// Each HTTP/2 stream's state, by the client slot serving it.
+    let http2Streams: UnsafeMutablePointer<HTTP2StreamState>
+    /// The worker as nghttp2's callbacks see it (made with the first HTTP/2 connection).
+    var http2Box: HTTP2HandlerBox?
+    /// Stream deliveries, send completions and connection flushes queued during nghttp2 callbacks.
+    @exclusivity(unchecked) var http2Ready: [UInt64] = []
+    /// Scratch for reading a stream's response head into HTTP/2 fields (kept apart from `headers`,
+    /// which the request side may still be using).
+    let http2Headers: HTTPHeaderIndex
+    let http2Fields: UnsafeMutablePointer<nghttp2_nv>
+    let http2FieldCapacity: Int
+    let http2Scratch: UnsafeMutableRawPointer
     /// Connections to the Redis servers of rate limits with `policy: redis`, and their leases.
     let redis: RedisClientTable
     /// The first timer slot of the Redis connections (after every client's and upstream's).
@@ -200,6 +217,15 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         tlsListenFDs = zip(listeners, plan.config.listen).filter { $0.1.tls }.map(\.0)
         tlsStreams = zeroed(clientCapacity)
         upstreamTLS = zeroed(upstreamCapacity)
+        http2ListenFDs = zip(listeners, plan.config.listen).filter { $0.1.http2 }.map(\.0)
+        http2Connections = .allocate(capacity: clientCapacity)
+        http2Connections.initialize(repeating: HTTP2Connection(), count: clientCapacity)
+        http2Streams = .allocate(capacity: clientCapacity)
+        http2Streams.initialize(repeating: HTTP2StreamState(), count: clientCapacity)
+        http2Headers = HTTPHeaderIndex(capacity: max(128, plan.httpLimits.maxHeaderCount + 1))
+        http2FieldCapacity = max(128, plan.httpLimits.maxHeaderCount + 1)
+        http2Fields = .allocate(capacity: http2FieldCapacity)
+        http2Scratch = .allocate(byteCount: blocks.blockSize, alignment: 8)
         starvedReceives.reserveCapacity(1024)
         tlsReady.reserveCapacity(1024)
     }
@@ -223,6 +249,15 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         if let kernelSecrets { free(kernelSecrets) }
         for slot in 0..<upstreamCapacity where upstreamTLS[slot].phase != .none { upstreamTLS[slot].close() }
         free(upstreamTLS)
+        for slot in 0..<clientCapacity {
+            if let session = http2Connections[slot].session { nghttp2_session_del(session) }
+        }
+        http2Connections.deinitialize(count: clientCapacity)
+        http2Connections.deallocate()
+        http2Streams.deinitialize(count: clientCapacity)
+        http2Streams.deallocate()
+        http2Fields.deallocate()
+        http2Scratch.deallocate()
     }
 
     /// Runs the event loop until shutdown completes.
@@ -251,6 +286,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             self.dispatch(userData, result, flags)
         }
         if !tlsReady.isEmpty { runTLSReady() }
+        if !http2Ready.isEmpty { runHTTP2Ready() }
         if !starvedReceives.isEmpty { retryStarvedReceives() }
         io.publishBuffers()
         while let slot = timers.nextExpired(now: now) { timerExpired(slot) }
@@ -378,6 +414,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             clientAddresses[slot] = ClientAddress()
         }
         peerAddresses[slot] = clientAddresses[slot]
+        clients[slot].http2Allowed = !http2ListenFDs.isEmpty && http2ListenFDs.contains(listener)
         control.connectionOpened(worker: index)
         telemetry.recordConnection(opened: true)
         if !tlsListenFDs.isEmpty && tlsListenFDs.contains(listener) {
@@ -404,7 +441,13 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         listenFDs.removeAll()
         // Idle keep-alive connections close now; busy ones close after their current response.
         for slot in 0..<clientSlots.highWater where clients[slot].state != .closed {
-            if isIdle(slot) { closeClient(slot) } else { clients[slot].closeAfter = true }
+            if clients[slot].state == .http2 {
+                http2BeginDrain(slot)
+            } else if isIdle(slot) && !http2Streams[slot].live {
+                closeClient(slot)
+            } else {
+                clients[slot].closeAfter = true
+            }
         }
     }
 
@@ -416,6 +459,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
 
     func shutdownConnections() {
         closeTunnelsAtDrainEnd()
+        // HTTP/2 connections first: each closes its streams' slots with it.
+        for slot in 0..<clientSlots.highWater where clients[slot].state == .http2 { closeClient(slot) }
         for slot in 0..<clientSlots.highWater where clients[slot].state != .closed { closeClient(slot) }
         for slot in 0..<upstreamSlots.highWater where upstreamConnections[slot].state != .closed {
             closeUpstream(slot)

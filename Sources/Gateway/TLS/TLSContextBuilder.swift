@@ -5,6 +5,12 @@ import Glibc
 package enum TLSContextBuilder {
     /// ALPN protocols offered, in OpenSSL's wire form (length-prefixed).
     private static let http11: [UInt8] = [8] + Array("http/1.1".utf8)
+    private static let h2AndHTTP11: [UInt8] = [2] + Array("h2".utf8) + http11
+    nonisolated(unsafe) private static let alpnH2: UnsafeMutableRawBufferPointer = {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: h2AndHTTP11.count, alignment: 1)
+        buffer.copyBytes(from: h2AndHTTP11)
+        return buffer
+    }()
     // Written once, then only read by OpenSSL's callback on any worker.
     nonisolated(unsafe) private static let alpnHTTP11: UnsafeMutableRawBufferPointer = {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: http11.count, alignment: 1)
@@ -118,8 +124,10 @@ package enum TLSContextBuilder {
         @convention(c) (
             OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
             UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
-        ) -> Int32 = { _, out, outLength, offered, offeredLength, _ in
-            let server = TLSContextBuilder.alpnHTTP11
+        ) -> Int32 = { ssl, out, outLength, offered, offeredLength, _ in
+            // The connection's stream says whether its listener speaks HTTP/2 (ex_data 0).
+            let stream = ssl.flatMap { SSL_get_ex_data($0, 0) }?.assumingMemoryBound(to: TLSStream.self)
+            let server = stream?.pointee.offersHTTP2 == true ? TLSContextBuilder.alpnH2 : TLSContextBuilder.alpnHTTP11
             var selected: UnsafeMutablePointer<UInt8>?
             var selectedLength: UInt8 = 0
             let outcome = SSL_select_next_proto(

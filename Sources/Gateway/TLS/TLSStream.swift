@@ -48,6 +48,8 @@ package struct TLSStream {
     package var phase: TLSPhase = .none
     /// Set by callbacks to explain a handshake failure OpenSSL reports only as a callback error.
     package var failure: TLSHandshakeResult?
+    /// Accepted on a listener with `http2: true`: ALPN offers `h2` before `http/1.1`.
+    package var offersHTTP2 = false
     /// The entry chosen by SNI requests client certificates.
     package var verifiesClient = false
     package var clientCertificate: TLSClientCertificate = .notRequested
@@ -78,6 +80,15 @@ package struct TLSStream {
     package var subjectSymbol: AccessLogSymbol = .none
 
     package init() {}
+
+    /// Whether ALPN settled on `h2`.
+    package var negotiatedHTTP2: Bool {
+        guard let ssl else { return false }
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        return length == 2 && data?[0] == 0x68 && data?[1] == 0x32
+    }
 
     /// What a handshake step needs next.
     package enum HandshakeStep: Equatable, Sendable {

@@ -1,0 +1,4 @@
+#ifndef GATEWAY_CNGHTTP2_SHIM_H
+#define GATEWAY_CNGHTTP2_SHIM_H
+#include <nghttp2/nghttp2.h>
+#endif
