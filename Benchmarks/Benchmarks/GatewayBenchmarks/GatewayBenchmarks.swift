@@ -34,13 +34,22 @@ func roundTripBenchmark(
     target: GatewayFixture.Target,
     request: String,
     engine: EngineKind = .ioUring,
+    configuration: Benchmark.Configuration = roundTripConfiguration,
     before: @escaping @Sendable () throws -> Void = {},
     after: @escaping @Sendable () -> Void = {}
 ) {
     Benchmark(
         name,
-        configuration: roundTripConfiguration,
+        configuration: configuration,
         closure: { benchmark in
+            if let h2Client = fixture!.h2Client {
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    blackHole(h2Client.roundTrip())
+                }
+                benchmark.stopMeasurement()
+                return
+            }
             if let tlsClient = fixture!.tlsClient {
                 benchmark.startMeasurement()
                 for _ in benchmark.scaledIterations {
@@ -65,6 +74,19 @@ func roundTripBenchmark(
             fixture = nil
             after()
         }
+    )
+}
+
+/// Round trips as HTTP/2 streams (1000 per run): a little more constant noise than HTTP/1.1 (the first
+/// streams of a run grow the worker's ready queue and nghttp2's stream map), still not one per stream.
+var http2StreamConfiguration: Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .cpuTotal, .mallocCountTotal],
+        warmupIterations: 2,
+        scalingFactor: .kilo,
+        maxDuration: .seconds(3),
+        maxIterations: 50,
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 20])]
     )
 }
 
@@ -123,6 +145,15 @@ let benchmarks: @Sendable () -> Void = {
             after: { RedisForBenchmarks.stop(port: PluginBenchmarks.redisPort) }
         )
     }
+    // HTTP/2: one stream per round trip on one h2c connection. The gate sees the gateway's own (Swift)
+    // allocations; libnghttp2's, made with libc malloc, are invisible to it and measured apart by
+    // bench/nghttp2_stream_allocs.c (5 per stream; docs/BENCHMARKS.md).
+    roundTripBenchmark(
+        "h2c-proxied-GET-stream",
+        target: .gatewayHTTP2,
+        request: "/api/v1/users/42?fields=name",
+        configuration: http2StreamConfiguration
+    )
     roundTripBenchmark(
         "control-POST-chunked-upstream-direct",
         target: .upstreamDirect,

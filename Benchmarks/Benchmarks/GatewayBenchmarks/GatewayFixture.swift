@@ -13,6 +13,8 @@ final class GatewayFixture: @unchecked Sendable {
     let client: BlockingClient
     /// The keep-alive TLS client of a `.gatewayTLS` fixture.
     let tlsClient: TLSBlockingClient?
+    /// The HTTP/2 client of a `.gatewayHTTP2` fixture (one stream per round trip on one connection).
+    let h2Client: H2BlockingClient?
 
     /// Which side of the proxy the client talks to.
     enum Target {
@@ -26,6 +28,8 @@ final class GatewayFixture: @unchecked Sendable {
         /// `/sampled/*`. Its exporter is never started, so only the worker's side is measured (spans
         /// pushed into the ring, dropped and counted once it is full).
         case gatewayTracing
+        /// Through the gateway's h2c listener: each round trip is a new stream on one HTTP/2 connection.
+        case gatewayHTTP2
     }
 
     /// Starts the upstream and (for `.gateway`) the gateway, connects, and warms up with `warmup` round trips.
@@ -33,11 +37,16 @@ final class GatewayFixture: @unchecked Sendable {
         upstream = CannedUpstream()
         upstream.start()
         switch target {
-        case .gateway, .gatewayTLS, .gatewayTracing:
+        case .gateway, .gatewayTLS, .gatewayTracing, .gatewayHTTP2:
             let tls = target == .gatewayTLS
             if tls { Self.makeCertificate() }
             let config = try ConfigLoader.parse(
-                yaml: Self.config(upstreamPort: upstream.port, tls: tls, tracing: target == .gatewayTracing),
+                yaml: Self.config(
+                    upstreamPort: upstream.port,
+                    tls: tls,
+                    tracing: target == .gatewayTracing,
+                    http2: target == .gatewayHTTP2
+                ),
                 sourceName: "bench"
             )
             let plan = try ProxyPlan(config: config)
@@ -57,20 +66,32 @@ final class GatewayFixture: @unchecked Sendable {
                     request: request
                 )
                 : nil
+            h2Client =
+                target == .gatewayHTTP2
+                ? H2BlockingClient(port: server.boundAddresses[1].port, authority: "api.example.com", path: request)
+                : nil
         case .upstreamDirect:
             server = nil
             client = BlockingClient(port: upstream.port, request: request)
             tlsClient = nil
+            h2Client = nil
         }
         // Creates the worker's connection slot, blocks, provided buffers and the upstream pool entry.
         for _ in 0..<warmup {
-            if let tlsClient { tlsClient.roundTrip() } else { client.roundTrip() }
+            if let h2Client {
+                h2Client.roundTrip()
+            } else if let tlsClient {
+                tlsClient.roundTrip()
+            } else {
+                client.roundTrip()
+            }
         }
     }
 
     /// Closes the client, drains the gateway and stops the upstream.
     func shutdown() {
         tlsClient?.close()
+        h2Client?.close()
         client.close()
         server?.stop()
         upstream.stop()
@@ -88,11 +109,11 @@ final class GatewayFixture: @unchecked Sendable {
         precondition(system(command) == 0, "openssl could not make the benchmark certificate")
     }
 
-    static func config(upstreamPort: UInt16, tls: Bool = false, tracing: Bool = false) -> String {
+    static func config(upstreamPort: UInt16, tls: Bool = false, tracing: Bool = false, http2: Bool = false) -> String {
         """
         \(tracing ? "tracing: {sampling_ratio: 0, otlp: {endpoint: \"http://127.0.0.1:9/v1/traces\"}}" : "")
         workers: 1
-        listen: ["127.0.0.1:0"\(tls ? ", {address: \"127.0.0.1:0\", tls: true}" : "")]
+        listen: ["127.0.0.1:0"\(tls ? ", {address: \"127.0.0.1:0\", tls: true}" : "")\(http2 ? ", {address: \"127.0.0.1:0\", http2: true}" : "")]
         \(tls ? "ssls: [{id: bench, snis: [api.example.com], cert_file: \(certificatePath), key_file: \(keyPath)}]" : "")
         upstreams:
           - id: backend
