@@ -61,14 +61,21 @@ extension Worker {
             if state.pointee.response.framer.isComplete {
                 state.pointee.response.phase = .done
                 state.pointee.response.eofSent = true
-                _ = nghttp2_submit_response(session, state.pointee.streamID, http2Fields, count, nil)
+                guard nghttp2_submit_response(session, state.pointee.streamID, http2Fields, count, nil) == 0 else {
+                    http2ResetStream(slot, code: NGHTTP2_INTERNAL_ERROR)
+                    return
+                }
             } else {
                 state.pointee.response.phase = .body
                 var provider = nghttp2_data_provider(
                     source: nghttp2_data_source(ptr: nil),
                     read_callback: HTTP2Session.readBody
                 )
-                _ = nghttp2_submit_response(session, state.pointee.streamID, http2Fields, count, &provider)
+                guard nghttp2_submit_response(session, state.pointee.streamID, http2Fields, count, &provider) == 0
+                else {
+                    http2ResetStream(slot, code: NGHTTP2_INTERNAL_ERROR)
+                    return
+                }
             }
             state.pointee.responseSubmitted = true
         }

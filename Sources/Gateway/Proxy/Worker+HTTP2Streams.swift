@@ -47,16 +47,7 @@ extension Worker: HTTP2SessionHandler {
             clientSlots.release(slot)
             return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
-        let generation: UInt32
-        if fresh {
-            clients.advanced(by: slot).initialize(to: ClientConnection())
-            generation = 1
-        } else {
-            generation = (clients[slot].generation &+ 1) & 0xFF_FFFF
-            clients[slot] = ClientConnection()
-        }
-        clients[slot].generation = generation
-        clients[slot].state = .idle
+        resetClientSlot(slot, fresh: fresh)
         clients[slot].clientAddressLength = clients[connection].clientAddressLength
         (clientAddressBytes + slot * 48).copyMemory(from: clientAddressBytes + connection * 48, byteCount: 48)
         clientAddresses[slot] = peerAddresses[connection]

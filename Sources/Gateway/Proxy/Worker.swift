@@ -395,17 +395,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             io.close(fd: fd)
             return
         }
-        let generation: UInt32
-        if fresh {
-            clients.advanced(by: slot).initialize(to: ClientConnection())
-            generation = 1
-        } else {
-            generation = (clients[slot].generation &+ 1) & 0xFF_FFFF
-            clients[slot] = ClientConnection()
-        }
-        clients[slot].generation = generation
+        resetClientSlot(slot, fresh: fresh)
         clients[slot].fd = fd
-        clients[slot].state = .idle
         let addressArea = UnsafeMutableRawBufferPointer(start: clientAddressBytes + slot * 48, count: 48)
         if let peer = io.peerAddress(of: fd) {
             clients[slot].clientAddressLength = UInt8(peer.writeHost(into: addressArea))
@@ -427,6 +418,21 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             setDeadline(client: slot, .header, after: plan.headerTimeout)
         }
         postClientReceive(slot)
+    }
+
+    /// Starts a new life for client `slot`: a blank idle connection with the next generation, so
+    /// completions and queued work of its previous user are recognised as stale.
+    func resetClientSlot(_ slot: Int, fresh: Bool) {
+        let generation: UInt32
+        if fresh {
+            clients.advanced(by: slot).initialize(to: ClientConnection())
+            generation = 1
+        } else {
+            generation = (clients[slot].generation &+ 1) & 0xFF_FFFF
+            clients[slot] = ClientConnection()
+        }
+        clients[slot].generation = generation
+        clients[slot].state = .idle
     }
 
     // MARK: - Drain and shutdown
