@@ -51,10 +51,28 @@ import Testing
             reason: "expected true or false"
         ),
         Case(
-            name: "listen http2 before HTTP/2 exists",
-            yaml: "listen: [{address: \"127.0.0.1:8443\", tls: true, http2: true}]\n",
-            path: "listen[0].http2",
-            reason: "HTTP/2 is not supported yet"
+            name: "http2 section with an unknown key",
+            yaml: "http2: {max_streams: 10}\n",
+            path: "http2.max_streams",
+            reason: "unknown key \"max_streams\""
+        ),
+        Case(
+            name: "http2.max_concurrent_streams zero",
+            yaml: "http2: {max_concurrent_streams: 0}\n",
+            path: "http2.max_concurrent_streams",
+            reason: "1"
+        ),
+        Case(
+            name: "http2.max_header_list_size over 1m",
+            yaml: "http2: {max_header_list_size: 2m}\n",
+            path: "http2.max_header_list_size",
+            reason: "at most 1m"
+        ),
+        Case(
+            name: "http2.max_resets_per_second not a number",
+            yaml: "http2: {max_resets_per_second: lots}\n",
+            path: "http2.max_resets_per_second",
+            reason: "integer"
         ),
         Case(
             name: "same port as plain and TLS",
@@ -172,6 +190,23 @@ import Testing
         )
         #expect(config.hasTLSListener)
         #expect(try !Self.parse("listen: [\"127.0.0.1:8080\", {address: \"127.0.0.1:8081\"}]\n").hasTLSListener)
+    }
+
+    @Test func http2ListenersAndSettings() throws {
+        let config = try Self.parse(
+            """
+            listen:
+              - {address: "127.0.0.1:8080", http2: true}
+              - {address: "127.0.0.1:8443", tls: true, http2: true}
+            http2: {max_concurrent_streams: 64, max_header_list_size: 32k, max_resets_per_second: 50, max_empty_frames: 8}
+            """
+        )
+        #expect(config.listen.map(\.http2) == [true, true])
+        #expect(config.http2.maxConcurrentStreams == 64)
+        #expect(config.http2.maxHeaderListSize == 32 * 1024)
+        #expect(config.http2.maxResetsPerSecond == 50)
+        #expect(config.http2.maxEmptyFrames == 8)
+        #expect(try Self.parse("workers: 1\n").http2 == HTTP2Settings())
     }
 
     @Test func portZeroMayRepeatBecauseTheKernelPicksEach() throws {
