@@ -37,6 +37,15 @@ package struct UpstreamConfig: Sendable, Equatable {
         case http
         /// TLS to the nodes (`tls:` settings).
         case https
+        /// gRPC: HTTP/2 in clear text (h2c with prior knowledge) to the nodes.
+        case grpc
+        /// gRPC over TLS: HTTP/2 after ALPN `h2` (`tls:` settings as for `https`).
+        case grpcs
+
+        /// The nodes speak HTTP/2.
+        package var isHTTP2: Bool { self == .grpc || self == .grpcs }
+        /// The nodes are reached over TLS.
+        package var isTLS: Bool { self == .https || self == .grpcs }
     }
 
     /// TLS towards the nodes of an `https` upstream (`tls:`, APISIX's keys plus `sni` and a CA).

@@ -8,8 +8,10 @@ package struct HTTP2Connection {
     package var session: OpaquePointer?
     /// The worker, for the C callbacks.
     package var handler: Unmanaged<HTTP2HandlerBox>?
-    /// The connection's client slot.
+    /// The connection's client slot (or upstream slot, with `upstream`).
     package var slot: Int32 = -1
+    /// The session is the client side of an upstream connection (`scheme: grpc | grpcs`).
+    package var upstream = false
     /// Streams with a client slot of their own, not yet closed by nghttp2.
     package var openStreams: Int32 = 0
     /// Consecutive frames without payload, for the empty-frame flood limit.

@@ -42,12 +42,33 @@ package enum HTTP2Session {
         return session
     }
 
+    /// A client session for an upstream connection of a `grpc`/`grpcs` upstream; `connection` is the
+    /// upstream slot's context (its `upstream` flag set). Nil if nghttp2 cannot allocate.
+    package static func makeClient(connection: UnsafeMutablePointer<HTTP2Connection>) -> OpaquePointer? {
+        guard let callbacks else { return nil }
+        var option: OpaquePointer?
+        guard nghttp2_option_new(&option) == 0 else { return nil }
+        defer { nghttp2_option_del(option) }
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        nghttp2_option_set_no_closed_streams(option, 1)
+        var session: OpaquePointer?
+        guard nghttp2_session_client_new2(&session, callbacks, UnsafeMutableRawPointer(connection), option) == 0
+        else { return nil }
+        return session
+    }
+
     @inline(__always)
-    private static func handler(_ userData: UnsafeMutableRawPointer?) -> (any HTTP2SessionHandler, Int)? {
+    private static func context(_ userData: UnsafeMutableRawPointer?) -> (HTTP2HandlerBox, Int, Bool)? {
         guard let connection = userData?.assumingMemoryBound(to: HTTP2Connection.self),
             let box = connection.pointee.handler
         else { return nil }
-        return (box.takeUnretainedValue().handler, Int(connection.pointee.slot))
+        return (box.takeUnretainedValue(), Int(connection.pointee.slot), connection.pointee.upstream)
+    }
+
+    @inline(__always)
+    private static func handler(_ userData: UnsafeMutableRawPointer?) -> (any HTTP2SessionHandler, Int)? {
+        guard let (box, slot, _) = context(userData) else { return nil }
+        return (box.handler, slot)
     }
 
     private static let onBeginHeaders:
@@ -56,8 +77,9 @@ package enum HTTP2Session {
             frame,
             userData in
             guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
-                let (handler, slot) = handler(userData)
+                let (box, slot, upstream) = context(userData), !upstream
             else { return 0 }
+            let handler = box.handler
             let trailers = frame.pointee.headers.cat != NGHTTP2_HCAT_REQUEST
             return handler.http2BeginHeaders(connection: slot, stream: frame.pointee.hd.stream_id, trailers: trailers)
         }
@@ -67,8 +89,17 @@ package enum HTTP2Session {
             OpaquePointer?, UnsafePointer<nghttp2_frame>?, UnsafePointer<UInt8>?, Int, UnsafePointer<UInt8>?, Int,
             UInt8, UnsafeMutableRawPointer?
         ) -> Int32 = { _, frame, name, nameLength, value, valueLength, _, userData in
-            guard let frame, let (handler, slot) = handler(userData) else { return 0 }
-            return handler.http2Header(
+            guard let frame, let (box, slot, upstream) = context(userData) else { return 0 }
+            if upstream {
+                return box.upstreamHandler.http2UpstreamHeader(
+                    connection: slot,
+                    stream: frame.pointee.hd.stream_id,
+                    trailers: frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS,
+                    name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                    value: UnsafeRawBufferPointer(start: value, count: valueLength)
+                )
+            }
+            return box.handler.http2Header(
                 connection: slot,
                 stream: frame.pointee.hd.stream_id,
                 name: UnsafeRawBufferPointer(start: name, count: nameLength),
@@ -81,8 +112,9 @@ package enum HTTP2Session {
             _,
             frame,
             userData in
-            guard let frame, let (handler, slot) = handler(userData) else { return 0 }
-            return handler.http2FrameReceived(connection: slot, frame: frame)
+            guard let frame, let (box, slot, upstream) = context(userData) else { return 0 }
+            if upstream { return box.upstreamHandler.http2UpstreamFrameReceived(connection: slot, frame: frame) }
+            return box.handler.http2FrameReceived(connection: slot, frame: frame)
         }
 
     private static let onDataChunk:
@@ -93,8 +125,15 @@ package enum HTTP2Session {
             data,
             length,
             userData in
-            guard let (handler, slot) = handler(userData) else { return 0 }
-            return handler.http2DataChunk(
+            guard let (box, slot, upstream) = context(userData) else { return 0 }
+            if upstream {
+                return box.upstreamHandler.http2UpstreamDataChunk(
+                    connection: slot,
+                    stream: stream,
+                    data: UnsafeRawBufferPointer(start: data, count: length)
+                )
+            }
+            return box.handler.http2DataChunk(
                 connection: slot,
                 stream: stream,
                 data: UnsafeRawBufferPointer(start: data, count: length)
@@ -107,8 +146,15 @@ package enum HTTP2Session {
             stream,
             errorCode,
             userData in
-            guard let (handler, slot) = handler(userData) else { return 0 }
-            return handler.http2StreamClosed(connection: slot, stream: stream, errorCode: errorCode)
+            guard let (box, slot, upstream) = context(userData) else { return 0 }
+            if upstream {
+                return box.upstreamHandler.http2UpstreamStreamClosed(
+                    connection: slot,
+                    stream: stream,
+                    errorCode: errorCode
+                )
+            }
+            return box.handler.http2StreamClosed(connection: slot, stream: stream, errorCode: errorCode)
         }
 
     private static let onFrameSent:
@@ -116,21 +162,30 @@ package enum HTTP2Session {
             _,
             frame,
             userData in
-            guard let frame, let (handler, slot) = handler(userData) else { return 0 }
-            handler.http2FrameSent(connection: slot, frame: frame)
+            guard let frame, let (box, slot, upstream) = context(userData), !upstream else { return 0 }
+            box.handler.http2FrameSent(connection: slot, frame: frame)
             return 0
         }
 
-    /// The data provider of every response body: nghttp2 pulls the stream's bytes from the worker.
+    /// The data provider of every body the gateway sends (responses to clients, requests to gRPC
+    /// upstreams): nghttp2 pulls the stream's bytes from the worker.
     package static let readBody:
         @convention(c) (
             OpaquePointer?, Int32, UnsafeMutablePointer<UInt8>?, Int, UnsafeMutablePointer<UInt32>?,
             UnsafeMutablePointer<nghttp2_data_source>?, UnsafeMutableRawPointer?
         ) -> Int = { _, stream, buffer, length, flags, _, userData in
-            guard let flags, let (handler, slot) = handler(userData) else {
+            guard let flags, let (box, slot, upstream) = context(userData) else {
                 return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
             }
-            return handler.http2ReadBody(
+            if upstream {
+                return box.upstreamHandler.http2UpstreamReadBody(
+                    connection: slot,
+                    stream: stream,
+                    into: UnsafeMutableRawBufferPointer(start: buffer, count: length),
+                    flags: flags
+                )
+            }
+            return box.handler.http2ReadBody(
                 connection: slot,
                 stream: stream,
                 into: UnsafeMutableRawBufferPointer(start: buffer, count: length),

@@ -34,11 +34,36 @@ package protocol HTTP2SessionHandler: AnyObject {
     ) -> Int
 }
 
+/// The upstream side: HTTP/2 client sessions of `grpc` and `grpcs` upstream connections (`connection` is
+/// the upstream slot).
+package protocol HTTP2UpstreamHandler: AnyObject {
+    /// One decoded field of a response head (`trailers`: of its trailing HEADERS).
+    func http2UpstreamHeader(
+        connection: Int,
+        stream: Int32,
+        trailers: Bool,
+        name: UnsafeRawBufferPointer,
+        value: UnsafeRawBufferPointer
+    ) -> Int32
+    func http2UpstreamFrameReceived(connection: Int, frame: UnsafePointer<nghttp2_frame>) -> Int32
+    func http2UpstreamDataChunk(connection: Int, stream: Int32, data: UnsafeRawBufferPointer) -> Int32
+    func http2UpstreamStreamClosed(connection: Int, stream: Int32, errorCode: UInt32) -> Int32
+    /// Fills `buffer` with request body bytes of `stream` (as ``HTTP2SessionHandler/http2ReadBody``).
+    func http2UpstreamReadBody(
+        connection: Int,
+        stream: Int32,
+        into buffer: UnsafeMutableRawBufferPointer,
+        flags: UnsafeMutablePointer<UInt32>
+    ) -> Int
+}
+
 /// Holds the worker for the C callbacks without a reference count (the worker outlives its sessions).
 package final class HTTP2HandlerBox {
     package unowned(unsafe) let handler: any HTTP2SessionHandler
+    package unowned(unsafe) let upstreamHandler: any HTTP2UpstreamHandler
 
-    package init(_ handler: any HTTP2SessionHandler) {
+    package init(_ handler: any HTTP2SessionHandler & HTTP2UpstreamHandler) {
         self.handler = handler
+        upstreamHandler = handler
     }
 }

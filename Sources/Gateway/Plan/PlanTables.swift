@@ -246,7 +246,9 @@ struct PlanTables {
             retryBackoffBase: upstream.retryPolicy.backoff.base.nanoseconds,
             retryBackoffMax: upstream.retryPolicy.backoff.max.nanoseconds,
             classifier: NodeOutcomeClassifier(passive: upstream.checks?.passive),
-            halfOpenRequests: Int32(clamping: upstream.circuitBreaker.halfOpenRequests)
+            halfOpenRequests: Int32(clamping: upstream.circuitBreaker.halfOpenRequests),
+            http2: upstream.scheme.isHTTP2,
+            secure: upstream.scheme.isTLS
         )
     }
 

@@ -72,6 +72,10 @@ public final class ProxyPlan: @unchecked Sendable {
         package var halfOpenRequests: Int32 = 1
         /// Configured now; a retired upstream has no members, so nothing new is sent to it.
         package var live = true
+        /// `scheme: grpc | grpcs`: requests go to the nodes as HTTP/2 streams.
+        package var http2 = false
+        /// Over TLS (`https`, `grpcs`): `:scheme` of HTTP/2 requests.
+        package var secure = false
     }
 
     /// How an upstream spreads requests over its nodes.
@@ -180,13 +184,20 @@ public final class ProxyPlan: @unchecked Sendable {
         var clients: [TLSClientContext?] = []
         var tlsIssues: [ConfigIssue] = []
         for upstream in tables.upstreamConfigs {
-            guard upstream.scheme == .https else {
+            guard upstream.scheme.isTLS else {
                 clients.append(nil)
                 continue
             }
             let name = upstream.tls.sni ?? (upstream.passHost == .rewrite ? upstream.upstreamHost : nil)
             do throws(TLSError) {
-                clients.append(try TLSClientContext(upstream.tls, settings: config.tls, serverName: name))
+                clients.append(
+                    try TLSClientContext(
+                        upstream.tls,
+                        settings: config.tls,
+                        serverName: name,
+                        http2: upstream.scheme == .grpcs
+                    )
+                )
             } catch {
                 clients.append(nil)
                 tlsIssues.append(ConfigIssue(path: "\(upstream.sourcePath).tls", line: nil, reason: error.message))

@@ -116,6 +116,8 @@ package struct ClientConnection {
     package var retryLength: Int32 = 0
     /// Consistent-hash key of the request.
     package var hashKey: UInt64 = 0
+    /// `grpc-status` of the response from a `grpc`/`grpcs` upstream (-1: none).
+    package var grpcStatus: Int16 = -1
     /// Accepted on a listener with `http2: true`: a connection preface switches it to HTTP/2 (h2c).
     package var http2Allowed = false
     /// The current request asks for an upgrade its route allows (its `Upgrade` went upstream).

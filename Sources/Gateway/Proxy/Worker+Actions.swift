@@ -118,6 +118,10 @@ extension Worker {
             break
         case .connected(let sendRequest):
             telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: .opened)
+            if plan.upstreams[Int(upstreamConnections[slot].upstream)].http2 && !startUpstreamHTTP2(slot) {
+                perform(.fail(.connectionFailed, mayRetry: true), upstream: slot)
+                return
+            }
             if sendRequest { sendUpstreamOutput(slot) }
         case .send:
             sendUpstreamOutput(slot)

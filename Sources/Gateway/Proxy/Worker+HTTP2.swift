@@ -220,6 +220,10 @@ extension Worker {
             let ready = http2Ready
             http2Ready.removeAll(keepingCapacity: true)
             for packed in ready {
+                if packed & Self.http2UpstreamFlag != 0 {
+                    runUpstreamH2Event(packed)
+                    continue
+                }
                 let slot = Int(packed & 0xFFFF_FFFF)
                 let generation = UInt32(truncatingIfNeeded: (packed >> 32) & 0xFF_FFFF)
                 guard clients[slot].generation == generation else { continue }

@@ -96,6 +96,10 @@ extension Worker {
 
     @inline(__always)
     func sendUpstreamOutput(_ slot: Int) {
+        if upstreamH2[slot].active {
+            upstreamH2Output(slot)
+            return
+        }
         if upstreamTLS[slot].phase != .none {
             sealUpstreamOutput(slot)
             return
@@ -156,6 +160,10 @@ extension Worker {
 
     @inline(__always)
     func postUpstreamReceive(_ slot: Int) {
+        if upstreamH2[slot].active {
+            upstreamH2WantResponse(slot)
+            return
+        }
         if upstreamTLS[slot].phase == .established && upstreamTLS[slot].hasBufferedInput
             && upstreamConnections[slot].state != .pooled
         {
@@ -266,7 +274,8 @@ extension Worker {
                 pooled: pool.count(node: node),
                 poolSize: Int(settings.poolSize),
                 draining: draining
-            )
+            ),
+            !upstreamH2[slot].active || upstreamH2Reusable(slot)
         else {
             closeUpstream(slot)
             return
@@ -279,7 +288,7 @@ extension Worker {
         upstreamConnections[slot].client = -1
         pool.park(slot: slot, node: node)
         telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: 1)
-        if !upstreamConnections[slot].receiving {
+        if !upstreamConnections[slot].receiving && !upstreamH2[slot].active {
             // Watch the idle connection so an upstream close is noticed before it is reused.
             upstreamConnections[slot].receiving = true
             io.receive(
@@ -299,6 +308,10 @@ extension Worker {
         if upstreamTLS[slot].phase != .none {
             sendPosted = sendPosted || upstreamTLS[slot].sendPosted
             closeUpstreamTLS(slot)
+        }
+        if upstreamH2[slot].active {
+            sendPosted = sendPosted || upstreamH2[slot].wireSending || upstreamH2[slot].wireReceiving
+            closeUpstreamHTTP2(slot)
         }
         if upstreamConnections[slot].receiving || sendPosted || upstreamConnections[slot].state == .connecting {
             io.cancel(fd: fd)

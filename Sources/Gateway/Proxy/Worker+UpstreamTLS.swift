@@ -169,6 +169,10 @@ extension Worker {
         let plain = stream.pointee.plainInFlight
         guard plain > 0 else { return }
         stream.pointee.plainInFlight = 0
+        if upstreamH2[slot].active {
+            upstreamH2WireSent(slot)
+            return
+        }
         perform(upstreamConnections[slot].sendCompleted(result: plain), upstream: slot)
     }
 
@@ -178,6 +182,9 @@ extension Worker {
             upstreamTLS[slot].plainInFlight = 0
             if upstreamTLS[slot].phase == .handshaking {
                 failUpstreamHandshake(slot)
+            } else if upstreamH2[slot].active {
+                upstreamH2[slot].wireSending = false
+                perform(.fail(.connectionFailed, mayRetry: false), upstream: slot)
             } else {
                 perform(upstreamConnections[slot].sendCompleted(result: result), upstream: slot)
             }

@@ -106,6 +106,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     let http2ListenFDs: [Int32]
     /// Each HTTP/2 connection's session, by client slot.
     let http2Connections: UnsafeMutablePointer<HTTP2Connection>
+    /// Each `grpc`/`grpcs` upstream connection's HTTP/2 layer, by upstream slot.
+    let upstreamH2: UnsafeMutablePointer<HTTP2UpstreamState>
     /// Each HTTP/2 stream's state, by the client slot serving it.
     let http2Streams: UnsafeMutablePointer<HTTP2StreamState>
     /// The worker as nghttp2's callbacks see it (made with the first HTTP/2 connection).
@@ -220,6 +222,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         http2ListenFDs = zip(listeners, plan.config.listen).filter { $0.1.http2 }.map(\.0)
         http2Connections = .allocate(capacity: clientCapacity)
         http2Connections.initialize(repeating: HTTP2Connection(), count: clientCapacity)
+        upstreamH2 = .allocate(capacity: upstreamCapacity)
+        upstreamH2.initialize(repeating: HTTP2UpstreamState(), count: upstreamCapacity)
         http2Streams = .allocate(capacity: clientCapacity)
         http2Streams.initialize(repeating: HTTP2StreamState(), count: clientCapacity)
         http2Headers = HTTPHeaderIndex(capacity: max(128, plan.httpLimits.maxHeaderCount + 1))
@@ -254,6 +258,11 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         }
         http2Connections.deinitialize(count: clientCapacity)
         http2Connections.deallocate()
+        for slot in 0..<upstreamCapacity {
+            if let session = upstreamH2[slot].context.session { nghttp2_session_del(session) }
+        }
+        upstreamH2.deinitialize(count: upstreamCapacity)
+        upstreamH2.deallocate()
         http2Streams.deinitialize(count: clientCapacity)
         http2Streams.deallocate()
         http2Fields.deallocate()
@@ -345,6 +354,10 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
                 recycleStale(result: result, flags: flags)
                 return
             }
+            if upstreamH2[slot].active {
+                onUpstreamH2Receive(slot, result, flags)
+                return
+            }
             // A pooled connection's receive only tells that the node spoke or closed: no TLS needed.
             if upstreamTLS[slot].phase != .none && upstreamConnections[slot].state != .pooled {
                 onUpstreamTLSReceive(slot, result, flags)
@@ -356,7 +369,9 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             guard upstreamConnections[slot].generation == UserData.generation(userData),
                 upstreamConnections[slot].state != .closed
             else { return }
-            if upstreamTLS[slot].phase != .none {
+            if upstreamH2[slot].active && upstreamTLS[slot].phase == .none {
+                onUpstreamH2Send(slot, result)
+            } else if upstreamTLS[slot].phase != .none {
                 onUpstreamTLSSend(slot, result)
             } else {
                 onUpstreamSend(slot, result)

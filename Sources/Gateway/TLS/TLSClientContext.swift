@@ -13,8 +13,15 @@ package final class TLSClientContext: @unchecked Sendable {
     package let clientCertificateExpiry: Int64
 
     private static let http11: [UInt8] = [8] + Array("http/1.1".utf8)
+    private static let h2: [UInt8] = [2] + Array("h2".utf8)
 
-    package init(_ tls: UpstreamConfig.TLS, settings: TLSSettings, serverName: String?) throws(TLSError) {
+    /// With `http2` (a `grpcs` upstream) ALPN offers only `h2`.
+    package init(
+        _ tls: UpstreamConfig.TLS,
+        settings: TLSSettings,
+        serverName: String?,
+        http2: Bool = false
+    ) throws(TLSError) {
         guard let context = SSL_CTX_new(TLS_client_method()) else {
             throw TLSError.openSSL(.context, "cannot create a TLS client context")
         }
@@ -43,8 +50,9 @@ package final class TLSClientContext: @unchecked Sendable {
                 try TLSContextBuilder.use(material, in: context)
                 expiry = material.notAfter
             }
-            guard SSL_CTX_set_alpn_protos(context, Self.http11, UInt32(Self.http11.count)) == 0 else {
-                throw TLSError.openSSL(.context, "cannot offer ALPN http/1.1")
+            let protocols = http2 ? Self.h2 : Self.http11
+            guard SSL_CTX_set_alpn_protos(context, protocols, UInt32(protocols.count)) == 0 else {
+                throw TLSError.openSSL(.context, "cannot offer ALPN")
             }
         } catch {
             SSL_CTX_free(context)

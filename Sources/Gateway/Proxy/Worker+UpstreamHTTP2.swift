@@ -1,0 +1,717 @@
+import CNghttp2
+import CSSL
+import Glibc
+
+/// HTTP/2 to `grpc` and `grpcs` upstreams: an nghttp2 client session between the socket (or TLS) and the
+/// upstream connection machine, which keeps sending and receiving HTTP/1.1 (see ``HTTP2UpstreamState``).
+extension Worker: HTTP2UpstreamHandler {
+    /// The connection is connected (TCP, and TLS for `grpcs`): HTTP/2 takes over the socket.
+    /// False if it could not (the connect then fails as any other would).
+    func startUpstreamHTTP2(_ slot: Int) -> Bool {
+        if http2Box == nil { http2Box = HTTP2HandlerBox(self) }
+        let state = upstreamH2 + slot
+        state.pointee = HTTP2UpstreamState()
+        state.pointee.context.slot = Int32(slot)
+        state.pointee.context.upstream = true
+        state.pointee.context.handler = Unmanaged.passUnretained(http2Box!)
+        if upstreamTLS[slot].phase != .none && !upstreamTLS[slot].negotiatedHTTP2 { return false }
+        let context = UnsafeMutablePointer(mutating: upstreamH2Context(slot))
+        guard let session = HTTP2Session.makeClient(connection: context) else { return false }
+        state.pointee.context.session = session
+        state.pointee.active = true
+        var entries = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                value: UInt32(http2StreamWindow)
+            ),
+        ]
+        guard nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count) == 0
+        else { return false }
+        _ = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 1 << 20)
+        postUpstreamWireReceive(slot)
+        return true
+    }
+
+    @inline(__always)
+    func upstreamH2Context(_ slot: Int) -> UnsafeMutablePointer<HTTP2Connection> {
+        UnsafeMutableRawPointer(upstreamH2 + slot).advanced(by: MemoryLayout<HTTP2UpstreamState>.offset(of: \.context)!)
+            .assumingMemoryBound(to: HTTP2Connection.self)
+    }
+
+    /// Frees the session and what the connection holds (the machine closes the socket).
+    func closeUpstreamHTTP2(_ slot: Int) {
+        let state = upstreamH2 + slot
+        guard state.pointee.active else { return }
+        state.pointee.active = false
+        if let session = state.pointee.context.session { nghttp2_session_del(session) }
+        state.pointee.context.session = nil
+        for block in [
+            state.pointee.wireBlock, state.pointee.headBlock, state.pointee.fillBlock, state.pointee.trailerBlock,
+        ]
+        where block >= 0 {
+            blocks.release(block)
+        }
+        state.pointee.wireBlock = -1
+        state.pointee.headBlock = -1
+        state.pointee.fillBlock = -1
+        state.pointee.trailerBlock = -1
+    }
+
+    // MARK: - Request
+
+    /// The machine sends output (the request head, or body bytes): submit or hand it to nghttp2.
+    func upstreamH2Output(_ slot: Int) {
+        let state = upstreamH2 + slot
+        guard let session = state.pointee.context.session else { return }
+        upstreamConnections[slot].sending = true
+        let u = upstreamConnections[slot]
+        setDeadline(upstream: slot, .send, after: plan.upstreams[Int(u.upstream)].sendTimeout)
+        let output = UnsafeRawBufferPointer(
+            start: pointer(u.outputSource, u.outputID) + Int(u.outputOffset),
+            count: Int(u.outputLength)
+        )
+        state.pointee.pendingTotal = u.outputLength
+        var consumed = 0
+        if state.pointee.streamID == 0 {
+            guard
+                case .complete(let head) = HTTPParser.parseRequestHead(
+                    output,
+                    headers: http2Headers,
+                    limits: plan.httpLimits
+                ),
+                let count = upstreamH2RequestFields(head, output, secure: plan.upstreams[Int(u.upstream)].secure)
+            else {
+                upstreamConnections[slot].sending = false
+                perform(.fail(.connectionFailed, mayRetry: false), upstream: slot)
+                return
+            }
+            consumed = head.headLength
+            state.pointee.requestFramer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
+            state.pointee.requestEnded = state.pointee.requestFramer.isComplete
+            resetUpstreamH2Response(slot)
+            let stream: Int32
+            if state.pointee.requestEnded {
+                stream = nghttp2_submit_request(session, nil, http2Fields, count, nil, nil)
+            } else {
+                var provider = nghttp2_data_provider(
+                    source: nghttp2_data_source(ptr: nil),
+                    read_callback: HTTP2Session.readBody
+                )
+                stream = nghttp2_submit_request(session, nil, http2Fields, count, &provider, nil)
+            }
+            guard stream > 0 else {
+                upstreamConnections[slot].sending = false
+                perform(.fail(.connectionFailed, mayRetry: true), upstream: slot)
+                return
+            }
+            state.pointee.streamID = stream
+        }
+        state.pointee.pendingLength = state.pointee.requestEnded ? 0 : Int32(output.count - consumed)
+        if state.pointee.pendingLength == 0 {
+            upstreamH2QueueCompletion(slot)
+        } else if state.pointee.deferred {
+            state.pointee.deferred = false
+            _ = nghttp2_session_resume_data(session, state.pointee.streamID)
+        }
+        queueUpstreamH2Flush(slot)
+    }
+
+    /// The nghttp2 fields of request `head` (from `source`): pseudo-headers from the request line and
+    /// Host, then the end-to-end headers, plus `te: trailers` (gRPC servers require it).
+    private func upstreamH2RequestFields(
+        _ head: HTTPRequestHead,
+        _ source: UnsafeRawBufferPointer,
+        secure: Bool
+    )
+        -> Int?
+    {
+        let scratch = UnsafeMutableRawBufferPointer(start: http2Scratch, count: blocks.blockSize)
+        var used = 0
+        func text(_ value: StaticString) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount)
+        }
+        let methodRange = 0..<(head.pathRange.lowerBound - 1)
+        var count = 0
+        http2Fields[count] = HTTP2ResponseReader.field(
+            text(":method"),
+            UnsafeRawBufferPointer(rebasing: source[methodRange])
+        )
+        count += 1
+        http2Fields[count] = HTTP2ResponseReader.field(text(":scheme"), secure ? text("https") : text("http"))
+        count += 1
+        http2Fields[count] = HTTP2ResponseReader.field(
+            text(":path"),
+            UnsafeRawBufferPointer(rebasing: source[head.pathRange])
+        )
+        count += 1
+        if let host = head.host {
+            http2Fields[count] = HTTP2ResponseReader.field(
+                text(":authority"),
+                UnsafeRawBufferPointer(rebasing: source[host])
+            )
+            count += 1
+        }
+        for index in 0..<http2Headers.count {
+            let kind = http2Headers.kind(index)
+            guard !http2Headers.isHopByHop(index), kind != .host else { continue }
+            let name = http2Headers.name(index)
+            guard count < http2FieldCapacity - 1, used + name.count <= scratch.count else { return nil }
+            for offset in 0..<name.count {
+                scratch[used + offset] = HTTPBytes.lowercased(source[name.lowerBound + offset])
+            }
+            http2Fields[count] = HTTP2ResponseReader.field(
+                UnsafeRawBufferPointer(rebasing: scratch[used..<used + name.count]),
+                UnsafeRawBufferPointer(rebasing: source[http2Headers.value(index)])
+            )
+            used += name.count
+            count += 1
+        }
+        http2Fields[count] = HTTP2ResponseReader.field(text("te"), text("trailers"))
+        return count + 1
+    }
+
+    @inline(__always)
+    func upstreamH2QueueCompletion(_ slot: Int) {
+        guard !upstreamH2[slot].completionQueued else { return }
+        upstreamH2[slot].completionQueued = true
+        queueUpstreamH2(slot, Self.http2CompleteFlag)
+    }
+
+    /// nghttp2 took the machine's output: its send is complete.
+    func upstreamH2CompleteSend(_ slot: Int) {
+        guard upstreamH2[slot].active, upstreamConnections[slot].sending else { return }
+        let total = upstreamH2[slot].pendingTotal
+        upstreamH2[slot].pendingTotal = 0
+        perform(upstreamConnections[slot].sendCompleted(result: max(total, 1)), upstream: slot)
+    }
+
+    package func http2UpstreamReadBody(
+        connection slot: Int,
+        stream: Int32,
+        into buffer: UnsafeMutableRawBufferPointer,
+        flags: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        let state = upstreamH2 + slot
+        guard stream == state.pointee.streamID else {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return 0
+        }
+        var written = 0
+        if state.pointee.pendingLength > 0 && !state.pointee.requestEnded {
+            let u = upstreamConnections[slot]
+            guard u.outputSource != .none else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+            let taken = Int(state.pointee.pendingTotal - state.pointee.pendingLength)
+            let source = UnsafeRawPointer(pointer(u.outputSource, u.outputID) + Int(u.outputOffset) + taken)
+            let take = min(Int(state.pointee.pendingLength), buffer.count)
+            let destination = buffer.baseAddress!
+            var framer = state.pointee.requestFramer
+            let result = framer.consumeDecoding(UnsafeRawBufferPointer(start: source, count: take)) { payload in
+                (destination + written).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+                written += payload.count
+            }
+            state.pointee.requestFramer = framer
+            switch result {
+            case .needMore: state.pointee.pendingLength -= Int32(take)
+            case .done:
+                state.pointee.pendingLength = 0
+                state.pointee.requestEnded = true
+            case .invalid: return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+            }
+            if state.pointee.pendingLength == 0 { upstreamH2QueueCompletion(slot) }
+        }
+        if state.pointee.requestEnded {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return written
+        }
+        if written > 0 { return written }
+        state.pointee.deferred = true
+        return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+    }
+
+    // MARK: - Response
+
+    /// A new exchange on the connection: no response yet.
+    func resetUpstreamH2Response(_ slot: Int) {
+        let state = upstreamH2 + slot
+        for block in [state.pointee.headBlock, state.pointee.fillBlock, state.pointee.trailerBlock] where block >= 0 {
+            blocks.release(block)
+        }
+        state.pointee.headBlock = -1
+        state.pointee.headLength = 0
+        state.pointee.headDone = false
+        state.pointee.status = 0
+        state.pointee.fillBlock = -1
+        state.pointee.fillPayload = 0
+        state.pointee.trailerBlock = -1
+        state.pointee.trailerLength = 0
+        state.pointee.inTrailers = false
+        state.pointee.chunked = false
+        state.pointee.responseEnded = false
+        state.pointee.endDelivered = false
+        state.pointee.failed = false
+        state.pointee.grpcStatus = -1
+        state.pointee.deferred = false
+    }
+
+    package func http2UpstreamHeader(
+        connection slot: Int,
+        stream: Int32,
+        trailers: Bool,
+        name: UnsafeRawBufferPointer,
+        value: UnsafeRawBufferPointer
+    ) -> Int32 {
+        let state = upstreamH2 + slot
+        guard stream == state.pointee.streamID else { return 0 }
+        if name.count == 11 && http2Equal(name, "grpc-status") {
+            var code: Int16 = 0
+            for byte in value where byte >= 0x30 && byte <= 0x39 { code = code &* 10 &+ Int16(byte - 0x30) }
+            state.pointee.grpcStatus = code
+        }
+        if trailers || state.pointee.headDone {
+            // Trailers follow the body as the final chunk's trailer section.
+            state.pointee.inTrailers = true
+            if state.pointee.trailerBlock < 0 {
+                state.pointee.trailerBlock = blocks.take()
+                guard state.pointee.trailerBlock >= 0 else {
+                    return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+                }
+                state.pointee.trailerLength = http2Append(state.pointee.trailerBlock, at: 0, "0\r\n")
+            }
+            guard Int(state.pointee.trailerLength) + name.count + value.count + 8 <= blocks.blockSize else { return 0 }
+            var at = http2Append(state.pointee.trailerBlock, at: state.pointee.trailerLength, name)
+            at = http2Append(state.pointee.trailerBlock, at: at, ": ")
+            at = http2Append(state.pointee.trailerBlock, at: at, value)
+            state.pointee.trailerLength = http2Append(state.pointee.trailerBlock, at: at, "\r\n")
+            return 0
+        }
+        if state.pointee.headBlock < 0 {
+            state.pointee.headBlock = blocks.take()
+            guard state.pointee.headBlock >= 0 else { return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+            state.pointee.headLength = 0
+        }
+        let block = state.pointee.headBlock
+        if name.count == 7 && http2Equal(name, ":status") {
+            var status: Int16 = 0
+            for byte in value where byte >= 0x30 && byte <= 0x39 { status = status &* 10 &+ Int16(byte - 0x30) }
+            state.pointee.status = status
+            var at = http2Append(block, at: state.pointee.headLength, "HTTP/1.1 ")
+            at = http2Append(block, at: at, value)
+            state.pointee.headLength = http2Append(block, at: at, " \r\n")
+            return 0
+        }
+        // The body is re-framed as chunks; a length the upstream gave no longer applies.
+        if name.first == 0x3A || (name.count == 14 && http2Equal(name, "content-length")) { return 0 }
+        guard Int(state.pointee.headLength) + name.count + value.count + 64 <= blocks.blockSize else {
+            return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        var at = http2Append(block, at: state.pointee.headLength, name)
+        at = http2Append(block, at: at, ": ")
+        at = http2Append(block, at: at, value)
+        state.pointee.headLength = http2Append(block, at: at, "\r\n")
+        return 0
+    }
+
+    package func http2UpstreamFrameReceived(connection slot: Int, frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let state = upstreamH2 + slot
+        guard frame.pointee.hd.stream_id == state.pointee.streamID, state.pointee.streamID != 0 else { return 0 }
+        let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(frame.pointee.hd.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            if state.pointee.headDone {
+                if endStream { upstreamH2ResponseEnded(slot) }
+            } else if state.pointee.status >= 100 && state.pointee.status < 200 {
+                // An interim response: the final one follows.
+                state.pointee.headLength = 0
+                state.pointee.status = 0
+            } else if state.pointee.headBlock >= 0 {
+                let bodiless = endStream || state.pointee.status == 204 || state.pointee.status == 304
+                state.pointee.chunked = !bodiless
+                let framing: StaticString =
+                    bodiless ? "Content-Length: 0\r\n\r\n" : "Transfer-Encoding: chunked\r\n\r\n"
+                state.pointee.headLength = http2Append(state.pointee.headBlock, at: state.pointee.headLength, framing)
+                state.pointee.headDone = true
+                if endStream { upstreamH2ResponseEnded(slot) }
+                upstreamH2QueueDelivery(slot)
+            }
+        case NGHTTP2_DATA.rawValue:
+            if endStream { upstreamH2ResponseEnded(slot) }
+        default:
+            break
+        }
+        return 0
+    }
+
+    private func upstreamH2ResponseEnded(_ slot: Int) {
+        let state = upstreamH2 + slot
+        state.pointee.responseEnded = true
+        if state.pointee.trailerBlock >= 0 {
+            state.pointee.trailerLength = http2Append(
+                state.pointee.trailerBlock,
+                at: state.pointee.trailerLength,
+                "\r\n"
+            )
+        } else if state.pointee.chunked && state.pointee.fillBlock < 0 {
+            state.pointee.fillBlock = blocks.take()
+            state.pointee.fillPayload = 0
+        }
+        upstreamH2QueueDelivery(slot)
+    }
+
+    package func http2UpstreamDataChunk(connection slot: Int, stream: Int32, data: UnsafeRawBufferPointer) -> Int32 {
+        let state = upstreamH2 + slot
+        guard let session = state.pointee.context.session else { return 0 }
+        guard stream == state.pointee.streamID, state.pointee.headDone, state.pointee.chunked else {
+            _ = nghttp2_session_consume(session, stream, data.count)
+            return 0
+        }
+        if state.pointee.fillBlock < 0 {
+            state.pointee.fillBlock = blocks.take()
+            state.pointee.fillPayload = 0
+            guard state.pointee.fillBlock >= 0 else { return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        }
+        let start = Int(HTTP2StreamState.bodyReserve + state.pointee.fillPayload)
+        guard start + data.count + Int(HTTP2StreamState.bodyTrailerReserve) <= blocks.blockSize else {
+            return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        if data.count > 0 {
+            (blocks.pointer(state.pointee.fillBlock) + start).copyMemory(from: data.baseAddress!, byteCount: data.count)
+        }
+        state.pointee.fillPayload += Int32(data.count)
+        upstreamH2QueueDelivery(slot)
+        return 0
+    }
+
+    package func http2UpstreamStreamClosed(connection slot: Int, stream: Int32, errorCode: UInt32) -> Int32 {
+        let state = upstreamH2 + slot
+        guard stream == state.pointee.streamID else { return 0 }
+        if !state.pointee.responseEnded {
+            // Reset (or ended) before the response did: the machine sees the connection fail.
+            state.pointee.failed = true
+            upstreamH2QueueDelivery(slot)
+        }
+        return 0
+    }
+
+    @inline(__always)
+    func upstreamH2QueueDelivery(_ slot: Int) {
+        guard !upstreamH2[slot].deliveryQueued else { return }
+        upstreamH2[slot].deliveryQueued = true
+        queueUpstreamH2(slot, Self.http2DeliverFlag)
+    }
+
+    /// The machine asks for response bytes (its receive).
+    func upstreamH2WantResponse(_ slot: Int) {
+        upstreamConnections[slot].receiving = true
+        upstreamH2[slot].wantsResponse = true
+        upstreamH2QueueDelivery(slot)
+        guard upstreamConnections[slot].state != .tunneling else { return }
+        setDeadline(upstream: slot, .read, after: plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout)
+    }
+
+    /// Hands the machine the next piece of the response, if it asked and one is ready.
+    func upstreamH2Deliver(_ slot: Int) {
+        let state = upstreamH2 + slot
+        guard state.pointee.active, state.pointee.wantsResponse, upstreamConnections[slot].state != .closed else {
+            return
+        }
+        var block: Int32 = -1
+        var length = 0
+        if state.pointee.headDone && state.pointee.headBlock >= 0 {
+            block = state.pointee.headBlock
+            length = Int(state.pointee.headLength)
+            state.pointee.headBlock = -1
+            // A bodiless head is the whole response for the machine.
+            if !state.pointee.chunked { state.pointee.endDelivered = true }
+        } else if state.pointee.fillBlock >= 0
+            && (state.pointee.fillPayload > 0 || (state.pointee.responseEnded && state.pointee.trailerBlock < 0))
+        {
+            block = state.pointee.fillBlock
+            let payload = Int(state.pointee.fillPayload)
+            let base = blocks.pointer(block)
+            var end = 0
+            if payload > 0 {
+                HTTP2StreamState.writeChunkSize(payload, to: base)
+                end = Int(http2Append(block, at: Int32(Int(HTTP2StreamState.bodyReserve) + payload), "\r\n"))
+            }
+            if state.pointee.responseEnded && state.pointee.trailerBlock < 0 {
+                end = Int(http2Append(block, at: Int32(end), "0\r\n\r\n"))
+                state.pointee.endDelivered = true
+            }
+            length = end
+            state.pointee.fillBlock = -1
+            state.pointee.fillPayload = 0
+            if payload > 0, let session = state.pointee.context.session {
+                _ = nghttp2_session_consume(session, state.pointee.streamID, payload)
+                queueUpstreamH2Flush(slot)
+            }
+        } else if state.pointee.trailerBlock >= 0 && state.pointee.responseEnded && state.pointee.fillBlock < 0 {
+            block = state.pointee.trailerBlock
+            length = Int(state.pointee.trailerLength)
+            state.pointee.trailerBlock = -1
+            state.pointee.endDelivered = true
+        } else if state.pointee.failed && !state.pointee.endDelivered {
+            state.pointee.wantsResponse = false
+            upstreamConnections[slot].receiving = false
+            onUpstreamReceive(slot, -ECONNRESET, 0)
+            return
+        } else {
+            return
+        }
+        state.pointee.wantsResponse = false
+        if state.pointee.endDelivered {
+            let client = Int(upstreamConnections[slot].client)
+            if client >= 0 { clients[client].grpcStatus = state.pointee.grpcStatus }
+            // The next exchange on this connection opens a new stream.
+            state.pointee.streamID = 0
+        }
+        if state.pointee.headDone && state.pointee.endDelivered && state.pointee.headBlock < 0 {
+            state.pointee.headDone = false
+        }
+        clearDeadline(upstream: slot)
+        let client = Int(upstreamConnections[slot].client)
+        let action = upstreamConnections[slot].receiveCompleted(
+            result: Int32(length),
+            buffer: block | Self.responseBlockTag,
+            clientSending: client >= 0 && clients[client].sending
+        )
+        perform(action, upstream: slot)
+    }
+
+    // MARK: - Frames on the wire
+
+    @inline(__always)
+    func queueUpstreamH2(_ slot: Int, _ flag: UInt64) {
+        http2Ready.append(
+            UInt64(slot) | UInt64(upstreamConnections[slot].generation) << 32 | flag | Self.http2UpstreamFlag
+        )
+    }
+
+    static var http2UpstreamFlag: UInt64 { 1 << 60 }
+
+    @inline(__always)
+    func queueUpstreamH2Flush(_ slot: Int) {
+        guard !upstreamH2[slot].flushQueued else { return }
+        upstreamH2[slot].flushQueued = true
+        queueUpstreamH2(slot, Self.http2FlushFlag)
+    }
+
+    /// Runs a queued upstream event (from ``runHTTP2Ready()``).
+    func runUpstreamH2Event(_ packed: UInt64) {
+        let slot = Int(packed & 0xFFFF_FFFF)
+        let generation = UInt32(truncatingIfNeeded: (packed >> 32) & 0xFF_FFFF)
+        guard upstreamConnections[slot].generation == generation, upstreamConnections[slot].state != .closed,
+            upstreamH2[slot].active
+        else { return }
+        if packed & Self.http2WireFlag != 0 {
+            upstreamH2[slot].wireReceiving = false
+            upstreamH2ReadTLS(slot)
+        } else if packed & Self.http2FlushFlag != 0 {
+            upstreamH2[slot].flushQueued = false
+            upstreamH2Flush(slot)
+        } else if packed & Self.http2CompleteFlag != 0 {
+            upstreamH2[slot].completionQueued = false
+            upstreamH2CompleteSend(slot)
+        } else {
+            upstreamH2[slot].deliveryQueued = false
+            upstreamH2Deliver(slot)
+        }
+    }
+
+    /// Sends the frames nghttp2 has ready (one block at a time).
+    func upstreamH2Flush(_ slot: Int) {
+        let state = upstreamH2 + slot
+        guard let session = state.pointee.context.session, !state.pointee.wireSending else { return }
+        let block = blocks.take()
+        guard block >= 0 else { return }
+        let base = blocks.pointer(block)
+        var length = 0
+        while blocks.blockSize - length >= 16_393 {
+            var data: UnsafePointer<UInt8>?
+            let count = nghttp2_session_mem_send(session, &data)
+            guard count > 0, let data else { break }
+            guard count <= blocks.blockSize - length else {
+                // A header block larger than what is left: rare, and the request cannot be sent whole.
+                blocks.release(block)
+                perform(.fail(.connectionFailed, mayRetry: false), upstream: slot)
+                return
+            }
+            (base + length).copyMemory(from: data, byteCount: count)
+            length += count
+        }
+        guard length > 0, upstreamConnections[slot].state != .closed else {
+            blocks.release(block)
+            return
+        }
+        state.pointee.wireSending = true
+        if upstreamTLS[slot].phase != .none {
+            let written = upstreamTLS[slot].write(UnsafeRawBufferPointer(start: base, count: length))
+            blocks.release(block)
+            guard written else {
+                ERR_clear_error()
+                state.pointee.wireSending = false
+                perform(.fail(.connectionFailed, mayRetry: false), upstream: slot)
+                return
+            }
+            upstreamTLS[slot].plainInFlight = Int32(length)
+            pumpUpstreamTLSOutput(slot)
+            return
+        }
+        state.pointee.wireBlock = block
+        state.pointee.wireOffset = 0
+        state.pointee.wireLength = Int32(length)
+        io.send(
+            fd: upstreamConnections[slot].fd,
+            buffer: base,
+            count: length,
+            userData: upstreamData(.upstreamSend, slot)
+        )
+    }
+
+    /// A send of frames completed (plain socket) with `result`.
+    func onUpstreamH2Send(_ slot: Int, _ result: Int32) {
+        let state = upstreamH2 + slot
+        guard result > 0 else {
+            state.pointee.wireSending = false
+            perform(.fail(.connectionFailed, mayRetry: false), upstream: slot)
+            return
+        }
+        if result < state.pointee.wireLength {
+            state.pointee.wireOffset += result
+            state.pointee.wireLength -= result
+            io.send(
+                fd: upstreamConnections[slot].fd,
+                buffer: blocks.pointer(state.pointee.wireBlock) + Int(state.pointee.wireOffset),
+                count: Int(state.pointee.wireLength),
+                userData: upstreamData(.upstreamSend, slot)
+            )
+            return
+        }
+        blocks.release(state.pointee.wireBlock)
+        state.pointee.wireBlock = -1
+        upstreamH2WireSent(slot)
+    }
+
+    /// Frames went out (plain or sealed): send what is next.
+    func upstreamH2WireSent(_ slot: Int) {
+        upstreamH2[slot].wireSending = false
+        runHTTP2Ready()
+        guard upstreamConnections[slot].state != .closed, upstreamH2[slot].active else { return }
+        upstreamH2Flush(slot)
+    }
+
+    /// Keeps a receive posted on the socket: HTTP/2 reads whenever the peer sends (SETTINGS, PING).
+    func postUpstreamWireReceive(_ slot: Int) {
+        let state = upstreamH2 + slot
+        guard !state.pointee.wireReceiving else { return }
+        if upstreamTLS[slot].phase == .established && upstreamTLS[slot].hasBufferedInput {
+            state.pointee.wireReceiving = true
+            queueUpstreamH2(slot, Self.http2WireFlag)
+            return
+        }
+        state.pointee.wireReceiving = true
+        io.receive(fd: upstreamConnections[slot].fd, userData: upstreamData(.upstreamReceive, slot))
+    }
+
+    static var http2WireFlag: UInt64 { 1 << 59 }
+
+    /// Bytes (or the end) arrived on the socket of an HTTP/2 upstream connection.
+    func onUpstreamH2Receive(_ slot: Int, _ result: Int32, _ flags: UInt32) {
+        let state = upstreamH2 + slot
+        state.pointee.wireReceiving = false
+        if result == -ENOBUFS {
+            postUpstreamWireReceive(slot)
+            return
+        }
+        guard result > 0 else {
+            upstreamH2ConnectionLost(slot, result)
+            return
+        }
+        let id = IOCompletion.bufferID(flags)
+        if upstreamTLS[slot].phase != .none {
+            guard feedReceived(upstreamTLS + slot, result: result, flags: flags) else {
+                upstreamH2ConnectionLost(slot, -EPROTO)
+                return
+            }
+            upstreamH2ReadTLS(slot)
+            return
+        }
+        let fed = nghttp2_session_mem_recv(
+            state.pointee.context.session,
+            io.bufferPointer(id).assumingMemoryBound(to: UInt8.self),
+            Int(result)
+        )
+        io.recycleBuffer(id)
+        upstreamH2Received(slot, fed: fed)
+    }
+
+    /// Opens the TLS records received into frames for the session.
+    func upstreamH2ReadTLS(_ slot: Int) {
+        let block = blocks.take()
+        guard block >= 0 else {
+            upstreamH2ConnectionLost(slot, -ENOMEM)
+            return
+        }
+        defer { blocks.release(block) }
+        while upstreamH2[slot].active {
+            let buffer = UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
+            switch upstreamTLS[slot].read(into: buffer) {
+            case .bytes(let count):
+                let fed = nghttp2_session_mem_recv(
+                    upstreamH2[slot].context.session,
+                    buffer.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    count
+                )
+                guard fed >= 0 else {
+                    upstreamH2Received(slot, fed: fed)
+                    return
+                }
+            case .wantRead:
+                upstreamH2Received(slot, fed: 0)
+                return
+            case .closed:
+                upstreamH2ConnectionLost(slot, 0)
+                return
+            case .failed:
+                upstreamH2ConnectionLost(slot, -EPROTO)
+                return
+            }
+        }
+    }
+
+    private func upstreamH2Received(_ slot: Int, fed: Int) {
+        guard fed >= 0 else {
+            upstreamH2ConnectionLost(slot, -EPROTO)
+            return
+        }
+        runHTTP2Ready()
+        guard upstreamConnections[slot].state != .closed, upstreamH2[slot].active,
+            let session = upstreamH2[slot].context.session
+        else { return }
+        if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 {
+            // GOAWAY and nothing in flight: the connection is done.
+            upstreamH2ConnectionLost(slot, 0)
+            return
+        }
+        upstreamH2Flush(slot)
+        postUpstreamWireReceive(slot)
+    }
+
+    /// The socket closed or failed: a pooled connection just goes; an exchange fails as on HTTP/1.1.
+    func upstreamH2ConnectionLost(_ slot: Int, _ result: Int32) {
+        if upstreamConnections[slot].state == .pooled {
+            closeUpstream(slot)
+            return
+        }
+        upstreamH2[slot].wantsResponse = false
+        upstreamConnections[slot].receiving = false
+        onUpstreamReceive(slot, result, 0)
+    }
+
+    /// Whether the connection may carry another exchange (no GOAWAY, nothing left of the last one).
+    func upstreamH2Reusable(_ slot: Int) -> Bool {
+        guard let session = upstreamH2[slot].context.session else { return false }
+        return nghttp2_session_want_read(session) != 0 && upstreamH2[slot].streamID == 0
+            && nghttp2_session_check_request_allowed(session) != 0
+    }
+}
