@@ -145,6 +145,8 @@ public enum AccessLogField: String, Sendable, CaseIterable {
     case duration
     case upstream
     case upstreamStatus = "upstream_status"
+    /// The gRPC status (`grpc-status` of a `grpc`/`grpcs` upstream's response), present only then.
+    case grpcStatus = "grpc_status"
     case upstreamDuration = "upstream_duration"
     /// Upstream attempts, present only when the request was retried (more than one).
     case attempts

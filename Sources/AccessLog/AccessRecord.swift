@@ -7,9 +7,11 @@
 /// its area is cut at a UTF-8 boundary and ends with `…` (``AccessRecord/truncationMarker``). Filling a
 /// record never allocates.
 ///
-/// The fields are ordered widest first so the record has no padding inside: 538 bytes, a 544-byte ring
-/// slot (the 6 bytes between are the tail padding that rounds the size up to the 8-byte alignment).
+/// The fields are ordered widest first so the record has no padding inside: 539 bytes, a 544-byte ring
+/// slot (the 5 bytes between are the tail padding that rounds the size up to the 8-byte alignment).
 public struct AccessRecord: Sendable {
+    /// ``grpcStatus`` of a response that is not gRPC.
+    public static let noGRPCStatus: UInt8 = 0xFF
     /// Bytes reserved for the request id.
     public static let requestIDCapacity = 48
     /// Bytes reserved for the path (with query).
@@ -85,6 +87,8 @@ public struct AccessRecord: Sendable {
     @usableFromInline var requestIDLength: UInt8
     @usableFromInline var userAgentLength: UInt8
     @usableFromInline var pathLength: UInt16
+    /// The gRPC status of a response from a `grpc`/`grpcs` upstream (0...16; ``noGRPCStatus``: none).
+    public var grpcStatus: UInt8
     @usableFromInline var text: InlineArray<432, UInt8>
 
     /// A record with every field empty (status 0, no upstream, no text).
@@ -113,6 +117,7 @@ public struct AccessRecord: Sendable {
         self.pluginFieldValue = .none
         self.method = .get
         self.httpVersion = .http1_1
+        self.grpcStatus = Self.noGRPCStatus
         self.requestIDLength = 0
         self.userAgentLength = 0
         self.pathLength = 0
@@ -145,6 +150,7 @@ public struct AccessRecord: Sendable {
         self.pluginFieldValue = .none
         self.method = .get
         self.httpVersion = .http1_1
+        self.grpcStatus = Self.noGRPCStatus
         self.requestIDLength = 0
         self.userAgentLength = 0
         self.pathLength = 0

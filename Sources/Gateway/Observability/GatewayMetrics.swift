@@ -41,6 +41,7 @@ package final class GatewayMetrics: Sendable {
     package let http2Streams: GaugeFamily
     package let http2Goaway: CounterFamily
     package let http2Resets: CounterFamily
+    package let grpcRequests: CounterFamily
 
     package init(registry: MetricRegistry, plan: ProxyPlan) throws(TelemetryError) {
         self.registry = registry
@@ -249,6 +250,13 @@ package final class GatewayMetrics: Sendable {
             "gateway_http2_resets_total",
             help: "RST_STREAM frames, by direction: received (from clients) or sent (by the gateway).",
             labelNames: ["direction"]
+        )
+        grpcRequests = try registry.counter(
+            "gateway_grpc_requests_total",
+            help:
+                "Responses of grpc/grpcs upstreams by route and grpc-status (0 OK ... 16 UNAUTHENTICATED): HTTP 200 hides gRPC errors.",
+            labelNames: ["route", "grpc_status"],
+            maxSeries: limit
         )
     }
 }

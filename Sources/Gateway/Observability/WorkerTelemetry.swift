@@ -399,6 +399,44 @@ package final class WorkerTelemetry: @unchecked Sendable {
         if opened { connectionsTotal.increment(on: writer) }
     }
 
+    /// Counts a response of a `grpc`/`grpcs` upstream by its `grpc-status` (0...16; larger: "unknown").
+    @inline(__always)
+    package func recordGRPC(route: Int, status: Int) {
+        guard enabled else { return }
+        let index = route < 0 ? routeCount : route
+        let key = (1 << 61 | UInt64(index) << 24 | UInt64(UInt16(clamping: status))) &+ 1
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52) & (Self.cacheSize - 1)
+        while true {
+            let stored = cacheKeys[slot]
+            if stored == key {
+                cacheHandles[slot].increment(on: writer)
+                return
+            }
+            if stored == 0 { break }
+            slot = (slot + 1) & (Self.cacheSize - 1)
+        }
+        resolveGRPC(key: key, slot: slot, route: index, status: status).increment(on: writer)
+    }
+
+    /// First time this worker sees a (route, grpc status): resolve the series (allocates once).
+    @inline(never)
+    private func resolveGRPC(key: UInt64, slot: Int, route: Int, status: Int) -> CounterHandle {
+        let label = route < routeLabels.count - 1 ? routeLabels[route] : GatewayMetrics.unmatchedRoute
+        let code = status <= 16 ? String(status) : "unknown"
+        let handle: CounterHandle
+        do {
+            handle = try metrics.grpcRequests.handle([label, code])
+        } catch {
+            handle = try! metrics.grpcRequests.handle([GatewayMetrics.unmatchedRoute, "unknown"])
+        }
+        if cacheCount < Self.cacheSize * 3 / 4 {
+            cacheKeys[slot] = key
+            (cacheHandles + slot).initialize(to: handle)
+            cacheCount += 1
+        }
+        return handle
+    }
+
     /// Counts a request plugin kind `plugin` (its ``PluginRegistry`` position) ended with `status`.
     @inline(__always)
     package func recordPluginRejection(route: Int, plugin: Int, status: Int) {

@@ -234,6 +234,7 @@ extension Worker {
         clients[slot].requestFramer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
         clients[slot].bodyBytes = 0
         clients[slot].upgrade = false
+        clients[slot].grpcStatus = -1
         assignRequestID(slot, head, source)
         beginRecord(slot, head, source)
 

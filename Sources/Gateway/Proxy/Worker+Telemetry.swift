@@ -111,6 +111,7 @@ extension Worker {
             traceIDLow: sampledTrace ? trace.traceIDLow : 0,
             consumer: consumer
         )
+        if c.grpcStatus >= 0 { telemetry.recordGRPC(route: Int(c.route), status: Int(c.grpcStatus)) }
         guard let logRing = accessRing else { return }
         let sampling = plan.sampling
         if sampling.logSampling
@@ -124,6 +125,7 @@ extension Worker {
         record.pointee.duration = Int64(total)
         record.pointee.upstreamDuration = upstream
         record.pointee.upstreamStatus = UInt16(clamping: Int(c.upstreamStatus))
+        record.pointee.grpcStatus = c.grpcStatus >= 0 ? UInt8(clamping: c.grpcStatus) : AccessRecord.noGRPCStatus
         record.pointee.attempts = c.attempts
         record.pointee.bytesIn = UInt64(clamping: c.bytesIn)
         record.pointee.bytesOut = UInt64(clamping: c.bytesOut)
