@@ -1,7 +1,7 @@
 import Yams
 
 extension ConfigReader {
-    static let sloKeys = ["availability", "latency", "window"]
+    static let sloKeys = ["availability", "latency", "window", "grpc_error_codes"]
 
     /// Reads a route's or an upstream's `slo` block; `nil` when it is unusable (every problem reported).
     mutating func slo(_ node: Node, at path: String) -> SLOConfig? {
@@ -19,6 +19,23 @@ extension ConfigReader {
         if object["availability"] == nil && object["latency"] == nil {
             report(path, node, "needs `availability`, `latency` or both (e.g. {availability: 99.9})")
             valid = false
+        }
+        if let value = object["grpc_error_codes"] {
+            if let items = list(value, at: object.path("grpc_error_codes"), allowSingle: false) {
+                for item in items {
+                    if let code = int(item.node, at: item.path, in: 1...16) {
+                        slo.grpcErrorCodes.append(code)
+                    } else {
+                        valid = false
+                    }
+                }
+            } else {
+                valid = false
+            }
+            if object["availability"] == nil {
+                report(object.path("grpc_error_codes"), value, "counts against `availability`, which is not set")
+                valid = false
+            }
         }
         if let value = object["window"] {
             if let window = prometheusDuration(value, at: object.path("window")) {

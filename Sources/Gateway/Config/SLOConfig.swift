@@ -24,6 +24,9 @@ package struct SLOConfig: Sendable, Equatable {
     package var latency: Latency?
     /// The compliance period the error budget is counted over (`window`, default `30d`).
     package var window = PrometheusDuration.thirtyDays
+    /// gRPC status codes that also count against `availability` (`grpc_error_codes`, e.g. `[2, 4, 13,
+    /// 14]`): a gRPC error travels in a 200 response, which the 5xx rule alone would call good.
+    package var grpcErrorCodes: [Int] = []
 
     package init(availability: Double? = nil, latency: Latency? = nil) {
         self.availability = availability

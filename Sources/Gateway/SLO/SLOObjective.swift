@@ -38,12 +38,21 @@ package struct SLOObjective: Sendable, Equatable {
     package var target: Double
     /// The compliance period.
     package var window: PrometheusDuration
+    /// For availability: gRPC status codes counted as bad besides 5xx responses.
+    package var grpcErrorCodes: [Int]
 
-    package init(subject: Subject, indicator: Indicator, target: Double, window: PrometheusDuration) {
+    package init(
+        subject: Subject,
+        indicator: Indicator,
+        target: Double,
+        window: PrometheusDuration,
+        grpcErrorCodes: [Int] = []
+    ) {
         self.subject = subject
         self.indicator = indicator
         self.target = target
         self.window = window
+        self.grpcErrorCodes = grpcErrorCodes
     }
 
     /// The share of requests that may be bad: 1 - target/100.

@@ -78,6 +78,20 @@ extension SLORuleGenerator {
         case .availability:
             let total = "sum(rate(gateway_http_requests_total{\(subject)}[\(range)]))"
             let errors = "sum(rate(gateway_http_requests_total{\(subject),code=~\"5..\"}[\(range)]))"
+            if !objective.grpcErrorCodes.isEmpty {
+                // gRPC errors arrive as 200s: they count besides the 5xx (each side 0 without series).
+                let codes = objective.grpcErrorCodes.map(String.init).joined(separator: "|")
+                let grpc = "sum(rate(gateway_grpc_requests_total{\(subject),grpc_status=~\"\(codes)\"}[\(range)]))"
+                return """
+                    (
+                        (\(errors) or 0 * \(total))
+                      +
+                        (\(grpc) or 0 * \(total))
+                    )
+                    /
+                    (\(total) > 0)
+                    """
+            }
             // No 5xx series yet means a ratio of 0, not no ratio; no traffic means no ratio (not NaN).
             return """
                 (

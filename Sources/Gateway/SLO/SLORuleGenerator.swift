@@ -93,7 +93,13 @@ package struct SLORuleGenerator: Sendable {
         func add(_ subject: SLOObjective.Subject, _ slo: SLOConfig) {
             if let availability = slo.availability {
                 objectives.append(
-                    SLOObjective(subject: subject, indicator: .availability, target: availability, window: slo.window)
+                    SLOObjective(
+                        subject: subject,
+                        indicator: .availability,
+                        target: availability,
+                        window: slo.window,
+                        grpcErrorCodes: slo.grpcErrorCodes
+                    )
                 )
             }
             if let latency = slo.latency {

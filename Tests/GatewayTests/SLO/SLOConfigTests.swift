@@ -95,6 +95,14 @@ import Testing
             "routes[0].slo.window: expected a non-zero Prometheus duration such as 30d, 28d or 4w, found an integer (30)"
         ),
         ("99.9", "routes[0].slo: expected a mapping (key: value pairs), found a number (99.9)"),
+        (
+            "{availability: 99, grpc_error_codes: [2, 17]}",
+            "routes[0].slo.grpc_error_codes[1]: must be from 1 to 16, not 17"
+        ),
+        (
+            "{latency: {threshold: 0.3, target: 99}, grpc_error_codes: [14]}",
+            "routes[0].slo.grpc_error_codes: counts against `availability`, which is not set"
+        ),
     ])
     func badObjectivesAreReportedAtTheirKeyPath(slo: String, issue: String) {
         let issues = Self.issues(Self.upstream + "routes: [{id: r, uri: /, upstream_id: u, slo: \(slo)}]")

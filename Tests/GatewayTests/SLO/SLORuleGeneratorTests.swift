@@ -150,6 +150,31 @@ import Testing
         #expect(try Self.render(config).contains("_bucket{route=\"checkout\",le=\"0.3\"}"))
     }
 
+    @Test func grpcErrorCodesCountBesidesServerErrors() async throws {
+        let config = try Self.config(
+            """
+            upstreams: [{id: g, scheme: grpc, nodes: {"127.0.0.1:50051": 1}}]
+            routes:
+              - {id: rpc, uri: /svc/*, upstream_id: g, slo: {availability: 99.9, grpc_error_codes: [2, 13, 14]}}
+            """
+        )
+        let text = try Self.render(config)
+        #expect(text.contains(#"gateway_grpc_requests_total{route="rpc",grpc_status=~"2|13|14"}[5m]"#))
+        #expect(text.contains(#"gateway_http_requests_total{route="rpc",code=~"5.."}[5m]"#))
+        let checked = try await Self.promtoolCheck(text)
+        #expect(checked.ok, "\(checked.log)")
+        // Without codes the rule is the plain 5xx ratio.
+        let plain = try Self.render(
+            Self.config(
+                """
+                upstreams: [{id: g, scheme: grpc, nodes: {"127.0.0.1:50051": 1}}]
+                routes: [{id: rpc, uri: /svc/*, upstream_id: g, slo: {availability: 99.9}}]
+                """
+            )
+        )
+        #expect(!plain.contains("gateway_grpc_requests_total"))
+    }
+
     @Test func windowScaleDividesEveryRangeAndForButNotTheNames() throws {
         let config = try Self.config(Self.twoRoutes)
         let text = try Self.render(config) { $0.windowScale = 60 }
