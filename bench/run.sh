@@ -54,6 +54,21 @@ Options:
                                                             the session the previous one ended with
                                           then HTTPS_IDLE_CONNECTIONS idle TLS connections per proxy
                                           (RSS per connection). Needs openssl, cc and libssl-dev.
+                             h2           nginx, HAProxy and the gateway (those in TARGETS) speaking HTTP/2
+                                          to the client, each stream proxied to the same backend over
+                                          HTTP/1.1 keep-alive; h2load -c H2_CONNECTIONS -m H2_STREAMS;
+                                          two parts, ratios to nginx (gateway target >= 1.0x):
+                                            h2              over TLS (ALPN h2,http/1.1; the https
+                                                            scenario's kind of certificate)
+                                            h2c             clear text, prior knowledge
+                                          Needs h2load (apt-get install nghttp2-client) and openssl.
+                             websocket    WebSocket echo round trips: bench/ws_echo_latency.py, WS_CONNECTIONS
+                                          connections each sending WS_SIZE-byte messages one after another
+                                          for WS_DURATION (or WS_MESSAGES each), to
+                                          Tests/Support/ws_echo_server.py directly (ws-direct, with backend
+                                          in TARGETS) and through nginx, HAProxy and the gateway (route with
+                                          enable_websocket: true); p50/p90/p99 round trip, messages/s.
+                                          Needs python3-websockets for /usr/bin/python3.
                              all          all of the above, in that order
                            The auth targets must answer 200 with the credential and 401 without it (or
                            with a wrong one) before anything is measured.
@@ -84,6 +99,12 @@ Environment (defaults): WORKERS=1 THREADS=1 CONNECTIONS=64 DURATION=6s ROUNDS=2 
   NGINX_TLS_PORT=18441 GATEWAY_TLS_PORT=18442 HAPROXY_TLS_PORT=18443 (https; gateway control on 18452)
   HTTPS_CONNECTIONS=$CONNECTIONS (connections in flight in https-close, https-full and https-resumed)
   HTTPS_IDLE_CONNECTIONS=2000 (idle TLS connections held against each TLS proxy; 0 leaves it out)
+  NGINX_H2_PORT=18461 GATEWAY_H2_PORT=18462 HAPROXY_H2_PORT=18463 (h2 over TLS; gateway control on 18472)
+  NGINX_H2C_PORT=18464 GATEWAY_H2C_PORT=18465 HAPROXY_H2C_PORT=18466 (h2c; gateway control on 18475)
+  H2_CONNECTIONS=10 H2_STREAMS=10 (h2load -c and -m; -t is THREADS, -D is DURATION)
+  NGINX_WS_PORT=18481 GATEWAY_WS_PORT=18482 HAPROXY_WS_PORT=18483 (websocket; gateway control on 18492)
+  WS_CONNECTIONS=4 WS_DURATION=5s WS_MESSAGES=0 (per connection; 0: until WS_DURATION) WS_SIZE=32 (bytes)
+  WS_PYTHON=/usr/bin/python3 (runs the echo server and the client; needs python3-websockets)
 EOF
 }
 
@@ -137,6 +158,23 @@ GATEWAY_TLS_PORT=${GATEWAY_TLS_PORT:-18442}
 HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18443}
 HTTPS_CONNECTIONS=${HTTPS_CONNECTIONS:-$CONNECTIONS}
 HTTPS_IDLE_CONNECTIONS=${HTTPS_IDLE_CONNECTIONS:-2000}
+NGINX_H2_PORT=${NGINX_H2_PORT:-18461}
+GATEWAY_H2_PORT=${GATEWAY_H2_PORT:-18462}
+HAPROXY_H2_PORT=${HAPROXY_H2_PORT:-18463}
+NGINX_H2C_PORT=${NGINX_H2C_PORT:-18464}
+GATEWAY_H2C_PORT=${GATEWAY_H2C_PORT:-18465}
+HAPROXY_H2C_PORT=${HAPROXY_H2C_PORT:-18466}
+H2_CONNECTIONS=${H2_CONNECTIONS:-10}
+H2_STREAMS=${H2_STREAMS:-10}
+NGINX_WS_PORT=${NGINX_WS_PORT:-18481}
+GATEWAY_WS_PORT=${GATEWAY_WS_PORT:-18482}
+HAPROXY_WS_PORT=${HAPROXY_WS_PORT:-18483}
+WS_CONNECTIONS=${WS_CONNECTIONS:-4}
+WS_DURATION=${WS_DURATION:-5s}
+WS_MESSAGES=${WS_MESSAGES:-0}
+WS_SIZE=${WS_SIZE:-32}
+# The websocket scenario's client and echo server need Debian's python3-websockets.
+WS_PYTHON=${WS_PYTHON:-/usr/bin/python3}
 # The credentials of the auth scenarios.
 API_KEY=bench-key
 JWT_KEY=bench-jwt
@@ -162,7 +200,8 @@ while (($#)); do
 done
 
 require_whole_numbers WORKERS THREADS CONNECTIONS ROUNDS idle_count slowloris_count MAX_RUNTIME \
-    STRESS_CONNECTIONS STRESS_THREADS LIMIT_COUNT HTTPS_CONNECTIONS HTTPS_IDLE_CONNECTIONS REDIS_PORT REDIS_BATCH
+    STRESS_CONNECTIONS STRESS_THREADS LIMIT_COUNT HTTPS_CONNECTIONS HTTPS_IDLE_CONNECTIONS REDIS_PORT REDIS_BATCH \
+    H2_CONNECTIONS H2_STREAMS WS_CONNECTIONS WS_MESSAGES WS_SIZE
 ((WORKERS >= 1 && ROUNDS >= 1)) || die "WORKERS and ROUNDS must be at least 1"
 for target in $TARGETS; do
     case "$target" in
@@ -173,9 +212,10 @@ done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 # Scenarios: --scenario wins over SCENARIOS; they run in this order whatever the order asked for.
-ALL_SCENARIOS="proxy key-auth jwt-auth limit-count limit-redis tracing plugin-timing stress https"
-# The https scenario runs as these parts, each with its own warm-up, rounds and table.
+ALL_SCENARIOS="proxy key-auth jwt-auth limit-count limit-redis tracing plugin-timing stress https h2 websocket"
+# The https and h2 scenarios run as these parts, each with its own warm-up, rounds and table.
 HTTPS_PARTS="https https-close https-full https-resumed"
+H2_PARTS="h2 h2c"
 [[ -n $scenario_options ]] && SCENARIOS=$scenario_options
 read -ra asked <<<"${SCENARIOS//,/ }"
 ((${#asked[@]})) || die "no scenario given (SCENARIOS or --scenario)"
@@ -203,9 +243,22 @@ scenario_targets() {
         tracing) if wants gateway; then echo "gateway gateway-tracing"; fi ;;
         # Both with the same three plugins; only metrics.plugin_timing differs (off is the plain one).
         plugin-timing) if wants gateway; then echo "gateway-plugins gateway-plugintiming"; fi ;;
-        https)
+        https | https-*)
             for target in nginx haproxy gateway; do
                 if wants "$target"; then printf '%s-tls ' "$target"; fi
+            done
+            ;;
+        h2 | h2c)
+            for target in nginx haproxy gateway; do
+                if wants "$target"; then printf '%s-%s ' "$target" "$1"; fi
+            done
+            ;;
+        # The echo server directly (with backend in TARGETS, the baseline as backend is in proxy), then
+        # each proxy in front of it.
+        websocket)
+            if wants backend; then printf 'ws-direct '; fi
+            for target in nginx haproxy gateway; do
+                if wants "$target"; then printf '%s-ws ' "$target"; fi
             done
             ;;
     esac
@@ -218,20 +271,23 @@ for scenario in $ALL_SCENARIOS; do
     list=$(scenario_targets "$scenario")
     if [[ -z ${list// /} ]]; then
         needs="gateway"
-        [[ $scenario == key-auth || $scenario == https ]] && needs="nginx, haproxy or gateway"
+        [[ $scenario == key-auth || $scenario == https || $scenario == h2 ]] && needs="nginx, haproxy or gateway"
+        [[ $scenario == websocket ]] && needs="backend, nginx, haproxy or gateway"
         ((asked_all)) || die "scenario $scenario has no target: it needs $needs in TARGETS"
         log "leaving out scenario $scenario: none of its targets is in TARGETS"
         continue
     fi
-    read -ra listed <<<"$list"
     parts=$scenario
     [[ $scenario == https ]] && parts=$HTTPS_PARTS
+    [[ $scenario == h2 ]] && parts=$H2_PARTS
     for part in $parts; do
+        # Each part's own targets (h2c's are not h2's).
+        read -ra listed <<<"$(scenario_targets "$part")"
         targets_of[$part]=${listed[*]}
         run_scenarios+=("$part")
-    done
-    for target in "${listed[@]}"; do
-        [[ " $run_targets " == *" $target "* ]] || run_targets+="$target "
+        for target in "${listed[@]}"; do
+            [[ " $run_targets " == *" $target "* ]] || run_targets+="$target "
+        done
     done
 done
 run_targets=${run_targets% }
@@ -252,6 +308,10 @@ seconds_of() {
     esac
 }
 [[ $(seconds_of "$DURATION") =~ ^[0-9]+$ ]] || die "DURATION must look like 6s, 1m or 6, got '$DURATION'"
+[[ $(seconds_of "$WS_DURATION") =~ ^[0-9]+$ && $(seconds_of "$WS_DURATION") -ge 1 ]] ||
+    die "WS_DURATION must look like 5s, 1m or 5 (at least 1 s), got '$WS_DURATION'"
+# How long each measured round of a scenario (part) runs: DURATION, WS_DURATION for websocket.
+duration_of() { if [[ $1 == websocket ]]; then echo "$WS_DURATION"; else echo "$DURATION"; fi; }
 
 # The watchdog stops the run after MAX_RUNTIME seconds, report or not: refuse a plan whose wrk time alone
 # (every scenario's targets, warm-up and rounds) would not fit, instead of finding out at the end.
@@ -260,7 +320,7 @@ warmup_seconds=0
 planned_seconds=0
 for scenario in "${run_scenarios[@]}"; do
     count=$(wc -w <<<"${targets_of[$scenario]}")
-    planned_seconds=$((planned_seconds + count * (ROUNDS * $(seconds_of "$DURATION") + warmup_seconds)))
+    planned_seconds=$((planned_seconds + count * (ROUNDS * $(seconds_of "$(duration_of "$scenario")") + warmup_seconds)))
 done
 ((planned_seconds + 30 <= MAX_RUNTIME)) ||
     die "the wrk rounds alone take about ${planned_seconds}s (scenarios: ${run_scenarios[*]}), more than MAX_RUNTIME=${MAX_RUNTIME}s allows; lower ROUNDS or DURATION, or raise MAX_RUNTIME"
@@ -294,6 +354,18 @@ require getconf "libc-bin"
 if has_scenario https; then
     require openssl "apt-get install openssl"
     require cc "apt-get install gcc"
+fi
+if has_scenario h2 || has_scenario h2c; then
+    require h2load "apt-get install nghttp2-client"
+    ((H2_CONNECTIONS >= 1 && H2_STREAMS >= 1)) || die "H2_CONNECTIONS and H2_STREAMS must be at least 1"
+    # h2load gives each thread connections / threads connections.
+    ((H2_CONNECTIONS % THREADS == 0)) || die "THREADS ($THREADS) must divide H2_CONNECTIONS ($H2_CONNECTIONS) for h2load"
+fi
+has_scenario h2 && require openssl "apt-get install openssl"
+if has_scenario websocket; then
+    "$WS_PYTHON" -c 'import websockets' 2>/dev/null ||
+        die "$WS_PYTHON cannot import websockets (apt-get install python3-websockets, or set WS_PYTHON)"
+    ((WS_CONNECTIONS >= 1 && WS_SIZE >= 1)) || die "WS_CONNECTIONS and WS_SIZE must be at least 1"
 fi
 if has_scenario limit-redis; then
     require redis-server "apt-get install redis-server (scripts/deps)"
@@ -344,6 +416,11 @@ port_of() {
         gateway-plugins) echo "$GATEWAY_PLUGINS_PORT" ;; gateway-plugintiming) echo "$GATEWAY_PLUGINTIMING_PORT" ;;
         nginx-tls) echo "$NGINX_TLS_PORT" ;; haproxy-tls) echo "$HAPROXY_TLS_PORT" ;;
         gateway-tls) echo "$GATEWAY_TLS_PORT" ;;
+        nginx-h2) echo "$NGINX_H2_PORT" ;; haproxy-h2) echo "$HAPROXY_H2_PORT" ;; gateway-h2) echo "$GATEWAY_H2_PORT" ;;
+        nginx-h2c) echo "$NGINX_H2C_PORT" ;; haproxy-h2c) echo "$HAPROXY_H2C_PORT" ;; gateway-h2c) echo "$GATEWAY_H2C_PORT" ;;
+        nginx-ws) echo "$NGINX_WS_PORT" ;; haproxy-ws) echo "$HAPROXY_WS_PORT" ;; gateway-ws) echo "$GATEWAY_WS_PORT" ;;
+        # The echo server takes a port the kernel chooses (ws_echo_server.py binds port 0).
+        ws-direct) echo "${ws_echo_port:-}" ;;
     esac
 }
 
@@ -390,6 +467,7 @@ mark_log() { start_log_lines[$1]=$(wc -l <"$tmp/$1.log"); }
 log_since_start() { tail -n "+$((${start_log_lines[$1]} + 1))" "$tmp/$1.log"; }
 
 for target in $run_targets; do
+    [[ $target == ws-direct ]] && continue
     port_variable=${target^^}
     port_open "$(port_of "$target")" && die "$HOST:$(port_of "$target") ($target) is already in use; set ${port_variable//-/_}_PORT"
 done
@@ -542,13 +620,15 @@ add_metrics_key gateway-plugintiming "plugin_timing: true"
 # plain HTTP with the same keep-alive settings as its plain twin.
 tls_dir=$tmp/tls
 tls_suites="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
-if has_scenario https; then
+if has_scenario https || has_scenario h2; then
     mkdir -p "$tls_dir"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
         -subj "/CN=bench.local" -addext "subjectAltName=DNS:bench.local,IP:$HOST" \
         -keyout "$tls_dir/bench.key" -out "$tls_dir/bench.crt" >"$tls_dir/openssl.log" 2>&1 ||
         { cat "$tls_dir/openssl.log" >&2; die "openssl could not make the benchmark certificate"; }
     cat "$tls_dir/bench.crt" "$tls_dir/bench.key" >"$tls_dir/bench.pem" # HAProxy wants both in one file
+fi
+if has_scenario https; then
     # The client for a new connection per request (wrk and h2load resume sessions when they reconnect).
     tls_connect_bin=$tmp/tls_connect
     cc -O2 -o "$tls_connect_bin" "$script_dir/tls_connect.c" -lssl -lcrypto 2>"$tmp/tls_connect.build.log" ||
@@ -594,6 +674,79 @@ ssls:
 tls: {default_ssl: bench}
 EOF
 } >"$tmp/gateway-tls.yaml"
+
+# The h2 scenario: each TLS proxy above again on its own port, offering HTTP/2 by ALPN (h2, http/1.1),
+# and a clear-text twin taking h2c with prior knowledge; every stream goes to the backend over the same
+# HTTP/1.1 keep-alive upstream as the plain proxy's. nginx 1.22 takes "http2" as a listen parameter (1.25.1
+# made it the "http2 on;" directive); its keepalive_requests (100000) caps the streams of an HTTP/2
+# connection too (http2_max_requests is gone since 1.19.7), far above what a round sends on one.
+nginx_h2_access=off nginx_h2c_access=off
+if [[ $nginx_access_log == on ]]; then
+    nginx_h2_access="$tmp/nginx-h2-access.log combined" nginx_h2c_access="$tmp/nginx-h2c-access.log combined"
+fi
+{
+    nginx_conf_head nginx-h2 "$WORKERS" "$worker_connections" "$fd_limit" "$nginx_h2_access"
+    cat <<EOF
+    ssl_certificate $tls_dir/bench.crt;
+    ssl_certificate_key $tls_dir/bench.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_conf_command Ciphersuites $tls_suites;
+    ssl_prefer_server_ciphers on;
+    ssl_session_cache shared:SSL:10m;
+    ssl_session_tickets on;
+EOF
+    nginx_proxy_http "$NGINX_H2_PORT ssl http2" "$BACKEND_PORT"
+} >"$tmp/nginx-h2.conf"
+{
+    nginx_conf_head nginx-h2c "$WORKERS" "$worker_connections" "$fd_limit" "$nginx_h2c_access"
+    nginx_proxy_http "$NGINX_H2C_PORT http2" "$BACKEND_PORT"
+} >"$tmp/nginx-h2c.conf"
+# HAProxy: ALPN on the TLS bind line; "proto h2" makes a clear-text bind take h2c with prior knowledge.
+haproxy_cfg "$HAPROXY_H2_PORT" "" "ssl crt $tls_dir/bench.pem ssl-min-ver TLSv1.2 ciphersuites $tls_suites alpn h2,http/1.1" \
+    >"$tmp/haproxy-h2.cfg"
+haproxy_cfg "$HAPROXY_H2C_PORT" "" "proto h2" >"$tmp/haproxy-h2c.cfg"
+# The gateway: as gateway-tls with http2: true on the listener (ALPN h2,http/1.1), and the shipped
+# defaults on a clear-text listener with http2: true (h2c with prior knowledge, HTTP/1.1 as well).
+sed -e "s#^listen:.*#listen: [{address: \"$HOST:$GATEWAY_H2_PORT\", tls: true, http2: true}]#" \
+    -e "s#$HOST:$((GATEWAY_TLS_PORT + 10))#$HOST:$((GATEWAY_H2_PORT + 10))#" \
+    -e "s#$tmp/gateway-tls-logs/#$tmp/gateway-h2-logs/#" "$tmp/gateway-tls.yaml" >"$tmp/gateway-h2.yaml"
+sed -e "s#^listen:.*#listen: [{address: \"$HOST:$GATEWAY_H2C_PORT\", http2: true}]#" \
+    -e "s#$HOST:$((GATEWAY_PORT + 10))#$HOST:$((GATEWAY_H2C_PORT + 10))#" \
+    -e "s#$tmp/gateway-logs/#$tmp/gateway-h2c-logs/#" "$tmp/gateway.yaml" >"$tmp/gateway-h2c.yaml"
+
+# The websocket scenario's proxies are configured once the echo server has its port (ws_configs, below).
+# nginx: the plain proxy's client settings, Upgrade and Connection passed on as nginx's documentation
+# has it; HAProxy: the plain proxy's config (it tunnels an upgrade by itself in mode http); the gateway:
+# the shipped defaults (as `gateway`) with enable_websocket on the route.
+ws_configs() { # ECHO_PORT
+    local echo_port=$1 access=off
+    [[ $nginx_access_log == on ]] && access="$tmp/nginx-ws-access.log combined"
+    {
+        nginx_conf_head nginx-ws "$WORKERS" "$worker_connections" "$fd_limit" "$access"
+        cat <<EOF
+    keepalive_timeout 75s;
+    client_header_timeout 10s;
+    map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+    server {
+        listen $HOST:$NGINX_WS_PORT;
+        location / {
+            proxy_pass http://$HOST:$echo_port;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
+            proxy_read_timeout 75s;
+        }
+    }
+}
+EOF
+    } >"$tmp/nginx-ws.conf"
+    haproxy_cfg "$HAPROXY_WS_PORT" | sed -e "s#server node1 $HOST:$BACKEND_PORT#server node1 $HOST:$echo_port#" >"$tmp/haproxy-ws.cfg"
+    {
+        gateway_yaml "$WORKERS" "$GATEWAY_WS_PORT" "$((GATEWAY_WS_PORT + 10))" "$echo_port" \
+            "{enabled: true, path: \"$tmp/gateway-ws-logs/access.log.zst\", format: json}"
+        echo "    enable_websocket: true"
+    } >"$tmp/gateway-ws.yaml"
+}
 
 # mint_jwt SECRET EXP: an HS256 token (header {"alg":"HS256","typ":"JWT"}) for {"key": JWT_KEY, "exp": EXP}.
 mint_jwt() {
@@ -843,14 +996,97 @@ if in_run haproxy-tls; then
     start haproxy-tls "$HAPROXY_TLS_PORT" haproxy -db -f "$tmp/haproxy-tls.cfg"
     expect_tls haproxy-tls
 fi
-# The backend's process stays in pid_of for liveness checks; "backend" as a target means direct.
+# The h2 targets: each must answer 200 over HTTP/2 (curl --http2 over TLS, where ALPN must pick h2;
+# --http2-prior-knowledge in clear text) before anything is measured.
+expect_h2() { # TARGET
+    local target=$1 port out="" scheme=https args=(--http2 -k)
+    port=$(port_of "$target")
+    if [[ $target == *-h2c ]]; then scheme=http args=(--http2-prior-knowledge); fi
+    for _ in 1 2 3 4 5; do
+        out=$(curl -s -o "$tmp/$target.curl-body" -w '%{http_code} %{http_version}' --max-time "$bench_curl_max_time" \
+            "${args[@]}" "$scheme://$HOST:$port/") || true
+        [[ $out == "200 2" ]] && break
+        sleep 0.3
+    done
+    if [[ $out != "200 2" ]]; then
+        failed=1
+        die "$target on $HOST:$port answered '$out' (status, HTTP version) to curl ${args[*]} instead of '200 2' (log: $tmp/$target.log)"
+    fi
+    log "$target: 200 over HTTP/2 (curl ${args[*]})"
+}
+for target in gateway-h2 gateway-h2c; do
+    in_run "$target" || continue
+    start "$target" "$(port_of "$target")" "$GATEWAY_BIN" run --config "$tmp/$target.yaml"
+    expect_h2 "$target"
+    mark_log "$target"
+done
+for target in nginx-h2 nginx-h2c; do
+    in_run "$target" || continue
+    start "$target" "$(port_of "$target")" nginx -p "$tmp" -e "$tmp/$target.error.log" -c "$tmp/$target.conf"
+    expect_h2 "$target"
+done
+for target in haproxy-h2 haproxy-h2c; do
+    in_run "$target" || continue
+    start "$target" "$(port_of "$target")" haproxy -db -f "$tmp/$target.cfg"
+    expect_h2 "$target"
+done
+
+# The websocket targets: the echo server (Tests/Support/ws_echo_server.py; it binds a port the kernel
+# chooses and writes it to --port-file), then the proxies in front of it. Each must echo 20 messages on
+# one connection before anything is measured.
+expect_ws() { # TARGET
+    local target=$1 out
+    out=$(timeout --kill-after=2 15 "$WS_PYTHON" "$script_dir/ws_echo_latency.py" --url "ws://$HOST:$(port_of "$target")/echo" \
+        --size "$WS_SIZE" --connections 1 --messages 20 --duration 5 2>&1) || true
+    if ! grep -q '^Messages: 20 ' <<<"$out" || ! grep -qx 'Errors: 0' <<<"$out"; then
+        failed=1
+        die "$target did not echo 20 WebSocket messages: $(tr '\n' ' ' <<<"$out") (log: $tmp/$target.log)"
+    fi
+    log "$target: echoed 20 WebSocket messages ($(sed -n 's/^Latency us: //p' <<<"$out") µs)"
+}
+if has_scenario websocket; then
+    "$WS_PYTHON" "$repo_root/Tests/Support/ws_echo_server.py" --port-file "$tmp/ws-echo.port" >"$tmp/ws-echo.log" 2>&1 &
+    pid_of[ws-echo]=$!
+    started_pids+=("$!")
+    deadline=$((SECONDS + 15))
+    until [[ -s $tmp/ws-echo.port ]]; do
+        if ! kill -0 "${pid_of[ws-echo]}" 2>/dev/null; then
+            failed=1
+            cat "$tmp/ws-echo.log" >&2
+            die "Tests/Support/ws_echo_server.py exited during start"
+        fi
+        ((SECONDS < deadline)) || { failed=1; die "Tests/Support/ws_echo_server.py wrote no port in 15 s (log: $tmp/ws-echo.log)"; }
+        sleep 0.1
+    done
+    ws_echo_port=$(<"$tmp/ws-echo.port")
+    log "websocket echo server: Tests/Support/ws_echo_server.py on $HOST:$ws_echo_port, pid ${pid_of[ws-echo]}"
+    ws_configs "$ws_echo_port"
+    if in_run ws-direct; then expect_ws ws-direct; fi
+    if in_run gateway-ws; then
+        start gateway-ws "$GATEWAY_WS_PORT" "$GATEWAY_BIN" run --config "$tmp/gateway-ws.yaml"
+        expect_ws gateway-ws
+        mark_log gateway-ws
+    fi
+    if in_run nginx-ws; then
+        start nginx-ws "$NGINX_WS_PORT" nginx -p "$tmp" -e "$tmp/nginx-ws.error.log" -c "$tmp/nginx-ws.conf"
+        expect_ws nginx-ws
+    fi
+    if in_run haproxy-ws; then
+        start haproxy-ws "$HAPROXY_WS_PORT" haproxy -db -f "$tmp/haproxy-ws.cfg"
+        expect_ws haproxy-ws
+    fi
+fi
+# The backend's process stays in pid_of for liveness checks; "backend" as a target means direct, and
+# ws-direct the echo server.
 
 # What wrk runs with in the current scenario (set_scenario): threads, connections and the header it
 # sends, if any (the credential of the auth scenarios, sent to the plain targets too).
 set_scenario() { # SCENARIO
     wrk_threads=$THREADS wrk_connections=$CONNECTIONS wrk_headers=() wrk_header_note="" client=wrk client_args=()
-    count_resumptions=0
+    count_resumptions=0 scenario_duration=$DURATION
     case "$1" in
+        h2 | h2c) client=h2load wrk_connections=$H2_CONNECTIONS ;;
+        websocket) client=ws wrk_connections=$WS_CONNECTIONS scenario_duration=$WS_DURATION ;;
         https-close)
             wrk_connections=$HTTPS_CONNECTIONS wrk_headers=(-H "Connection: close") count_resumptions=1
             wrk_header_note=" -H 'Connection: close'"
@@ -864,10 +1100,24 @@ set_scenario() { # SCENARIO
 }
 
 # run_wrk NAME PORT DURATION OUTFILE: wrk (https for the *-tls targets), or in https-full and
-# https-resumed tls_connect, whose output has the lines of wrk's that parse_wrk reads.
+# https-resumed tls_connect, whose output has the lines of wrk's that parse_wrk reads; in h2 and h2c
+# h2load (https for the *-h2 targets: ALPN; h2c with prior knowledge for http), with each request's
+# latency in OUTFILE.log for the p99 (h2load prints no percentiles); in websocket ws_echo_latency.py.
 run_wrk() {
     local scheme=http
-    [[ $1 == *-tls ]] && scheme=https
+    [[ $1 == *-tls || $1 == *-h2 ]] && scheme=https
+    if [[ $client == h2load ]]; then
+        timeout --kill-after=5 $(($(seconds_of "$3") + 30)) \
+            h2load -t "$wrk_threads" -c "$wrk_connections" -m "$H2_STREAMS" -D "$(seconds_of "$3")" \
+            --log-file "$4.log" "$scheme://$HOST:$2/" >"$4" 2>&1 || true
+        return
+    fi
+    if [[ $client == ws ]]; then
+        timeout --kill-after=5 $(($(seconds_of "$3") + 30)) \
+            "$WS_PYTHON" "$script_dir/ws_echo_latency.py" --url "ws://$HOST:$2/echo" --size "$WS_SIZE" \
+            --connections "$wrk_connections" --messages "$WS_MESSAGES" --duration "$(seconds_of "$3")" >"$4" 2>&1 || true
+        return
+    fi
     if [[ $client == tls_connect ]]; then
         timeout --kill-after=5 $(($(seconds_of "$3") + 30)) \
             "$tls_connect_bin" -h "$HOST" -p "$2" -c "$wrk_connections" -d "$(seconds_of "$3")" "${client_args[@]}" \
@@ -899,6 +1149,38 @@ parse_wrk() {
         }' "$1"
 }
 
+# Prints "REQ_PER_S P99_MS NON_2XX SOCKET_ERRORS REQUESTS" from one h2load output file and its per-request
+# log (OUTFILE.log: start µs, status (-1: the stream failed), µs to the end of the response); dies unless
+# h2load spoke h2. REQUESTS is h2load's "done", SOCKET_ERRORS its failed streams and timeouts, NON_2XX the
+# 3xx, 4xx and 5xx; the p99 is over the log's completed requests.
+parse_h2load() {
+    local p99
+    grep -qE '^Application protocol: h2c?$' "$1" || return 1
+    p99=$(awk -F '\t' '$2 != -1 { print $3 }' "$1.log" | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; i = int(NR * 0.99); if (i < NR * 0.99) i++; printf "%.3f", v[i] / 1000 }') || return 1
+    awk -v p99="$p99" '
+        /^finished in / { rps = $4 }
+        /^requests: / { done = $6; errored = $12; timeout = $14 }
+        /^status codes: / { non2xx = $5 + $7 + $9 }
+        END {
+            if (rps == "" || done == "") exit 1
+            printf "%s %s %d %d %d\n", rps, p99, non2xx + 0, errored + timeout, done
+        }' "$1"
+}
+
+# Prints "MESSAGES_PER_S P99_MS 0 ERRORS MESSAGES P50_MS P90_MS MAX_MS MEAN_MS" from one ws_echo_latency.py
+# output file.
+parse_ws() {
+    awk '
+        /^Messages: / { messages = $2; rate = substr($6, 2) }
+        /^Latency us: / { p50 = $4 / 1000; p90 = $6 / 1000; p99 = $8 / 1000; max = $10 / 1000; mean = $12 / 1000 }
+        /^Errors: / { errors = $2 }
+        END {
+            if (messages == "" || p99 == "") exit 1
+            printf "%s %.3f 0 %d %d %.3f %.3f %.3f %.3f\n", rate, p99, errors, messages, p50, p90, max, mean
+        }' "$1"
+}
+
 # client_ticks: user + system clock ticks of this script's waited-for children so far (cutime + cstime
 # of /proc/$$/stat), read just before and after run_wrk for the CPU time of the client (wrk or tls_connect).
 client_ticks() {
@@ -926,7 +1208,9 @@ tls_counts() {
 measure() { # target label
     local target=$1 label=$2 out parsed root ticks_before ticks_after tls_before="" tls_after="" client_before client_after
     out="$tmp/wrk-$target-$label.txt"
-    root=${pid_of[$target]}
+    root=${pid_of[$target]:-}
+    # ws-direct: the CPU time is the echo server's own.
+    [[ $target == ws-direct ]] && root=${pid_of[ws-echo]}
     [[ $target == gateway-tls ]] && ((count_resumptions)) && tls_before=$(tls_counts "$target")
     local redis_target=0 script_before="" script_after="" calls_before="" calls_after="" redis_ticks_before=0 redis_ticks_after=0
     local counters_before="" counters_after=""
@@ -939,7 +1223,7 @@ measure() { # target label
     fi
     ticks_before=$(cpu_ticks "$root")
     client_before=$(client_ticks)
-    run_wrk "$target" "$(port_of "$target")" "$DURATION" "$out"
+    run_wrk "$target" "$(port_of "$target")" "$scenario_duration" "$out"
     client_after=$(client_ticks)
     ticks_after=$(cpu_ticks "$root")
     if ((redis_target)); then
@@ -959,8 +1243,16 @@ measure() { # target label
         resumed="$((r1 - r0)) of $((h1 - h0))"
     fi
     check_alive
-    parsed=$(parse_wrk "$out") || { failed=1; cat "$out" >&2; die "could not parse wrk output for $target ($out)"; }
-    read -r rps p99 non2xx sockerr requests <<<"$parsed"
+    case "$client" in
+        h2load)
+            parsed=$(parse_h2load "$out") || { failed=1; cat "$out" >&2; die "could not parse h2load output for $target, or it did not speak h2 ($out)"; }
+            ;;
+        ws) parsed=$(parse_ws "$out") || { failed=1; cat "$out" >&2; die "could not parse ws_echo_latency.py output for $target ($out)"; } ;;
+        *) parsed=$(parse_wrk "$out") || { failed=1; cat "$out" >&2; die "could not parse wrk output for $target ($out)"; } ;;
+    esac
+    read -r rps p99 non2xx sockerr requests ws_rest <<<"$parsed"
+    # The per-request log is large (a line a request); kept only when something failed.
+    if [[ $client == h2load ]] && ((non2xx + sockerr == 0)); then rm -f "$out.log"; fi
     ((requests > 0)) || { failed=1; cat "$out" >&2; die "wrk completed no requests against $target ($out)"; }
     cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$clk_tck" -v n="$requests" \
         'BEGIN { printf "%.3f", t * 1000000 / hz / n }')
@@ -989,6 +1281,10 @@ for scenario in "${run_scenarios[@]}"; do
         prefix="$scenario " file_prefix="$scenario-"
         if [[ $client == tls_connect ]]; then
             log "scenario $scenario: ${targets_of[$scenario]}; tls_connect -c$wrk_connections -d$(seconds_of "$DURATION") ${client_args[*]}"
+        elif [[ $client == h2load ]]; then
+            log "scenario $scenario: ${targets_of[$scenario]}; h2load -t$wrk_threads -c$wrk_connections -m$H2_STREAMS -D$(seconds_of "$DURATION")"
+        elif [[ $client == ws ]]; then
+            log "scenario $scenario: ${targets_of[$scenario]}; ws_echo_latency.py --connections $wrk_connections --messages $WS_MESSAGES --duration $(seconds_of "$WS_DURATION") --size $WS_SIZE"
         else
             log "scenario $scenario: ${targets_of[$scenario]}; wrk -t$wrk_threads -c$wrk_connections -d$DURATION$wrk_header_note"
         fi
@@ -996,6 +1292,7 @@ for scenario in "${run_scenarios[@]}"; do
     if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
         for target in ${targets_of[$scenario]}; do
             run_wrk "$target" "$(port_of "$target")" "$WARMUP" "$tmp/wrk-$target-${file_prefix}warmup.txt"
+            rm -f "$tmp/wrk-$target-${file_prefix}warmup.txt.log" # h2load's per-request log
         done
         check_alive
     fi
@@ -1004,7 +1301,14 @@ for scenario in "${run_scenarios[@]}"; do
             measure "$target" "${file_prefix}round$round"
             resumed_note=""
             [[ -n $resumed ]] && resumed_note=", $resumed handshakes resumed"
-            log "${prefix}round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr, CPU $cpu_us µs/request, client CPU $client_cpu_us µs/request ($requests requests$resumed_note)"
+            if [[ $client == ws ]]; then
+                read -r ws_p50 ws_p90 ws_max ws_mean <<<"$ws_rest"
+                log "${prefix}round $round $target: $rps messages/s, round trip p50 $ws_p50 ms, p90 $ws_p90 ms, p99 $p99 ms, max $ws_max ms, errors $sockerr, CPU $cpu_us µs/message, client CPU $client_cpu_us µs/message ($requests messages)"
+                printf 'wslat\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$round" "$requests" "$ws_p50" "$ws_p90" "$p99" \
+                    "$ws_max" "$ws_mean" "$sockerr" >>"$records"
+            else
+                log "${prefix}round $round $target: $rps req/s, p99 $p99 ms, non-2xx $non2xx, socket errors $sockerr, CPU $cpu_us µs/request, client CPU $client_cpu_us µs/request ($requests requests$resumed_note)"
+            fi
             if [[ $scenario == https-full && -n $resumed && ${resumed%% *} != 0 ]]; then
                 # tls_connect never offers a session here: a resumed handshake means the client is broken.
                 log "warning: $target resumed $resumed handshakes in https-full round $round"
@@ -1107,7 +1411,7 @@ if in_run gateway; then
     printf 'startrss\tgateway-end\t%s\n' "$(rss_kb "${pid_of[gateway]}")" >>"$records"
 fi
 for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gateway-limitcount gateway-limitredis \
-    gateway-limitredisbatch gateway-tracing gateway-plugins gateway-plugintiming gateway-tls; do
+    gateway-limitredisbatch gateway-tracing gateway-plugins gateway-plugintiming gateway-tls gateway-h2 gateway-h2c gateway-ws; do
     in_run "$target" || continue
     if [[ $target != gateway-bare ]]; then
         # The access log must keep up at full load: records written vs dropped, from the gateway's own metrics.
@@ -1128,6 +1432,14 @@ for target in gateway gateway-bare gateway-epoll gateway-keyauth gateway-jwt gat
     if [[ $target == gateway-tls ]]; then
         # What the handshakes were: full or resumed, by protocol and result, from the gateway's own count.
         log "$target TLS: $(grep -E '^gateway_tls_(handshakes|resumptions)_total' <<<"$scrape" | tr '\n' ' ')"
+    fi
+    if [[ $target == gateway-h2 || $target == gateway-h2c ]]; then
+        # HTTP/2 as the gateway saw it: requests by protocol, GOAWAYs and resets (none expected), and
+        # the connections and streams still open after the rounds.
+        log "$target HTTP/2: $(grep -E '^gateway_http2_|^gateway_http_requests_total' <<<"$scrape" | tr '\n' ' ')"
+    fi
+    if [[ $target == gateway-ws ]]; then
+        log "$target WebSocket: $(grep -E '^gateway_websocket_connections_(active|total)|^gateway_timeouts_total.*tunnel' <<<"$scrape" | tr '\n' ' ')"
     fi
     if [[ $target == gateway-plugintiming ]]; then
         # What the timing itself saw: calls and mean time per call of each plugin phase that ran.
@@ -1176,6 +1488,16 @@ access_note="nginx access log $nginx_access_log"
         [[ $HTTPS_CONNECTIONS != "$CONNECTIONS" ]] && scenario_env+="HTTPS_CONNECTIONS=$HTTPS_CONNECTIONS "
         [[ $HTTPS_IDLE_CONNECTIONS != 2000 ]] && scenario_env+="HTTPS_IDLE_CONNECTIONS=$HTTPS_IDLE_CONNECTIONS "
     fi
+    if has_scenario h2 || has_scenario h2c; then
+        [[ $H2_CONNECTIONS != 10 ]] && scenario_env+="H2_CONNECTIONS=$H2_CONNECTIONS "
+        [[ $H2_STREAMS != 10 ]] && scenario_env+="H2_STREAMS=$H2_STREAMS "
+    fi
+    if has_scenario websocket; then
+        [[ $WS_CONNECTIONS != 4 ]] && scenario_env+="WS_CONNECTIONS=$WS_CONNECTIONS "
+        [[ $WS_DURATION != 5s ]] && scenario_env+="WS_DURATION=$WS_DURATION "
+        [[ $WS_MESSAGES != 0 ]] && scenario_env+="WS_MESSAGES=$WS_MESSAGES "
+        [[ $WS_SIZE != 32 ]] && scenario_env+="WS_SIZE=$WS_SIZE "
+    fi
     printf 'meta\tcommand\t%s\n' "${targets_env}${scenario_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
     printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. CPU µs/request: user+system CPU time of all the target's processes during each round (from /proc/PID/stat) divided by the requests wrk completed in it, median over rounds. $access_note; HAProxy logs nothing.$gateway_note"
     plugin_base="the shipped defaults as \`gateway\` (metrics and access log on) on its own port"
@@ -1219,6 +1541,16 @@ access_note="nginx access log $nginx_access_log"
         printf 'meta\tsettings:https-full\t%s\n' "bench/tls_connect.c -c$HTTPS_CONNECTIONS -d$(seconds_of "$DURATION"): one thread, $HTTPS_CONNECTIONS connections in flight, each connect, full handshake (no session offered), one GET with \`Connection: close\`, read the response, close_notify, close; latency from connect to the last response byte."
         printf 'meta\tsettings:https-resumed\t%s\n' "bench/tls_connect.c --resume -c$HTTPS_CONNECTIONS -d$(seconds_of "$DURATION"): as https-full, each connection offering the session (TLS 1.3 ticket) its slot's previous connection ended with."
     fi
+    if has_scenario h2 || has_scenario h2c; then
+        h2_common="Each proxy: $WORKERS worker(s), HTTP/2 to the client, every stream proxied to the same nginx backend over HTTP/1.1 keep-alive with the plain proxy's upstream settings. \`nginx-h2\`: nginx $(nginx -v 2>&1 | sed 's#.*nginx/##') as \`nginx-tls\` with \`listen ... ssl http2\`; \`haproxy-h2\`: HAProxy as \`haproxy-tls\` plus \`alpn h2,http/1.1\` on the bind line; \`gateway-h2\`: the shipped defaults (metrics and access log on) with \`listen: [{address: ..., tls: true, http2: true}]\` (ALPN h2,http/1.1) and the https scenario's ssls entry. The same self-signed ECDSA P-256 certificate and TLS settings as the https scenario. h2load -t$THREADS -c$H2_CONNECTIONS -m$H2_STREAMS -D$(seconds_of "$DURATION") ($(h2load --version 2>&1 | head -n 1)), targets alternating each round; p99 from h2load's per-request log (--log-file). Before the rounds each answered 200 over HTTP/2 (curl --http2 -k) and h2load reported ALPN h2 every round. CPU µs/request as elsewhere (all the target's processes); client CPU: h2load's."
+        printf 'meta\tsettings:h2\t%s\n' "$h2_common"
+        printf 'meta\tsettings:h2c\t%s\n' "Clear text, HTTP/2 with prior knowledge (h2c): \`nginx-h2c\` with \`listen ... http2\`, \`haproxy-h2c\` with \`bind ... proto h2\`, \`gateway-h2c\` the shipped defaults with \`listen: [{address: ..., http2: true}]\`; otherwise as h2 (h2load -t$THREADS -c$H2_CONNECTIONS -m$H2_STREAMS -D$(seconds_of "$DURATION") http://..., curl --http2-prior-knowledge before the rounds)."
+    fi
+    if has_scenario websocket; then
+        ws_bound="$(seconds_of "$WS_DURATION") s"
+        ((WS_MESSAGES > 0)) && ws_bound+=" (or $WS_MESSAGES messages, whichever comes first)"
+        printf 'meta\tsettings:websocket\t%s\n' "bench/ws_echo_latency.py (Python websockets $("$WS_PYTHON" -c 'import websockets; print(websockets.__version__)'), one asyncio loop): $WS_CONNECTIONS connections at once, each sending a $WS_SIZE-byte text message and waiting for its echo, one after another, for $ws_bound a round; round trip from before the send to the echo, handshakes not timed. Echo server: Tests/Support/ws_echo_server.py (Python websockets, compression off), \`ws-direct\` without a proxy. \`nginx-ws\`: nginx with \`proxy_http_version 1.1\`, \`proxy_set_header Upgrade \$http_upgrade\`, \`proxy_set_header Connection \$connection_upgrade\` (map), access log $nginx_access_log; \`haproxy-ws\`: the plain HAProxy config (mode http tunnels the upgrade); \`gateway-ws\`: the shipped defaults (metrics and access log on) with \`enable_websocket: true\` on the route. Each proxy $WORKERS worker(s). Proxy CPU µs/message: user+system time of the proxy's processes during the round / messages echoed (for ws-direct: the echo server's)."
+    fi
     if has_scenario stress; then
         printf 'meta\tstress-connections\t%s\n' "$STRESS_CONNECTIONS"
         printf 'meta\tsettings:stress\t%s\n' "The same targets as the proxy scenario with wrk -t$STRESS_THREADS -c$STRESS_CONNECTIONS -d$DURATION --latency; nginx worker_connections $worker_connections, HAProxy maxconn $haproxy_maxconn, the gateway's limits.max_connections at its default (65536 per worker)."
@@ -1228,3 +1560,7 @@ access_note="nginx access log $nginx_access_log"
 report_args=("$records")
 [[ -n $markdown_file ]] && report_args+=(--markdown "$markdown_file")
 python3 "$script_dir/report.py" "${report_args[@]}"
+# The h2, h2c and websocket tables (bench/report_h2ws.py; appended to the markdown file when there is one).
+if has_scenario h2 || has_scenario h2c || has_scenario websocket; then
+    python3 "$script_dir/report_h2ws.py" "${report_args[@]}"
+fi

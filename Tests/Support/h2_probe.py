@@ -8,7 +8,19 @@ as a single JSON object line on stdout.
         [--authority A] [--path /p] [--timeout S] [--idle S] ATTACK [--count K]
 
 ATTACK: get | max-streams | rapid-reset | continuation-flood | settings-flood |
-        ping-flood | empty-frames | hpack-bomb | big-headers
+        ping-flood | empty-frames | hpack-bomb | big-headers | trailers | idle
+
+Two modes are not attacks but plain clients for the integration tests:
+  trailers  one GET of --path; "blocks" lists every header block of stream 1 in
+            order (1xx, final head, trailers) as [name, value] pairs, "trailers" is
+            the trailing block (or null), "body_sha256" the digest of the body.
+  idle      one GET of --path, then reads (ignoring --idle) until the server sends
+            GOAWAY or closes; "goaway_after_ms" is the time from the end of the
+            response to the GOAWAY.
+  expect    POST of --path with "expect: 100-continue" and content-length 5, the
+            body ("hello") sent only once a 1xx HEADERS arrived or after 3 s;
+            reports "blocks" like trailers, "interim_first" (the 1xx came before
+            the body was sent) and the echoed body as "body".
 
 Frames are written raw (struct, 9-byte frame header) because the attacks are
 exactly what h2.connection.H2Connection refuses to send, and its state machine
@@ -22,6 +34,7 @@ on an internal failure before any I/O. The JSON line is printed in all cases.
 """
 
 import argparse
+import hashlib
 import json
 import signal
 import socket
@@ -52,11 +65,11 @@ MAX_WINDOW = 2 ** 31 - 1
 
 ATTACKS = ["get", "max-streams", "rapid-reset", "continuation-flood",
            "settings-flood", "ping-flood", "empty-frames", "hpack-bomb",
-           "big-headers"]
+           "big-headers", "trailers", "idle", "expect"]
 DEFAULT_COUNT = {"get": 1, "max-streams": 300, "rapid-reset": 2000,
                  "continuation-flood": 10000, "settings-flood": 10000,
                  "ping-flood": 10000, "empty-frames": 10000,
-                 "hpack-bomb": 4000, "big-headers": 64}
+                 "hpack-bomb": 4000, "big-headers": 64, "trailers": 1, "idle": 1, "expect": 1}
 
 
 def error_name(code):
@@ -236,8 +249,10 @@ class Probe:
             except (socket.timeout, ssl.SSLWantWriteError, ssl.SSLWantReadError):
                 continue
             except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, ssl.SSLEOFError):
-                self.r["closed"] = True
+                # The server closed (a reset once it stops reading): what it sent before, such as
+                # a GOAWAY, may still wait in our receive buffer, so reading goes on until EOF/reset.
                 self.r["connection_reset"] = True
+                self.r["send_failed"] = True
                 return False
             off += n
             self.r["bytes_sent"] += n
@@ -341,6 +356,10 @@ class Probe:
             st = self.stream(sid)
             st["body"] += body_len
             self.r["body_bytes"] += body_len
+            if "digest" in st:
+                start = 1 if flags & PADDED and payload else 0
+                st["digest"].update(payload[start:start + body_len])
+                st["bytes"] += payload[start:start + body_len]
             if flags & END_STREAM:
                 self.finish(sid)
             return None
@@ -376,6 +395,8 @@ class Probe:
         if ftype == PUSH_PROMISE:
             return
         st = self.stream(sid)
+        if "blocks" in st:
+            st["blocks"].append([[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers])
         for k, v in headers:
             if k == b":status":
                 status = v.decode("latin-1")
@@ -389,6 +410,7 @@ class Probe:
         st = self.stream(sid)
         if not st["done"]:
             st["done"] = True
+            st["done_at"] = time.monotonic()
             if st["status"] is not None:
                 self.r["responses"] += 1
 
@@ -571,6 +593,70 @@ class Probe:
         self.read_until_done(lambda: self.streams[1]["done"] or self.streams[1]["reset"])
         self.r["status"] = self.streams[1]["status"]
         self.r["stream_reset"] = self.streams[1]["reset"]
+
+    def attack_trailers(self):
+        st = self.stream(1)
+        st["blocks"] = []
+        st["digest"] = hashlib.sha256()
+        st["bytes"] = bytearray()
+        self.r["streams_opened"] = 1
+        self.blast(header_block_frames(1, self.encode(self.request_headers()), True, self.server_max_frame))
+        self.read_until_done(lambda: st["done"] or st["reset"])
+        if not self.r["closed"]:
+            self.send(goaway_frame(0, 0))
+        blocks = st["blocks"]
+        self.r["status"] = st["status"]
+        self.r["stream_reset"] = st["reset"]
+        self.r["blocks"] = blocks
+        final = [i for i, b in enumerate(blocks) if any(k == ":status" and not v.startswith("1") for k, v in b)]
+        self.r["trailers"] = blocks[-1] if final and final[0] < len(blocks) - 1 else None
+        self.r["body_sha256"] = st["digest"].hexdigest()
+
+    def attack_expect(self):
+        st = self.stream(1)
+        st["blocks"] = []
+        st["digest"] = hashlib.sha256()
+        st["bytes"] = bytearray()
+        self.r["streams_opened"] = 1
+        body = b"hello"
+        headers = self.request_headers("POST", [("content-length", str(len(body))), ("expect", "100-continue")])
+        self.blast(header_block_frames(1, self.encode(headers), False, self.server_max_frame))
+        until = time.monotonic() + min(3.0, max(0.1, self.remaining() / 2))
+
+        def interim():
+            return any(k == ":status" and v.startswith("1") for b in st["blocks"] for k, v in b)
+        while not self.r["closed"] and not interim() and not st["done"] and not st["reset"]:
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            self.recv_some(min(left, 0.25))
+        self.r["interim_first"] = interim()
+        if not st["done"] and not st["reset"] and not self.r["closed"]:
+            self.send(frame(DATA, END_STREAM, 1, body))
+        self.read_until_done(lambda: st["done"] or st["reset"])
+        if not self.r["closed"]:
+            self.send(goaway_frame(0, 0))
+        self.r["status"] = st["status"]
+        self.r["stream_reset"] = st["reset"]
+        self.r["blocks"] = st["blocks"]
+        self.r["body"] = bytes(st["bytes"]).decode("latin-1")
+
+    def attack_idle(self):
+        st = self.stream(1)
+        self.r["streams_opened"] = 1
+        self.blast(header_block_frames(1, self.encode(self.request_headers()), True, self.server_max_frame))
+        self.read_until_done(lambda: st["done"] or st["reset"])
+        self.r["status"] = st["status"]
+        done_at = st.get("done_at")
+        saved_idle, self.args.idle = self.args.idle, 0
+        self.read_until_done(lambda: self.r["goaway"])
+        self.args.idle = saved_idle
+        if self.r["goaway"] and done_at is not None:
+            self.r["goaway_after_ms"] = int((time.monotonic() - done_at) * 1000)
+        # Wait (briefly) for the close that follows the GOAWAY.
+        until = time.monotonic() + min(2.0, max(0.0, self.remaining()))
+        while not self.r["closed"] and time.monotonic() < until:
+            self.recv_some(0.25)
 
     # ------------------------------------------------------------ run
     def run(self):

@@ -1,15 +1,25 @@
-/// Per-connection state of an upstream connection that speaks HTTP/2 (`scheme: grpc | grpcs`), stored by
-/// upstream slot.
+/// HTTP/2 state of an upstream slot of a `grpc`/`grpcs` upstream, stored by upstream slot.
 ///
-/// The connection carries one stream at a time and is pooled like an HTTP/1.1 one; HTTP/2 sits between
-/// the socket (or TLS) and the upstream connection machine: the HTTP/1.1 request the worker sends is
-/// submitted as HEADERS and DATA, and the response is handed to the machine as HTTP/1.1 bytes (a chunked
-/// body whose final chunk carries the trailers), so the response path, retries and pools are unchanged.
+/// Two kinds of slot: a *session* slot owns the socket (TCP, and TLS for `grpcs`) and the nghttp2 client
+/// session; a *stream* slot is one exchange multiplexed on a session, with no socket of its own. Each
+/// stream slot runs the ordinary upstream connection machine: the HTTP/1.1 request the worker sends is
+/// submitted as HEADERS and DATA on the session, and the response is handed to the machine as HTTP/1.1
+/// bytes (a chunked body whose final chunk carries the trailers), so retries, timeouts and the response
+/// path are unchanged.
 package struct HTTP2UpstreamState {
-    /// The connection speaks HTTP/2.
+    /// A session slot (from its connect on): owns the socket and, once connected, the nghttp2 session.
+    package var sessionSlot = false
+    /// A connected session slot: the nghttp2 session is up (`context.session`).
     package var active = false
-    /// Callback context: nghttp2's `user_data` points here (the handler and the slot).
+    /// A stream slot: its exchange is stream `streamID` of session slot `session`.
+    package var isStream = false
+    package var session: Int32 = -1
+    package var sessionGeneration: UInt32 = 0
+    /// Callback context of a session: nghttp2's `user_data` points here (the handler and the slot).
     package var context = HTTP2Connection()
+    /// A session's stream slots not yet released, and whether it takes no more (GOAWAY, failure).
+    package var openStreams: Int32 = 0
+    package var retired = false
 
     // Frames to the socket.
     /// Frames being sent (-1: none), and what is left of them.
@@ -21,8 +31,8 @@ package struct HTTP2UpstreamState {
     /// Queued for a flush at the end of this loop turn.
     package var flushQueued = false
 
-    // The current request.
-    /// The stream of the current exchange (0: none).
+    // A stream slot's request.
+    /// The stream of the exchange (0: not submitted yet).
     package var streamID: Int32 = 0
     /// The request head was submitted; body bytes are pulled by nghttp2 through the framer.
     package var requestSubmitted = false
@@ -34,7 +44,7 @@ package struct HTTP2UpstreamState {
     package var deferred = false
     package var completionQueued = false
 
-    // The current response, as HTTP/1.1 bytes for the machine.
+    // A stream slot's response, as HTTP/1.1 bytes for the machine.
     /// The head being written (-1: none) and its length; complete once `headDone`.
     package var headBlock: Int32 = -1
     package var headLength: Int32 = 0

@@ -117,9 +117,14 @@ extension Worker {
         case .none:
             break
         case .connected(let sendRequest):
+            if upstreamH2[slot].isStream {
+                // Its session connected: the stream's request goes.
+                if sendRequest { sendUpstreamOutput(slot) }
+                return
+            }
             telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: .opened)
-            if plan.upstreams[Int(upstreamConnections[slot].upstream)].http2 && !startUpstreamHTTP2(slot) {
-                perform(.fail(.connectionFailed, mayRetry: true), upstream: slot)
+            if upstreamH2[slot].sessionSlot {
+                if !startUpstreamHTTP2(slot) { perform(.fail(.connectionFailed, mayRetry: true), upstream: slot) }
                 return
             }
             if sendRequest { sendUpstreamOutput(slot) }
@@ -141,6 +146,15 @@ extension Worker {
         case .resendOnFreshConnection:
             retryOnFreshConnection(slot)
         case .fail(let failure, let mayRetry):
+            if upstreamH2[slot].sessionSlot {
+                // An HTTP/2 session: each of its streams fails (and may retry) as a connection would.
+                if let timeout = failure.timeout { telemetry.recordTimeout(timeout) }
+                if failure.isConnectFailure {
+                    telemetry.recordUpstreamConnection(node: Int(upstreamConnections[slot].node), event: .failed)
+                }
+                failHTTP2Session(slot, failure)
+                return
+            }
             let node = Int(upstreamConnections[slot].node)
             if let timeout = failure.timeout { telemetry.recordTimeout(timeout) }
             if failure.isConnectFailure { telemetry.recordUpstreamConnection(node: node, event: .failed) }

@@ -197,6 +197,13 @@ extension Worker {
         runHTTP2Ready()
         guard clients[slot].state == .http2 else { return }
         http2Flush(slot)
+        // Each send arms the send timeout over the idle deadline and its completion clears it: with
+        // nothing left to send and no stream open, the idle timer runs again.
+        if clients[slot].state == .http2, !clients[slot].sending, clients[slot].deadline == .none,
+            http2Connections[slot].openStreams == 0, !http2Connections[slot].goaway
+        {
+            setDeadline(client: slot, .keepAlive, after: plan.keepaliveTimeout)
+        }
     }
 
     /// Queues connection `slot` for a flush at the end of this loop turn.

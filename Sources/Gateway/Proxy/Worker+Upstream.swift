@@ -14,7 +14,15 @@ extension Worker {
     /// Sends the prepared request block over a pooled or new connection to `node`.
     func beginUpstreamExchange(client: Int, upstream: Int, node: Int, block: Int32, length: Int) {
         let slot: Int
-        if let idle = takeIdle(node: node) {
+        if plan.upstreams[upstream].http2 {
+            // gRPC: a stream on the node's HTTP/2 session instead of a connection of its own.
+            guard let stream = openHTTP2Stream(upstream: upstream, node: node) else {
+                blocks.release(block)
+                respondWithError(client, status: 502, message: "cannot open a connection to the upstream")
+                return
+            }
+            slot = stream
+        } else if let idle = takeIdle(node: node) {
             slot = idle
         } else {
             guard let fresh = openUpstream(upstream: upstream, node: node) else {
@@ -60,7 +68,7 @@ extension Worker {
     }
 
     /// Opens a socket and posts a connect; returns the slot, or nil if no socket or slot is available.
-    func openUpstream(upstream: Int, node: Int) -> Int? {
+    func openUpstream(upstream: Int, node: Int, http2Session: Bool = false) -> Int? {
         let address = plan.nodes[node].address
         let fd = io.openSocket(family: address.family)
         guard fd >= 0 else { return nil }
@@ -80,6 +88,8 @@ extension Worker {
         upstreamConnections[slot].state = .connecting
         upstreamConnections[slot].upstream = Int32(upstream)
         upstreamConnections[slot].node = Int32(node)
+        upstreamH2[slot] = HTTP2UpstreamState()
+        upstreamH2[slot].sessionSlot = http2Session
         // The kernel reads the address when the ring is submitted, after this returns: point it at the
         // plan's own storage (alive as long as the worker), never at a temporary copy.
         io.connect(
@@ -96,7 +106,7 @@ extension Worker {
 
     @inline(__always)
     func sendUpstreamOutput(_ slot: Int) {
-        if upstreamH2[slot].active {
+        if upstreamH2[slot].isStream {
             upstreamH2Output(slot)
             return
         }
@@ -160,7 +170,7 @@ extension Worker {
 
     @inline(__always)
     func postUpstreamReceive(_ slot: Int) {
-        if upstreamH2[slot].active {
+        if upstreamH2[slot].isStream {
             upstreamH2WantResponse(slot)
             return
         }
@@ -265,6 +275,10 @@ extension Worker {
 
     /// Parks a connection whose exchange completed cleanly, or closes it.
     func releaseUpstream(_ slot: Int) {
+        if upstreamH2[slot].isStream {
+            releaseHTTP2Stream(upstream: slot)
+            return
+        }
         let node = Int(upstreamConnections[slot].node)
         let settings = plan.upstreams[Int(upstreamConnections[slot].upstream)]
         upstreamConnections[slot].requestsServed &+= 1
@@ -274,8 +288,7 @@ extension Worker {
                 pooled: pool.count(node: node),
                 poolSize: Int(settings.poolSize),
                 draining: draining
-            ),
-            !upstreamH2[slot].active || upstreamH2Reusable(slot)
+            )
         else {
             closeUpstream(slot)
             return
@@ -288,7 +301,7 @@ extension Worker {
         upstreamConnections[slot].client = -1
         pool.park(slot: slot, node: node)
         telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: 1)
-        if !upstreamConnections[slot].receiving && !upstreamH2[slot].active {
+        if !upstreamConnections[slot].receiving {
             // Watch the idle connection so an upstream close is noticed before it is reused.
             upstreamConnections[slot].receiving = true
             io.receive(
@@ -301,6 +314,10 @@ extension Worker {
 
     func closeUpstream(_ slot: Int) {
         guard upstreamConnections[slot].state != .closed else { return }
+        if upstreamH2[slot].isStream {
+            releaseHTTP2Stream(upstream: slot)
+            return
+        }
         if upstreamConnections[slot].state == .pooled { removeIdle(slot) }
         clearDeadline(upstream: slot)
         let fd = upstreamConnections[slot].fd
@@ -309,7 +326,7 @@ extension Worker {
             sendPosted = sendPosted || upstreamTLS[slot].sendPosted
             closeUpstreamTLS(slot)
         }
-        if upstreamH2[slot].active {
+        if upstreamH2[slot].sessionSlot {
             sendPosted = sendPosted || upstreamH2[slot].wireSending || upstreamH2[slot].wireReceiving
             closeUpstreamHTTP2(slot)
         }

@@ -2,15 +2,89 @@ import CNghttp2
 import CSSL
 import Glibc
 
-/// HTTP/2 to `grpc` and `grpcs` upstreams: an nghttp2 client session between the socket (or TLS) and the
-/// upstream connection machine, which keeps sending and receiving HTTP/1.1 (see ``HTTP2UpstreamState``).
+/// HTTP/2 to `grpc` and `grpcs` upstreams: per node, sessions (sockets with an nghttp2 client session)
+/// that multiplex stream slots, each running the ordinary upstream machine (see ``HTTP2UpstreamState``).
 extension Worker: HTTP2UpstreamHandler {
-    /// The connection is connected (TCP, and TLS for `grpcs`): HTTP/2 takes over the socket.
-    /// False if it could not (the connect then fails as any other would).
+    // MARK: - Sessions and streams
+
+    /// A stream slot for an exchange with `node`: on the node's session while it takes more streams,
+    /// else on a new one (connected here). Nil if no slot or socket is available.
+    func openHTTP2Stream(upstream: Int, node: Int) -> Int? {
+        var session = Int(http2NodeSessions[node])
+        if session < 0 || !http2SessionTakesStreams(session, node: node) {
+            guard let fresh = openUpstream(upstream: upstream, node: node, http2Session: true) else { return nil }
+            session = fresh
+            http2NodeSessions[node] = Int32(session)
+        }
+        guard let (slot, fresh) = upstreamSlots.allocate() else { return nil }
+        if fresh {
+            upstreamConnections.advanced(by: slot).initialize(to: UpstreamConnection())
+            upstreamConnections[slot].generation = 1
+        } else {
+            let generation = (upstreamConnections[slot].generation &+ 1) & 0xFF_FFFF
+            upstreamConnections[slot] = UpstreamConnection()
+            upstreamConnections[slot].generation = generation
+        }
+        upstreamConnections[slot].upstream = Int32(upstream)
+        upstreamConnections[slot].node = Int32(node)
+        upstreamConnections[slot].state = .connecting
+        let state = upstreamH2 + slot
+        state.pointee = HTTP2UpstreamState()
+        state.pointee.isStream = true
+        state.pointee.session = Int32(session)
+        state.pointee.sessionGeneration = upstreamConnections[session].generation
+        upstreamH2[session].openStreams += 1
+        clearDeadline(upstream: session)
+        if upstreamH2[session].active {
+            // The session is up: the stream can go at once.
+            upstreamConnections[slot].state = .exchanging
+            upstreamConnections[slot].reused = false
+            telemetry.recordUpstreamConnection(node: node, event: .reused)
+        }
+        return slot
+    }
+
+    /// Whether session slot `session` (the current one of `node`) takes another stream.
+    private func http2SessionTakesStreams(_ session: Int, node: Int) -> Bool {
+        guard upstreamConnections[session].state != .closed, Int(upstreamConnections[session].node) == node,
+            !upstreamH2[session].retired
+        else { return false }
+        guard let nghttp2 = upstreamH2[session].context.session else {
+            // Still connecting: streams wait for it.
+            return upstreamConnections[session].state == .connecting
+        }
+        let limit = nghttp2_session_get_remote_settings(nghttp2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+        return UInt32(upstreamH2[session].openStreams) < limit && nghttp2_session_check_request_allowed(nghttp2) != 0
+    }
+
+    /// The session of stream slot `slot`, if it is still the one the stream opened on.
+    @inline(__always)
+    func http2SessionOf(_ slot: Int) -> Int? {
+        let session = Int(upstreamH2[slot].session)
+        guard session >= 0, upstreamConnections[session].generation == upstreamH2[slot].sessionGeneration,
+            upstreamConnections[session].state != .closed, upstreamH2[session].active
+        else { return nil }
+        return session
+    }
+
+    /// The stream slot of `stream` on session `session`.
+    @inline(__always)
+    func http2UpstreamStreamSlot(_ session: Int, _ stream: Int32) -> Int? {
+        guard let nghttp2 = upstreamH2[session].context.session,
+            let data = nghttp2_session_get_stream_user_data(nghttp2, stream)
+        else { return nil }
+        return Int(bitPattern: data) - 1
+    }
+
+    /// The session slot connected (TCP, and TLS for `grpcs`): HTTP/2 takes over the socket and the
+    /// streams waiting for it go. False if it could not (the connect then fails as any other would).
     func startUpstreamHTTP2(_ slot: Int) -> Bool {
         if http2Box == nil { http2Box = HTTP2HandlerBox(self) }
         let state = upstreamH2 + slot
+        let streams = state.pointee.openStreams
         state.pointee = HTTP2UpstreamState()
+        state.pointee.sessionSlot = true
+        state.pointee.openStreams = streams
         state.pointee.context.slot = Int32(slot)
         state.pointee.context.upstream = true
         state.pointee.context.handler = Unmanaged.passUnretained(http2Box!)
@@ -30,7 +104,98 @@ extension Worker: HTTP2UpstreamHandler {
         else { return false }
         _ = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 1 << 20)
         postUpstreamWireReceive(slot)
+        // The streams that waited for the connect go now, as connected connections would.
+        for stream in 0..<upstreamSlots.highWater
+        where upstreamH2[stream].isStream && upstreamH2[stream].session == Int32(slot)
+            && upstreamH2[stream].sessionGeneration == upstreamConnections[slot].generation
+            && upstreamConnections[stream].state == .connecting
+        {
+            perform(upstreamConnections[stream].connectCompleted(result: 0), upstream: stream)
+        }
+        if state.pointee.openStreams == 0 { http2SessionIdle(slot) }
+        queueUpstreamH2Flush(slot)
         return true
+    }
+
+    /// A session without streams waits `keepalive_pool.idle_timeout` for the next one, then closes.
+    func http2SessionIdle(_ slot: Int) {
+        let timeout = plan.upstreams[Int(upstreamConnections[slot].upstream)].poolIdleTimeout
+        setDeadline(upstream: slot, .poolIdle, after: timeout)
+    }
+
+    /// A stream slot's exchange is over (completed or abandoned): its stream is reset if still open, and
+    /// the slot freed; the session keeps serving others.
+    func releaseHTTP2Stream(upstream slot: Int) {
+        let state = upstreamH2 + slot
+        if let session = http2SessionOf(slot), let nghttp2 = upstreamH2[session].context.session {
+            if state.pointee.streamID > 0 {
+                _ = nghttp2_session_set_stream_user_data(nghttp2, state.pointee.streamID, nil)
+                if !(state.pointee.requestEnded && state.pointee.endDelivered) {
+                    _ = nghttp2_submit_rst_stream(
+                        nghttp2,
+                        UInt8(NGHTTP2_FLAG_NONE.rawValue),
+                        state.pointee.streamID,
+                        NGHTTP2_CANCEL.rawValue
+                    )
+                    queueUpstreamH2Flush(session)
+                }
+            }
+            upstreamH2[session].openStreams -= 1
+            if upstreamH2[session].openStreams == 0 {
+                if upstreamH2[session].retired { queueUpstreamH2Close(session) } else { http2SessionIdle(session) }
+            }
+        } else if state.pointee.session >= 0 {
+            let session = Int(state.pointee.session)
+            if upstreamConnections[session].generation == state.pointee.sessionGeneration
+                && upstreamConnections[session].state == .connecting
+            {
+                upstreamH2[session].openStreams -= 1
+            }
+        }
+        for block in [state.pointee.headBlock, state.pointee.fillBlock, state.pointee.trailerBlock] where block >= 0 {
+            blocks.release(block)
+        }
+        state.pointee = HTTP2UpstreamState()
+        clearDeadline(upstream: slot)
+        if upstreamConnections[slot].outputSource != .none && !upstreamConnections[slot].outputBorrowed {
+            release(upstreamConnections[slot].outputSource, upstreamConnections[slot].outputID)
+        }
+        if upstreamConnections[slot].retainedBlock >= 0 { blocks.release(upstreamConnections[slot].retainedBlock) }
+        if upstreamConnections[slot].headBlock >= 0 { blocks.release(upstreamConnections[slot].headBlock) }
+        if upstreamConnections[slot].pendingBuffer >= 0 {
+            recycleResponseBuffer(upstreamConnections[slot].pendingBuffer)
+        }
+        upstreamConnections[slot].retainedBlock = -1
+        upstreamConnections[slot].headBlock = -1
+        upstreamConnections[slot].pendingBuffer = -1
+        upstreamConnections[slot].outputSource = .none
+        upstreamConnections[slot].state = .closed
+        upstreamSlots.release(slot)
+    }
+
+    /// A session failed or closed: its streams fail as their connections would have (each may retry).
+    func failHTTP2Session(_ slot: Int, _ failure: UpstreamFailure) {
+        guard upstreamConnections[slot].state != .closed else { return }
+        upstreamH2[slot].retired = true
+        if http2NodeSessions[Int(upstreamConnections[slot].node)] == Int32(slot) {
+            http2NodeSessions[Int(upstreamConnections[slot].node)] = -1
+        }
+        let generation = upstreamConnections[slot].generation
+        for stream in 0..<upstreamSlots.highWater
+        where upstreamH2[stream].isStream && upstreamH2[stream].session == Int32(slot)
+            && upstreamH2[stream].sessionGeneration == generation && upstreamConnections[stream].state != .closed
+        {
+            let started = upstreamConnections[stream].responseStarted
+            perform(.fail(failure, mayRetry: !started), upstream: stream)
+        }
+        closeUpstream(slot)
+    }
+
+    static var http2CloseFlag: UInt64 { 1 << 58 }
+
+    @inline(__always)
+    func queueUpstreamH2Close(_ slot: Int) {
+        queueUpstreamH2(slot, Self.http2CloseFlag)
     }
 
     @inline(__always)
@@ -42,6 +207,8 @@ extension Worker: HTTP2UpstreamHandler {
     /// Frees the session and what the connection holds (the machine closes the socket).
     func closeUpstreamHTTP2(_ slot: Int) {
         let state = upstreamH2 + slot
+        let node = Int(upstreamConnections[slot].node)
+        if node < plan.nodeCapacity && http2NodeSessions[node] == Int32(slot) { http2NodeSessions[node] = -1 }
         guard state.pointee.active else { return }
         state.pointee.active = false
         if let session = state.pointee.context.session { nghttp2_session_del(session) }
@@ -63,7 +230,10 @@ extension Worker: HTTP2UpstreamHandler {
     /// The machine sends output (the request head, or body bytes): submit or hand it to nghttp2.
     func upstreamH2Output(_ slot: Int) {
         let state = upstreamH2 + slot
-        guard let session = state.pointee.context.session else { return }
+        guard let owner = http2SessionOf(slot), let session = upstreamH2[owner].context.session else {
+            perform(.fail(.connectionFailed, mayRetry: !upstreamConnections[slot].responseStarted), upstream: slot)
+            return
+        }
         upstreamConnections[slot].sending = true
         let u = upstreamConnections[slot]
         setDeadline(upstream: slot, .send, after: plan.upstreams[Int(u.upstream)].sendTimeout)
@@ -90,15 +260,17 @@ extension Worker: HTTP2UpstreamHandler {
             state.pointee.requestFramer = HTTPBodyFramer(head.body, limits: plan.httpLimits)
             state.pointee.requestEnded = state.pointee.requestFramer.isComplete
             resetUpstreamH2Response(slot)
+            // The stream finds its slot through its user data (set here: the stream exists only once sent).
+            let streamData = UnsafeMutableRawPointer(bitPattern: slot + 1)
             let stream: Int32
             if state.pointee.requestEnded {
-                stream = nghttp2_submit_request(session, nil, http2Fields, count, nil, nil)
+                stream = nghttp2_submit_request(session, nil, http2Fields, count, nil, streamData)
             } else {
                 var provider = nghttp2_data_provider(
                     source: nghttp2_data_source(ptr: nil),
                     read_callback: HTTP2Session.readBody
                 )
-                stream = nghttp2_submit_request(session, nil, http2Fields, count, &provider, nil)
+                stream = nghttp2_submit_request(session, nil, http2Fields, count, &provider, streamData)
             }
             guard stream > 0 else {
                 upstreamConnections[slot].sending = false
@@ -114,7 +286,7 @@ extension Worker: HTTP2UpstreamHandler {
             state.pointee.deferred = false
             _ = nghttp2_session_resume_data(session, state.pointee.streamID)
         }
-        queueUpstreamH2Flush(slot)
+        queueUpstreamH2Flush(owner)
     }
 
     /// The nghttp2 fields of request `head` (from `source`): pseudo-headers from the request line and
@@ -180,18 +352,22 @@ extension Worker: HTTP2UpstreamHandler {
 
     /// nghttp2 took the machine's output: its send is complete.
     func upstreamH2CompleteSend(_ slot: Int) {
-        guard upstreamH2[slot].active, upstreamConnections[slot].sending else { return }
+        guard upstreamH2[slot].isStream, upstreamConnections[slot].sending else { return }
         let total = upstreamH2[slot].pendingTotal
         upstreamH2[slot].pendingTotal = 0
         perform(upstreamConnections[slot].sendCompleted(result: max(total, 1)), upstream: slot)
     }
 
     package func http2UpstreamReadBody(
-        connection slot: Int,
+        connection session: Int,
         stream: Int32,
         into buffer: UnsafeMutableRawBufferPointer,
         flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
+        guard let slot = http2UpstreamStreamSlot(session, stream) else {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return 0
+        }
         let state = upstreamH2 + slot
         guard stream == state.pointee.streamID else {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
@@ -255,12 +431,13 @@ extension Worker: HTTP2UpstreamHandler {
     }
 
     package func http2UpstreamHeader(
-        connection slot: Int,
+        connection session: Int,
         stream: Int32,
         trailers: Bool,
         name: UnsafeRawBufferPointer,
         value: UnsafeRawBufferPointer
     ) -> Int32 {
+        guard let slot = http2UpstreamStreamSlot(session, stream) else { return 0 }
         let state = upstreamH2 + slot
         guard stream == state.pointee.streamID else { return 0 }
         if name.count == 11 && http2Equal(name, "grpc-status") {
@@ -312,7 +489,15 @@ extension Worker: HTTP2UpstreamHandler {
         return 0
     }
 
-    package func http2UpstreamFrameReceived(connection slot: Int, frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+    package func http2UpstreamFrameReceived(connection session: Int, frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        if UInt32(frame.pointee.hd.type) == NGHTTP2_GOAWAY.rawValue {
+            // The node is going away: no new streams here; those below the last id finish.
+            upstreamH2[session].retired = true
+            let node = Int(upstreamConnections[session].node)
+            if http2NodeSessions[node] == Int32(session) { http2NodeSessions[node] = -1 }
+            return 0
+        }
+        guard let slot = http2UpstreamStreamSlot(session, frame.pointee.hd.stream_id) else { return 0 }
         let state = upstreamH2 + slot
         guard frame.pointee.hd.stream_id == state.pointee.streamID, state.pointee.streamID != 0 else { return 0 }
         let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
@@ -358,13 +543,15 @@ extension Worker: HTTP2UpstreamHandler {
         upstreamH2QueueDelivery(slot)
     }
 
-    package func http2UpstreamDataChunk(connection slot: Int, stream: Int32, data: UnsafeRawBufferPointer) -> Int32 {
-        let state = upstreamH2 + slot
-        guard let session = state.pointee.context.session else { return 0 }
-        guard stream == state.pointee.streamID, state.pointee.headDone, state.pointee.chunked else {
+    package func http2UpstreamDataChunk(connection owner: Int, stream: Int32, data: UnsafeRawBufferPointer) -> Int32 {
+        guard let session = upstreamH2[owner].context.session else { return 0 }
+        guard let slot = http2UpstreamStreamSlot(owner, stream), upstreamH2[slot].streamID == stream,
+            upstreamH2[slot].headDone, upstreamH2[slot].chunked
+        else {
             _ = nghttp2_session_consume(session, stream, data.count)
             return 0
         }
+        let state = upstreamH2 + slot
         if state.pointee.fillBlock < 0 {
             state.pointee.fillBlock = blocks.take()
             state.pointee.fillPayload = 0
@@ -382,7 +569,8 @@ extension Worker: HTTP2UpstreamHandler {
         return 0
     }
 
-    package func http2UpstreamStreamClosed(connection slot: Int, stream: Int32, errorCode: UInt32) -> Int32 {
+    package func http2UpstreamStreamClosed(connection session: Int, stream: Int32, errorCode: UInt32) -> Int32 {
+        guard let slot = http2UpstreamStreamSlot(session, stream) else { return 0 }
         let state = upstreamH2 + slot
         guard stream == state.pointee.streamID else { return 0 }
         if !state.pointee.responseEnded {
@@ -412,7 +600,7 @@ extension Worker: HTTP2UpstreamHandler {
     /// Hands the machine the next piece of the response, if it asked and one is ready.
     func upstreamH2Deliver(_ slot: Int) {
         let state = upstreamH2 + slot
-        guard state.pointee.active, state.pointee.wantsResponse, upstreamConnections[slot].state != .closed else {
+        guard state.pointee.isStream, state.pointee.wantsResponse, upstreamConnections[slot].state != .closed else {
             return
         }
         var block: Int32 = -1
@@ -441,9 +629,9 @@ extension Worker: HTTP2UpstreamHandler {
             length = end
             state.pointee.fillBlock = -1
             state.pointee.fillPayload = 0
-            if payload > 0, let session = state.pointee.context.session {
+            if payload > 0, let owner = http2SessionOf(slot), let session = upstreamH2[owner].context.session {
                 _ = nghttp2_session_consume(session, state.pointee.streamID, payload)
-                queueUpstreamH2Flush(slot)
+                queueUpstreamH2Flush(owner)
             }
         } else if state.pointee.trailerBlock >= 0 && state.pointee.responseEnded && state.pointee.fillBlock < 0 {
             block = state.pointee.trailerBlock
@@ -462,11 +650,6 @@ extension Worker: HTTP2UpstreamHandler {
         if state.pointee.endDelivered {
             let client = Int(upstreamConnections[slot].client)
             if client >= 0 { clients[client].grpcStatus = state.pointee.grpcStatus }
-            // The next exchange on this connection opens a new stream.
-            state.pointee.streamID = 0
-        }
-        if state.pointee.headDone && state.pointee.endDelivered && state.pointee.headBlock < 0 {
-            state.pointee.headDone = false
         }
         clearDeadline(upstream: slot)
         let client = Int(upstreamConnections[slot].client)
@@ -501,9 +684,11 @@ extension Worker: HTTP2UpstreamHandler {
         let slot = Int(packed & 0xFFFF_FFFF)
         let generation = UInt32(truncatingIfNeeded: (packed >> 32) & 0xFF_FFFF)
         guard upstreamConnections[slot].generation == generation, upstreamConnections[slot].state != .closed,
-            upstreamH2[slot].active
+            upstreamH2[slot].active || upstreamH2[slot].isStream
         else { return }
-        if packed & Self.http2WireFlag != 0 {
+        if packed & Self.http2CloseFlag != 0 {
+            if upstreamH2[slot].openStreams == 0 { closeUpstream(slot) }
+        } else if packed & Self.http2WireFlag != 0 {
             upstreamH2[slot].wireReceiving = false
             upstreamH2ReadTLS(slot)
         } else if packed & Self.http2FlushFlag != 0 {
@@ -697,21 +882,8 @@ extension Worker: HTTP2UpstreamHandler {
         postUpstreamWireReceive(slot)
     }
 
-    /// The socket closed or failed: a pooled connection just goes; an exchange fails as on HTTP/1.1.
+    /// The session's socket closed or failed: its streams fail as their connections would have.
     func upstreamH2ConnectionLost(_ slot: Int, _ result: Int32) {
-        if upstreamConnections[slot].state == .pooled {
-            closeUpstream(slot)
-            return
-        }
-        upstreamH2[slot].wantsResponse = false
-        upstreamConnections[slot].receiving = false
-        onUpstreamReceive(slot, result, 0)
-    }
-
-    /// Whether the connection may carry another exchange (no GOAWAY, nothing left of the last one).
-    func upstreamH2Reusable(_ slot: Int) -> Bool {
-        guard let session = upstreamH2[slot].context.session else { return false }
-        return nghttp2_session_want_read(session) != 0 && upstreamH2[slot].streamID == 0
-            && nghttp2_session_check_request_allowed(session) != 0
+        failHTTP2Session(slot, result == 0 ? .closedPrematurely : .connectionFailed)
     }
 }

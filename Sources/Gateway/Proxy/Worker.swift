@@ -108,6 +108,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     let http2Connections: UnsafeMutablePointer<HTTP2Connection>
     /// Each `grpc`/`grpcs` upstream connection's HTTP/2 layer, by upstream slot.
     let upstreamH2: UnsafeMutablePointer<HTTP2UpstreamState>
+    /// The HTTP/2 session slot that takes new streams to each node of a `grpc`/`grpcs` upstream (-1: none).
+    let http2NodeSessions: UnsafeMutablePointer<Int32>
     /// Each HTTP/2 stream's state, by the client slot serving it.
     let http2Streams: UnsafeMutablePointer<HTTP2StreamState>
     /// The worker as nghttp2's callbacks see it (made with the first HTTP/2 connection).
@@ -222,6 +224,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         http2ListenFDs = zip(listeners, plan.config.listen).filter { $0.1.http2 }.map(\.0)
         http2Connections = .allocate(capacity: clientCapacity)
         http2Connections.initialize(repeating: HTTP2Connection(), count: clientCapacity)
+        http2NodeSessions = .allocate(capacity: max(1, plan.nodeCapacity))
+        http2NodeSessions.initialize(repeating: -1, count: max(1, plan.nodeCapacity))
         upstreamH2 = .allocate(capacity: upstreamCapacity)
         upstreamH2.initialize(repeating: HTTP2UpstreamState(), count: upstreamCapacity)
         http2Streams = .allocate(capacity: clientCapacity)
@@ -261,6 +265,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         for slot in 0..<upstreamCapacity {
             if let session = upstreamH2[slot].context.session { nghttp2_session_del(session) }
         }
+        http2NodeSessions.deallocate()
         upstreamH2.deinitialize(count: upstreamCapacity)
         upstreamH2.deallocate()
         http2Streams.deinitialize(count: clientCapacity)

@@ -195,4 +195,38 @@ import Testing
             )
         }
     }
+
+    @Test("concurrent calls are streams multiplexed on one upstream connection")
+    func multiplexed() async throws {
+        try await Self.withSetup("grpc-mux") { setup in
+            let script = """
+                import grpc, json, sys, concurrent.futures
+                channel = grpc.insecure_channel(sys.argv[1])
+                stream = channel.unary_stream("/gateway.test.Echo/ServerStream")
+                def call(index):
+                    return len(list(stream(b"20", timeout=30)))
+                with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                    counts = list(pool.map(call, range(100)))
+                print(json.dumps({"counts": sorted(set(counts)), "calls": len(counts)}))
+                """
+            let file = setup.directory.appendingPathComponent("fan_out.py")
+            try script.write(to: file, atomically: true, encoding: .utf8)
+            let result = try await Command.run(
+                Self.python,
+                [file.path, "127.0.0.1:\(setup.h2cPort)"],
+                in: setup.directory,
+                timeout: .seconds(120)
+            )
+            let object = try #require(
+                try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                "\(result.stdout)\(result.log)"
+            )
+            #expect(object["calls"] as? Int == 100)
+            #expect(object["counts"] as? [Int] == [20])
+            let (_, metrics) = try await setup.gateway.scrape()
+            #expect(metrics.sum("gateway_grpc_requests_total", ["route": "echo", "grpc_status": "0"]) == 100)
+            // Up to 16 calls at once, all on one HTTP/2 connection to the server.
+            #expect(metrics.sum("gateway_upstream_connections_total", ["upstream": "plain", "event": "opened"]) == 1)
+        }
+    }
 }

@@ -1,0 +1,300 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// HTTP/2 on the data plane: h2c with prior knowledge and ALPN h2 on listeners with `http2: true`, every
+/// stream proxied as an HTTP/1.1 exchange, the protections against the known HTTP/2 attacks, and GOAWAY on
+/// drain and idle. Real processes: the gateway, `upstream.py`, curl, h2load and `h2_probe.py`.
+@Suite("Integration: HTTP/2", .serialized, .sharedHTTP2Gateway)
+struct HTTP2IntegrationTests {
+    private var harness: HTTP2Harness {
+        get throws { try #require(HTTP2Harness.shared, "the suite trait starts the shared gateway") }
+    }
+
+    @Test("h2c with prior knowledge and HTTP/1.1 on the http2 listener; the plain listener speaks no h2")
+    func h2cPriorKnowledge() async throws {
+        let harness = try harness
+        let h2 = try await harness.curl(.h2c, "/big?size=200000", ["--http2-prior-knowledge"])
+        #expect(h2.exitCode == 0 && h2.status == 200, "\(h2.summary)")
+        #expect(h2.version == "2", "\(h2.summary)")
+        #expect(h2.body == expectedPattern(200_000), "h2c body of \(h2.body.count) bytes differs from the pattern")
+
+        let http1 = try await harness.curl(.h2c, "/big?size=200000", ["--http1.1"])
+        #expect(http1.exitCode == 0 && http1.status == 200, "\(http1.summary)")
+        #expect(http1.version == "1.1", "\(http1.summary)")
+        #expect(http1.body == h2.body)
+
+        let plain = try await harness.curl(.plain, "/status/200", ["--http2-prior-knowledge", "--max-time", "10"])
+        #expect(plain.version != "2", "the listener without http2 spoke HTTP/2: \(plain.summary)")
+        #expect(plain.status != 200, "the listener without http2 answered an h2 request: \(plain.summary)")
+        let plainHTTP1 = try await harness.curl(.plain, "/status/200", ["--http1.1"])
+        #expect(plainHTTP1.status == 200 && plainHTTP1.version == "1.1", "\(plainHTTP1.summary)")
+    }
+
+    @Test("TLS listener with http2 offers ALPN h2 and still http/1.1")
+    func tlsALPN() async throws {
+        let harness = try harness
+        let h2 = try await harness.curl(.tls, "/big?size=200000", ["--http2"])
+        #expect(h2.exitCode == 0 && h2.status == 200, "\(h2.summary)")
+        #expect(h2.version == "2", "ALPN did not pick h2: \(h2.summary)")
+        #expect(h2.body == expectedPattern(200_000), "TLS h2 body of \(h2.body.count) bytes differs from the pattern")
+
+        let http1 = try await harness.curl(.tls, "/status/200", ["--http1.1"])
+        #expect(http1.exitCode == 0 && http1.status == 200, "\(http1.summary)")
+        #expect(http1.version == "1.1", "\(http1.summary)")
+
+        let probe = try await harness.probe("get", on: .tls, ["--path", "/status/200"])
+        #expect(probe.json["alpn"] as? String == "h2", "\(probe)")
+        #expect(probe.status == "200", "\(probe)")
+    }
+
+    @Test("1 MB request bodies with and without content-length are echoed intact over h2c and TLS")
+    func requestBodies() async throws {
+        let harness = try harness
+        let payload = harness.directory.appendingPathComponent("payload-1m")
+        let bytes = (0..<1_048_576).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
+        try Data(bytes).write(to: payload)
+        for listener in [HTTP2Harness.Listener.h2c, .tls] {
+            let version = listener == .tls ? "--http2" : "--http2-prior-knowledge"
+            let withLength = try await harness.curl(listener, "/echo", [version, "--data-binary", "@\(payload.path)"])
+            #expect(withLength.status == 200 && withLength.version == "2", "\(listener): \(withLength.summary)")
+            #expect(
+                withLength.body == bytes,
+                "\(listener): content-length body echoed as \(withLength.body.count) bytes"
+            )
+
+            // `-T -` streams stdin: DATA frames without content-length, which go upstream chunked.
+            let streamed = try await harness.curl(listener, "/echo", [version, "-T", "-"], stdinFile: payload)
+            #expect(streamed.status == 200 && streamed.version == "2", "\(listener): \(streamed.summary)")
+            #expect(streamed.body == bytes, "\(listener): streamed body echoed as \(streamed.body.count) bytes")
+        }
+        // What the upstream saw for a body without length: chunked, no content-length.
+        let small = harness.directory.appendingPathComponent("payload-small")
+        try Data("hello over h2".utf8).write(to: small)
+        let seen = try await harness.curl(.h2c, "/headers", ["--http2-prior-knowledge", "-T", "-"], stdinFile: small)
+        #expect(seen.status == 200, "\(seen.summary)")
+        let headers = try upstreamHeaders(seen)
+        #expect(headers["transfer-encoding"]?.lowercased() == "chunked", "upstream saw \(headers)")
+        #expect(headers["content-length"] == nil, "upstream saw \(headers)")
+    }
+
+    @Test("response trailers of a chunked upstream response reach the HTTP/2 client; 100 Continue as HEADERS")
+    func trailers() async throws {
+        let harness = try harness
+        for listener in [HTTP2Harness.Listener.h2c, .tls] {
+            let result = try await harness.probe("trailers", on: listener, ["--path", "/chunked?chunks=5&size=3000"])
+            #expect(result.error == nil && result.status == "200", "\(listener): \(result)")
+            let trailers = try #require(result.trailers, "\(listener): no trailing HEADERS: \(result)")
+            let checksum = trailers.first { $0.first == "x-checksum" }?.last
+            #expect(checksum != nil, "\(listener): trailers \(trailers)")
+            #expect(checksum == result.json["body_sha256"] as? String, "\(listener): \(result)")
+            #expect(result.json["body_bytes"] as? Int == 15_000, "\(listener): \(result)")
+            #expect(!trailers.contains { $0.first == ":status" }, "\(listener): trailers \(trailers)")
+        }
+        // The gateway's own 100 Continue (for `expect: 100-continue`) is an informational HEADERS block.
+        let expect = try await harness.probe("expect", on: .h2c, ["--path", "/echo"])
+        let statuses = expect.blocks.compactMap { block in block.first { $0.first == ":status" }?.last }
+        #expect(statuses == ["100", "200"], "\(expect)")
+        #expect(expect.json["interim_first"] as? Bool == true, "no 100 before the body was sent: \(expect)")
+        #expect(expect.json["body"] as? String == "hello", "\(expect)")
+        // An upstream's 103 is not forwarded (on HTTP/1.1 neither), and does not break the stream.
+        let early = try await harness.probe("trailers", on: .h2c, ["--path", "/early"])
+        #expect(early.status == "200" && early.json["body_bytes"] as? Int == 11, "\(early)")
+    }
+
+    @Test("multiplexing with h2load on h2c and TLS; gauges back to 0; access log says HTTP/2.0")
+    func multiplexing() async throws {
+        let harness = try harness
+        for listener in [HTTP2Harness.Listener.h2c, .tls] {
+            let load = try await harness.h2load(
+                listener,
+                "/\(listener)-load/status/200",
+                ["-n", "2000", "-c", "4", "-m", "20"]
+            )
+            #expect(load.exitCode == 0, "\(listener): \(load.output)")
+            #expect(load.requests["succeeded"] == 2000, "\(listener): \(load.output)")
+            #expect(load.statusCodes["2xx"] == 2000, "\(listener): \(load.output)")
+        }
+        let (metrics, idle) = try await harness.metrics(until: { metrics in
+            metrics.value("gateway_http2_streams_active") == 0 && metrics.value("gateway_http2_connections_active") == 0
+        })
+        #expect(
+            idle,
+            """
+            streams \(String(describing: metrics.value("gateway_http2_streams_active"))), \
+            connections \(String(describing: metrics.value("gateway_http2_connections_active")))
+            """
+        )
+        // Every stream is logged as its own request, with protocol HTTP/2.0.
+        var counts: [String: Int] = [:]
+        let logged = try await eventually(timeout: .seconds(10), interval: .milliseconds(100)) {
+            counts = [:]
+            for record in harness.accessRecords() {
+                guard let path = record["path"] as? String, path.hasSuffix("-load/status/200") else { continue }
+                counts[
+                    "\(path) \(record["protocol"] as? String ?? "?") \(record["status"] as? Int ?? 0)",
+                    default: 0
+                ] += 1
+            }
+            return counts["/h2c-load/status/200 HTTP/2.0 200"] == 2000
+                && counts["/tls-load/status/200 HTTP/2.0 200"] == 2000
+        }
+        #expect(logged, "access log records of the load: \(counts)")
+    }
+
+    /// One HTTP/2 attack from `h2_probe.py` and what the gateway must answer.
+    struct Attack: CustomTestStringConvertible, Sendable {
+        var name: String
+        var options: [String] = ["--path", "/status/200"]
+        /// The GOAWAY error code expected, or nil when the connection survives with a 431.
+        var goaway: String?
+        /// The `reason` label of `gateway_http2_goaway_sent_total` expected to go up.
+        var reason: String?
+
+        var testDescription: String { name }
+    }
+
+    static let attacks: [Attack] = [
+        Attack(name: "max-streams", goaway: "PROTOCOL_ERROR", reason: "protocol_error"),
+        Attack(name: "rapid-reset", goaway: "ENHANCE_YOUR_CALM", reason: "rapid_reset"),
+        Attack(name: "continuation-flood", goaway: "ENHANCE_YOUR_CALM", reason: "flood"),
+        Attack(name: "settings-flood", goaway: "ENHANCE_YOUR_CALM", reason: "flood"),
+        Attack(name: "ping-flood", goaway: "ENHANCE_YOUR_CALM", reason: "flood"),
+        Attack(name: "empty-frames", goaway: "ENHANCE_YOUR_CALM", reason: "flood"),
+        Attack(name: "hpack-bomb"),
+        Attack(name: "big-headers"),
+    ]
+
+    @Test("each HTTP/2 attack gets its GOAWAY or 431, is counted, and the gateway serves on", arguments: attacks)
+    func protection(_ attack: Attack) async throws {
+        let harness = try harness
+        let before = try await harness.metrics()
+        let result = try await harness.probe(attack.name, on: .h2c, attack.options, timeout: 15)
+        #expect(result.error == nil, "\(result)")
+        if let expected = attack.goaway {
+            #expect(result.goaway, "no GOAWAY: \(result)")
+            #expect(result.goawayError == expected, "\(result)")
+        } else {
+            // The stream over the limit gets 431; the connection lives on.
+            #expect(!result.goaway, "\(result)")
+            let status = attack.name == "hpack-bomb" ? result.streamStatus(3) : result.status
+            #expect(status == "431", "\(result)")
+            if attack.name == "hpack-bomb" {
+                #expect(result.streamStatus(1) == "200", "the stream filling the table: \(result)")
+            }
+        }
+        // Counted: the GOAWAY by its reason, a 431 as a rejected request; resets received for rapid reset.
+        let (after, counted) = try await harness.metrics(until: { after in
+            var done: Bool
+            if let reason = attack.reason {
+                let name = "gateway_http2_goaway_sent_total"
+                done = after.sum(name, ["reason": reason]) > before.sum(name, ["reason": reason])
+            } else {
+                // Like HTTP/1.1's, an h2 header list over the limit counts as a request the parser rejected.
+                let name = "gateway_http_rejected_requests_total"
+                let labels = ["reason": "header_too_large"]
+                done = after.sum(name, labels) > before.sum(name, labels)
+            }
+            if attack.name == "rapid-reset" {
+                let name = "gateway_http2_resets_total"
+                done =
+                    done
+                    && after.sum(name, ["direction": "received"]) >= before.sum(name, ["direction": "received"]) + 1000
+            }
+            return done
+        })
+        #expect(
+            counted,
+            """
+            not counted; goaway_sent_total: \(after.samples("gateway_http2_goaway_sent_total")), \
+            resets: \(after.samples("gateway_http2_resets_total")), \
+            rejected: \(after.samples("gateway_http_rejected_requests_total"))
+            """
+        )
+        // The gateway survived: a new connection is served.
+        let next = try await harness.curl(.h2c, "/status/200", ["--http2-prior-knowledge"])
+        #expect(next.status == 200 && next.version == "2", "after \(attack.name): \(next.summary)")
+        #expect(harness.gateway.process.isRunning, "gateway gone after \(attack.name):\n\(harness.gateway.logTail)")
+    }
+
+    @Test("SIGTERM: GOAWAY NO_ERROR to h2 clients, their in-flight streams still complete with 200")
+    func gracefulDrain() async throws {
+        try await HTTP2Harness.with("h2-drain", drainTimeout: 15) { harness in
+            let options = ["--path", "/slow?delay=3", "--idle", "0"]
+            let probes = [HTTP2Harness.Listener.h2c, .tls].map { listener in
+                Task { try await harness.probe("get", on: listener, options, timeout: 25) }
+            }
+            let reached = try await eventually(timeout: .seconds(15), interval: .milliseconds(50)) {
+                try await harness.upstream.counts().requests >= 2
+            }
+            try #require(reached, "the slow requests never reached the upstream")
+            harness.gateway.expectExit()
+            harness.gateway.process.signal(SIGTERM)
+            for (listener, probe) in zip(["h2c", "tls"], probes) {
+                let result = try await probe.value
+                #expect(result.goaway, "\(listener): no GOAWAY on drain: \(result)")
+                #expect(result.goawayError == "NO_ERROR", "\(listener): \(result)")
+                #expect(result.status == "200", "\(listener): in-flight stream did not complete: \(result)")
+                #expect(result.json["body_bytes"] as? Int == 5, "\(listener): body \"slept\" expected: \(result)")
+                #expect((result.json["last_stream_id"] as? Int ?? 0) >= 1, "\(listener): \(result)")
+            }
+            let code = await harness.gateway.process.waitForExit(timeout: .seconds(15))
+            #expect(code == 0, "gateway exit status \(String(describing: code)):\n\(harness.gateway.logTail)")
+        }
+    }
+
+    @Test("an h2 connection without streams for limits.keepalive_timeout gets GOAWAY (reason idle)")
+    func idleGoaway() async throws {
+        try await HTTP2Harness.with("h2-idle", keepaliveTimeout: 1) { harness in
+            // Both at once: each waits up to 6 s for its GOAWAY.
+            let probes = [HTTP2Harness.Listener.h2c, .tls].map { listener in
+                (
+                    listener,
+                    Task { try await harness.probe("idle", on: listener, ["--path", "/status/200"], timeout: 6) }
+                )
+            }
+            for (listener, probe) in probes {
+                let result = try await probe.value
+                #expect(result.status == "200", "\(listener): \(result)")
+                #expect(result.goaway, "\(listener): no GOAWAY within 5 s of 1 s idle: \(result)")
+                #expect(result.goawayError == "NO_ERROR", "\(listener): \(result)")
+                let after = result.json["goaway_after_ms"] as? Int ?? -1
+                #expect(after >= 800 && after < 5_000, "\(listener): GOAWAY \(after) ms after the response")
+                #expect(result.closed, "\(listener): connection left open after the idle GOAWAY: \(result)")
+            }
+            let (metrics, counted) = try await harness.metrics(
+                until: { metrics in
+                    metrics.sum("gateway_http2_goaway_sent_total", ["reason": "idle"]) >= 2
+                        && metrics.value("gateway_http2_connections_active") == 0
+                },
+                timeout: .seconds(3)
+            )
+            #expect(
+                counted,
+                """
+                goaway: \(metrics.samples("gateway_http2_goaway_sent_total")), \
+                connections: \(String(describing: metrics.value("gateway_http2_connections_active")))
+                """
+            )
+        }
+    }
+
+    /// `upstream.py`'s pattern bytes (`/big`): byte i of each 64 KiB piece is (i * 31 + 7) % 251.
+    private func expectedPattern(_ size: Int) -> [UInt8] {
+        let piece = (0..<65_536).map { UInt8(($0 * 31 + 7) % 251) }
+        return (0..<size).map { piece[$0 % 65_536] }
+    }
+
+    /// The request headers `/headers` saw, lower-cased names.
+    private func upstreamHeaders(_ result: HTTP2CurlResult) throws -> [String: String] {
+        let object = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any]
+        let pairs = object?["headers"] as? [[String]] ?? []
+        var headers: [String: String] = [:]
+        for pair in pairs where pair.count == 2 { headers[pair[0].lowercased()] = pair[1] }
+        return headers
+    }
+}
