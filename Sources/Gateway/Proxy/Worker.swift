@@ -222,14 +222,13 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         tlsStreams = zeroed(clientCapacity)
         upstreamTLS = zeroed(upstreamCapacity)
         http2ListenFDs = zip(listeners, plan.config.listen).filter { $0.1.http2 }.map(\.0)
-        http2Connections = .allocate(capacity: clientCapacity)
-        http2Connections.initialize(repeating: HTTP2Connection(), count: clientCapacity)
+        // Zeroed, so untouched pages cost nothing: an entry is set up whole when its slot first needs it
+        // (zero reads as "not HTTP/2": no session, not live, no stream).
+        http2Connections = zeroed(clientCapacity)
         http2NodeSessions = .allocate(capacity: max(1, plan.nodeCapacity))
         http2NodeSessions.initialize(repeating: -1, count: max(1, plan.nodeCapacity))
-        upstreamH2 = .allocate(capacity: upstreamCapacity)
-        upstreamH2.initialize(repeating: HTTP2UpstreamState(), count: upstreamCapacity)
-        http2Streams = .allocate(capacity: clientCapacity)
-        http2Streams.initialize(repeating: HTTP2StreamState(), count: clientCapacity)
+        upstreamH2 = zeroed(upstreamCapacity)
+        http2Streams = zeroed(clientCapacity)
         http2Headers = HTTPHeaderIndex(capacity: max(128, plan.httpLimits.maxHeaderCount + 1))
         http2FieldCapacity = max(128, plan.httpLimits.maxHeaderCount + 1)
         http2Fields = .allocate(capacity: http2FieldCapacity)
@@ -260,16 +259,13 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         for slot in 0..<clientCapacity {
             if let session = http2Connections[slot].session { nghttp2_session_del(session) }
         }
-        http2Connections.deinitialize(count: clientCapacity)
-        http2Connections.deallocate()
+        free(http2Connections)
         for slot in 0..<upstreamCapacity {
             if let session = upstreamH2[slot].context.session { nghttp2_session_del(session) }
         }
         http2NodeSessions.deallocate()
-        upstreamH2.deinitialize(count: upstreamCapacity)
-        upstreamH2.deallocate()
-        http2Streams.deinitialize(count: clientCapacity)
-        http2Streams.deallocate()
+        free(upstreamH2)
+        free(http2Streams)
         http2Fields.deallocate()
         http2Scratch.deallocate()
     }
