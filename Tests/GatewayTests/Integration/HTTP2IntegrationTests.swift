@@ -106,6 +106,82 @@ struct HTTP2IntegrationTests {
         #expect(early.status == "200" && early.json["body_bytes"] as? Int == 11, "\(early)")
     }
 
+    @Test("a slow HTTP/2 reader of a fast 60 MB download does not make the gateway buffer it")
+    func slowReader() async throws {
+        let harness = try harness
+        let size = 60 * 1024 * 1024
+        let sampler = ResidentSetSampler(pid: harness.gateway.pid)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = try await harness.curl(
+            .h2c,
+            "/big?size=\(size)",
+            ["--http2-prior-knowledge", "--limit-rate", "30M"]
+        )
+        let seconds = Double((clock.now - started).components.seconds)
+        let peak = await sampler.stop()
+        #expect(result.status == 200 && result.version == "2", "\(result.status) \(result.version) \(result.stderr)")
+        #expect(result.body.count == size)
+        #expect(seconds >= 1, "the rate limit did not apply")
+        #expect(peak < 64 * 1024, "gateway peak RSS \(peak) KiB while a slow HTTP/2 client downloads 60 MB")
+    }
+
+    @Test("the client's stream window caps what the gateway sends until the client opens it")
+    func flowControlWindow() async throws {
+        let harness = try harness
+        // A raw h2 client: default 65,535-byte windows, no WINDOW_UPDATE for 2 s, then a large one.
+        let script = """
+            import json, socket, sys, time
+            import h2.connection, h2.config, h2.events
+            sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            conn.send_headers(1, [(":method", "GET"), (":scheme", "http"), (":authority", "t"),
+                                  (":path", "/big?size=4000000")], end_stream=True)
+            sock.sendall(conn.data_to_send())
+            received, ended, opened = 0, False, False
+            before = None
+            start = time.time()
+            while not ended and time.time() - start < 20:
+                if not opened and time.time() - start > 2:
+                    before = received
+                    conn.increment_flow_control_window(2**31 - 1 - 65535)
+                    conn.increment_flow_control_window(2**31 - 1 - 65535, stream_id=1)
+                    opened = True
+                    sock.sendall(conn.data_to_send())
+                sock.settimeout(0.2)
+                try:
+                    data = sock.recv(65536)
+                except socket.timeout:
+                    continue
+                if not data:
+                    break
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        received += len(event.data)
+                    if isinstance(event, h2.events.StreamEnded):
+                        ended = True
+                sock.sendall(conn.data_to_send())
+            print(json.dumps({"before_update": before, "received": received, "ended": ended}))
+            """
+        let file = harness.directory.appendingPathComponent("window_client.py")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        let result = try await Command.run(
+            "/usr/bin/python3",
+            [file.path, String(harness.port(.h2c))],
+            in: harness.directory,
+            timeout: .seconds(60)
+        )
+        let object = try #require(
+            try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+            "\(result.stdout)\(result.log)"
+        )
+        // Exactly the initial window arrived while it was closed; the rest once it opened.
+        #expect(object["before_update"] as? Int == 65_535, "\(object)")
+        #expect(object["received"] as? Int == 4_000_000, "\(object)")
+        #expect(object["ended"] as? Bool == true, "\(object)")
+    }
+
     @Test("multiplexing with h2load on h2c and TLS; gauges back to 0; access log says HTTP/2.0")
     func multiplexing() async throws {
         let harness = try harness
