@@ -23,8 +23,6 @@ package struct HTTP2Connection {
     package var goaway = false
     /// Close as soon as the output queued so far is sent.
     package var closeWhenFlushed = false
-    /// Over TLS (`X-Forwarded-Proto: https` for its streams).
-    package var secure = false
     /// Queued for an output flush at the end of this loop turn.
     package var flushQueued = false
     /// Stream resets the client may still cause before GOAWAY (rapid reset), refilled over time.

@@ -244,14 +244,16 @@ extension Worker {
         let routeIndex = plan.routeTable.match(method: head.method, host: host, path: path)
         clients[slot].route = Int32(routeIndex)
         beginTrace(slot, head, source, route: routeIndex)
-        if tlsStreams[slot].phase != .none && tlsStreams[slot].clientCertificate.refused {
-            // Downstream mTLS without `client.required`: every request is told why, none is served.
+        let tls = tlsSlot(slot)
+        if tlsStreams[tls].phase != .none && tlsStreams[tls].clientCertificate.refused {
+            // Downstream mTLS without `client.required`: every request is told why, none is served (on
+            // HTTP/2, every stream of the connection).
             consumeClientInput(slot, head.headLength)
             if head.body != .none { clients[slot].closeAfter = true }
             respondWithError(
                 slot,
                 status: 400,
-                message: tlsStreams[slot].clientCertificate == .missing
+                message: tlsStreams[tls].clientCertificate == .missing
                     ? "no required SSL certificate was sent" : "the SSL certificate error"
             )
             return
@@ -421,8 +423,13 @@ extension Worker {
     /// Whether the request came over TLS (an HTTP/2 stream's connection, or the slot's own).
     @inline(__always)
     func isSecure(_ slot: Int) -> Bool {
-        if http2Streams[slot].live { return http2Connections[Int(http2Streams[slot].connection)].secure }
-        return tlsStreams[slot].phase != .none
+        tlsStreams[tlsSlot(slot)].phase != .none
+    }
+
+    /// The slot whose TLS session carries `slot`'s requests: an HTTP/2 stream's connection, else itself.
+    @inline(__always)
+    func tlsSlot(_ slot: Int) -> Int {
+        http2Streams[slot].live ? Int(http2Streams[slot].connection) : slot
     }
 
     /// Keeps a sane client-supplied X-Request-Id (1-64 visible ASCII bytes), otherwise makes one.

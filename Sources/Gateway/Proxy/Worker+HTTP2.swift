@@ -26,7 +26,6 @@ extension Worker {
         connection.pointee = HTTP2Connection()
         connection.pointee.slot = Int32(slot)
         connection.pointee.handler = Unmanaged.passUnretained(http2Box!)
-        connection.pointee.secure = tlsStreams[slot].phase != .none
         let settings = plan.config.http2
         guard let session = HTTP2Session.makeServer(connection: connection, settings: settings) else {
             closeClient(slot)

@@ -53,8 +53,8 @@ extension Worker {
         // Per request: the worker's one PluginRequest served another connection just before.
         redis.client = Int32(slot)
         redis.clientGeneration = clients[slot].generation
-        pluginRequest.isTLS = tlsStreams[slot].phase != .none
-        pluginRequest.clientSubject = tlsStreams[slot].subject
+        pluginRequest.isTLS = isSecure(slot)
+        pluginRequest.clientSubject = tlsStreams[tlsSlot(slot)].subject
         let global = plugins.global
         let routeChain = route >= 0 ? plugins.chain(route: route)?.takeUnretainedValue() : nil
         var stage = continuing ? Stage(rawValue: state.pointee.resumeStage) ?? .done : .globalRewrite
@@ -169,7 +169,7 @@ extension Worker {
             upstreamStatus: Int(clients[slot].upstreamStatus),
             requestID: requestID(slot)
         )
-        pluginRequest.isTLS = tlsStreams[slot].phase != .none
+        pluginRequest.isTLS = isSecure(slot)
         var position = 0
         var verdict = PluginVerdict.proceed
         var kind: UInt8 = 0

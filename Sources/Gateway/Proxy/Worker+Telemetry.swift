@@ -16,7 +16,7 @@ extension Worker {
             record.pointee.setUserAgent(UnsafeRawBufferPointer(rebasing: source[agent]))
         }
         record.pointee.setRequestID(requestID(slot))
-        if tlsStreams[slot].phase != .none { recordTLS(slot, record) }
+        if isSecure(slot) { recordTLS(tlsSlot(slot), record) }
     }
 
     /// Starts a record for a request that never parsed (it gets a 4xx from the gateway).

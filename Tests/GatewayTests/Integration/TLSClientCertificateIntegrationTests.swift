@@ -90,6 +90,34 @@ struct TLSClientCertificateIntegrationTests {
         }
     }
 
+    @Test("mTLS over HTTP/2: every stream of a connection without a certificate gets 400; with one it passes")
+    func clientCertificatesOverHTTP2() async throws {
+        try await TLSIntegrationTests.withGateway("tls-mtls-h2", http2: true) { certificates in
+            let optional = try await certificates.issue(["optional.example.com"])
+            return """
+                ssls:
+                  - id: optional
+                    snis: [optional.example.com]
+                    cert_file: "\(optional.certificate.path)"
+                    key_file: "\(optional.key.path)"
+                    client: {ca_file: "\(certificates.authority.certificate.path)"}
+                """
+        } _: { tls in
+            let client = try await tls.certificates.issue(["client-one"], client: true)
+            let missing = try await tls.curl("optional.example.com", "/headers", ["--http2"])
+            #expect(missing.status == 400)
+            #expect(missing.bodyString.contains("no required SSL certificate was sent"), "\(missing.bodyString)")
+            #expect(missing.heads.last?.statusLine.hasPrefix("HTTP/2 ") == true, "\(missing.heads)")
+            let good = try await tls.curl(
+                "optional.example.com",
+                "/headers",
+                ["--http2", "--cert", client.certificate.path, "--key", client.key.path]
+            )
+            #expect(good.status == 200, "\(good.bodyString)")
+            #expect(good.heads.last?.statusLine.hasPrefix("HTTP/2 ") == true, "\(good.heads)")
+        }
+    }
+
     @Test(
         "Certificates swapped by SIGHUP while a download runs: the download completes, new connections get the new one"
     )

@@ -25,14 +25,15 @@ struct TLSGateway {
         certificates: TestCertificates,
         extra body: String,
         limits: String = "",
-        routes: String = ""
+        routes: String = "",
+        http2: Bool = false
     ) async throws -> TLSGateway {
         let upstream = try await UpstreamProcess.start(in: directory)
         do {
             let gateway = try await GatewayProcess.start(in: directory) { control in
                 """
                 workers: 2
-                listen: ["127.0.0.1:0", {address: "127.0.0.1:0", tls: true}]
+                listen: ["127.0.0.1:0", {address: "127.0.0.1:0", tls: true, http2: \(http2)}]
                 control: {listen: "127.0.0.1:\(control)"}
                 config: {watch: false}
                 \(limits)

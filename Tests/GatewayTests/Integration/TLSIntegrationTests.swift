@@ -10,6 +10,7 @@ struct TLSIntegrationTests {
         _ label: String,
         limits: String = "",
         routes: String = "",
+        http2: Bool = false,
         extra: (TestCertificates) async throws -> String,
         _ body: (TLSGateway) async throws -> Void
     ) async throws {
@@ -21,7 +22,8 @@ struct TLSIntegrationTests {
             certificates: certificates,
             extra: try await extra(certificates),
             limits: limits,
-            routes: routes
+            routes: routes,
+            http2: http2
         )
         try await IntegrationEnvironment.withTearDown(of: directory) {
             try await body(tls)
