@@ -454,21 +454,14 @@ extension Worker: HTTP2SessionHandler {
         } else if http2HasInput(slot) && state.pointee.fillBlock >= 0 {
             block = state.pointee.fillBlock
             let payload = Int(state.pointee.fillPayload)
-            let base = blocks.pointer(block)
-            var end = Int(HTTP2StreamState.bodyReserve) + payload
-            start = Int(HTTP2StreamState.bodyReserve)
             if state.pointee.chunked {
-                if payload > 0 {
-                    start = 0
-                    HTTP2StreamState.writeChunkSize(payload, to: base)
-                    end = Int(http2Append(block, at: Int32(end), "\r\n"))
-                }
-                if state.pointee.requestEnded && state.pointee.trailerBlock < 0 {
-                    end = Int(http2Append(block, at: Int32(end), "0\r\n\r\n"))
-                    state.pointee.endWritten = true
-                }
+                let last = state.pointee.requestEnded && state.pointee.trailerBlock < 0
+                (start, length) = http2FrameChunk(block, payload: payload, last: last)
+                if last { state.pointee.endWritten = true }
+            } else {
+                start = Int(HTTP2StreamState.bodyReserve)
+                length = payload
             }
-            length = end - start
             state.pointee.fillBlock = -1
             state.pointee.fillPayload = 0
             if payload > 0, let session = http2Connections[Int(state.pointee.connection)].session {
@@ -496,6 +489,22 @@ extension Worker: HTTP2SessionHandler {
         clients[slot].inputInFlight = 0
         clients[slot].bytesIn &+= Int64(length)
         processClientInput(slot)
+    }
+
+    /// Frames the body payload a block holds from ``HTTP2StreamState/bodyReserve`` as one chunk
+    /// (`%08x\r\n` … `\r\n`), then the last chunk when `last`; returns where the framed bytes start and
+    /// how many there are.
+    func http2FrameChunk(_ block: Int32, payload: Int, last: Bool) -> (start: Int, length: Int) {
+        let reserve = Int(HTTP2StreamState.bodyReserve)
+        var start = reserve
+        var end = reserve + payload
+        if payload > 0 {
+            start = 0
+            HTTP2StreamState.writeChunkSize(payload, to: blocks.pointer(block))
+            end = Int(http2Append(block, at: Int32(end), "\r\n"))
+        }
+        if last { end = Int(http2Append(block, at: Int32(end), "0\r\n\r\n")) }
+        return (start, end - start)
     }
 
     /// Copies `bytes` into `block` at `at`; returns the offset after them.

@@ -396,17 +396,15 @@ extension Worker: HTTP2UpstreamHandler {
         {
             block = state.pointee.fillBlock
             let payload = Int(state.pointee.fillPayload)
-            let base = blocks.pointer(block)
-            var end = 0
-            if payload > 0 {
-                HTTP2StreamState.writeChunkSize(payload, to: base)
-                end = Int(http2Append(block, at: Int32(Int(HTTP2StreamState.bodyReserve) + payload), "\r\n"))
+            let last = state.pointee.responseEnded && state.pointee.trailerBlock < 0
+            let framed = http2FrameChunk(block, payload: payload, last: last)
+            if last { state.pointee.endDelivered = true }
+            length = framed.length
+            // The machine reads a receive buffer from its start.
+            if framed.start > 0 {
+                let base = blocks.pointer(block)
+                base.copyMemory(from: base + framed.start, byteCount: length)
             }
-            if state.pointee.responseEnded && state.pointee.trailerBlock < 0 {
-                end = Int(http2Append(block, at: Int32(end), "0\r\n\r\n"))
-                state.pointee.endDelivered = true
-            }
-            length = end
             state.pointee.fillBlock = -1
             state.pointee.fillPayload = 0
             if payload > 0, let owner = http2SessionOf(slot), let session = upstreamH2[owner].context.session {
