@@ -47,8 +47,33 @@ package struct HTTP2ResponseReader {
         scratch[2] = UInt8(48 + status % 10)
         used = 3
         fields[0] = field(Self.statusName, UnsafeRawBufferPointer(rebasing: scratch[0..<3]))
-        var count = 1
-        for index in 0..<headers.count where !isConnectionSpecific(headers, index) {
+        return appendHeaders(
+            headers: headers,
+            source: source,
+            skipping: nil,
+            fields: fields,
+            count: 1,
+            capacity: capacity,
+            scratch: scratch,
+            used: used
+        )
+    }
+
+    /// Adds the end-to-end headers of the head parsed from `source` (but `skipping`) to `fields` from
+    /// `count`, names lowercased into `scratch` from `used`; the new count, or nil when they do not fit.
+    package static func appendHeaders(
+        headers: HTTPHeaderIndex,
+        source: UnsafeRawBufferPointer,
+        skipping: HTTPHeaderKind?,
+        fields: UnsafeMutablePointer<nghttp2_nv>,
+        count start: Int,
+        capacity: Int,
+        scratch: UnsafeMutableRawBufferPointer,
+        used first: Int
+    ) -> Int? {
+        var count = start
+        var used = first
+        for index in 0..<headers.count where !isConnectionSpecific(headers, index) && headers.kind(index) != skipping {
             let name = headers.name(index)
             guard count < capacity, used + name.count <= scratch.count else { return nil }
             for offset in 0..<name.count {

@@ -313,20 +313,9 @@ extension Worker: HTTP2SessionHandler {
             return 0
         }
         let state = http2Streams + slot
-        if state.pointee.fillBlock < 0 {
-            state.pointee.fillBlock = blocks.take()
-            state.pointee.fillPayload = 0
-            guard state.pointee.fillBlock >= 0 else { return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
-        }
-        let start = Int(HTTP2StreamState.bodyReserve + state.pointee.fillPayload)
-        guard start + data.count + Int(HTTP2StreamState.bodyTrailerReserve) <= blocks.blockSize else {
-            // Only a peer ignoring the stream window gets here.
+        guard http2AppendBody(&state.pointee.fillBlock, &state.pointee.fillPayload, data) else {
             return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
-        if data.count > 0 {
-            (blocks.pointer(state.pointee.fillBlock) + start).copyMemory(from: data.baseAddress!, byteCount: data.count)
-        }
-        state.pointee.fillPayload += Int32(data.count)
         if state.pointee.wantsInput { http2QueueDelivery(slot) }
         return 0
     }
@@ -489,6 +478,22 @@ extension Worker: HTTP2SessionHandler {
         clients[slot].inputInFlight = 0
         clients[slot].bytesIn &+= Int64(length)
         processClientInput(slot)
+    }
+
+    /// Appends DATA payload to a body block (taken when `block` is -1), after ``HTTP2StreamState/bodyReserve``
+    /// and before room for the framing; false without a block, or for bytes beyond the stream window a
+    /// block is sized for (only a peer ignoring flow control sends those).
+    func http2AppendBody(_ block: inout Int32, _ payload: inout Int32, _ data: UnsafeRawBufferPointer) -> Bool {
+        if block < 0 {
+            block = blocks.take()
+            payload = 0
+            guard block >= 0 else { return false }
+        }
+        let start = Int(HTTP2StreamState.bodyReserve + payload)
+        guard start + data.count + Int(HTTP2StreamState.bodyTrailerReserve) <= blocks.blockSize else { return false }
+        if data.count > 0 { (blocks.pointer(block) + start).copyMemory(from: data.baseAddress!, byteCount: data.count) }
+        payload += Int32(data.count)
+        return true
     }
 
     /// Frames the body payload a block holds from ``HTTP2StreamState/bodyReserve`` as one chunk

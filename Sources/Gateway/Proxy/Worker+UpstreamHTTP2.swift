@@ -79,7 +79,6 @@ extension Worker: HTTP2UpstreamHandler {
         -> Int?
     {
         let scratch = UnsafeMutableRawBufferPointer(start: http2Scratch, count: blocks.blockSize)
-        var used = 0
         func text(_ value: StaticString) -> UnsafeRawBufferPointer {
             UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount)
         }
@@ -104,21 +103,19 @@ extension Worker: HTTP2UpstreamHandler {
             )
             count += 1
         }
-        for index in 0..<http2Headers.count {
-            let kind = http2Headers.kind(index)
-            guard !http2Headers.isHopByHop(index), kind != .host else { continue }
-            let name = http2Headers.name(index)
-            guard count < http2FieldCapacity - 1, used + name.count <= scratch.count else { return nil }
-            for offset in 0..<name.count {
-                scratch[used + offset] = HTTPBytes.lowercased(source[name.lowerBound + offset])
-            }
-            http2Fields[count] = HTTP2ResponseReader.field(
-                UnsafeRawBufferPointer(rebasing: scratch[used..<used + name.count]),
-                UnsafeRawBufferPointer(rebasing: source[http2Headers.value(index)])
+        guard
+            let all = HTTP2ResponseReader.appendHeaders(
+                headers: http2Headers,
+                source: source,
+                skipping: .host,
+                fields: http2Fields,
+                count: count,
+                capacity: http2FieldCapacity - 1,
+                scratch: scratch,
+                used: 0
             )
-            used += name.count
-            count += 1
-        }
+        else { return nil }
+        count = all
         http2Fields[count] = HTTP2ResponseReader.field(text("te"), text("trailers"))
         return count + 1
     }
@@ -332,19 +329,9 @@ extension Worker: HTTP2UpstreamHandler {
             return 0
         }
         let state = upstreamH2 + slot
-        if state.pointee.fillBlock < 0 {
-            state.pointee.fillBlock = blocks.take()
-            state.pointee.fillPayload = 0
-            guard state.pointee.fillBlock >= 0 else { return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
-        }
-        let start = Int(HTTP2StreamState.bodyReserve + state.pointee.fillPayload)
-        guard start + data.count + Int(HTTP2StreamState.bodyTrailerReserve) <= blocks.blockSize else {
+        guard http2AppendBody(&state.pointee.fillBlock, &state.pointee.fillPayload, data) else {
             return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
-        if data.count > 0 {
-            (blocks.pointer(state.pointee.fillBlock) + start).copyMemory(from: data.baseAddress!, byteCount: data.count)
-        }
-        state.pointee.fillPayload += Int32(data.count)
         upstreamH2QueueDelivery(slot)
         return 0
     }
