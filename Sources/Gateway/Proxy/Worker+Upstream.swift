@@ -276,7 +276,8 @@ extension Worker {
     /// Parks a connection whose exchange completed cleanly, or closes it.
     func releaseUpstream(_ slot: Int) {
         if upstreamH2[slot].isStream {
-            releaseHTTP2Stream(upstream: slot)
+            // Streams are not pooled: their session is.
+            closeUpstream(slot)
             return
         }
         let node = Int(upstreamConnections[slot].node)
@@ -314,26 +315,27 @@ extension Worker {
 
     func closeUpstream(_ slot: Int) {
         guard upstreamConnections[slot].state != .closed else { return }
-        if upstreamH2[slot].isStream {
-            releaseHTTP2Stream(upstream: slot)
-            return
-        }
-        if upstreamConnections[slot].state == .pooled { removeIdle(slot) }
         clearDeadline(upstream: slot)
-        let fd = upstreamConnections[slot].fd
-        var sendPosted = upstreamConnections[slot].sending
-        if upstreamTLS[slot].phase != .none {
-            sendPosted = sendPosted || upstreamTLS[slot].sendPosted
-            closeUpstreamTLS(slot)
+        if upstreamH2[slot].isStream {
+            // A stream on an HTTP/2 session has no socket of its own.
+            detachHTTP2Stream(slot)
+        } else {
+            if upstreamConnections[slot].state == .pooled { removeIdle(slot) }
+            let fd = upstreamConnections[slot].fd
+            var sendPosted = upstreamConnections[slot].sending
+            if upstreamTLS[slot].phase != .none {
+                sendPosted = sendPosted || upstreamTLS[slot].sendPosted
+                closeUpstreamTLS(slot)
+            }
+            if upstreamH2[slot].sessionSlot {
+                sendPosted = sendPosted || upstreamH2[slot].wireSending || upstreamH2[slot].wireReceiving
+                closeUpstreamHTTP2(slot)
+            }
+            if upstreamConnections[slot].receiving || sendPosted || upstreamConnections[slot].state == .connecting {
+                io.cancel(fd: fd)
+            }
+            io.close(fd: fd)
         }
-        if upstreamH2[slot].sessionSlot {
-            sendPosted = sendPosted || upstreamH2[slot].wireSending || upstreamH2[slot].wireReceiving
-            closeUpstreamHTTP2(slot)
-        }
-        if upstreamConnections[slot].receiving || sendPosted || upstreamConnections[slot].state == .connecting {
-            io.cancel(fd: fd)
-        }
-        io.close(fd: fd)
         if upstreamConnections[slot].outputSource != .none && !upstreamConnections[slot].outputBorrowed {
             release(upstreamConnections[slot].outputSource, upstreamConnections[slot].outputID)
         }

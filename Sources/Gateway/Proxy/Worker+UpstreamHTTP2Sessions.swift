@@ -35,9 +35,10 @@ extension Worker {
         state.pointee.session = Int32(session)
         state.pointee.sessionGeneration = upstreamConnections[session].generation
         upstreamH2[session].openStreams += 1
-        clearDeadline(upstream: session)
         if upstreamH2[session].active {
-            // The session is up: the stream can go at once.
+            // The session is up (its timer was the idle one): the stream can go at once. A connecting
+            // session keeps its connect deadline, which fails the streams waiting on it.
+            clearDeadline(upstream: session)
             upstreamConnections[slot].state = .exchanging
             upstreamConnections[slot].reused = false
             telemetry.recordUpstreamConnection(node: node, event: .reused)
@@ -124,9 +125,9 @@ extension Worker {
         setDeadline(upstream: slot, .poolIdle, after: timeout)
     }
 
-    /// A stream slot's exchange is over (completed or abandoned): its stream is reset if still open, and
-    /// the slot freed; the session keeps serving others.
-    func releaseHTTP2Stream(upstream slot: Int) {
+    /// A stream slot's exchange is over (completed or abandoned; ``closeUpstream(_:)`` frees the slot): its
+    /// stream is reset if still open and leaves the session, which keeps serving others.
+    func detachHTTP2Stream(_ slot: Int) {
         let state = upstreamH2 + slot
         if let session = http2SessionOf(slot), let nghttp2 = upstreamH2[session].context.session {
             if state.pointee.streamID > 0 {
@@ -157,21 +158,6 @@ extension Worker {
             blocks.release(block)
         }
         state.pointee = HTTP2UpstreamState()
-        clearDeadline(upstream: slot)
-        if upstreamConnections[slot].outputSource != .none && !upstreamConnections[slot].outputBorrowed {
-            release(upstreamConnections[slot].outputSource, upstreamConnections[slot].outputID)
-        }
-        if upstreamConnections[slot].retainedBlock >= 0 { blocks.release(upstreamConnections[slot].retainedBlock) }
-        if upstreamConnections[slot].headBlock >= 0 { blocks.release(upstreamConnections[slot].headBlock) }
-        if upstreamConnections[slot].pendingBuffer >= 0 {
-            recycleResponseBuffer(upstreamConnections[slot].pendingBuffer)
-        }
-        upstreamConnections[slot].retainedBlock = -1
-        upstreamConnections[slot].headBlock = -1
-        upstreamConnections[slot].pendingBuffer = -1
-        upstreamConnections[slot].outputSource = .none
-        upstreamConnections[slot].state = .closed
-        upstreamSlots.release(slot)
     }
 
     /// A session failed or closed: its streams fail as their connections would have (each may retry).

@@ -73,6 +73,7 @@ import Testing
             }
             do {
                 let tlsPort = (try? String(contentsOf: tlsPortFile, encoding: .utf8)).flatMap { Int($0) } ?? -1
+                let refusing = try Loopback.unusedPort()
                 let accessLog = directory.appendingPathComponent("access.log.zst")
                 let gateway = try await GatewayProcess.start(in: directory) { control in
                     """
@@ -89,10 +90,17 @@ import Testing
                         scheme: grpcs
                         nodes: {"127.0.0.1:\(tlsPort)": 1}
                         tls: {verify: true, sni: localhost, ca_file: "\(certificates.authority.certificate.path)"}
+                      - id: down
+                        scheme: grpc
+                        nodes: {"127.0.0.1:\(refusing)": 1}
+                        retries: 0
                     routes:
                       - id: echo
                         uri: /gateway.test.Echo/*
                         upstream_id: plain
+                      - id: echo-down
+                        uri: /down/gateway.test.Echo/*
+                        upstream_id: down
                       - id: echo-tls
                         uri: /tls/gateway.test.Echo/*
                         upstream_id: secure
@@ -227,6 +235,42 @@ import Testing
             #expect(metrics.sum("gateway_grpc_requests_total", ["route": "echo", "grpc_status": "0"]) == 100)
             // Up to 16 calls at once, all on one HTTP/2 connection to the server.
             #expect(metrics.sum("gateway_upstream_connections_total", ["upstream": "plain", "event": "opened"]) == 1)
+        }
+    }
+
+    @Test("a node that refuses the connection: the call fails UNAVAILABLE, and the gateway serves on")
+    func refusedNode() async throws {
+        try await Self.withSetup("grpc-down") { setup in
+            let script = """
+                import grpc, json, sys
+                channel = grpc.insecure_channel(sys.argv[1])
+                out = {}
+                try:
+                    channel.unary_unary("/down/gateway.test.Echo/Unary")(b"x", timeout=10)
+                    out["down"] = "OK"
+                except grpc.RpcError as error:
+                    out["down"] = error.code().name
+                out["up"] = channel.unary_unary("/gateway.test.Echo/Unary")(b"still", timeout=10).decode()
+                print(json.dumps(out))
+                """
+            let file = setup.directory.appendingPathComponent("down_client.py")
+            try script.write(to: file, atomically: true, encoding: .utf8)
+            let result = try await Command.run(
+                Self.python,
+                [file.path, "127.0.0.1:\(setup.h2cPort)"],
+                in: setup.directory,
+                timeout: .seconds(60)
+            )
+            let object = try #require(
+                try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                "\(result.stdout)\(result.log)"
+            )
+            // The gateway's 502 is what a gRPC client reads as UNAVAILABLE.
+            #expect(object["down"] as? String == "UNAVAILABLE", "\(object)")
+            #expect(object["up"] as? String == "still")
+            let (_, metrics) = try await setup.gateway.scrape()
+            #expect(metrics.sum("gateway_upstream_connections_total", ["upstream": "down", "event": "failed"]) >= 1)
+            #expect(metrics.sum("gateway_http_requests_total", ["route": "echo-down", "code": "502"]) == 1)
         }
     }
 }
