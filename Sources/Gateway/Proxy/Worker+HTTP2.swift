@@ -187,8 +187,16 @@ extension Worker {
         if connection.pointee.closeWhenFlushed
             || (nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0)
         {
-            closeClient(slot)
+            http2Linger(slot)
         }
+    }
+
+    /// The last frames (a GOAWAY) are out: the session goes, and the connection lingers as an HTTP/1.1
+    /// one does, so frames the client still sends are read and dropped instead of turning the close into
+    /// a reset that could destroy the GOAWAY before the client reads it.
+    func http2Linger(_ slot: Int) {
+        closeHTTP2(slot)
+        lingerAndClose(slot)
     }
 
     /// Frames went out: hand back the stream bytes nghttp2 took, then send what is next.

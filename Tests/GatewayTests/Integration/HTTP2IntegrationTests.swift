@@ -254,6 +254,8 @@ struct HTTP2IntegrationTests {
         if let expected = attack.goaway {
             #expect(result.goaway, "no GOAWAY: \(result)")
             #expect(result.goawayError == expected, "\(result)")
+            // The gateway lingers after its GOAWAY: the connection ends with a FIN, not a reset.
+            #expect(result.json["connection_reset"] as? Bool != true, "\(result)")
         } else {
             // The stream over the limit gets 431; the connection lives on.
             #expect(!result.goaway, "\(result)")
