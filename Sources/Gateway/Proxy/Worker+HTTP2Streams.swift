@@ -61,7 +61,8 @@ extension Worker: HTTP2SessionHandler {
         http2Streams[slot] = state
         _ = nghttp2_session_set_stream_user_data(session, stream, UnsafeMutableRawPointer(bitPattern: slot + 1))
         http2Connections[connection].openStreams += 1
-        if http2Connections[connection].openStreams == 1 { clearDeadline(client: connection) }
+        // A stream ends the connection's idle wait (a send timeout, if one runs, stays).
+        if clients[connection].deadline == .keepAlive { clearDeadline(client: connection) }
         telemetry.recordHTTP2Stream(opened: true)
         return 0
     }
