@@ -3,7 +3,9 @@
 
 Listens on 127.0.0.1 (port 0: the kernel picks; written to --port-file) and relays every connection to
 --target. SIGUSR1 cuts: open connections are closed and new ones are accepted and closed at once, as if
-etcd were gone. SIGUSR2 restores relaying.
+etcd were gone. SIGWINCH freezes the connections open at that moment (a watch stream stops delivering)
+while new ones relay as usual, then writes the file --port-file + ".frozen". SIGUSR2 restores relaying,
+thaws frozen connections and removes that file.
 """
 import argparse
 import os
@@ -21,6 +23,9 @@ target = (host, int(port))
 lock = threading.Lock()
 state = {"cut": False}
 open_sockets = set()
+# Sockets whose relaying waits until SIGUSR2.
+frozen = set()
+thawed = threading.Event()
 
 def close_all():
     with lock:
@@ -39,6 +44,21 @@ def on_cut(_signum, _frame):
 
 def on_restore(_signum, _frame):
     state["cut"] = False
+    with lock:
+        frozen.clear()
+    thawed.set()
+    try:
+        os.remove(args.port_file + ".frozen")
+    except OSError:
+        pass
+
+def on_freeze(_signum, _frame):
+    thawed.clear()
+    with lock:
+        frozen.update(open_sockets)
+    # The test waits for this before changing etcd behind the frozen watch.
+    with open(args.port_file + ".frozen", "w") as handle:
+        handle.write("frozen")
 
 def pump(source, sink):
     try:
@@ -46,6 +66,8 @@ def pump(source, sink):
             data = source.recv(65536)
             if not data:
                 break
+            while source in frozen:
+                thawed.wait(0.1)
             sink.sendall(data)
     except OSError:
         pass
@@ -57,8 +79,9 @@ def pump(source, sink):
 
 signal.signal(signal.SIGUSR1, on_cut)
 signal.signal(signal.SIGUSR2, on_restore)
+signal.signal(signal.SIGWINCH, on_freeze)
 # The test runner may block these in the mask this process inherited.
-signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1, signal.SIGUSR2})
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH})
 listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", 0))

@@ -120,14 +120,18 @@ func apisixRoute(id: String, uri: String, upstreamPort: Int, plugins: String? = 
         """#
 }
 
-/// `Tests/Support/etcd_relay.py`: a TCP relay to etcd that a test cuts (SIGUSR1) and restores (SIGUSR2).
+/// `Tests/Support/etcd_relay.py`: a TCP relay to etcd that a test cuts (SIGUSR1), freezes (SIGWINCH) and
+/// restores (SIGUSR2).
 final class EtcdRelay: Sendable {
     let process: ManagedProcess
     let port: Int
+    /// Exists while the relay holds the connections it froze.
+    let frozenFile: URL
 
-    private init(process: ManagedProcess, port: Int) {
+    private init(process: ManagedProcess, port: Int, frozenFile: URL) {
         self.process = process
         self.port = port
+        self.frozenFile = frozenFile
     }
 
     static func start(to target: String, in directory: URL) async throws -> EtcdRelay {
@@ -142,12 +146,22 @@ final class EtcdRelay: Sendable {
         ) { () -> Int? in
             (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0) }
         }
-        return EtcdRelay(process: process, port: port)
+        return EtcdRelay(process: process, port: port, frozenFile: URL(fileURLWithPath: portFile.path + ".frozen"))
     }
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     func cut() { process.signal(SIGUSR1) }
+
+    /// Holds the bytes of the connections open now (the gateway's watch) until ``restore()``; new
+    /// connections (each KV request) relay as usual. Returns once the relay says it holds them.
+    func freeze() async throws {
+        process.signal(SIGWINCH)
+        let held = try await eventually(timeout: .seconds(10)) {
+            FileManager.default.fileExists(atPath: frozenFile.path)
+        }
+        guard held else { throw IntegrationError("etcd_relay.py did not confirm the freeze") }
+    }
 
     func restore() { process.signal(SIGUSR2) }
 

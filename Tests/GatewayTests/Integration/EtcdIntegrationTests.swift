@@ -210,6 +210,50 @@ struct EtcdIntegrationTests {
         }
     }
 
+    @Test("an Admin API write over a change this gateway has not seen yet is a 409 and changes nothing")
+    func staleWriteConflicts() async throws {
+        try await Self.withEtcd("etcd-409") { etcd, upstream, directory in
+            let relay = try await EtcdRelay.start(to: etcd.endpoint, in: directory)
+            defer { relay.process.signal(SIGKILL) }
+            try await etcd.put(
+                "/apisix/routes/1",
+                apisixRoute(id: "1", uri: "/one/whoami", upstreamPort: upstream.port)
+            )
+            let gateway = try await EtcdGateway.start(in: directory, endpoints: [relay.endpoint], admin: true)
+            try await Self.finishing([gateway]) {
+                #expect(try await gateway.waitFor("/one/whoami"))
+                // A change that arrives through the watch proves it is open (through the relay) before
+                // it is frozen.
+                try await etcd.put(
+                    "/apisix/routes/9",
+                    apisixRoute(id: "9", uri: "/canary/whoami", upstreamPort: upstream.port)
+                )
+                #expect(try await gateway.waitFor("/canary/whoami"))
+                // The watch stops delivering; someone else changes route 1 in etcd meanwhile.
+                try await relay.freeze()
+                try await etcd.put(
+                    "/apisix/routes/1",
+                    apisixRoute(id: "1", uri: "/theirs/whoami", upstreamPort: upstream.port)
+                )
+                let body =
+                    #"{"uri":"/mine/whoami","upstream":{"type":"roundrobin","nodes":{"127.0.0.1:\#(upstream.port)":1}}}"#
+                let stale = try await gateway.admin("PUT", "/routes/1", body, in: directory)
+                #expect(stale.status == 409, "\(stale.status) \(stale.bodyString)")
+                // Nothing of the refused write reached etcd.
+                let stored = try await etcd.ctl(["get", "/apisix/routes/1", "--print-value-only"])
+                #expect(stored.contains("/theirs/whoami") && !stored.contains("/mine/"), "\(stored)")
+                relay.restore()
+                #expect(try await gateway.waitFor("/theirs/whoami"))
+                #expect(try await gateway.waitFor("/mine/whoami", status: 404))
+                // Having seen the change, the same write now goes through.
+                let retried = try await gateway.admin("PUT", "/routes/1", body, in: directory)
+                #expect(retried.status == 200 || retried.status == 201, "\(retried.status) \(retried.bodyString)")
+                #expect(try await gateway.waitFor("/mine/whoami"))
+            }
+            await relay.stop()
+        }
+    }
+
     @Test("etcd down at start: the cache serves, and the gateway catches up when etcd is back")
     func downAtStartWithCache() async throws {
         try await Self.withEtcd("etcd-cache") { etcd, upstream, directory in
