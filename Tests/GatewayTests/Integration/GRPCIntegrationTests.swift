@@ -41,6 +41,26 @@ import Testing
             return objects
         }
 
+        /// Runs Python `script` (named `name` in the test's directory) with the h2c listener's address as
+        /// its argument; returns the JSON object it printed.
+        func runScript(_ script: String, named name: String, timeout: Duration) async throws -> [String: Any] {
+            let file = directory.appendingPathComponent(name)
+            try script.write(to: file, atomically: true, encoding: .utf8)
+            let result = try await Command.run(
+                GRPCIntegrationTests.python,
+                [file.path, "127.0.0.1:\(h2cPort)"],
+                in: directory,
+                timeout: timeout
+            )
+            guard let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            else {
+                throw IntegrationError(
+                    "\(name) printed no JSON object (\(result.exitCode)): \(result.stdout)\(result.log)"
+                )
+            }
+            return object
+        }
+
         /// Stops both; whether the gateway ended cleanly.
         func finish() async -> Bool {
             let clean = await gateway.finish()
@@ -181,18 +201,7 @@ import Testing
                     out["fail"] = error.code().name
                 print(json.dumps(out))
                 """
-            let file = setup.directory.appendingPathComponent("tls_client.py")
-            try script.write(to: file, atomically: true, encoding: .utf8)
-            let result = try await Command.run(
-                Self.python,
-                [file.path, "127.0.0.1:\(setup.h2cPort)"],
-                in: setup.directory,
-                timeout: .seconds(60)
-            )
-            let object = try #require(
-                try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-                "\(result.stdout)\(result.log)"
-            )
+            let object = try await setup.runScript(script, named: "tls_client.py", timeout: .seconds(60))
             #expect(object["unary"] as? String == "sealed")
             #expect(object["stream"] as? [String] == ["item-0", "item-1", "item-2"])
             #expect(object["fail"] as? String == "PERMISSION_DENIED")
@@ -217,18 +226,7 @@ import Testing
                     counts = list(pool.map(call, range(100)))
                 print(json.dumps({"counts": sorted(set(counts)), "calls": len(counts)}))
                 """
-            let file = setup.directory.appendingPathComponent("fan_out.py")
-            try script.write(to: file, atomically: true, encoding: .utf8)
-            let result = try await Command.run(
-                Self.python,
-                [file.path, "127.0.0.1:\(setup.h2cPort)"],
-                in: setup.directory,
-                timeout: .seconds(120)
-            )
-            let object = try #require(
-                try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-                "\(result.stdout)\(result.log)"
-            )
+            let object = try await setup.runScript(script, named: "fan_out.py", timeout: .seconds(120))
             #expect(object["calls"] as? Int == 100)
             #expect(object["counts"] as? [Int] == [20])
             let (_, metrics) = try await setup.gateway.scrape()
@@ -253,18 +251,7 @@ import Testing
                 out["up"] = channel.unary_unary("/gateway.test.Echo/Unary")(b"still", timeout=10).decode()
                 print(json.dumps(out))
                 """
-            let file = setup.directory.appendingPathComponent("down_client.py")
-            try script.write(to: file, atomically: true, encoding: .utf8)
-            let result = try await Command.run(
-                Self.python,
-                [file.path, "127.0.0.1:\(setup.h2cPort)"],
-                in: setup.directory,
-                timeout: .seconds(60)
-            )
-            let object = try #require(
-                try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-                "\(result.stdout)\(result.log)"
-            )
+            let object = try await setup.runScript(script, named: "down_client.py", timeout: .seconds(60))
             // The gateway's 502 is what a gRPC client reads as UNAVAILABLE.
             #expect(object["down"] as? String == "UNAVAILABLE", "\(object)")
             #expect(object["up"] as? String == "still")
