@@ -1,6 +1,6 @@
 extension AdminAPI {
     /// `GET` of a collection or of one resource.
-    /// Without `showSecrets` (a viewer key), certificates' private keys are left out.
+    /// Without `showSecrets` (a viewer key), private keys are left out (see ``redacted(_:kind:)``).
     func read(_ path: AdminPath, query: AdminQuery, showSecrets: Bool) -> ControlResponse {
         let api = resources
         let file = fileResources()
@@ -45,12 +45,7 @@ extension AdminAPI {
     static func envelope(_ resource: StoredResource, source: AdminResourceSource, showSecrets: Bool = true) -> AdminJSON
     {
         var value = (try? AdminJSONParser.parse(resource.json)) ?? .string(resource.json)
-        if !showSecrets, resource.kind == .ssls, case .object(var members) = value {
-            // Private keys, inline or extra; `key_file` is a path, not a secret.
-            members["key"] = nil
-            members["keys"] = nil
-            value = .object(members)
-        }
+        if !showSecrets { value = redacted(value, kind: resource.kind) }
         return .object([
             "key": .string(resource.kind.key(for: resource.id)),
             "value": value,
@@ -58,5 +53,33 @@ extension AdminAPI {
             "modifiedIndex": .integer(resource.modifiedIndex),
             "source": .string(source.rawValue),
         ])
+    }
+
+    /// `value` of a `kind` resource without the private keys viewers never see: an `ssls` entry's `key`
+    /// and `keys`, and the `tls.client_key` of an upstream (one of its own, or inline in a route or
+    /// service). Paths (`key_file`, `client_key_file`) are not secrets and stay.
+    static func redacted(_ value: AdminJSON, kind: AdminResourceKind) -> AdminJSON {
+        guard case .object(var members) = value else { return value }
+        switch kind {
+        case .ssls:
+            members["key"] = nil
+            members["keys"] = nil
+        case .upstreams:
+            return redactedUpstream(value)
+        case .routes, .services:
+            guard let upstream = members["upstream"] else { return value }
+            members["upstream"] = redactedUpstream(upstream)
+        case .consumers, .credentials, .globalRules:
+            return value
+        }
+        return .object(members)
+    }
+
+    /// An upstream object without `tls.client_key` (the inline key of mTLS to its nodes).
+    private static func redactedUpstream(_ upstream: AdminJSON) -> AdminJSON {
+        guard case .object(var members) = upstream, case .object(var tls) = members["tls"] else { return upstream }
+        tls["client_key"] = nil
+        members["tls"] = .object(tls)
+        return .object(members)
     }
 }

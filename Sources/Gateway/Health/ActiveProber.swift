@@ -41,7 +41,8 @@ package struct ActiveProber: ~Copyable {
         var unhealthyStatuses: [Int]
         /// Operations posted and not completed yet.
         var pending = 0
-        /// `https`: the context the session starts from, and the address verified without a server name.
+        /// `https`: the context the session starts from, and the node's host (name or address) sent and
+        /// verified without a server name, as the traffic's connections do.
         var context: TLSClientContext?
         var host: String
         /// `https`: the session (it must not move: OpenSSL's callbacks find it by address), from the
@@ -174,7 +175,7 @@ package struct ActiveProber: ~Copyable {
             healthyStatuses: check.healthy.httpStatuses,
             unhealthyStatuses: check.unhealthy.httpStatuses,
             context: check.type == .https ? tls : nil,
-            host: target.hostString
+            host: Self.nodeHost(hostHeader) ?? target.hostString
         )
         probe.pending = 1
         probes[id] = probe
@@ -298,6 +299,14 @@ package struct ActiveProber: ~Copyable {
     }
 
     // MARK: - https
+
+    /// The host of a node's `host:port` (`[v6]:port`), nil when there is none.
+    static func nodeHost(_ address: String) -> String? {
+        let host =
+            address.hasPrefix("[")
+            ? String(address.dropFirst().prefix { $0 != "]" }) : String(address.prefix { $0 != ":" })
+        return host.isEmpty ? nil : host
+    }
 
     /// Connected: starts the TLS session and the handshake (within the probe's timeout).
     private mutating func startTLS(_ io: any IOExecutor, _ id: UInt32) {

@@ -188,6 +188,7 @@ public final class ProxyPlan: @unchecked Sendable {
                 clients.append(nil)
                 continue
             }
+            // nil: each connection sends and verifies its node's host name, or verifies its IP address.
             let name = upstream.tls.sni ?? (upstream.passHost == .rewrite ? upstream.upstreamHost : nil)
             do throws(TLSError) {
                 clients.append(

@@ -37,7 +37,7 @@ package final class TLSCertificateSet: @unchecked Sendable {
         var issues: [ConfigIssue] = []
         for ssl in ssls where ssl.enabled {
             do throws(TLSError) {
-                let context = try TLSContextBuilder.serverContext(settings, sessionContext: "gw:" + ssl.id)
+                let context = try TLSContextBuilder.serverContext(settings, sessionContext: Self.sessionContext(ssl))
                 var expiries: [Int64] = []
                 do throws(TLSError) {
                     for pair in ssl.certificates {
@@ -95,6 +95,7 @@ package final class TLSCertificateSet: @unchecked Sendable {
             for entry in entries { KernelTLSKeyCapture.install(on: entry.context) }
         }
         kernelTLS = kernel
+        TLSSessionCache.shared.capacity = settings.sessionCacheSize
         self.front = front
         self.entries = entries
         self.exact = exact
@@ -105,6 +106,18 @@ package final class TLSCertificateSet: @unchecked Sendable {
     deinit {
         SSL_CTX_free(front)
         for entry in entries { SSL_CTX_free(entry.context) }
+    }
+
+    /// What a session of `ssl` vouches for: the entry, its certificates and its client-certificate
+    /// policy. Sessions outlive reloads, so one made under other certificates or another policy must not
+    /// resume (a session made before `client.required` would skip the client certificate).
+    static func sessionContext(_ ssl: SSLConfig) -> String {
+        var text = "gw\u{0}" + ssl.id
+        for pair in ssl.certificates { text += "\u{0}" + pair.certificatePEM }
+        if let client = ssl.client {
+            text += "\u{0}client\u{0}\(client.caPEM)\u{0}\(client.depth)\u{0}\(client.required)"
+        }
+        return text
     }
 
     /// The entry serving `serverName` (nil: no SNI sent): exact, then wildcard, then the default.

@@ -19,7 +19,11 @@ package enum TLSContextBuilder {
     }()
 
     /// A server context with `settings` applied: versions, ciphers, no renegotiation or compression,
-    /// server cipher preference, ALPN, the session cache and (when on) hourly ticket keys.
+    /// server cipher preference, ALPN, the process's session cache and (when on) hourly ticket keys.
+    ///
+    /// `sessionContext` names what a session may resume under (SHA-256 of it is the session id context):
+    /// sessions live in ``TLSSessionCache``, across reloads, so it must change whenever what a session
+    /// vouches for does (the certificate entry, its client-certificate policy).
     package static func serverContext(_ settings: TLSSettings, sessionContext: String) throws(TLSError) -> OpaquePointer
     {
         guard let context = SSL_CTX_new(TLS_server_method()) else {
@@ -27,12 +31,11 @@ package enum TLSContextBuilder {
         }
         do throws(TLSError) {
             try apply(settings, to: context)
-            let id = Array(sessionContext.utf8.prefix(Int(SSL_MAX_SID_CTX_LENGTH)))
+            let id = sessionIDContext(sessionContext)
             guard SSL_CTX_set_session_id_context(context, id, UInt32(id.count)) == 1 else {
                 throw TLSError.openSSL(.context, "cannot set the session id context")
             }
-            _ = gw_ssl_ctx_set_session_cache_mode(context, Int(SSL_SESS_CACHE_SERVER))
-            _ = gw_ssl_ctx_sess_set_cache_size(context, settings.sessionCacheSize)
+            TLSSessionCache.install(on: context)
             SSL_CTX_set_timeout(context, 3600)
             if settings.sessionTickets {
                 guard SSL_CTX_set_tlsext_ticket_key_evp_cb(context, TLSTicketKeys.callback) == 1 else {
@@ -51,6 +54,19 @@ package enum TLSContextBuilder {
             SSL_CTX_free(context)
             throw error
         }
+    }
+
+    /// The 32-byte session id context of `name` (SHA-256; OpenSSL allows at most 32 bytes).
+    package static func sessionIDContext(_ name: String) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(SSL_MAX_SID_CTX_LENGTH))
+        var length = 0
+        let bytes = Array(name.utf8)
+        guard EVP_Q_digest(nil, "SHA256", nil, bytes, bytes.count, &digest, &length) == 1 else {
+            // Only without memory; a shortened name still separates entries.
+            ERR_clear_error()
+            return Array(bytes.prefix(Int(SSL_MAX_SID_CTX_LENGTH)))
+        }
+        return Array(digest.prefix(length))
     }
 
     /// Versions, cipher lists and options (shared with upstream client contexts).

@@ -114,7 +114,9 @@ package struct TLSStream {
     }
 
     /// Sets up a client session to an upstream node: SNI and the name verified are `context`'s server
-    /// name, else `address` (an IP literal, verified against the certificate's IP addresses).
+    /// name, else the node's `address`: a host name is sent as SNI and checked against the certificate's
+    /// DNS names, an IP literal is checked against its IP addresses (no SNI: RFC 6066 §3 forbids IPs).
+    /// False (nothing started) when the name cannot be set, so no session ever runs unverified.
     package static func startClient(
         _ stream: UnsafeMutablePointer<TLSStream>,
         context: TLSClientContext,
@@ -125,13 +127,32 @@ package struct TLSStream {
             return false
         }
         SSL_set_connect_state(ssl)
-        if let name = context.serverName {
-            _ = gw_ssl_set_host_name(ssl, name)
-            if context.verify { _ = SSL_set1_host(ssl, name) }
-        } else if context.verify, let parameters = SSL_get0_param(ssl) {
-            _ = X509_VERIFY_PARAM_set1_ip_asc(parameters, address)
+        guard name(ssl, context: context, address: address) else {
+            SSL_free(ssl)
+            ERR_clear_error()
+            return false
         }
         return attach(stream, ssl: ssl, owner: context)
+    }
+
+    /// Sets the SNI and the verified name or address of a client session (see ``startClient(_:context:address:)``).
+    private static func name(_ ssl: OpaquePointer, context: TLSClientContext, address: String) -> Bool {
+        let host = context.serverName ?? address
+        if context.serverName == nil && isIPLiteral(host) {
+            guard context.verify else { return true }
+            guard let parameters = SSL_get0_param(ssl) else { return false }
+            return X509_VERIFY_PARAM_set1_ip_asc(parameters, host) == 1
+        }
+        // A trailing dot (fully qualified) is neither sent nor part of certificate names.
+        let name = host.hasSuffix(".") ? String(host.dropLast()) : host
+        guard !name.isEmpty, gw_ssl_set_host_name(ssl, name) == 1 else { return false }
+        return !context.verify || SSL_set1_host(ssl, name) == 1
+    }
+
+    /// Whether `host` is an IPv4 or IPv6 literal (without brackets).
+    package static func isIPLiteral(_ host: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1
     }
 
     /// Gives `ssl` its memory BIOs and `stream` the session (and a reference to `owner`); frees `ssl` when
@@ -163,11 +184,22 @@ package struct TLSStream {
     }
 
     /// Frees the session. Idempotent.
+    ///
+    /// A session whose handshake completed stays resumable however the connection ends. SSL_free drops
+    /// the session from the cache when no close_notify was sent (`ssl_clear_bad_session`), which is how
+    /// most connections end here: the client left mid-response, a send failed, a timeout fired, or the
+    /// records went to the kernel. RFC 5246 §7.2.1 no longer asks for that, a fatal alert has already
+    /// removed it, and nginx marks the shutdown done the same way before freeing.
     package mutating func close() {
         if let subjectBytes { free(subjectBytes) }
         subjectBytes = nil
         subjectLength = 0
-        if let ssl { SSL_free(ssl) }
+        if let ssl {
+            if phase == .established || phase == .kernel {
+                SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_SENT_SHUTDOWN)
+            }
+            SSL_free(ssl)
+        }
         if let owner { Unmanaged<AnyObject>.fromOpaque(owner).release() }
         ssl = nil
         readBIO = nil

@@ -16,6 +16,8 @@ struct TLSAdminIntegrationTests {
         let apiRSA: TestCertificates.Issued
         let other: TestCertificates.Issued
         let wildcard: TestCertificates.Issued
+        /// A client certificate for mTLS to upstreams.
+        let client: TestCertificates.Issued
     }
 
     /// A TLS gateway whose file defines only the `fallback` certificate (also `tls.default_ssl` unless
@@ -32,7 +34,8 @@ struct TLSAdminIntegrationTests {
             api: try await certificates.issue(["api.example.com"]),
             apiRSA: try await certificates.issue(["api.example.com"], key: .rsa),
             other: try await certificates.issue(["other.example.com"]),
-            wildcard: try await certificates.issue(["*.example.com"])
+            wildcard: try await certificates.issue(["*.example.com"]),
+            client: try await certificates.issue(["gateway-client"], client: true)
         )
         let adminPort = try Loopback.unusedPort()
         let dataPath = directory.appendingPathComponent("data/resources.json").path
@@ -181,6 +184,52 @@ struct TLSAdminIntegrationTests {
             #expect(viewerWrite.status == 401)
             #expect(try await admin.curl("GET", "/ssls/2").status == 404)
             #expect(try await tls.curl("api.example.com").status == 200)
+        }
+    }
+
+    @Test(
+        "An upstream's tls.client_key (own, or inline in a route or service) is shown to admin keys only, never to viewer keys"
+    )
+    func viewersNeverSeeUpstreamClientKeys() async throws {
+        try await Self.withGateway("tls-admin-upstream-key") { tls, admin, material in
+            let upstream: [String: Any] = [
+                "type": "roundrobin", "scheme": "https", "nodes": ["127.0.0.1:\(tls.upstream.port)": 1],
+                "tls": [
+                    "verify": false, "client_cert": material.client.certificatePEM,
+                    "client_key": material.client.keyPEM,
+                ],
+            ]
+            let writes: [(String, [String: Any])] = [
+                ("/upstreams/mtls", upstream),
+                ("/routes/mtls", ["uri": "/mtls/*", "upstream": upstream]),
+                ("/services/mtls", ["upstream": upstream]),
+            ]
+            for (path, body) in writes {
+                let created = try await admin.curl("PUT", path, try Self.body(body))
+                #expect(created.status == 201, "\(path): \(created.bodyString)")
+            }
+            // Admins see the key as they wrote it (as APISIX returns it).
+            let adminUpstream = Self.value(try await admin.curl("GET", "/upstreams/mtls").jsonObject())
+            #expect((adminUpstream["tls"] as? [String: Any])?["client_key"] as? String == material.client.keyPEM)
+            let adminRoute = try await admin.curl("GET", "/routes/mtls")
+            #expect(adminRoute.bodyString.contains("PRIVATE KEY"), "\(adminRoute.bodyString)")
+
+            for path in ["/upstreams/mtls", "/routes/mtls", "/services/mtls", "/upstreams", "/routes", "/services"] {
+                let viewed = try await admin.curl("GET", path, key: Self.viewerKey)
+                #expect(viewed.status == 200, "\(path): \(viewed.bodyString)")
+                #expect(!viewed.bodyString.contains("PRIVATE KEY"), "\(path): \(viewed.bodyString)")
+                // The rest of the tls block, the certificate included, is still shown.
+                #expect(viewed.bodyString.contains("BEGIN CERTIFICATE"), "\(path): \(viewed.bodyString)")
+            }
+            let viewerUpstream = Self.value(
+                try await admin.curl("GET", "/upstreams/mtls", key: Self.viewerKey).jsonObject()
+            )
+            let viewerTLS = viewerUpstream["tls"] as? [String: Any] ?? [:]
+            #expect(viewerTLS["client_key"] == nil)
+            #expect(viewerTLS["client_cert"] as? String == material.client.certificatePEM)
+            let viewerRoute = Self.value(try await admin.curl("GET", "/routes/mtls", key: Self.viewerKey).jsonObject())
+            let routeTLS = (viewerRoute["upstream"] as? [String: Any])?["tls"] as? [String: Any] ?? [:]
+            #expect(routeTLS["client_key"] == nil && routeTLS["verify"] as? Bool == false, "\(viewerRoute)")
         }
     }
 

@@ -18,7 +18,7 @@ struct TLSGateway {
     }
 
     /// Starts the gateway with `body` (the `ssls:`, `tls:` and extra sections) after the listeners,
-    /// control plane, an upstream and a catch-all route.
+    /// control plane, an upstream and a catch-all route, on `workers` workers.
     static func start(
         _ label: String,
         directory: URL,
@@ -26,13 +26,14 @@ struct TLSGateway {
         extra body: String,
         limits: String = "",
         routes: String = "",
-        http2: Bool = false
+        http2: Bool = false,
+        workers: Int = 2
     ) async throws -> TLSGateway {
         let upstream = try await UpstreamProcess.start(in: directory)
         do {
             let gateway = try await GatewayProcess.start(in: directory) { control in
                 """
-                workers: 2
+                workers: \(workers)
                 listen: ["127.0.0.1:0", {address: "127.0.0.1:0", tls: true, http2: \(http2)}]
                 control: {listen: "127.0.0.1:\(control)"}
                 config: {watch: false}
