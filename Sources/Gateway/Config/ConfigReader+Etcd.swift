@@ -1,7 +1,7 @@
 import Yams
 
 extension ConfigReader {
-    static let etcdKeys = ["endpoints", "prefix", "timeout", "user", "password", "cache_path"]
+    static let etcdKeys = ["endpoints", "prefix", "timeout", "user", "password", "cache_path", "data_encryption"]
 
     /// Reads `config:` (`watch`, `store`) and `etcd:`. Nothing here contacts etcd: `gateway check` stays offline.
     mutating func reloadSettings(_ node: Node?, etcd: Node?, into config: inout GatewayConfig) {
@@ -57,6 +57,9 @@ extension ConfigReader {
         }
         if let value = section["cache_path"], let path = nonEmptyString(value, at: "etcd.cache_path") {
             settings.cachePath = path
+        }
+        if let value = section["data_encryption"] {
+            dataEncryption(value, into: &settings.dataEncryption)
         }
     }
 

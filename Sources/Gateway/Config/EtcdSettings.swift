@@ -30,6 +30,8 @@ package struct EtcdSettings: Sendable, Equatable {
     package var password: String?
     /// Where the last applied resources are cached for a start without etcd (`etcd.cache_path`).
     package var cachePath: String = "data/etcd-cache.json"
+    /// How APISIX's encrypted plugin fields are read and written (`etcd.data_encryption`).
+    package var dataEncryption = EtcdDataEncryption()
 
     package init() {}
 }

@@ -34,7 +34,7 @@ enum ConfigStoreMetricsCollector {
         let rejected = try registry.gauge(
             "gateway_config_store_rejected_resources",
             help:
-                "1 for each resource in etcd not served as written: invalid here, or using a plugin this gateway does not support.",
+                "1 for each resource in etcd not served as written: invalid here, or using a plugin or plugin setting (_meta.filter, ...) this gateway does not support.",
             labelNames: ["kind", "id", "reason"]
         )
         let shown = Mutex<Set<[String]>>([])

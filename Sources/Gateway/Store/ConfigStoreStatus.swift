@@ -3,7 +3,8 @@
 package struct ConfigStoreStatus: Sendable, Equatable {
     /// A resource in etcd this gateway does not serve.
     package struct Rejection: Sendable, Equatable {
-        /// Why: the value is invalid here, or names a plugin this gateway does not support.
+        /// Why: the value is invalid here, or names a plugin or a plugin setting (`_meta.filter`, ...) this
+        /// gateway does not support.
         package enum Reason: String, Sendable {
             case invalid
             case unsupportedPlugin = "unsupported_plugin"

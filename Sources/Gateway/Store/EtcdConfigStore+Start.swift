@@ -78,7 +78,7 @@ extension EtcdConfigStore {
         for rejection in rejected where !previous.contains(rejection) {
             let what =
                 rejection.reason == .unsupportedPlugin
-                ? "not served: it uses a plugin this gateway does not support"
+                ? "not served: it uses a plugin or plugin setting this gateway does not support"
                 : rejection.servingPrevious ? "rejected; its previous version keeps serving" : "rejected; not served"
             logger.error("etcd: \(rejection.key) \(what): \(rejection.detail)")
         }

@@ -14,12 +14,16 @@ import Synchronization
 ///   that it is absent) and put or delete it, in one transaction; a failed comparison is a
 ///   ``AdminStoreError/Code/conflict`` and writes nothing. The view takes the write at once, so the watch
 ///   event that follows changes nothing.
+/// - **Encrypted fields** (APISIX's `data_encryption`, ``EtcdFieldEncryption``) are decrypted in the view's
+///   resources and encrypted again on writing, so the Admin API and the cache see them in plain text.
 /// - **The cache** (`etcd.cache_path`) holds the resources last applied, written atomically after every change.
 package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
     package let client: EtcdClient
     package let layout: EtcdLayout
     /// The cache file's writer and reader.
     package let cache: FileResourceStore
+    /// APISIX's encrypted fields: decrypted in ``candidate()``, encrypted in ``commit(_:over:)``.
+    package let encryption: EtcdFieldEncryption
     let logger: Logger
 
     struct View {
@@ -40,6 +44,7 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
         client = EtcdClient(settings: settings)
         layout = EtcdLayout(prefix: settings.prefix)
         cache = FileResourceStore(path: settings.cachePath)
+        encryption = EtcdFieldEncryption(settings.dataEncryption)
         self.logger = logger
     }
 
@@ -102,6 +107,7 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
     /// The resources the view holds, as the Admin API and the reload path take them.
     package func candidate() -> ResourceSet {
         var ignored: [String] = []
+        var undecrypted: [String] = []
         let set = view.withLock { view -> ResourceSet in
             var set = ResourceSet()
             set.revision = view.latest
@@ -112,11 +118,15 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
                         key.dropFirst(layout.rangePrefix.count).split(separator: "/").first.map(String.init) ?? key
                     if view.logged.insert(kind).inserted { ignored.append("\(key) (\(why))") }
                 case .resource(let kind, let id):
-                    guard let value = try? AdminJSONParser.parse(kv.value), value.object != nil else {
+                    guard var value = try? AdminJSONParser.parse(kv.value), value.object != nil else {
                         if view.logged.insert(key).inserted {
                             ignored.append("\(key) (the value is not a JSON object)")
                         }
                         continue
+                    }
+                    let kept = encryption.decrypt(kind, &value)
+                    if !kept.isEmpty, view.logged.insert("\(key)@\(kv.modRevision)").inserted {
+                        undecrypted.append("\(key) \(kept.joined(separator: ", "))")
                     }
                     set[kind, id] = StoredResource(
                         kind: kind,
@@ -130,6 +140,9 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
             return set
         }
         for line in ignored { logger.info("etcd: ignoring \(line)") }
+        for line in undecrypted {
+            logger.warning("etcd: \(line) did not decrypt with etcd.data_encryption.keyring; used as written")
+        }
         return set
     }
 
@@ -165,6 +178,8 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
         }
         guard !changes.isEmpty else { return proposed }
         var txn = EtcdTxn()
+        // What goes into etcd, with APISIX's encrypted fields encrypted, by key.
+        var written: [String: [UInt8]] = [:]
         let seen = view.withLock { $0.entries }
         for change in changes {
             let key = layout.key(change.kind, change.id)
@@ -174,7 +189,9 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
                 txn.compares.append(.absent(key: key))
             }
             if let resource = change.resource {
-                txn.success.append(.put(key: key, value: Array(resource.json.utf8)))
+                let value = Array(encryption.encrypt(change.kind, json: resource.json).utf8)
+                written[key] = value
+                txn.success.append(.put(key: key, value: value))
             } else {
                 txn.success.append(.delete(key: key))
             }
@@ -206,7 +223,7 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
                     let previous = view.entries[key]
                     view.entries[key] = EtcdKeyValue(
                         key: key,
-                        value: Array(resource.json.utf8),
+                        value: written[key] ?? Array(resource.json.utf8),
                         createRevision: previous?.createRevision ?? revision,
                         modRevision: revision,
                         version: (previous?.version ?? 0) + 1

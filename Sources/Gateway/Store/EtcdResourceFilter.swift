@@ -2,8 +2,8 @@
 /// each one that does not is rejected on its own.
 ///
 /// A rejected resource keeps its last good version when there was one (that version is validated again
-/// with the rest); one naming a plugin this gateway does not support is never served. Problems that name no
-/// resource (the configuration file's own) reject the whole set.
+/// with the rest); one naming a plugin, or a plugin setting such as `_meta.filter`, this gateway does not
+/// support is never served. Problems that name no resource (the configuration file's own) reject the whole set.
 package enum EtcdResourceFilter {
     /// The outcome: the set to serve (with the configuration it validates to) and the rejections.
     package struct Outcome<Validated> {
@@ -44,7 +44,9 @@ package enum EtcdResourceFilter {
                 for (label, problems) in blamed {
                     guard let (kind, id) = resource(of: label) else { continue }
                     let detail = problems.joined(separator: "; ")
-                    let unsupported = detail.contains("unknown plugin")
+                    // An unknown plugin, or a plugin setting (`_meta.filter`, ...) this gateway does not implement.
+                    let unsupported =
+                        detail.contains("unknown plugin") || detail.contains(ConfigReader.unsupportedPluginSetting)
                     let previous = lastGood[kind, id]
                     let key = layout.key(kind, id)
                     let keepPrevious =

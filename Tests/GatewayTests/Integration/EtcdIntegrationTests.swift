@@ -431,4 +431,160 @@ struct EtcdIntegrationTests {
             }
         }
     }
+
+    @Test(
+        "the watch resumes from the last revision after a disconnect: a change made meanwhile is served, without a resync"
+    )
+    func watchResumesAfterDisconnect() async throws {
+        try await Self.withEtcd("etcd-resume") { etcd, upstream, directory in
+            let relay = try await EtcdRelay.start(to: etcd.endpoint, in: directory)
+            defer { relay.process.signal(SIGKILL) }
+            try await etcd.put(
+                "/apisix/routes/1",
+                apisixRoute(id: "1", uri: "/before/whoami", upstreamPort: upstream.port)
+            )
+            let gateway = try await EtcdGateway.start(in: directory, endpoints: [relay.endpoint])
+            try await Self.finishing([gateway]) {
+                #expect(try await gateway.waitFor("/before/whoami"))
+                #expect(try await gateway.metric("gateway_config_store_resync_total") == 0)
+                relay.cut()
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        try await gateway.metric("gateway_config_store_up") == 0
+                    }
+                )
+                // Changed directly in etcd while the gateway cannot see it (no compaction: the revision stays).
+                let revision = try await etcd.put(
+                    "/apisix/routes/1",
+                    apisixRoute(id: "1", uri: "/after/whoami", upstreamPort: upstream.port)
+                )
+                #expect(await gateway.status("/before/whoami") == 200)
+                relay.restore()
+                #expect(try await gateway.waitFor("/after/whoami", timeout: .seconds(30)))
+                #expect(try await gateway.waitFor("/before/whoami", status: 404))
+                #expect(
+                    try await eventually(timeout: .seconds(10)) {
+                        try await gateway.metric("gateway_config_store_revision") == Double(revision)
+                    }
+                )
+                #expect(try await gateway.metric("gateway_config_store_resync_total") == 0)
+                #expect((try await gateway.metric("gateway_config_store_watch_restarts_total") ?? 0) >= 1)
+                #expect(try await gateway.metric("gateway_config_store_up") == 1)
+            }
+            await relay.stop()
+        }
+    }
+
+    /// The status of `GET path` with the key-auth header `apikey` (0 when the request failed).
+    static func status(_ gateway: EtcdGateway, _ path: String, apikey: String) async -> Int {
+        let response = try? await RawConnection.request(
+            port: gateway.port,
+            path,
+            headers: ["apikey: \(apikey)"],
+            timeout: .seconds(5)
+        )
+        return response?.status ?? 0
+    }
+
+    @Test(
+        "APISIX's _meta in etcd: disable leaves the plugin out; a route with another _meta field is not served, and is reported"
+    )
+    func apisixPluginMeta() async throws {
+        try await Self.withEtcd("etcd-meta") { etcd, upstream, directory in
+            func route(_ id: String, _ uri: String, meta: String) -> String {
+                apisixRoute(id: id, uri: uri, upstreamPort: upstream.port, plugins: #"{"key-auth":{"_meta":\#(meta)}}"#)
+            }
+            try await etcd.put("/apisix/routes/1", route("1", "/disabled/whoami", meta: #"{"disable":true}"#))
+            try await etcd.put("/apisix/routes/2", route("2", "/enabled/whoami", meta: #"{"disable":false}"#))
+            try await etcd.put(
+                "/apisix/routes/3",
+                route("3", "/filtered/whoami", meta: #"{"filter":[["arg_version","==","v2"]]}"#)
+            )
+            let gateway = try await EtcdGateway.start(in: directory, endpoints: [etcd.url])
+            try await Self.finishing([gateway]) {
+                // APISIX skips a disabled plugin: no key needed.
+                #expect(await gateway.status("/disabled/whoami") == 200)
+                #expect(await gateway.status("/enabled/whoami") == 401)
+                #expect(await gateway.status("/filtered/whoami") == 404)
+                #expect(try await gateway.rejected() == ["/apisix/routes/3": "unsupported_plugin"])
+                let labels = ["kind": "routes", "id": "3", "reason": "unsupported_plugin"]
+                #expect(try await gateway.metric("gateway_config_store_rejected_resources", labels) == 1)
+                #expect(gateway.process.log.contains("_meta.filter"), "\(gateway.process.log)")
+                let entry = (try await gateway.storeStatus()["rejected"] as? [[String: Any]])?.first
+                #expect((entry?["detail"] as? String ?? "").contains("_meta.filter"))
+                // Through the watch: disabling opens route 2; a priority on route 1 stops serving it.
+                try await etcd.put("/apisix/routes/2", route("2", "/enabled/whoami", meta: #"{"disable":true}"#))
+                try await etcd.put("/apisix/routes/1", route("1", "/disabled/whoami", meta: #"{"priority":9000}"#))
+                #expect(try await gateway.waitFor("/enabled/whoami"))
+                #expect(try await gateway.waitFor("/disabled/whoami", status: 404))
+                #expect(
+                    try await gateway.rejected() == [
+                        "/apisix/routes/1": "unsupported_plugin", "/apisix/routes/3": "unsupported_plugin",
+                    ]
+                )
+            }
+        }
+    }
+
+    @Test(
+        "a consumer key APISIX encrypted in etcd: the plain key authenticates, the ciphertext does not; Admin API writes are encrypted"
+    )
+    func encryptedFields() async throws {
+        try await Self.withEtcd("etcd-encrypt") { etcd, upstream, directory in
+            // As APISIX 3 writes it with its default keyring (here its second key, as after a key rotation).
+            let ciphertext = try await FieldCipherTests.openssl("jack-plain-key", key: "edd1c9f0985e76a2")
+            try await etcd.put(
+                "/apisix/consumers/jack",
+                #"{"username":"jack","plugins":{"key-auth":{"key":"\#(ciphertext)"}},"create_time":1700000000,"update_time":1700000000}"#
+            )
+            try await etcd.put(
+                "/apisix/routes/1",
+                apisixRoute(id: "1", uri: "/auth/whoami", upstreamPort: upstream.port, plugins: #"{"key-auth":{}}"#)
+            )
+            let gateway = try await EtcdGateway.start(in: directory, endpoints: [etcd.url], admin: true)
+            try await Self.finishing([gateway]) {
+                #expect(await Self.status(gateway, "/auth/whoami", apikey: "jack-plain-key") == 200)
+                #expect(await Self.status(gateway, "/auth/whoami", apikey: ciphertext) == 401)
+                // Written through this gateway's Admin API: encrypted with the keyring's first key, as APISIX
+                // writes it, and read back in plain text.
+                let created = try await gateway.admin(
+                    "PUT",
+                    "/consumers",
+                    #"{"username":"jill","plugins":{"key-auth":{"key":"jill-plain-key"}}}"#,
+                    in: directory
+                )
+                #expect(created.status == 201, "\(created.bodyString)")
+                let stored = try await etcd.ctl(["get", "/apisix/consumers/jill", "--print-value-only"])
+                let expected = try await FieldCipherTests.openssl("jill-plain-key", key: "qeddd145sfvddff3")
+                #expect(stored.contains(expected) && !stored.contains("jill-plain-key"), "\(stored)")
+                let credential = try await gateway.admin(
+                    "PUT",
+                    "/consumers/jill/credentials/c1",
+                    #"{"plugins":{"key-auth":{"key":"jill-second-key"}}}"#,
+                    in: directory
+                )
+                #expect(credential.status == 201, "\(credential.bodyString)")
+                let storedCredential = try await etcd.ctl([
+                    "get", "/apisix/consumers/jill/credentials/c1", "--print-value-only",
+                ])
+                #expect(!storedCredential.contains("jill-second-key"), "\(storedCredential)")
+                #expect(await Self.status(gateway, "/auth/whoami", apikey: "jill-plain-key") == 200)
+                #expect(await Self.status(gateway, "/auth/whoami", apikey: "jill-second-key") == 200)
+                #expect(await Self.status(gateway, "/auth/whoami", apikey: expected) == 401)
+                let read = try await gateway.admin("GET", "/consumers/jill", in: directory)
+                #expect(read.bodyString.contains("jill-plain-key"), "\(read.bodyString)")
+                // A key written in plain text with etcdctl (it does not decrypt) is used as written, as APISIX does.
+                try await etcd.put(
+                    "/apisix/consumers/joe",
+                    #"{"username":"joe","plugins":{"key-auth":{"key":"joe-plain-key"}}}"#
+                )
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        await Self.status(gateway, "/auth/whoami", apikey: "joe-plain-key") == 200
+                    }
+                )
+                #expect(gateway.process.log.contains("/apisix/consumers/joe plugins.key-auth.key did not decrypt"))
+            }
+        }
+    }
 }
