@@ -8,7 +8,8 @@ package enum HTTPProxyHeads {
     /// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate,
     /// Proxy-Authorization, Expect and any header named in Connection); then X-Forwarded-For (every
     /// existing value, then `clientAddress`), X-Forwarded-Proto (`proto`), X-Forwarded-Host (original
-    /// host), exactly one X-Request-Id (`requestID`), and the framing header for the body kind.
+    /// host), exactly one X-Request-Id (`requestID`; none when a plugin removes it, as `request-id` does
+    /// when it sends the id under another name), and the framing header for the body kind.
     /// Incoming Host, Content-Length and X-Forwarded-* / X-Request-Id headers are never copied: the
     /// proxy writes its own so a client cannot smuggle a second value past it. No Connection header
     /// is sent (HTTP/1.1 keep-alive is the default).
@@ -252,7 +253,7 @@ package enum HTTPProxyHeads {
     ///
     /// Status line (`HTTP/1.1`, or `HTTP/1.0` for 1.0 clients) with the upstream's status code and
     /// reason; end-to-end headers without hop-by-hop ones; `X-Request-Id` added if the upstream did
-    /// not send one; Content-Length passed as sent; `Transfer-Encoding: chunked` kept for 1.1 clients
+    /// not send one and no plugin asked to omit it (``PluginEdits/Operation/omitRequestID``); Content-Length passed as sent; `Transfer-Encoding: chunked` kept for 1.1 clients
     /// and dropped for 1.0 ones (the proxy dechunks and closes). Final responses get
     /// `Connection: close` when `closeAfter` is true or `downstreamMustClose` says so, and
     /// `Connection: keep-alive` for 1.0 clients that keep alive; interim (1xx) responses get neither.
@@ -298,7 +299,8 @@ package enum HTTPProxyHeads {
             i &+= 1
         }
         if changed { edits.writeHeaders(response: true, into: &writer) }
-        if !head.hasRequestID && !(changed && edits.dropsResponseHeader("x-request-id")) {
+        // `request-id` may move the id to another header or keep it out of the response.
+        if !head.hasRequestID && !edits.has(.omitRequestID) && !(changed && edits.dropsResponseHeader("x-request-id")) {
             writer.appendStatic("X-Request-Id: ")
             writer.append(requestID)
             writer.appendStatic("\r\n")

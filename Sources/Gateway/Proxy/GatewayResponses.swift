@@ -152,7 +152,7 @@ package enum GatewayResponses {
         edits: PluginEdits,
         into writer: inout HTTPHeadWriter
     ) {
-        if !edits.dropsResponseHeader("x-request-id") {
+        if !edits.has(.omitRequestID) && !edits.dropsResponseHeader("x-request-id") {
             writer.appendStatic("X-Request-Id: ")
             writer.append(requestID)
             writer.appendStatic("\r\n")

@@ -432,21 +432,27 @@ extension Worker {
         http2Streams[slot].live ? Int(http2Streams[slot].connection) : slot
     }
 
-    /// Keeps a sane client-supplied X-Request-Id (1-64 visible ASCII bytes), otherwise makes one.
+    /// Keeps a sane client-supplied request id (``RequestIDHeaderTable/isSane(_:)``), otherwise makes one.
+    /// The id header is `X-Request-Id`, or the `header_name` of the route's `request-id` plugin.
     @inline(__always)
     func assignRequestID(_ slot: Int, _ head: HTTPRequestHead, _ source: UnsafeRawBufferPointer) {
         let destination = requestIDBytes + slot * 64
-        if let range = head.requestID, range.count > 0, range.count <= 64 {
-            var valid = true
-            for index in range where source[index] <= 0x20 || source[index] >= 0x7F || source[index] == 0x22 {
-                valid = false
-                break
+        var sent = head.requestID
+        // Unretained: the plan keeps the table alive, and the request path takes no reference counts.
+        unowned(unsafe) let table = plan.plugins.requestIDHeaders
+        if table.renamed {
+            // Only plans with a renamed id header pay for matching the route here too.
+            let host = UnsafeRawBufferPointer(rebasing: source[head.host ?? 0..<0])
+            let path = UnsafeRawBufferPointer(rebasing: source[head.pathRange])
+            let name = table.name(route: plan.routeTable.match(method: head.method, host: host, path: path))
+            if name.count > 0 {
+                sent = RequestIDHeaderTable.value(named: name, headers: headers, source: source)
             }
-            if valid {
-                destination.copyMemory(from: source.baseAddress! + range.lowerBound, byteCount: range.count)
-                clients[slot].requestIDLength = UInt8(range.count)
-                return
-            }
+        }
+        if let range = sent, RequestIDHeaderTable.isSane(UnsafeRawBufferPointer(rebasing: source[range])) {
+            destination.copyMemory(from: source.baseAddress! + range.lowerBound, byteCount: range.count)
+            clients[slot].requestIDLength = UInt8(range.count)
+            return
         }
         requestIDs.write(to: destination)
         clients[slot].requestIDLength = 32

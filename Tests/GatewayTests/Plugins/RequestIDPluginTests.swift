@@ -16,23 +16,70 @@ import Testing
     @Test func theDefaultHeaderIsTheGatewaysOwn() throws {
         #expect(try Self.edits("{}").isEmpty)
         #expect(try Self.edits("{header_name: x-request-id, algorithm: uuid}").isEmpty)
-        #expect(try Self.edits("{include_in_response: false}") == ["responseRemove X-Request-Id: "])
+        #expect(try Self.edits("{include_in_response: false}") == ["omitRequestID : "])
     }
 
-    @Test func anotherHeaderCarriesTheClientsSaneValueOrTheGatewaysID() throws {
+    /// The worker takes the id from `header_name` (``RequestIDHeaderTable``); the plugin sends the request's
+    /// id under that name instead of X-Request-Id.
+    @Test func anotherHeaderCarriesTheRequestsIDInsteadOfXRequestID() throws {
         #expect(
             try Self.edits("{header_name: X-Trace}", headers: "X-Trace: trace-42\r\n")
-                == ["requestSet X-Trace: trace-42", "responseSet X-Trace: trace-42"]
-        )
-        let long = String(repeating: "x", count: 65)
-        #expect(
-            try Self.edits("{header_name: X-Trace}", headers: "X-Trace: \(long)\r\n")
-                == ["requestSet X-Trace: \(Self.gatewayID)", "responseSet X-Trace: \(Self.gatewayID)"]
+                == [
+                    "requestRemove X-Request-Id: ", "requestSet X-Trace: \(Self.gatewayID)", "omitRequestID : ",
+                    "responseSet X-Trace: \(Self.gatewayID)",
+                ]
         )
         #expect(
             try Self.edits("{header_name: X-Trace, include_in_response: false}")
-                == ["requestSet X-Trace: \(Self.gatewayID)", "responseRemove X-Trace: "]
+                == ["requestRemove X-Request-Id: ", "requestSet X-Trace: \(Self.gatewayID)", "omitRequestID : "]
         )
+    }
+
+    /// The header the worker reads a request's id from, per route: the route's plugin, else a global rule's.
+    @Test func theHeaderTableFollowsRoutesThenGlobalRules() throws {
+        func names(_ global: String) throws -> (renamed: Bool, a: String, b: String) {
+            let yaml = """
+                upstreams: [{id: u, nodes: {"127.0.0.1:9": 1}}]
+                \(global)
+                routes:
+                  - {id: a, uri: /a, upstream_id: u, plugins: {request-id: {header_name: X-Trace}}}
+                  - {id: b, uri: /b, upstream_id: u}
+                """
+            let config = try ConfigLoader.parse(yaml: yaml, sourceName: "t", environment: [:], resolveHostnames: false)
+            let plan = try ProxyPlan(config: config)
+            let table = plan.plugins.requestIDHeaders
+            func name(_ path: StaticString) -> String {
+                let route = plan.routeTable.match(
+                    method: .get,
+                    host: UnsafeRawBufferPointer("h"),
+                    path: UnsafeRawBufferPointer(path)
+                )
+                return String(decoding: table.name(route: route), as: UTF8.self)
+            }
+            return (table.renamed, name("/a"), name("/b"))
+        }
+        let routeOnly = try names("")
+        #expect(routeOnly.renamed && routeOnly.a == "X-Trace" && routeOnly.b == "")
+        let withGlobal = try names("global_rules: [{id: g, plugins: {request-id: {header_name: X-Global}}}]")
+        #expect(withGlobal.renamed && withGlobal.a == "X-Trace" && withGlobal.b == "X-Global")
+    }
+
+    @Test func aConsumerCannotRenameTheHeader() throws {
+        let harness = PluginHarness()
+        #expect(throws: ConfigError.self) {
+            try harness.compile("request-id", "{header_name: X-Trace}", scope: .consumer("jack"))
+        }
+        _ = try harness.compile("request-id", "{include_in_response: false}", scope: .consumer("jack"))
+    }
+
+    @Test func clientIDsAreKeptOnlyWhenSane() {
+        #expect(RequestIDHeaderTable.isSane(UnsafeRawBufferPointer("trace-42")))
+        #expect(!RequestIDHeaderTable.isSane(UnsafeRawBufferPointer("")))
+        #expect(!RequestIDHeaderTable.isSane(UnsafeRawBufferPointer("a b")))
+        #expect(!RequestIDHeaderTable.isSane(UnsafeRawBufferPointer("a\"b")))
+        #expect(!RequestIDHeaderTable.isSane(UnsafeRawBufferPointer("a\\b")))
+        #expect([UInt8](repeating: 0x78, count: 64).withUnsafeBytes { RequestIDHeaderTable.isSane($0) })
+        #expect(![UInt8](repeating: 0x78, count: 65).withUnsafeBytes { RequestIDHeaderTable.isSane($0) })
     }
 
     @Test func configurationProblemsAreReportedWithKeyPaths() {

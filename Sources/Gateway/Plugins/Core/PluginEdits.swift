@@ -17,6 +17,9 @@ package struct PluginEdits {
         case method
         /// A query argument dropped from the upstream request's target.
         case removeQueryArgument
+        /// The gateway does not add its own `X-Request-Id` to the response (an upstream's still passes):
+        /// `request-id` with another `header_name` or without `include_in_response`. No name or value.
+        case omitRequestID
     }
 
     package static let recordHeader = 6

@@ -10,6 +10,8 @@ package final class PluginPlan: @unchecked Sendable {
     package let routeChains: [PluginChain?]
     /// The consumers.
     package let consumers: ConsumerTable
+    /// Which header carries each route's request id (`request-id`'s `header_name`).
+    package let requestIDHeaders: RequestIDHeaderTable
     private let unmanagedRoutes: UnsafeMutablePointer<Unmanaged<PluginChain>?>
     private let routeCapacity: Int
 
@@ -22,6 +24,7 @@ package final class PluginPlan: @unchecked Sendable {
         self.global = global
         self.routeChains = routeChains
         self.consumers = consumers
+        requestIDHeaders = RequestIDHeaderTable(global: global, routes: routeChains)
         routeCapacity = routeChains.count
         unmanagedRoutes = .allocate(capacity: max(1, routeChains.count))
         for (index, chain) in routeChains.enumerated() {
@@ -137,7 +140,8 @@ package struct PluginCompiler {
         }
     }
 
-    /// Compiles one spec; nil (with issues) when it does not.
+    /// Compiles one spec; nil (with issues) when it does not, and nil without issues when it is disabled
+    /// (`_meta.disable: true`).
     package mutating func compile(
         _ spec: PluginSpec,
         scope: PluginScope,
@@ -156,6 +160,12 @@ package struct PluginCompiler {
         }
         var reader = ConfigReader()
         guard let fields = reader.fields(node, at: spec.path, allowed: descriptor.keys + ["_meta"]) else {
+            issues += reader.issues
+            return nil
+        }
+        // `_meta.disable: true` leaves the plugin out, as APISIX does; other `_meta` fields were refused when
+        // the configuration was read.
+        if reader.pluginMeta(fields) {
             issues += reader.issues
             return nil
         }

@@ -66,14 +66,31 @@ package struct PluginSettings {
     /// Whether problems were reported so far (by this plugin or before it).
     package var issueCount: Int { reader.issues.count }
 
+    /// A string. A number is refused rather than read as its digits (`x_frame_options: 5`), as APISIX's
+    /// schemas refuse it; quoted, it is text.
     package mutating func string(_ key: String) -> String? {
         guard let node = fields[key] else { return nil }
-        return reader.string(node, at: fields.path(key))
+        return text(node, at: fields.path(key))
     }
 
+    /// A string that is not empty.
     package mutating func nonEmptyString(_ key: String) -> String? {
-        guard let node = fields[key] else { return nil }
-        return reader.nonEmptyString(node, at: fields.path(key))
+        guard let node = fields[key], let text = text(node, at: fields.path(key)) else { return nil }
+        guard !text.isEmpty else {
+            reader.report(fields.path(key), node, "must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    /// `node` as a string, refusing numbers (and, in ``ConfigReader/string(_:at:)``, booleans and null).
+    mutating func text(_ node: Node, at path: String) -> String? {
+        if case .scalar = node, node.tagName == .int || node.tagName == .float {
+            let found = ConfigReader.kind(node)
+            reader.report(path, node, "expected a string, found \(found); quote it if you mean the text")
+            return nil
+        }
+        return reader.string(node, at: path)
     }
 
     package mutating func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
@@ -120,7 +137,7 @@ package struct PluginSettings {
         guard let items = reader.list(node, at: fields.path(key), allowSingle: allowSingle) else { return nil }
         var result: [String] = []
         for item in items {
-            guard let text = reader.string(item.node, at: item.path) else { return nil }
+            guard let text = text(item.node, at: item.path) else { return nil }
             result.append(text)
         }
         return result
@@ -138,7 +155,8 @@ package struct PluginSettings {
         return result
     }
 
-    /// A mapping of strings to strings in file order (header names to values, say).
+    /// A mapping of strings to strings in file order (header names to values, say). A value may be a
+    /// number, as APISIX's header values may.
     package mutating func stringPairs(_ key: String) -> [(String, String)]? {
         guard let node = fields[key] else { return nil }
         guard case .mapping(let mapping) = node else {

@@ -3,7 +3,8 @@
 ///
 /// - `allow_origins` (default `"*"`): `*` (any origin, answered `*`), `**` (any origin, echoed even with
 ///   credentials), `null`, or comma-separated `scheme://host[:port]` origins without spaces, one of which
-///   must equal the request's `Origin` (then echoed, with `Vary: Origin`).
+///   must equal the request's `Origin` (then echoed, with `Vary: Origin`). A list of origins
+///   (`[https://a.com, https://b.com]`) is accepted too, as is a list of one `*` or `**`.
 /// - `allow_origins_by_regex`: patterns an origin must match instead (then `allow_origins` is ignored, as
 ///   in APISIX 3.x); the syntax is ``ByteRegex``'s PCRE subset, matched unanchored like `ngx.re.find`.
 /// - `allow_methods` (default `"*"`, `**` lists every method), `allow_headers` (default `"*"`, `**` echoes
@@ -141,9 +142,26 @@ package final class CORSPlugin: GatewayPlugin {
         return request.method == .options ? .respond(status: 200) : .proceed
     }
 
-    /// Reads an origins string (`allow_origins`, `timing_allow_origins`), checked against APISIX's pattern
-    /// `^(\*|\*\*|null|\w+://[^,]+(,\w+://[^,]+)*)$`.
+    /// Reads origins (`allow_origins`, `timing_allow_origins`): APISIX's string, checked against its pattern
+    /// `^(\*|\*\*|null|\w+://[^,]+(,\w+://[^,]+)*)$`, or a list of such values, one origin (or a lone `*`,
+    /// `**`) each, which is read as the same string joined by commas.
     private static func origins(_ settings: inout PluginSettings, _ key: String) -> String? {
+        if case .sequence = settings.yamlNode(key) {
+            guard let items = settings.stringList(key) else { return nil }
+            guard !items.isEmpty else {
+                settings.report(key, "must list at least one origin")
+                return nil
+            }
+            let start = settings.issueCount
+            for (index, item) in items.enumerated()
+            where item.contains(",") || !OriginRule.isValid(item) || (items.count > 1 && item.hasPrefix("*")) {
+                settings.report(
+                    below: "\(key)[\(index)]",
+                    "must be one origin such as \"https://a.com:8443\" (\"*\" or \"**\" only alone), not \"\(item)\""
+                )
+            }
+            return settings.issueCount > start ? nil : items.joined(separator: ",")
+        }
         guard let text = settings.string(key) else { return nil }
         guard OriginRule.isValid(text) else {
             settings.report(

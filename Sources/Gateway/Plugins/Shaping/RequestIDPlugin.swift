@@ -1,19 +1,22 @@
 /// `request-id`: names the request's id header, with APISIX's keys.
 ///
-/// The gateway already gives every request an id (``PluginRequest/requestID``: the client's sane
-/// `X-Request-Id`, or one it generates) and sends it upstream and back as `X-Request-Id`. This plugin:
-/// - `header_name` (default `X-Request-Id`): another header to carry the id in. The client's value of
-///   that header is kept when it is sane (1–64 visible ASCII characters), else the gateway's id is used;
-///   the value is sent upstream under `header_name` and, with `include_in_response`, back to the client.
-/// - `include_in_response` (default true): false keeps the header out of the response (the gateway's
-///   own `X-Request-Id` too when `header_name` is that).
+/// The gateway gives every request an id (``PluginRequest/requestID``): the client's sane value of the id
+/// header (1–64 visible ASCII characters, no `"` or `\`), else one it generates. Without this plugin the
+/// header is `X-Request-Id`, sent upstream and back. This plugin:
+/// - `header_name` (default `X-Request-Id`): the header that carries the id instead. The worker reads the
+///   client's value from it (``RequestIDHeaderTable``), so the id in logs, traces and rejection bodies is
+///   that value; it is sent upstream under `header_name` (and no `X-Request-Id` is), and back with
+///   `include_in_response`.
+/// - `include_in_response` (default true): false keeps the gateway from adding the header to the response
+///   (a header the upstream itself sends still passes).
 /// - `algorithm`: only `uuid` (the default) is accepted; `nanoid` and `range_id` are reported as not
 ///   supported. `range_id` settings (`char_set`, `length`) are accepted and, as in APISIX with another
 ///   algorithm, unused.
 ///
 /// Unlike APISIX, which adds the response header in `header_filter` only when the upstream did not send
-/// one, everything is recorded in `rewrite` (the request's header is only readable there) and the value
-/// replaces an upstream's.
+/// one, a `header_name` other than `X-Request-Id` is recorded in `rewrite` and replaces an upstream's.
+/// The id is taken before authentication, so the plugin is read from the route (or, without one there,
+/// from a global rule); a consumer's `request-id` with another `header_name` is refused.
 package final class RequestIDPlugin: GatewayPlugin {
     package static let descriptor = PluginDescriptor(
         name: "request-id",
@@ -25,9 +28,10 @@ package final class RequestIDPlugin: GatewayPlugin {
 
     package var descriptor: PluginDescriptor { Self.descriptor }
 
-    private let name: PluginText
-    /// Whether `name` is `X-Request-Id`, which the gateway already handles.
-    private let isDefaultName: Bool
+    /// The header carrying the id.
+    package let headerName: PluginText
+    /// Whether ``headerName`` is `X-Request-Id`, which the gateway already handles.
+    package let isDefaultName: Bool
     private let includeInResponse: Bool
 
     init?(_ settings: inout PluginSettings) {
@@ -36,8 +40,16 @@ package final class RequestIDPlugin: GatewayPlugin {
         if !HeaderEditList.isValidName(header) {
             settings.report("header_name", "\"\(header)\" is not a valid header name")
         }
-        name = PluginText(header)
+        headerName = PluginText(header)
         isDefaultName = header.lowercased() == "x-request-id"
+        if case .consumer = settings.scope, !isDefaultName {
+            // The id is taken when the request arrives, before authentication names the consumer.
+            settings.report(
+                "header_name",
+                "cannot be set on a consumer: the request id is taken before authentication; set it on the "
+                    + "route, its service or a global rule"
+            )
+        }
         includeInResponse = settings.bool("include_in_response") ?? true
         if let algorithm = settings.choice("algorithm", in: ["uuid", "nanoid", "range_id"]), algorithm != "uuid" {
             settings.report("algorithm", "\"\(algorithm)\" is not supported; the gateway's ids are used (\"uuid\")")
@@ -53,28 +65,18 @@ package final class RequestIDPlugin: GatewayPlugin {
     }
 
     package func rewrite(_ request: PluginRequest) -> PluginVerdict {
+        let none = UnsafeRawBufferPointer(start: nil, count: 0)
         if isDefaultName {
-            if !includeInResponse {
-                request.record(.responseRemove, name: name.bytes, value: UnsafeRawBufferPointer(""))
-            }
+            if !includeInResponse { request.record(.omitRequestID, name: none, value: none) }
             return .proceed
         }
-        var value = request.requestID
-        if let sent = request.header(named: name.bytes), Self.isSane(sent) { value = sent }
-        request.record(.requestSet, name: name.bytes, value: value)
+        // The worker already took the id from this header (or made one): send it under this name only.
+        request.record(.requestRemove, name: UnsafeRawBufferPointer("X-Request-Id"), value: none)
+        request.record(.requestSet, name: headerName.bytes, value: request.requestID)
+        request.record(.omitRequestID, name: none, value: none)
         if includeInResponse {
-            request.record(.responseSet, name: name.bytes, value: value)
-        } else {
-            request.record(.responseRemove, name: name.bytes, value: UnsafeRawBufferPointer(""))
+            request.record(.responseSet, name: headerName.bytes, value: request.requestID)
         }
         return .proceed
-    }
-
-    /// 1–64 visible ASCII characters: the same rule as the gateway's own `X-Request-Id`.
-    @inline(__always)
-    static func isSane(_ value: UnsafeRawBufferPointer) -> Bool {
-        guard value.count >= 1, value.count <= 64 else { return false }
-        for byte in value where byte < 0x21 || byte > 0x7E { return false }
-        return true
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `security-headers` (the gateway's own plugin, not APISIX's): adds the usual browser-hardening headers
 /// to every response, in `header_filter`.
 ///
@@ -60,6 +62,8 @@ package final class SecurityHeadersPlugin: GatewayPlugin {
             } else if let text = settings.string(key) {
                 if text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
                     settings.report(key, "must not contain control characters")
+                } else if !text.isEmpty, let problem = Self.problem(key, text) {
+                    settings.report(key, problem)
                 }
                 value = text.isEmpty ? nil : text
                 configured = true
@@ -79,6 +83,51 @@ package final class SecurityHeadersPlugin: GatewayPlugin {
         self.transportSecurity = transportSecurity
         transportSecurityRemoved = removed
         if settings.issueCount > start { return nil }
+    }
+
+    /// Referrer-Policy's tokens (W3C Referrer Policy).
+    static let referrerPolicies: Set<String> = [
+        "no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin",
+        "strict-origin", "strict-origin-when-cross-origin", "unsafe-url",
+    ]
+
+    /// What is wrong with `value` for the header of `key`, or nil: the values browsers act on, so a typo
+    /// is refused instead of silently sending a header every browser ignores.
+    static func problem(_ key: String, _ value: String) -> String? {
+        switch key {
+        case "x_content_type_options":
+            return value.lowercased() == "nosniff" ? nil : "must be \"nosniff\" (or false), not \"\(value)\""
+        case "x_frame_options":
+            return ["deny", "sameorigin"].contains(value.lowercased())
+                ? nil : "must be \"DENY\" or \"SAMEORIGIN\" (or false), not \"\(value)\""
+        case "referrer_policy":
+            // A comma-separated list is allowed: browsers use the last token they know.
+            let tokens = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            return tokens.allSatisfy(referrerPolicies.contains)
+                ? nil
+                : "must be one or more of \(referrerPolicies.sorted().joined(separator: ", ")) (or false), "
+                    + "not \"\(value)\""
+        case "strict_transport_security":
+            var maxAge = false
+            for directive in value.split(separator: ";") {
+                let text = directive.trimmingCharacters(in: .whitespaces).lowercased()
+                if text.hasPrefix("max-age=") {
+                    let seconds = text.dropFirst("max-age=".count)
+                    maxAge = !seconds.isEmpty && seconds.allSatisfy(\.isASCII) && seconds.allSatisfy(\.isNumber)
+                    if !maxAge { break }
+                } else if text != "includesubdomains" && text != "preload" {
+                    maxAge = false
+                    break
+                }
+            }
+            return maxAge
+                ? nil
+                : "must be \"max-age=<seconds>\" with optional \"; includeSubDomains\" and \"; preload\" (or false), "
+                    + "not \"\(value)\""
+        default:
+            // Content-Security-Policy and Permissions-Policy: free-form policies, only kept to one line.
+            return nil
+        }
     }
 
     package func headerFilter(_ request: PluginRequest) {
