@@ -5,7 +5,7 @@ import Gateway
 struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "A Prometheus-first HTTP/1.1 API gateway on io_uring.",
+        abstract: "A Prometheus-first HTTP/1.1 and HTTP/2 API gateway on io_uring.",
         version: GatewayVersion.string,
         subcommands: [RunCommand.self, CheckCommand.self, LogsCommand.self, TopCommand.self, RulesCommand.self]
     )

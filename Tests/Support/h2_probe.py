@@ -22,6 +22,16 @@ Two modes are not attacks but plain clients for the integration tests:
             reports "blocks" like trailers, "interim_first" (the 1xx came before
             the body was sent) and the echoed body as "body".
 
+  request-trailers  POST of --path: body "hello trailers", then trailing HEADERS
+            (x-trailer-one: 1, x-checksum: sha256 of the body, and with
+            --trailer-bytes N an x-big-trailer of N bytes); --with-length adds
+            content-length, --trailer-delay S waits S seconds before the trailers. Reports "status", "body" (the response, text),
+            "stream_reset" (the RST_STREAM error name, or null).
+  upload    POST of --path with --size bytes in DATA frames as the gateway's
+            windows allow, writing the bytes sent so far to --progress; reports
+            "sent", "status" and "body".
+These two use h2.connection.H2Connection (h2c only).
+
 Frames are written raw (struct, 9-byte frame header) because the attacks are
 exactly what h2.connection.H2Connection refuses to send, and its state machine
 would also reject the server's frames on streams it thinks are closed. Names of
@@ -36,6 +46,7 @@ on an internal failure before any I/O. The JSON line is printed in all cases.
 import argparse
 import hashlib
 import json
+import os
 import signal
 import socket
 import ssl
@@ -65,11 +76,14 @@ MAX_WINDOW = 2 ** 31 - 1
 
 ATTACKS = ["get", "max-streams", "rapid-reset", "continuation-flood",
            "settings-flood", "ping-flood", "empty-frames", "hpack-bomb",
-           "big-headers", "trailers", "idle", "expect"]
+           "big-headers", "trailers", "idle", "expect", "request-trailers", "upload"]
+# Modes driven by h2's own client state machine (flow control and trailers done right).
+CLIENT_MODES = ["request-trailers", "upload"]
 DEFAULT_COUNT = {"get": 1, "max-streams": 300, "rapid-reset": 2000,
                  "continuation-flood": 10000, "settings-flood": 10000,
                  "ping-flood": 10000, "empty-frames": 10000,
-                 "hpack-bomb": 4000, "big-headers": 64, "trailers": 1, "idle": 1, "expect": 1}
+                 "hpack-bomb": 4000, "big-headers": 64, "trailers": 1, "idle": 1, "expect": 1,
+                 "request-trailers": 1, "upload": 1}
 
 
 def error_name(code):
@@ -682,6 +696,132 @@ class Probe:
         return 0 if connected else 1
 
 
+# ---------------------------------------------------------------- h2 client modes
+
+class Client:
+    """One h2c connection run by h2's client state machine, for requests with bodies and trailers."""
+
+    def __init__(self, args):
+        import h2.config
+        import h2.connection
+        self.args = args
+        self.deadline = time.monotonic() + args.timeout
+        self.r = {"attack": args.attack, "status": None, "body": "", "stream_reset": None, "error": None,
+                  "sent": 0}
+        self.sock = socket.create_connection((args.host, args.port), timeout=5)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.body = bytearray()
+        self.ended = False
+        self.flush()
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.settimeout(max(0.1, self.deadline - time.monotonic()))
+            self.sock.sendall(data)
+
+    def pump(self, wait):
+        """Reads once (up to `wait` seconds) and handles the events; False once the connection closed."""
+        import h2.events
+        import select
+        if wait <= 0 and not select.select([self.sock], [], [], 0)[0]:
+            return True
+        self.sock.settimeout(max(0.01, wait))
+        try:
+            data = self.sock.recv(1 << 20)
+        except socket.timeout:
+            return True
+        except (ConnectionResetError, BrokenPipeError):
+            data = b""
+        if not data:
+            self.ended = True
+            return False
+        for event in self.conn.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived):
+                self.r["status"] = dict(event.headers).get(":status")
+            elif isinstance(event, h2.events.DataReceived):
+                self.body += event.data
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                self.ended = True
+            elif isinstance(event, h2.events.StreamReset):
+                self.r["stream_reset"] = error_name(event.error_code)
+                self.ended = True
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                self.r["goaway_error"] = error_name(event.error_code)
+                self.ended = True
+        self.flush()
+        return True
+
+    def headers(self, extra=()):
+        return [(":method", "POST"), (":scheme", "http"), (":authority", "%s:%d" % (self.args.host, self.args.port)),
+                (":path", self.args.path)] + list(extra)
+
+    def finish(self):
+        while not self.ended and time.monotonic() < self.deadline:
+            if not self.pump(min(0.5, self.deadline - time.monotonic())):
+                break
+        self.r["body"] = self.body.decode("utf-8", "replace")
+        try:
+            self.conn.close_connection()
+            self.flush()
+        except Exception:
+            pass
+
+    def request_trailers(self):
+        body = b"hello trailers"
+        extra = [("content-length", str(len(body)))] if self.args.with_length else []
+        self.conn.send_headers(1, self.headers(extra))
+        self.conn.send_data(1, body)
+        if self.args.trailer_delay:
+            # Let the head reach the upstream before the trailers come.
+            self.flush()
+            until = time.monotonic() + self.args.trailer_delay
+            while time.monotonic() < until and not self.ended:
+                self.pump(until - time.monotonic())
+        trailers = [("x-trailer-one", "1"), ("x-checksum", hashlib.sha256(body).hexdigest())]
+        if self.args.trailer_bytes:
+            trailers.append(("x-big-trailer", "t" * self.args.trailer_bytes))
+        self.conn.send_headers(1, trailers, end_stream=True)
+        self.flush()
+        self.finish()
+
+    def upload(self):
+        total = self.args.size
+        self.conn.send_headers(1, self.headers([("content-length", str(total))]))
+        self.flush()
+        piece = bytes(range(256)) * 64
+        sent = 0
+        while sent < total and not self.ended and time.monotonic() < self.deadline:
+            window = min(self.conn.local_flow_control_window(1), self.conn.max_outbound_frame_size)
+            if window <= 0:
+                self.pump(0.2)
+                continue
+            size = min(window, total - sent, len(piece))
+            self.conn.send_data(1, piece[:size], end_stream=sent + size == total)
+            self.flush()
+            sent += size
+            self.r["sent"] = sent
+            if self.args.progress:
+                with open(self.args.progress + ".tmp", "w") as f:
+                    f.write(str(sent))
+                os.replace(self.args.progress + ".tmp", self.args.progress)
+            # Take window updates as they come, without waiting.
+            self.pump(0.0)
+        self.finish()
+
+    def run(self):
+        try:
+            getattr(self, self.args.attack.replace("-", "_"))()
+        except Exception as e:
+            self.r["error"] = "%s: %s" % (type(e).__name__, e)
+        finally:
+            self.sock.close()
+        return self.r
+
+
 def main():
     ap = argparse.ArgumentParser(description="HTTP/2 attack probe (one JSON line on stdout)")
     ap.add_argument("--host", default="127.0.0.1")
@@ -698,7 +838,16 @@ def main():
     ap.add_argument("--single", action="store_true", help="big-headers: one huge value instead of 1 KiB headers")
     ap.add_argument("attack", choices=ATTACKS)
     ap.add_argument("--count", type=int, default=None)
+    ap.add_argument("--with-length", action="store_true", help="request-trailers: send content-length")
+    ap.add_argument("--trailer-bytes", type=int, default=0, help="request-trailers: a trailer of this many bytes")
+    ap.add_argument("--trailer-delay", type=float, default=0, help="request-trailers: seconds before the trailers")
+    ap.add_argument("--size", type=int, default=0, help="upload: body bytes")
+    ap.add_argument("--progress", default="", help="upload: file with the bytes sent so far")
     args = ap.parse_args()
+    if args.attack in CLIENT_MODES:
+        sys.stdout.write(json.dumps(Client(args).run()) + "\n")
+        sys.stdout.flush()
+        return 0
     if args.count is None:
         args.count = DEFAULT_COUNT[args.attack]
 

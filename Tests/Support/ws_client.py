@@ -9,6 +9,9 @@ Modes (BASE is ws://127.0.0.1:PORT/prefix):
   slowwrite BASE BYTES PROGRESS   sends BYTES to /sink in 1 MiB messages (PROGRESS: bytes sent so far)
   handshake URL                   one handshake; prints the status (101, or the HTTP error's)
   wait URL READY                  opens a tunnel, writes READY, waits for its close; prints code and seconds
+  raw HOST PORT PATH PROTOCOL     a plain Upgrade to PROTOCOL (ws_upgrade_server.py): 1 MiB echoed both ways,
+                                  then the server closes; a second tunnel that the client closes
+  rawidle HOST PORT PATH PROTOCOL opens a plain Upgrade tunnel, sends nothing, waits for its close; seconds
 Before the mode, `--ca FILE --sni NAME` makes wss:// URLs trust FILE and send NAME as the server name.
 """
 
@@ -183,6 +186,77 @@ async def handshake(url):
         return {"status": error.status_code}
 
 
+def raw_open(host, port, path, protocol):
+    """A raw socket after its 101 to `Upgrade: protocol`; returns (socket, status, bytes after the head)."""
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: {protocol}\r\nConnection: Upgrade\r\n\r\n".encode()
+    )
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1]) if head else 0
+    return sock, status, rest
+
+
+def read_until_closed(sock, data=b""):
+    """Reads until the peer closes; returns what came."""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def raw(host, port, path, protocol):
+    import threading
+
+    result = {}
+    sock, result["status"], rest = raw_open(host, port, path, protocol)
+    payload = os.urandom(1 << 20)
+    sender = threading.Thread(target=sock.sendall, args=(payload,))
+    sender.start()
+    echoed = rest
+    while len(echoed) < len(payload):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        echoed += chunk
+    sender.join()
+    result["echoed"] = echoed == payload
+    # The server closes: the client sees the close after the server's last bytes.
+    sock.sendall(b"close-please")
+    result["server_close"] = read_until_closed(sock).decode(errors="replace")
+    sock.close()
+    # The client closes: the server sees it (its log says so).
+    sock, status, rest = raw_open(host, port, path, protocol)
+    sock.sendall(b"ping")
+    back = rest
+    while len(back) < 4:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        back += chunk
+    result["second_status"] = status
+    result["ping"] = back.decode(errors="replace")
+    sock.close()
+    return result
+
+
+def rawidle(host, port, path, protocol):
+    import time
+
+    sock, status, _ = raw_open(host, port, path, protocol)
+    started = time.monotonic()
+    sock.settimeout(120)
+    read_until_closed(sock)
+    return {"status": status, "seconds": time.monotonic() - started}
+
+
 def main():
     argv = sys.argv[1:]
     if argv[0] == "--ca":
@@ -200,6 +274,10 @@ def main():
         result = asyncio.run(slowwrite(args[0], int(args[1]), args[2]))
     elif mode == "wait":
         result = asyncio.run(wait(args[0], args[1]))
+    elif mode == "raw":
+        result = raw(*args[:4])
+    elif mode == "rawidle":
+        result = rawidle(*args[:4])
     elif mode == "handshake":
         result = asyncio.run(handshake(args[0]))
     else:

@@ -13,6 +13,7 @@ package final class WorkerControl: Sendable {
     private final class Cell: Sendable {
         let running = Atomic<Bool>(false)
         let openConnections = Atomic<Int>(0)
+        let tunnelsClosedByDrain = Atomic<Int>(0)
         init() {}
     }
 
@@ -54,4 +55,15 @@ package final class WorkerControl: Sendable {
     }
 
     package func connections(worker: Int) -> Int { cells[worker].openConnections.load(ordering: .relaxed) }
+
+    /// Single-writer count of the tunnels a worker's drain closed when `shutdown.drain_timeout` ended.
+    package func tunnelClosedByDrain(worker: Int) {
+        let cell = cells[worker]
+        cell.tunnelsClosedByDrain.store(cell.tunnelsClosedByDrain.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    /// Tunnels the drain closed, over all workers (read once they have stopped, for the shutdown log).
+    package var tunnelsClosedByDrain: Int {
+        cells.reduce(0) { $0 + $1.tunnelsClosedByDrain.load(ordering: .acquiring) }
+    }
 }

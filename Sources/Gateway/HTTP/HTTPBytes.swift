@@ -73,6 +73,18 @@ enum HTTPBytes {
         return true
     }
 
+    /// ASCII case-insensitive comparison of a whole byte run (a header name) with a lowercase literal.
+    @inline(__always)
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercaseLiteral: StaticString) -> Bool {
+        equalsIgnoringCase(bytes, 0..<bytes.count, lowercaseLiteral)
+    }
+
+    /// The byte length of a literal, for sizing what it will be copied into.
+    @inline(__always)
+    static func length(_ literal: StaticString) -> Int {
+        literal.utf8CodeUnitCount
+    }
+
     /// ASCII case-insensitive comparison of two byte runs.
     @inline(__always)
     static func equalsIgnoringCase(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {

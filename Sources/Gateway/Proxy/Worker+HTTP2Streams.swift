@@ -76,21 +76,33 @@ extension Worker: HTTP2SessionHandler {
         guard let slot = http2StreamSlot(connection, stream) else { return 0 }
         let state = http2Streams + slot
         if state.pointee.inTrailers {
-            // Trailers of a chunked body become the final chunk's trailer section; others are dropped.
+            // Trailers of a chunked body become the final chunk's trailer section. A field that cannot go
+            // (the body has a content-length, or the section outgrows a block) is marked, and the stream is
+            // reset when its HEADERS ends: never dropped silently.
             let block = state.pointee.trailerBlock
-            guard block >= 0 else { return 0 }
+            guard block >= 0 else {
+                state.pointee.trailerLength = Self.http2TrailersUnforwardable
+                return 0
+            }
             let length = Int(state.pointee.trailerLength)
-            guard length + name.count + value.count + 8 <= blocks.blockSize else { return 0 }
+            // The line, and the CRLF that ends the section.
+            guard length + http2FieldLineLength(name, value) + HTTPBytes.length(Self.http2CRLF) <= blocks.blockSize
+            else {
+                blocks.release(block)
+                state.pointee.trailerBlock = -1
+                state.pointee.trailerLength = Self.http2TrailersUnforwardable
+                return 0
+            }
             var at = Int32(length)
             at = http2Append(block, at: at, name)
             at = http2Append(block, at: at, ": ")
             at = http2Append(block, at: at, value)
-            state.pointee.trailerLength = http2Append(block, at: at, "\r\n")
+            state.pointee.trailerLength = http2Append(block, at: at, Self.http2CRLF)
             return 0
         }
         guard !state.pointee.headTooLarge, state.pointee.headBlock >= 0 else { return 0 }
         let limit = plan.config.http2.maxHeaderListSize ?? plan.httpLimits.maxHeaderBytes
-        state.pointee.headerListSize &+= Int32(name.count + value.count + 32)
+        state.pointee.headerListSize &+= Int32(name.count + value.count) &+ Self.http2FieldOverhead
         guard Int(state.pointee.headerListSize) <= limit else {
             state.pointee.headTooLarge = true
             return 0
@@ -109,25 +121,24 @@ extension Worker: HTTP2SessionHandler {
             if count > 0 {
                 (blocks.pointer(block) + Int(offset)).copyMemory(from: value.baseAddress!, byteCount: value.count)
             }
-            switch name.count {
-            case 7 where http2Equal(name, ":method"):
+            // Pseudo-header names and methods are case-sensitive (RFC 9113 §8.3, RFC 9110 §9.1).
+            if HTTPBytes.equals(name, ":method") {
                 state.pointee.methodOffset = offset
                 state.pointee.methodLength = count
-                state.pointee.isHead = http2Equal(value, "HEAD")
-            case 5 where http2Equal(name, ":path"):
+                state.pointee.isHead = HTTPBytes.equals(value, "HEAD")
+            } else if HTTPBytes.equals(name, ":path") {
                 state.pointee.pathOffset = offset
                 state.pointee.pathLength = count
-            case 10 where http2Equal(name, ":authority"):
+            } else if HTTPBytes.equals(name, ":authority") {
                 state.pointee.authorityOffset = offset
                 state.pointee.authorityLength = count
-            default: break
             }
             return 0
         }
-        if name.count == 4 && http2Equal(name, "host") && state.pointee.authorityLength > 0 { return 0 }
-        if name.count == 6 && http2Equal(name, "cookie") { return http2AddCookie(state, value) }
-        if name.count == 14 && http2Equal(name, "content-length") { state.pointee.hasContentLength = true }
-        let line = Int32(name.count + value.count + 4)
+        if HTTPBytes.equalsIgnoringCase(name, "host") && state.pointee.authorityLength > 0 { return 0 }
+        if HTTPBytes.equalsIgnoringCase(name, "cookie") { return http2AddCookie(state, value) }
+        if HTTPBytes.equalsIgnoringCase(name, "content-length") { state.pointee.hasContentLength = true }
+        let line = Int32(http2FieldLineLength(name, value))
         guard state.pointee.headLength + line + state.pointee.tailLength <= capacity else {
             state.pointee.headTooLarge = true
             return 0
@@ -180,11 +191,16 @@ extension Worker: HTTP2SessionHandler {
             let method = Int(state.pointee.methodLength)
             let path = Int(state.pointee.pathLength)
             let authority = Int(state.pointee.authorityLength)
-            let requestLine = method + 1 + path + 11 + (authority > 0 ? authority + 8 : 0)
-            let cookie = state.pointee.cookieBlock >= 0 ? Int(state.pointee.cookieLength) + 10 : 0
-            let framing = state.pointee.chunked ? 28 : 0
+            let crlf = HTTPBytes.length(Self.http2CRLF)
+            let requestLine =
+                method + HTTPBytes.length(" ") + path + HTTPBytes.length(Self.http2RequestVersion)
+                + (authority > 0 ? HTTPBytes.length(Self.http2HostPrefix) + authority + crlf : 0)
+            let cookie =
+                state.pointee.cookieBlock >= 0
+                ? HTTPBytes.length(Self.http2CookiePrefix) + Int(state.pointee.cookieLength) + crlf : 0
+            let framing = state.pointee.chunked ? HTTPBytes.length(Self.http2ChunkedRequestFraming) : 0
             let headLength = Int(state.pointee.headLength)
-            let total = requestLine + headLength + cookie + framing + 2
+            let total = requestLine + headLength + cookie + framing + crlf
             if total > capacity - Int(state.pointee.tailLength) {
                 state.pointee.pendingError = 431
             } else {
@@ -206,19 +222,19 @@ extension Worker: HTTP2SessionHandler {
                     at: at,
                     UnsafeRawBufferPointer(start: tail + Int(state.pointee.pathOffset), count: path)
                 )
-                at = http2Append(block, at: at, " HTTP/1.1\r\n")
+                at = http2Append(block, at: at, Self.http2RequestVersion)
                 if authority > 0 {
-                    at = http2Append(block, at: at, "Host: ")
+                    at = http2Append(block, at: at, Self.http2HostPrefix)
                     at = http2Append(
                         block,
                         at: at,
                         UnsafeRawBufferPointer(start: tail + Int(state.pointee.authorityOffset), count: authority)
                     )
-                    at = http2Append(block, at: at, "\r\n")
+                    at = http2Append(block, at: at, Self.http2CRLF)
                 }
                 at += Int32(headLength)
                 if state.pointee.cookieBlock >= 0 {
-                    at = http2Append(block, at: at, "Cookie: ")
+                    at = http2Append(block, at: at, Self.http2CookiePrefix)
                     at = http2Append(
                         block,
                         at: at,
@@ -227,10 +243,10 @@ extension Worker: HTTP2SessionHandler {
                             count: Int(state.pointee.cookieLength)
                         )
                     )
-                    at = http2Append(block, at: at, "\r\n")
+                    at = http2Append(block, at: at, Self.http2CRLF)
                 }
-                if state.pointee.chunked { at = http2Append(block, at: at, "Transfer-Encoding: chunked\r\n") }
-                at = http2Append(block, at: at, "\r\n")
+                if state.pointee.chunked { at = http2Append(block, at: at, Self.http2ChunkedRequestFraming) }
+                at = http2Append(block, at: at, Self.http2CRLF)
                 state.pointee.readyBlock = block
                 state.pointee.readyLength = at
                 state.pointee.headBlock = -1
@@ -269,6 +285,10 @@ extension Worker: HTTP2SessionHandler {
         case NGHTTP2_HEADERS.rawValue:
             guard let slot = http2StreamSlot(connection, stream) else { return 0 }
             if http2Streams[slot].inTrailers {
+                if http2Streams[slot].trailerLength == Self.http2TrailersUnforwardable {
+                    http2RefuseTrailers(slot)
+                    return 0
+                }
                 if let block = Optional(http2Streams[slot].trailerBlock), block >= 0 {
                     http2Streams[slot].trailerLength = http2Append(block, at: http2Streams[slot].trailerLength, "\r\n")
                 }
@@ -289,6 +309,26 @@ extension Worker: HTTP2SessionHandler {
             break
         }
         return 0
+    }
+
+    /// Trailers the HTTP/1.1 request upstream cannot carry: a body framed by content-length has no trailer
+    /// section, and one over a block is not kept. Before the head reached the slot the gateway answers 400
+    /// (nothing went upstream); while the request is on its way the stream is reset (RST_STREAM
+    /// INTERNAL_ERROR). Both are logged with why. Once the body is no longer read, they go with it.
+    private func http2RefuseTrailers(_ slot: Int) {
+        guard http2Accepting(slot), clients[slot].state != .closed else {
+            http2RequestEnded(slot)
+            return
+        }
+        http2Streams[slot].inTrailers = false
+        http2Streams[slot].requestEnded = true
+        if http2Streams[slot].readyBlock >= 0 {
+            http2Streams[slot].pendingError = 400
+            http2QueueDelivery(slot)
+            return
+        }
+        clients[slot].errorMessage = "request trailers cannot be forwarded"
+        closeClient(slot)
     }
 
     /// The rapid-reset bucket: `max_resets_per_second`, with ten seconds' worth as the burst.
@@ -427,6 +467,8 @@ extension Worker: HTTP2SessionHandler {
             if status == 431 {
                 telemetry.recordRejected(.headerTooLarge)
                 respondWithError(slot, status: 431, message: "request header fields too large")
+            } else if state.pointee.trailerLength == Self.http2TrailersUnforwardable {
+                respondWithError(slot, status: 400, message: "request trailers cannot be forwarded")
             } else {
                 telemetry.recordRejected(.badRequestLine)
                 respondWithError(slot, status: 400, message: "malformed HTTP/2 request")
@@ -527,8 +569,27 @@ extension Worker: HTTP2SessionHandler {
         http2Append(block, at: at, UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Bytes of `name: value\r\n`, the HTTP/1.1 line a field becomes.
     @inline(__always)
-    func http2Equal(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
-        bytes.count == text.utf8CodeUnitCount && memcmp(bytes.baseAddress!, text.utf8Start, bytes.count) == 0
+    func http2FieldLineLength(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Int {
+        name.count + HTTPBytes.length(": ") + value.count + HTTPBytes.length(Self.http2CRLF)
     }
+
+    // MARK: - HTTP/1.1 text written for streams (named, so lengths are never spelled out)
+
+    static var http2CRLF: StaticString { "\r\n" }
+    /// What RFC 9113 §6.5.2 adds per field to a header list's size.
+    static var http2FieldOverhead: Int32 { 32 }
+    /// `trailerLength` of a stream whose trailers cannot be forwarded.
+    static var http2TrailersUnforwardable: Int32 { -1 }
+    /// Ends the request line: ` HTTP/1.1` and its CRLF.
+    static var http2RequestVersion: StaticString { " HTTP/1.1\r\n" }
+    static var http2HostPrefix: StaticString { "Host: " }
+    static var http2CookiePrefix: StaticString { "Cookie: " }
+    /// The framing line of a request body without `content-length`.
+    static var http2ChunkedRequestFraming: StaticString { "Transfer-Encoding: chunked\r\n" }
+    /// The framing and blank line ending a chunked response head (the longer of the two endings).
+    static var http2ChunkedFraming: StaticString { "Transfer-Encoding: chunked\r\n\r\n" }
+    /// The framing and blank line ending a bodiless response head.
+    static var http2EmptyFraming: StaticString { "Content-Length: 0\r\n\r\n" }
 }

@@ -180,13 +180,17 @@ extension Worker {
     }
 
     /// Counts a tunnel's end; runs as its client connection closes, before the access line is written.
-    /// A tunnel still open when the drain's time is up counts as closed by the drain.
+    /// A tunnel still open when the drain's time is up counts as closed by the drain: in the metric, and
+    /// for the shutdown log line (the control plane stops with the workers, so that count is never
+    /// scraped: the log line is where it shows).
     func tunnelClosed(_ slot: Int) {
+        let drained = draining && now >= drainDeadline
         telemetry.recordTunnelClosed(
             route: Int(clients[slot].route),
             nanoseconds: now &- clients[slot].tunnelStart,
-            drained: draining && now >= drainDeadline
+            drained: drained
         )
+        if drained { control.tunnelClosedByDrain(worker: index) }
     }
 
     /// The drain ended: close the tunnels still open (counted, and logged with why).

@@ -217,7 +217,7 @@ extension Worker: HTTP2UpstreamHandler {
         guard let slot = http2UpstreamStreamSlot(session, stream) else { return 0 }
         let state = upstreamH2 + slot
         guard stream == state.pointee.streamID else { return 0 }
-        if name.count == 11 && http2Equal(name, "grpc-status") {
+        if HTTPBytes.equalsIgnoringCase(name, "grpc-status") {
             var code: Int16 = 0
             for byte in value where byte >= 0x30 && byte <= 0x39 { code = code &* 10 &+ Int16(byte - 0x30) }
             state.pointee.grpcStatus = code
@@ -232,7 +232,11 @@ extension Worker: HTTP2UpstreamHandler {
                 }
                 state.pointee.trailerLength = http2Append(state.pointee.trailerBlock, at: 0, "0\r\n")
             }
-            guard Int(state.pointee.trailerLength) + name.count + value.count + 8 <= blocks.blockSize else { return 0 }
+            // The field's line, and the CRLF that ends the section once the stream ends.
+            guard
+                Int(state.pointee.trailerLength) + http2FieldLineLength(name, value) + HTTPBytes.length("\r\n")
+                    <= blocks.blockSize
+            else { return 0 }
             var at = http2Append(state.pointee.trailerBlock, at: state.pointee.trailerLength, name)
             at = http2Append(state.pointee.trailerBlock, at: at, ": ")
             at = http2Append(state.pointee.trailerBlock, at: at, value)
@@ -245,7 +249,7 @@ extension Worker: HTTP2UpstreamHandler {
             state.pointee.headLength = 0
         }
         let block = state.pointee.headBlock
-        if name.count == 7 && http2Equal(name, ":status") {
+        if HTTPBytes.equals(name, ":status") {
             var status: Int16 = 0
             for byte in value where byte >= 0x30 && byte <= 0x39 { status = status &* 10 &+ Int16(byte - 0x30) }
             state.pointee.status = status
@@ -255,8 +259,10 @@ extension Worker: HTTP2UpstreamHandler {
             return 0
         }
         // The body is re-framed as chunks; a length the upstream gave no longer applies.
-        if name.first == 0x3A || (name.count == 14 && http2Equal(name, "content-length")) { return 0 }
-        guard Int(state.pointee.headLength) + name.count + value.count + 64 <= blocks.blockSize else {
+        if name.first == HTTPBytes.colon || HTTPBytes.equalsIgnoringCase(name, "content-length") { return 0 }
+        // Room for the line and for the framing header and blank line written when the head ends.
+        let framing = HTTPBytes.length(Self.http2ChunkedFraming)
+        guard Int(state.pointee.headLength) + http2FieldLineLength(name, value) + framing <= blocks.blockSize else {
             return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
         var at = http2Append(block, at: state.pointee.headLength, name)
@@ -289,8 +295,7 @@ extension Worker: HTTP2UpstreamHandler {
             } else if state.pointee.headBlock >= 0 {
                 let bodiless = endStream || state.pointee.status == 204 || state.pointee.status == 304
                 state.pointee.chunked = !bodiless
-                let framing: StaticString =
-                    bodiless ? "Content-Length: 0\r\n\r\n" : "Transfer-Encoding: chunked\r\n\r\n"
+                let framing = bodiless ? Self.http2EmptyFraming : Self.http2ChunkedFraming
                 state.pointee.headLength = http2Append(state.pointee.headBlock, at: state.pointee.headLength, framing)
                 state.pointee.headDone = true
                 if endStream { upstreamH2ResponseEnded(slot) }

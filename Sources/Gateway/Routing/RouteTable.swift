@@ -110,7 +110,7 @@ public final class RouteTable: @unchecked Sendable {
                     // Hashed as it is lower-cased, byte by byte, so the Host value is never copied.
                     var hash = FNV1a.offsetBasis
                     for index in 0..<hostCount {
-                        hash = FNV1a.mix(hash, Self.lower(hostBytes[index]))
+                        hash = FNV1a.mix(hash, HTTPBytes.lowercased(hostBytes[index]))
                     }
                     let mask = slots.count - 1
                     var slot = Int(truncatingIfNeeded: hash) & mask
@@ -212,7 +212,7 @@ public final class RouteTable: @unchecked Sendable {
 
     /// Compares host bytes, lower-cased, with stored lower-case bytes.
     private func equalsLowercased(_ host: UnsafePointer<UInt8>, _ byteStart: Int, _ count: Int) -> Bool {
-        for index in 0..<count where Self.lower(host[index]) != bytes[byteStart + index] {
+        for index in 0..<count where HTTPBytes.lowercased(host[index]) != bytes[byteStart + index] {
             return false
         }
         return true
@@ -235,11 +235,6 @@ public final class RouteTable: @unchecked Sendable {
             length -= 1
         }
         return length
-    }
-
-    @inline(__always)
-    static func lower(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     private static func freeze<Element>(_ array: [Element]) -> UnsafeMutableBufferPointer<Element> {

@@ -173,6 +173,10 @@ public final class GatewayServer: @unchecked Sendable {
         control.beginDrain()
         joinAll()
         healthController.stop()
+        // Counted as the workers finished, after the last scrape could see it: the log keeps it.
+        let tunnels = control.tunnelsClosedByDrain
+        let noun = tunnels == 1 ? "tunnel" : "tunnels"
+        logger.info("drain: closed \(tunnels) open \(noun) at the end of shutdown.drain_timeout")
     }
 
     private func joinAll() {

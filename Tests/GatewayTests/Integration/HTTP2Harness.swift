@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A gateway with three listeners in front of `upstream.py` — plain HTTP/1.1 only, h2c (`http2: true`) and
+/// A gateway with three listeners in front of `upstream.py` (and of `h2_upstream.py` under `/rec/*`) — plain HTTP/1.1 only, h2c (`http2: true`) and
 /// TLS with ALPN `h2,http/1.1` (certificate for `localhost` from a test CA, also the default without SNI) —
 /// a control plane with metrics, a JSON access log, and the HTTP/2 clients the tests drive: curl, h2load and
 /// `Tests/Support/h2_probe.py` (Debian's `/usr/bin/python3`, which has python3-h2).
@@ -10,6 +10,8 @@ final class HTTP2Harness: Sendable {
     static let python = "/usr/bin/python3"
     static let probeScript = IntegrationEnvironment.upstreamScript.deletingLastPathComponent()
         .appendingPathComponent("h2_probe.py")
+    static let recorderScript = IntegrationEnvironment.upstreamScript.deletingLastPathComponent()
+        .appendingPathComponent("h2_upstream.py")
 
     /// The listener a client talks to.
     enum Listener: String, CustomStringConvertible {
@@ -25,6 +27,9 @@ final class HTTP2Harness: Sendable {
 
     let gateway: GatewayProcess
     let upstream: UpstreamProcess
+    /// `Tests/Support/h2_upstream.py`, behind route `recorder` (`/rec/*`): reports request framing and
+    /// trailers, and holds bodies unread on request.
+    let recorder: ManagedProcess
     let directory: URL
     let accessLogFile: URL
     /// The test CA's certificate, which signed the TLS listener's certificate for `localhost`.
@@ -36,12 +41,14 @@ final class HTTP2Harness: Sendable {
     private init(
         gateway: GatewayProcess,
         upstream: UpstreamProcess,
+        recorder: ManagedProcess,
         directory: URL,
         authority: URL,
         ports: [Int]
     ) {
         self.gateway = gateway
         self.upstream = upstream
+        self.recorder = recorder
         self.directory = directory
         self.authority = authority
         accessLogFile = directory.appendingPathComponent("access.log")
@@ -64,6 +71,24 @@ final class HTTP2Harness: Sendable {
         let issued = try await certificates.issue(["localhost"])
         let accessLog = directory.appendingPathComponent("access.log")
         let upstream = try await UpstreamProcess.start(in: directory)
+        let recorderPortFile = directory.appendingPathComponent("recorder.port")
+        let recorder: (process: ManagedProcess, ready: Int)
+        do {
+            recorder = try await ManagedProcess.launch(
+                "h2_upstream.py",
+                executable: URL(fileURLWithPath: python),
+                arguments: [recorderScript.path, "--port-file", recorderPortFile.path],
+                logFile: directory.appendingPathComponent("recorder.log")
+            ) { () -> Int? in
+                guard let text = try? String(contentsOf: recorderPortFile, encoding: .utf8), let port = Int(text),
+                    IntegrationEnvironment.portAccepts(port)
+                else { return nil }
+                return port
+            }
+        } catch {
+            await upstream.stop()
+            throw error
+        }
         do {
             let gateway = try await GatewayProcess.start(in: directory) { control in
                 """
@@ -86,7 +111,11 @@ final class HTTP2Harness: Sendable {
                     nodes: {"127.0.0.1:\(upstream.port)": 1}
                     timeout: {connect: 2, send: 30, read: 30}
                     keepalive_pool: {size: 32, idle_timeout: 30, requests: 10000}
+                  - id: recorder
+                    nodes: {"127.0.0.1:\(recorder.ready)": 1}
+                    timeout: {connect: 2, send: 60, read: 60}
                 routes:
+                  - {id: recorder, uri: /rec/*, upstream_id: recorder}
                   - {id: all, uri: /*, upstream_id: backend}
 
                 """
@@ -99,12 +128,14 @@ final class HTTP2Harness: Sendable {
             return HTTP2Harness(
                 gateway: gateway,
                 upstream: upstream,
+                recorder: recorder.process,
                 directory: directory,
                 authority: certificates.authority.certificate,
                 ports: ports
             )
         } catch {
             await upstream.stop()
+            await recorder.process.terminate(grace: .seconds(2))
             throw error
         }
     }
@@ -230,6 +261,7 @@ final class HTTP2Harness: Sendable {
     func finish() async -> Bool {
         let clean = await gateway.finish()
         await upstream.stop()
+        await recorder.terminate(grace: .seconds(2))
         return clean
     }
 

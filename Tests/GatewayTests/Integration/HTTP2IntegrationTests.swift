@@ -106,6 +106,106 @@ struct HTTP2IntegrationTests {
         #expect(early.status == "200" && early.json["body_bytes"] as? Int == 11, "\(early)")
     }
 
+    @Test("request trailers reach the upstream as a chunked trailer section; trailers that cannot go reset the stream")
+    func requestTrailers() async throws {
+        let harness = try harness
+        // A body without content-length goes up chunked: the trailers follow its final chunk.
+        let forwarded = try await harness.probe("request-trailers", on: .h2c, ["--path", "/rec/record"])
+        #expect(forwarded.error == nil && forwarded.status == "200", "\(forwarded)")
+        let seen = try #require(
+            try? JSONSerialization.jsonObject(with: Data((forwarded.json["body"] as? String ?? "").utf8))
+                as? [String: Any],
+            "\(forwarded)"
+        )
+        #expect(seen["framing"] as? String == "chunked", "\(seen)")
+        #expect(seen["body_bytes"] as? Int == 14, "\(seen)")
+        let trailers = seen["trailers"] as? [[String]] ?? []
+        #expect(trailers.contains(["x-trailer-one", "1"]), "\(seen)")
+        // The probe's x-checksum is sha256("hello trailers").
+        let checksum = trailers.first { $0.first == "x-checksum" }?.last
+        #expect(checksum == "751deea5412df1b310ba8b50f84808766b2fc2477cb54af5033d270f74e46601", "\(seen)")
+
+        // Trailers with a content-length body, or over a block, cannot go up: the stream is reset, and
+        // counted as a reset the gateway sent. The trailers come half a second after the body, and the
+        // upstream holds those requests open (it waits for a go file), so they arrive while the request is
+        // on its way upstream (before it is, the gateway answers 400 itself).
+        let go = harness.directory.appendingPathComponent("trailers.go")
+        defer { try? Data().write(to: go) }
+        let before = try await harness.metrics()
+        let withLength = try await harness.probe(
+            "request-trailers",
+            on: .h2c,
+            ["--path", "/rec/sink?go=\(go.path)", "--with-length", "--trailer-delay", "0.5"]
+        )
+        #expect(withLength.error == nil, "\(withLength)")
+        #expect(withLength.json["stream_reset"] as? String == "INTERNAL_ERROR", "\(withLength)")
+        #expect(withLength.status == nil, "\(withLength)")
+        let oversized = try await harness.probe(
+            "request-trailers",
+            on: .h2c,
+            ["--path", "/rec/sink?go=\(go.path)", "--trailer-bytes", "60000", "--trailer-delay", "0.5"]
+        )
+        #expect(oversized.error == nil, "\(oversized)")
+        #expect(oversized.json["stream_reset"] as? String == "INTERNAL_ERROR", "\(oversized)")
+        let name = "gateway_http2_resets_total"
+        let (after, counted) = try await harness.metrics(until: { after in
+            after.sum(name, ["direction": "sent"]) >= before.sum(name, ["direction": "sent"]) + 2
+        })
+        #expect(counted, "resets: \(after.samples(name)), before \(before.samples(name))")
+        // Logged with why.
+        var reasons: [String] = []
+        let logged = try await eventually(timeout: .seconds(10), interval: .milliseconds(100)) {
+            reasons = harness.accessRecords().compactMap { record in
+                guard (record["path"] as? String)?.hasPrefix("/rec/sink") == true else { return nil }
+                return record["error"] as? String
+            }
+            return reasons.filter { $0 == "request trailers cannot be forwarded" }.count >= 2
+        }
+        #expect(logged, "access log errors of the refused streams: \(reasons)")
+    }
+
+    @Test("a 20 MB HTTP/2 upload to an upstream that does not read stays in flow control, not in the gateway")
+    func uploadBackpressure() async throws {
+        let harness = try harness
+        let total = 20 * 1024 * 1024
+        let go = harness.directory.appendingPathComponent("upload.go")
+        let progress = harness.directory.appendingPathComponent("upload.progress")
+        // First uploads (on new connections, so on both workers most likely) touch the buffers the relay
+        // uses, so what follows measures buffering, not the pools' first use.
+        try Data().write(to: go)
+        for _ in 0..<4 {
+            let warm = try await harness.probe(
+                "upload",
+                on: .h2c,
+                ["--path", "/rec/sink?go=\(go.path)", "--size", "4000000"],
+                timeout: 60
+            )
+            #expect(warm.status == "200", "\(warm)")
+        }
+        try FileManager.default.removeItem(at: go)
+        let before = harness.gateway.residentKiB ?? 0
+
+        async let upload = harness.probe(
+            "upload",
+            on: .h2c,
+            ["--path", "/rec/sink?go=\(go.path)", "--size", String(total), "--progress", progress.path],
+            timeout: 120
+        )
+        let sent = try await settledNumber(in: progress)
+        let during = harness.gateway.residentKiB ?? 0
+        print(
+            "HTTP/2 upload to a stalled upstream: client blocked after \(sent) bytes; RSS \(before) -> \(during) KiB"
+        )
+        #expect(sent < total, "the client sent everything to an upstream that reads nothing")
+        // Without backpressure the gateway would hold what the kernel buffers do not: over 15 MB here.
+        #expect(during - before < 10 * 1024, "gateway RSS grew \(during - before) KiB")
+        try Data().write(to: go)
+        let result = try await upload
+        #expect(result.error == nil && result.status == "200", "\(result)")
+        let body = try? JSONSerialization.jsonObject(with: Data((result.json["body"] as? String ?? "").utf8))
+        #expect((body as? [String: Any])?["bytes"] as? Int == total, "\(result)")
+    }
+
     @Test("a slow HTTP/2 reader of a fast 60 MB download does not make the gateway buffer it")
     func slowReader() async throws {
         let harness = try harness
@@ -359,6 +459,28 @@ struct HTTP2IntegrationTests {
                 """
             )
         }
+    }
+
+    /// Waits until the integer in `file` exists and has not changed for `quiet` (its writer is blocked).
+    private func settledNumber(
+        in file: URL,
+        quiet: Duration = .seconds(1),
+        timeout: Duration = .seconds(60)
+    ) async throws -> Int {
+        let clock = ContinuousClock()
+        var last = -1
+        var since = clock.now
+        let settled = try await eventually(timeout: timeout, interval: .milliseconds(100)) {
+            let value = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int($0) } ?? -1
+            if value != last {
+                last = value
+                since = clock.now
+                return false
+            }
+            return value >= 0 && clock.now - since >= quiet
+        }
+        guard settled else { throw IntegrationError("\(file.lastPathComponent) never settled (last \(last))") }
+        return last
     }
 
     /// `upstream.py`'s pattern bytes (`/big`): byte i of each 64 KiB piece is (i * 31 + 7) % 251.

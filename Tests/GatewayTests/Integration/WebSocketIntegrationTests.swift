@@ -213,6 +213,62 @@ struct WebSocketIntegrationTests {
         }
     }
 
+    @Test("an upgrade_protocols tunnel that is not a WebSocket: bytes both ways, a close on either side propagates")
+    func plainUpgradeTunnel() async throws {
+        try await withRawUpgrades("raw-upgrade") { gateway, server, directory in
+            let port = String(gateway.port)
+            let result = try await rawClient(["raw", "127.0.0.1", port, "/proto/echo", "x-echo"], in: directory)
+            #expect(result["status"] as? Int == 101, "\(result)")
+            #expect(result["echoed"] as? Bool == true, "1 MiB did not come back intact: \(result)")
+            // The server's close reached the client, after the server's last bytes.
+            #expect(result["server_close"] as? String == "bye\n", "\(result)")
+            #expect(result["second_status"] as? Int == 101 && result["ping"] as? String == "ping", "\(result)")
+            // The client's close reached the server.
+            let serverLog = directory.appendingPathComponent("upgrade-server.log")
+            let clientCloseSeen = try await eventually(timeout: .seconds(20), interval: .milliseconds(100)) {
+                ((try? String(contentsOf: serverLog, encoding: .utf8)) ?? "").contains("peer closed after 4 bytes")
+            }
+            #expect(clientCloseSeen, "\((try? String(contentsOf: serverLog, encoding: .utf8)) ?? "")")
+
+            let route = ["route": "proto"]
+            var last: MetricsExposition?
+            let counted = try await eventually(timeout: .seconds(20), interval: .milliseconds(100)) {
+                let metrics = try await gateway.scrape().exposition
+                last = metrics
+                return metrics.sum("gateway_websocket_connections_total", route) == 2
+                    && metrics.sum("gateway_websocket_connections_active", route) == 0
+            }
+            let metrics = try #require(last)
+            #expect(counted, "\(metrics.samples("gateway_websocket_connections_total"))")
+            let up = metrics.sum("gateway_tunnel_bytes_total", ["route": "proto", "direction": "client_to_upstream"])
+            let down = metrics.sum("gateway_tunnel_bytes_total", ["route": "proto", "direction": "upstream_to_client"])
+            #expect(up >= 1_048_576 + 4 && up < 1_100_000, "client_to_upstream \(up)")
+            #expect(down >= 1_048_576 + 4 && down < 1_100_000, "upstream_to_client \(down)")
+            _ = server
+        }
+    }
+
+    @Test("without websocket_idle_timeout a quiet tunnel closes at the upstream's timeout.read")
+    func idleTimeoutFallsBackToReadTimeout() async throws {
+        try await withRawUpgrades("raw-idle") { gateway, _, directory in
+            let result = try await rawClient(
+                ["rawidle", "127.0.0.1", String(gateway.port), "/quick/echo", "x-echo"],
+                in: directory
+            )
+            #expect(result["status"] as? Int == 101, "\(result)")
+            // Upstream `raw-quick` has `timeout.read: 1`; the route sets no websocket_idle_timeout.
+            let seconds = result["seconds"] as? Double ?? 0
+            #expect(seconds > 0.8 && seconds < 15, "closed after \(seconds) s")
+            var last: MetricsExposition?
+            let counted = try await eventually(timeout: .seconds(20), interval: .milliseconds(100)) {
+                let metrics = try await gateway.scrape().exposition
+                last = metrics
+                return metrics.sum("gateway_timeouts_total", ["kind": "tunnel_idle"]) == 1
+            }
+            #expect(counted, "\(String(describing: last?.samples("gateway_timeouts_total")))")
+        }
+    }
+
     @Test("a quiet tunnel closes at websocket_idle_timeout; the drain closes open tunnels")
     func idleTimeoutAndDrain() async throws {
         try await withWebSockets("ws-drain", drainTimeout: 1) { harness in
@@ -237,6 +293,12 @@ struct WebSocketIntegrationTests {
             #expect(status == 0)
             let closed = try await open
             #expect(closed["code"] as? Int == 1006)
+            // The count is taken as the workers finish, after the control plane's last scrape: the log has it.
+            let log = harness.gateway.log
+            #expect(
+                log.contains("drain: closed 1 open tunnel at the end of shutdown.drain_timeout"),
+                "\(harness.gateway.logTail)"
+            )
 
             let lines = try await harness.tunnelLines()
             #expect(
@@ -251,4 +313,85 @@ struct WebSocketIntegrationTests {
             )
         }
     }
+}
+
+/// Runs `body` with `ws_upgrade_server.py` behind a gateway whose routes allow `Upgrade: x-echo`:
+/// `proto` (`/proto/*`, upstream `raw`, `timeout.read: 30`) and `quick` (`/quick/*`, upstream `raw-quick`,
+/// `timeout.read: 1`), neither with `websocket_idle_timeout`.
+private func withRawUpgrades(
+    _ label: String,
+    _ body: (GatewayProcess, ManagedProcess, URL) async throws -> Void
+) async throws {
+    try await timingSensitive {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory(label)
+        let portFile = directory.appendingPathComponent("upgrade.port")
+        let (server, port) = try await ManagedProcess.launch(
+            "ws_upgrade_server.py",
+            executable: URL(fileURLWithPath: WebSocketHarness.python),
+            arguments: [
+                WebSocketHarness.supportDirectory.appendingPathComponent("ws_upgrade_server.py").path,
+                "--port-file", portFile.path,
+            ],
+            logFile: directory.appendingPathComponent("upgrade-server.log")
+        ) { () -> Int? in
+            guard let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text),
+                IntegrationEnvironment.portAccepts(port)
+            else { return nil }
+            return port
+        }
+        let gateway: GatewayProcess
+        do {
+            gateway = try await GatewayProcess.start(in: directory) { controlPort in
+                """
+                workers: 1
+                listen: "127.0.0.1:0"
+                control: {listen: "127.0.0.1:\(controlPort)"}
+                metrics: {enabled: true}
+                upstreams:
+                  - id: raw
+                    nodes: {"127.0.0.1:\(port)": 1}
+                    timeout: {connect: 2, send: 30, read: 30}
+                  - id: raw-quick
+                    nodes: {"127.0.0.1:\(port)": 1}
+                    timeout: {connect: 2, send: 30, read: 1}
+                routes:
+                  - id: proto
+                    uris: ["/proto/*"]
+                    upstream_id: raw
+                    upgrade_protocols: [x-echo]
+                  - id: quick
+                    uris: ["/quick/*"]
+                    upstream_id: raw-quick
+                    upgrade_protocols: [x-echo]
+
+                """
+            }
+        } catch {
+            await server.terminate(grace: .seconds(2))
+            throw error
+        }
+        try await IntegrationEnvironment.withTearDown(of: directory) {
+            try await body(gateway, server, directory)
+        } tearDown: {
+            let clean = await gateway.finish()
+            await server.terminate(grace: .seconds(2))
+            return clean
+        }
+    }
+}
+
+/// Runs `ws_client.py` (its raw modes) and returns the JSON it printed.
+private func rawClient(_ arguments: [String], in directory: URL) async throws -> [String: Any] {
+    let result = try await Command.run(
+        WebSocketHarness.python,
+        [WebSocketHarness.supportDirectory.appendingPathComponent("ws_client.py").path] + arguments,
+        in: directory,
+        timeout: .seconds(120)
+    )
+    guard result.exitCode == 0,
+        let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    else {
+        throw IntegrationError("ws_client.py \(arguments) failed (\(result.exitCode)): \(result.stdout)\(result.log)")
+    }
+    return object
 }

@@ -33,7 +33,7 @@ import Testing
         // The route table's form: Host bytes are lower-cased as they are folded in.
         var hash = FNV1a.offsetBasis
         for byte in "API.Example.COM".utf8 {
-            hash = FNV1a.mix(hash, RouteTable.lower(byte))
+            hash = FNV1a.mix(hash, HTTPBytes.lowercased(byte))
         }
         #expect(hash == FNV1a.hash("api.example.com".utf8))
     }
