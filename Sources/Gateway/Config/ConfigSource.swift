@@ -9,7 +9,9 @@ package struct ConfigSource: @unchecked Sendable {
     var flags: [ConfigOverride]
     /// A file path, or "command line".
     package let sourceName: String
-    /// FNV-1a 64 of the source (the file's bytes, or the command line).
+    /// FNV-1a 64 of the source alone (the file's bytes, or the command line): what the file watcher
+    /// compares a changed file with. The configuration read from it carries the hash of the effective
+    /// configuration instead (see ``ConfigLoader/effectiveHash(_:overlay:)``).
     package let sourceHash: String
     /// What expanding `${VAR}` found (unset variables, with their key paths), reported together with
     /// everything validation finds.
@@ -137,7 +139,7 @@ extension ConfigLoader {
                 sourceName: source.sourceName
             )
             config.sourceName = source.sourceName
-            config.sourceHash = source.sourceHash
+            config.sourceHash = effectiveHash(source, overlay: overlay)
             return config
         } catch {
             guard !placed.isEmpty else { throw error }
@@ -154,6 +156,42 @@ extension ConfigLoader {
             }
             throw renamed
         }
+    }
+
+    /// FNV-1a 64 of the effective configuration: the source's hash, then every overlay entry in a fixed
+    /// order (section, label) with its JSON canonicalised (sorted keys, without `create_time` and
+    /// `update_time`), so identical content hashes the same whatever the write order or timestamps, and
+    /// any change of a file, Admin API or etcd resource changes it. Without an overlay it is the source's
+    /// own hash, as `gateway check` prints it.
+    package static func effectiveHash(_ source: ConfigSource, overlay: [ConfigOverlayEntry]) -> String {
+        guard !overlay.isEmpty else { return source.sourceHash }
+        var hash = FNV1a.hash(source.sourceHash.utf8)
+        func fold(_ text: String) {
+            for byte in text.utf8 { hash = FNV1a.mix(hash, byte) }
+            // A separator no JSON text or label contains, so ("ab", "c") and ("a", "bc") differ.
+            hash = FNV1a.mix(hash, 0)
+        }
+        let ordered = overlay.sorted { ($0.section, $0.label) < ($1.section, $1.label) }
+        for entry in ordered {
+            fold(entry.section)
+            fold(entry.label)
+            fold(canonicalJSON(entry.json))
+        }
+        return FNV1a.hex(hash)
+    }
+
+    /// `json` with sorted keys and without the timestamps a write stamps on it (the text itself when it
+    /// does not parse as an object).
+    private static func canonicalJSON(_ json: String) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else {
+            return json
+        }
+        object["create_time"] = nil
+        object["update_time"] = nil
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+            return json
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Appends `node` to the sequence `section` of `root` (creating it); returns its index there.

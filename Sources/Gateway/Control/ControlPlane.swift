@@ -195,6 +195,7 @@ package final class ControlPlane: Sendable {
             if let service = route.serviceID { entry["service"] = service }
             return entry
         }
+        let resources = Self.resourceEntries(config, reloads: reloads)
         var configEntry: [String: Any] = [
             "source": config.sourceName,
             "hash": config.sourceHash,
@@ -225,9 +226,59 @@ package final class ControlPlane: Sendable {
             "upstreams": upstreams,
             "routes": routes,
         ]
+        body.merge(resources) { _, new in new }
         if let reason = engine.fallbackReason { body["engine_fallback_reason"] = reason }
         if let store = configStore() { body["config_store"] = Self.storeEntry(store) }
         return body
+    }
+
+    /// `services`, `consumers` (with their credentials), `global_rules` and `ssls` (names and dates, never
+    /// certificates or keys), each entry with its `source`; `/status` is not behind the Admin API's keys,
+    /// so no secret (a consumer's key, a certificate's private key) appears.
+    private static func resourceEntries(_ config: GatewayConfig, reloads: ConfigReloadStatus?) -> [String: Any] {
+        let services = config.services.map { service -> [String: Any] in
+            var entry: [String: Any] = [
+                "id": service.id,
+                "plugins": service.plugins.map(\.name).sorted(),
+                "source": source(of: service.id, kind: "services", in: reloads),
+            ]
+            if let upstream = service.upstreamID { entry["upstream"] = upstream }
+            return entry
+        }
+        let consumers = config.consumers.map { consumer -> [String: Any] in
+            let credentials = config.credentials.filter { $0.consumer == consumer.username }.map { credential in
+                [
+                    "id": credential.id,
+                    "source": source(of: "\(consumer.username)/\(credential.id)", kind: "credentials", in: reloads),
+                ]
+            }
+            return [
+                "username": consumer.username,
+                "plugins": consumer.plugins.map(\.name).sorted(),
+                "credentials": credentials,
+                "source": source(of: consumer.username, kind: "consumers", in: reloads),
+            ]
+        }
+        let globalRules = config.globalRules.map { rule -> [String: Any] in
+            [
+                "id": rule.id,
+                "plugins": rule.plugins.map(\.name).sorted(),
+                "source": source(of: rule.id, kind: "global_rules", in: reloads),
+            ]
+        }
+        let ssls = config.ssls.map { ssl -> [String: Any] in
+            var entry: [String: Any] = [
+                "id": ssl.id,
+                "snis": ssl.snis,
+                "enabled": ssl.enabled,
+                "certificates": ssl.certificates.count,
+                "client_verification": ssl.client != nil,
+                "source": source(of: ssl.id, kind: "ssls", in: reloads),
+            ]
+            if ssl.expiry > 0 { entry["not_after"] = ssl.expiry }
+            return entry
+        }
+        return ["services": services, "consumers": consumers, "global_rules": globalRules, "ssls": ssls]
     }
 
     /// `config_store`: `{"type": "etcd", "up", "revision", "endpoint", "rejected": [{"key", "reason", ...}], ...}`.

@@ -14,7 +14,8 @@ struct AdminAPIIntegrationTests {
     static let viewerKey = "4054f7cf07e344346cd3f287985e76a2"
 
     /// A gateway with one file-defined route (`/file`, mocked) and the Admin API on `adminPort`.
-    static func yaml(controlPort: Int, adminPort: Int, dataPath: String) -> String {
+    /// `extra` is appended (more top-level sections, e.g. `services:`).
+    static func yaml(controlPort: Int, adminPort: Int, dataPath: String, extra: String = "") -> String {
         IntegrationEnvironment.withTestEngine(
             """
             workers: 2
@@ -31,7 +32,7 @@ struct AdminAPIIntegrationTests {
                 uri: /file
                 plugins: {mocking: {response_status: 200, response_example: "from the file"}}
 
-            """
+            """ + extra
         )
     }
 
@@ -53,11 +54,15 @@ struct AdminAPIIntegrationTests {
         }
     }
 
-    static func startGateway(in directory: URL, dataPath: String) async throws -> (GatewayProcess, Admin) {
+    static func startGateway(
+        in directory: URL,
+        dataPath: String,
+        extra: String = ""
+    ) async throws -> (GatewayProcess, Admin) {
         var adminPort = 0
         let gateway = try await GatewayProcess.start(in: directory) { controlPort in
             adminPort = (try? Loopback.unusedPort()) ?? 0
-            return yaml(controlPort: controlPort, adminPort: adminPort, dataPath: dataPath)
+            return yaml(controlPort: controlPort, adminPort: adminPort, dataPath: dataPath, extra: extra)
         }
         return (gateway, Admin(port: adminPort, directory: directory))
     }
@@ -227,5 +232,119 @@ struct AdminAPIIntegrationTests {
         let served = try await RawConnection.request(port: again.port, "/r0")
         #expect(served.status == 200)
         #expect(await again.finish())
+    }
+
+    /// File-defined resources of every kind /status lists besides routes and upstreams.
+    static let fileResources = """
+        services:
+          - {id: file-service, plugins: {mocking: {response_status: 200, response_example: "service"}}}
+        consumers:
+          - {username: file-user, plugins: {key-auth: {key: "file-user-key"}}}
+        credentials:
+          - {id: file-cred, consumer: file-user, plugins: {key-auth: {key: "file-cred-key"}}}
+        global_rules:
+          - {id: file-rule, plugins: {response-rewrite: {headers: {set: {X-From-File: "1"}}}}}
+
+        """
+
+    /// The hash `gateway_config_info` shows with value 1 (nil unless exactly one), and the last reload's
+    /// timestamp.
+    static func configInfo(_ gateway: GatewayProcess) async throws -> (hash: String?, timestamp: Double?) {
+        let metrics = try await gateway.scrape().exposition
+        let current = metrics.samples("gateway_config_info").filter { $0.value == 1 }
+        let hash = current.count == 1 ? current[0].labels["hash"] : nil
+        return (hash, metrics.value("gateway_config_last_reload_success_timestamp_seconds"))
+    }
+
+    @Test(
+        "/status says where services, consumers, credentials and global rules come from; gateway_config_info follows Admin API writes and is stable for identical content"
+    )
+    func statusSourcesAndConfigInfo() async throws {
+        let directory = try IntegrationEnvironment.makeTemporaryDirectory("admin-status")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataPath = directory.appendingPathComponent("data/resources.json").path
+        let (gateway, admin) = try await Self.startGateway(in: directory, dataPath: dataPath, extra: Self.fileResources)
+        do {
+            let started = try await Self.configInfo(gateway)
+            let now = Date().timeIntervalSince1970
+            let startedAt = try #require(started.timestamp, "no gateway_config_last_reload_success_timestamp_seconds")
+            #expect(abs(startedAt - now) < 600, "not a plausible unix time: \(startedAt), now \(now)")
+            let firstHash = try #require(started.hash, "no gateway_config_info series with value 1")
+            #expect(firstHash.count == 16)
+
+            let writes: [(path: String, body: String)] = [
+                ("/services/api-service", #"{"plugins": {"mocking": {"response_example": "api service"}}}"#),
+                ("/consumers", #"{"username": "api-user", "plugins": {"key-auth": {"key": "api-user-key"}}}"#),
+                ("/consumers/api-user/credentials/api-cred", #"{"plugins": {"key-auth": {"key": "api-cred-key"}}}"#),
+                ("/global_rules/api-rule", #"{"plugins": {"security-headers": {}}}"#),
+            ]
+            var previous = (hash: firstHash, timestamp: startedAt)
+            var firstUpdate = 0
+            for write in writes {
+                let response = try await admin.curl("PUT", write.path, write.body)
+                #expect(response.status == 201, "\(write.path): \(response.bodyString)")
+                if firstUpdate == 0 {
+                    firstUpdate = (try response.jsonObject()["value"] as? [String: Any])?["update_time"] as? Int ?? 0
+                }
+                // Each write is a reload: a new effective configuration, a later success timestamp.
+                var info = try await Self.configInfo(gateway)
+                let moved = try await eventually(timeout: .seconds(10)) {
+                    info = try await Self.configInfo(gateway)
+                    return info.hash != nil && info.hash != previous.hash
+                }
+                #expect(moved, "\(write.path): gateway_config_info stayed at \(previous.hash)")
+                let timestamp = info.timestamp ?? 0
+                #expect(timestamp > previous.timestamp, "\(write.path): the reload timestamp did not advance")
+                #expect(abs(timestamp - Date().timeIntervalSince1970) < 600, "not a plausible unix time: \(timestamp)")
+                previous = (info.hash ?? "", timestamp)
+            }
+
+            let status = try await gateway.control("/status").jsonObject()
+            #expect((status["config"] as? [String: Any])?["hash"] as? String == previous.hash)
+            func sources(_ key: String, id: String = "id") -> [String: String] {
+                var result: [String: String] = [:]
+                for entry in status[key] as? [[String: Any]] ?? [] {
+                    result[entry[id] as? String ?? "?"] = entry["source"] as? String ?? "?"
+                }
+                return result
+            }
+            #expect(sources("services") == ["file-service": "file", "api-service": "api"], "\(status)")
+            #expect(sources("consumers", id: "username") == ["file-user": "file", "api-user": "api"], "\(status)")
+            #expect(sources("global_rules") == ["file-rule": "file", "api-rule": "api"], "\(status)")
+            #expect(sources("ssls").isEmpty, "\(status)")
+            let consumers = status["consumers"] as? [[String: Any]] ?? []
+            func credentials(of user: String) -> [[String: String]] {
+                let consumer = consumers.first { $0["username"] as? String == user }
+                return consumer?["credentials"] as? [[String: String]] ?? []
+            }
+            #expect(credentials(of: "file-user") == [["id": "file-cred", "source": "file"]], "\(consumers)")
+            #expect(credentials(of: "api-user") == [["id": "api-cred", "source": "api"]], "\(consumers)")
+            let statusText = try await gateway.control("/status").bodyString
+            for secret in ["file-user-key", "file-cred-key", "api-user-key", "api-cred-key"] {
+                #expect(!statusText.contains(secret), "/status shows a consumer's key")
+            }
+
+            // The same content written again, a second later (another update_time), is a reload
+            // (generation + 1) with the same hash.
+            let generation = (status["config"] as? [String: Any])?["generation"] as? Int ?? -1
+            let nextSecond = try await eventually(timeout: .seconds(5)) {
+                Int(Date().timeIntervalSince1970) > firstUpdate
+            }
+            #expect(nextSecond)
+            let again = try await admin.curl("PUT", writes[0].path, writes[0].body)
+            #expect(again.status == 200, "\(again.bodyString)")
+            let update = (try again.jsonObject()["value"] as? [String: Any])?["update_time"] as? Int ?? 0
+            #expect(firstUpdate > 0 && update > firstUpdate, "update_time \(firstUpdate) then \(update)")
+            let reloaded = try await eventually(timeout: .seconds(10)) {
+                let config = try await gateway.control("/status").jsonObject()["config"] as? [String: Any]
+                return config?["generation"] as? Int ?? -1 > generation
+            }
+            #expect(reloaded)
+            #expect(try await Self.configInfo(gateway).hash == previous.hash, "identical content, another hash")
+        } catch {
+            _ = await gateway.finish()
+            throw error
+        }
+        #expect(await gateway.finish())
     }
 }

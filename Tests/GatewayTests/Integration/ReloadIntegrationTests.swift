@@ -333,4 +333,106 @@ struct ReloadIntegrationTests {
             #expect(await gateway.finish())
         }
     }
+
+    /// `/status`'s `config.hash` and generation.
+    static func configHash(_ gateway: GatewayProcess) async throws -> (hash: String, generation: Int) {
+        let config = try await status(gateway)["config"] as? [String: Any]
+        return (config?["hash"] as? String ?? "", config?["generation"] as? Int ?? -1)
+    }
+
+    static func renameOver(_ file: URL, with yaml: String) throws {
+        let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).swp")
+        try Data(yaml.utf8).write(to: temporary)
+        guard rename(temporary.path, file.path) == 0 else { throw IntegrationError("rename: errno \(errno)") }
+    }
+
+    @Test(
+        "config.watch uses inotify: an editor's rename-replace and an in-place write reload; identical bytes do not; the hash follows the content"
+    )
+    func fileWatchRenameAndInPlace() async throws {
+        try await Self.withTwoUpstreams("reload-inotify") { directory, a, b in
+            let nodeA = "127.0.0.1:\(a.port)"
+            let nodeB = "127.0.0.1:\(b.port)"
+            let gateway = try await GatewayProcess.start(in: directory) { control in
+                Self.yaml(controlPort: control, a: nodeA, b: nodeB, target: "ua", watch: true)
+            }
+            func yaml(_ target: String) -> String {
+                Self.yaml(controlPort: gateway.controlPort, a: nodeA, b: nodeB, target: target, watch: true)
+            }
+            #expect(gateway.log.contains("when it changes (inotify)"), "\(gateway.log)")
+            let initial = try await Self.configHash(gateway)
+            #expect(initial.generation == 0)
+
+            // An editor's save: a temporary file renamed over the configuration.
+            try Self.renameOver(gateway.configFile, with: yaml("ub"))
+            #expect(try await Self.waitForGeneration(gateway, 1))
+            #expect(try await Self.answeringPort(gateway) == b.port)
+            let renamed = try await Self.configHash(gateway)
+            #expect(renamed.hash != initial.hash)
+            let info = try await gateway.scrape().exposition.samples("gateway_config_info").filter { $0.value == 1 }
+            #expect(info.map { $0.labels["hash"] } == [renamed.hash], "\(info)")
+
+            // Written in place (truncated and rewritten): back to the first content, and its hash.
+            try Data(yaml("ua").utf8).write(to: gateway.configFile)
+            #expect(try await Self.waitForGeneration(gateway, 2))
+            #expect(try await Self.answeringPort(gateway) == a.port)
+            #expect(try await Self.configHash(gateway).hash == initial.hash, "same content, another hash")
+
+            // The same bytes saved again change nothing; the change after it is the next generation.
+            try Self.renameOver(gateway.configFile, with: yaml("ua"))
+            try Self.renameOver(gateway.configFile, with: yaml("ub"))
+            #expect(try await Self.waitForGeneration(gateway, 3))
+            #expect(try await Self.answeringPort(gateway) == b.port)
+            #expect(try await Self.configHash(gateway).generation == 3, "identical bytes were reloaded")
+            #expect(await gateway.finish())
+        }
+    }
+
+    @Test("config.watch follows a Kubernetes ConfigMap volume: each ..data symlink swap reloads")
+    func fileWatchConfigMapSwap() async throws {
+        try await Self.withTwoUpstreams("reload-configmap") { directory, a, b in
+            let nodeA = "127.0.0.1:\(a.port)"
+            let nodeB = "127.0.0.1:\(b.port)"
+            let gateway = try await GatewayProcess.start(in: directory) { control in
+                Self.yaml(controlPort: control, a: nodeA, b: nodeB, target: "ua", watch: true)
+            }
+            func yaml(_ target: String) -> String {
+                Self.yaml(controlPort: gateway.controlPort, a: nodeA, b: nodeB, target: target, watch: true)
+            }
+            #expect(gateway.log.contains("when it changes (inotify)"), "\(gateway.log)")
+            let name = gateway.configFile.lastPathComponent
+            // What the kubelet writes: a timestamped directory with the files, `..data` pointing at it, and
+            // the file itself a symlink through `..data`; an update writes a new directory, swaps `..data`
+            // by renaming a new symlink over it, and removes the old directory.
+            func publish(_ version: Int, _ yaml: String) throws {
+                let versionName = "..2024_01_01_00_00_0\(version).000000001"
+                let versionDirectory = directory.appendingPathComponent(versionName)
+                try FileManager.default.createDirectory(at: versionDirectory, withIntermediateDirectories: false)
+                try Data(yaml.utf8).write(to: versionDirectory.appendingPathComponent(name))
+                let dataTemporary = directory.appendingPathComponent("..data_tmp").path
+                guard symlink(versionName, dataTemporary) == 0,
+                    rename(dataTemporary, directory.appendingPathComponent("..data").path) == 0
+                else { throw IntegrationError("..data swap: errno \(errno)") }
+                if version > 1 {
+                    let old = directory.appendingPathComponent("..2024_01_01_00_00_0\(version - 1).000000001")
+                    try FileManager.default.removeItem(at: old)
+                }
+            }
+            // The gateway's file becomes the ConfigMap's symlink, with the same content: nothing to reload.
+            try publish(1, yaml("ua"))
+            let link = directory.appendingPathComponent("\(name).link").path
+            guard symlink("..data/\(name)", link) == 0, rename(link, gateway.configFile.path) == 0 else {
+                throw IntegrationError("symlink: errno \(errno)")
+            }
+            try publish(2, yaml("ub"))
+            #expect(try await Self.waitForGeneration(gateway, 1))
+            #expect(try await Self.answeringPort(gateway) == b.port)
+            // The watch follows the new directory: the next swap is seen too.
+            try publish(3, yaml("ua"))
+            #expect(try await Self.waitForGeneration(gateway, 2))
+            #expect(try await Self.answeringPort(gateway) == a.port)
+            #expect(try await Self.generation(gateway) == 2, "one reload per swap")
+            #expect(await gateway.finish())
+        }
+    }
 }
