@@ -8,7 +8,8 @@ struct CheckCommand: ParsableCommand {
         abstract: "Validate a configuration file and print every error with its key path.",
         discussion: """
             On success it also prints the effective process-level settings (those GATEWAY_* variables override), \
-            each with where its value came from: file, env VARIABLE or default.
+            each with where its value came from: file, env VARIABLE or default. Warnings (an expired \
+            certificate, or one expiring within 7 days) are printed with their key path and do not fail the check.
             """
     )
 
@@ -21,7 +22,13 @@ struct CheckCommand: ParsableCommand {
             let enabled = loaded.routes.filter(\.enabled).count
             let disabled = loaded.routes.count - enabled
             let suffix = disabled > 0 ? " (\(disabled) disabled)" : ""
-            var output = "config OK: \(loaded.routes.count) routes, \(loaded.upstreams.count) upstreams\(suffix)\n"
+            let warnings = loaded.warnings.count
+            // Warnings never fail the check: the gateway would start with this file.
+            let verdict = warnings == 0 ? "config OK" : "config OK with \(warnings) warning\(warnings == 1 ? "" : "s")"
+            var output = "\(verdict): \(loaded.routes.count) routes, \(loaded.upstreams.count) upstreams\(suffix)\n"
+            for warning in loaded.warnings {
+                output += "  warning: \(warning)\n"
+            }
             output += "process settings (a change needs a restart):\n"
             for line in loaded.processSettingsReport {
                 output += "  \(line)\n"

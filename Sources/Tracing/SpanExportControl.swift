@@ -10,6 +10,31 @@ final class SpanExportControl: Sendable {
     let queued = Atomic<Int>(0)
     let stopRequested = Atomic<Bool>(false)
     let lastError = Mutex<SpanExporterError?>(nil)
+    /// A configuration ``SpanExporter/reconfigure(_:)`` posted for the exporter thread to take.
+    let pending = Mutex<SpanExportSettings?>(nil)
+    /// Whether `pending` holds one (written under its lock). While it does the thread leaves the rings
+    /// alone, so what it had taken before the change is all that goes to the old endpoint.
+    let reconfiguring = Atomic<Bool>(false)
+
+    /// Posts `settings` for the exporter thread.
+    func post(_ settings: SpanExportSettings) {
+        self.pending.withLock { pending in
+            pending = settings
+            self.reconfiguring.store(true, ordering: .releasing)
+        }
+    }
+
+    /// The posted settings, if any; the rings stay closed until ``finishReconfiguration()``.
+    func takePending() -> SpanExportSettings? {
+        self.pending.withLock { $0.take() }
+    }
+
+    /// Opens the rings again, unless another configuration was posted meanwhile.
+    func finishReconfiguration() {
+        self.pending.withLock { pending in
+            self.reconfiguring.store(pending != nil, ordering: .releasing)
+        }
+    }
 
     func register(_ ring: SpanRing) {
         self.ringList.withLock { $0.append(ring) }

@@ -9,15 +9,27 @@ import Glibc
 /// Thread-confined: created by ``SpanExporter/start()`` and then used only by the exporter thread (handed
 /// over once through `pthread_create`), hence `@unchecked Sendable`.
 final class SpanExportPipeline: @unchecked Sendable {
-    let configuration: SpanExporterConfiguration
+    // Replaced together by a reconfiguration (``handOver(to:)``), on this thread only.
+    private(set) var configuration: SpanExporterConfiguration
     let control: SpanExportControl
-    let encoder: OTLPSpanEncoder
-    let client: OTLPHTTPClient
+    private(set) var encoder: OTLPSpanEncoder
+    private(set) var client: OTLPHTTPClient
     private var queue: [SpanRecord] = []
     /// When the oldest span waiting in `queue` got there; it is sent at the latest a flush interval later.
     private var oldestQueuedAt = ContinuousClock.now
     /// Set once stopping: every wait and every try ends by then.
     private var shutdownDeadline: ContinuousClock.Instant?
+    /// Set while the spans queued before a reconfiguration leave by the old endpoint: they get no longer.
+    private var handOverDeadline: ContinuousClock.Instant?
+
+    /// The earlier of the shutdown and hand-over deadlines: waits and tries end by then.
+    private var deadline: ContinuousClock.Instant? {
+        switch (self.shutdownDeadline, self.handOverDeadline) {
+        case (let stop?, let handOver?): return min(stop, handOver)
+        case (let stop?, nil): return stop
+        case (nil, let handOver): return handOver
+        }
+    }
 
     init(configuration: SpanExporterConfiguration, control: SpanExportControl, encoder: OTLPSpanEncoder) {
         self.configuration = configuration
@@ -31,6 +43,9 @@ final class SpanExportPipeline: @unchecked Sendable {
     func run() {
         while true {
             self.checkStop()
+            if self.shutdownDeadline == nil, let next = self.control.takePending() {
+                self.handOver(to: next)
+            }
             self.drainRings()
             if self.shutdownDeadline != nil {
                 self.flushAll()
@@ -54,6 +69,8 @@ final class SpanExportPipeline: @unchecked Sendable {
 
     /// Moves every waiting span from the rings into the queue; what does not fit is counted as `queue_full`.
     func drainRings() {
+        // A reconfiguration waits: spans still in the rings belong to the new endpoint.
+        if self.control.reconfiguring.load(ordering: .acquiring) && self.shutdownDeadline == nil { return }
         var overflow = 0
         for ring in self.control.rings {
             ring.drain { record in
@@ -84,9 +101,36 @@ final class SpanExportPipeline: @unchecked Sendable {
         self.control.queued.store(0, ordering: .relaxed)
     }
 
-    /// Takes one batch off the queue and sends it, retrying as configured.
-    private func exportBatch() {
-        let count = min(self.queue.count, self.configuration.batchSize)
+    /// A reconfiguration: the spans already taken off the rings go to the old endpoint (within its
+    /// `shutdownTimeout`; what is left then counts as `export_failed`), then the new configuration,
+    /// encoder and connection take over and the rings are read again, for the new endpoint.
+    private func handOver(to next: SpanExportSettings) {
+        var owed = self.queue.count
+        self.handOverDeadline = .now + self.configuration.shutdownTimeout
+        while owed > 0 {
+            self.checkStop()
+            if let deadline = self.deadline, ContinuousClock.now >= deadline {
+                self.control.exportFailed.add(UInt64(owed), ordering: .relaxed)
+                self.queue.removeFirst(owed)
+                break
+            }
+            owed -= self.exportBatch(limit: owed)
+        }
+        self.handOverDeadline = nil
+        self.client.close()
+        self.configuration = next.configuration
+        self.encoder = next.encoder
+        self.client = OTLPHTTPClient(endpoint: next.configuration.endpoint, slice: next.configuration.pollInterval)
+        self.oldestQueuedAt = .now
+        self.control.queued.store(self.queue.count, ordering: .relaxed)
+        self.control.finishReconfiguration()
+    }
+
+    /// Takes one batch (of at most `limit` spans) off the queue and sends it, retrying as configured;
+    /// returns how many spans it took.
+    @discardableResult
+    private func exportBatch(limit: Int = .max) -> Int {
+        let count = min(self.queue.count, self.configuration.batchSize, limit)
         let body: [UInt8]
         do {
             body = try self.encoder.request(self.queue[0..<count]).serializedBytes()
@@ -94,12 +138,13 @@ final class SpanExportPipeline: @unchecked Sendable {
             // Encoding a well-formed message does not fail; count the spans should it ever happen.
             self.control.exportFailed.add(UInt64(count), ordering: .relaxed)
             self.queue.removeFirst(count)
-            return
+            return count
         }
         self.queue.removeFirst(count)
         self.oldestQueuedAt = .now
         self.control.queued.store(self.queue.count, ordering: .relaxed)
         self.send(body, spans: count)
+        return count
     }
 
     private func send(_ body: [UInt8], spans: Int) {
@@ -107,7 +152,7 @@ final class SpanExportPipeline: @unchecked Sendable {
         for attempt in 1...self.configuration.maxAttempts {
             self.checkStop()
             var deadline = ContinuousClock.now + self.configuration.timeout
-            if let stop = self.shutdownDeadline { deadline = min(deadline, stop) }
+            if let stop = self.deadline { deadline = min(deadline, stop) }
             var retryAfter: Duration?
             do {
                 let response = try self.client.post(
@@ -117,8 +162,8 @@ final class SpanExportPipeline: @unchecked Sendable {
                     idle: {
                         self.checkStop()
                         self.drainRings()
-                        // Shutdown's deadline also ends a request begun before it.
-                        return self.shutdownDeadline.map { ContinuousClock.now < $0 } ?? true
+                        // Shutdown's (or a hand-over's) deadline also ends a request begun before it.
+                        return self.deadline.map { ContinuousClock.now < $0 } ?? true
                     }
                 )
                 switch response.status {
@@ -154,7 +199,7 @@ final class SpanExportPipeline: @unchecked Sendable {
         let until = ContinuousClock.now + duration
         while ContinuousClock.now < until {
             self.checkStop()
-            if let stop = self.shutdownDeadline, stop <= until { return false }
+            if let stop = self.deadline, stop <= until { return false }
             self.drainRings()
             Self.sleep(min(self.configuration.pollInterval, until - ContinuousClock.now))
         }

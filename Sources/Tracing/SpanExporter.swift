@@ -14,10 +14,15 @@ import Glibc
 /// counted as exported or dropped (``SpanDropReason``). ``shutdown()`` sends what is queued, within
 /// `shutdownTimeout`.
 public final class SpanExporter: Sendable {
-    /// The configuration the exporter was created with.
-    public let configuration: SpanExporterConfiguration
+    /// The configuration in force: the one the exporter was created with, or the last one given to
+    /// ``reconfigure(_:)``.
+    public var configuration: SpanExporterConfiguration { self.current.withLock { $0.configuration } }
     let control = SpanExportControl()
-    let encoder: OTLPSpanEncoder
+    /// The encoder of the configuration in force.
+    var encoder: OTLPSpanEncoder { self.current.withLock { $0.encoder } }
+    /// This process's `service.instance.id`: the same across reconfigurations.
+    private let instanceID: String
+    private let current: Mutex<SpanExportSettings>
     private let state: Mutex<State>
 
     private enum State {
@@ -30,16 +35,51 @@ public final class SpanExporter: Sendable {
     /// configuration.
     public init(configuration: SpanExporterConfiguration) throws(SpanExporterError) {
         try configuration.validate()
-        self.configuration = configuration
+        let instanceID = Self.instanceID()
+        self.instanceID = instanceID
+        self.current = Mutex(Self.settings(configuration, instanceID: instanceID))
+        self.state = Mutex(.ready)
+    }
+
+    /// Takes `configuration` while running (a reload): spans already queued are sent by the
+    /// configuration they were queued under (within its `shutdownTimeout`, or counted as
+    /// `export_failed`), then the exporter thread sends to the new endpoint with the new resource.
+    /// The rings stay (their `ringCapacity` is kept), so the workers see nothing of it. Never blocks
+    /// on the exporter thread; throws ``SpanExporterError`` for a bad configuration or after shutdown.
+    public func reconfigure(_ configuration: SpanExporterConfiguration) throws(SpanExporterError) {
+        var configuration = configuration
+        try configuration.validate()
+        let result: Result<Void, SpanExporterError> = self.state.withLock { state in
+            if case .stopped = state {
+                return .failure(SpanExporterError(.state, "the span exporter was shut down"))
+            }
+            let settings = self.current.withLock { current in
+                configuration.ringCapacity = current.configuration.ringCapacity
+                current = Self.settings(configuration, instanceID: self.instanceID)
+                return current
+            }
+            // A running thread picks it up between batches; a thread not started yet starts with it.
+            if case .running = state { self.control.post(settings) }
+            return .success(())
+        }
+        try result.get()
+    }
+
+    /// A configuration with its encoder: the resource holds `service.name`, `service.instance.id`,
+    /// `host.name`, `service.version` when set, and the configured attributes (which win).
+    private static func settings(
+        _ configuration: SpanExporterConfiguration,
+        instanceID: String
+    ) -> SpanExportSettings {
         var attributes = [
             "service.name": configuration.serviceName,
-            "service.instance.id": Self.instanceID(),
+            "service.instance.id": instanceID,
         ]
         if let host = Self.hostName() { attributes["host.name"] = host }
         if !configuration.serviceVersion.isEmpty { attributes["service.version"] = configuration.serviceVersion }
         attributes.merge(configuration.resourceAttributes) { _, configured in configured }
-        self.encoder = OTLPSpanEncoder(resourceAttributes: attributes, scopeVersion: configuration.serviceVersion)
-        self.state = Mutex(.ready)
+        let encoder = OTLPSpanEncoder(resourceAttributes: attributes, scopeVersion: configuration.serviceVersion)
+        return SpanExportSettings(configuration: configuration, encoder: encoder)
     }
 
     deinit {
@@ -63,7 +103,8 @@ public final class SpanExporter: Sendable {
     /// `service.version` when set, and the configured ones).
     public var resourceAttributes: [String: String] {
         var attributes: [String: String] = [:]
-        for pair in self.encoder.resource.attributes { attributes[pair.key] = pair.value.stringValue }
+        let encoder = self.encoder
+        for pair in encoder.resource.attributes { attributes[pair.key] = pair.value.stringValue }
         return attributes
     }
 
@@ -72,10 +113,11 @@ public final class SpanExporter: Sendable {
         let result: Result<Void, SpanExporterError> = self.state.withLock { state in
             switch state {
             case .ready:
+                let settings = self.current.withLock { $0 }
                 let pipeline = SpanExportPipeline(
-                    configuration: self.configuration,
+                    configuration: settings.configuration,
                     control: self.control,
-                    encoder: self.encoder
+                    encoder: settings.encoder
                 )
                 let box = Unmanaged.passRetained(pipeline).toOpaque()
                 var thread = pthread_t()

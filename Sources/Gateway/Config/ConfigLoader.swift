@@ -52,6 +52,9 @@ public enum ConfigLoader {
         var config = GatewayConfig()
         reader.document(document.root, into: &config)
         config.settingSources = document.sources
+        config.warnings = reader.warnings.enumerated().sorted {
+            ($0.element.line ?? Int.max, $0.offset) < ($1.element.line ?? Int.max, $1.offset)
+        }.map { document.attribute($0.element) }
         guard reader.issues.isEmpty else {
             // File order reads best; cross-reference checks run last but belong where their key is.
             let issues = reader.issues.enumerated().sorted {

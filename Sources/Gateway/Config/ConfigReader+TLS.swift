@@ -238,7 +238,8 @@ extension ConfigReader {
     }
 
     /// Parses every pair with OpenSSL: bad PEM, a key that is not the certificate's, and expiry are
-    /// reported at the value's key path.
+    /// reported at the value's key path. An expired certificate is refused under `tls.reject_expired`
+    /// and a warning otherwise, as is one expiring within ``expiryNoticeDays``.
     private mutating func checkMaterial(_ ssl: inout SSLConfig, _ object: ConfigFields, rejectExpired: Bool) {
         let now = Int64(Date().timeIntervalSince1970)
         for (index, pair) in ssl.certificates.enumerated() {
@@ -251,6 +252,8 @@ extension ConfigReader {
                         object.node,
                         "the certificate expired at \(Self.utc(material.notAfter)) (tls.reject_expired is on)"
                     )
+                } else {
+                    expiryWarning(pair.certificateOrigin, object.node, notAfter: material.notAfter, now: now)
                 }
             } catch {
                 let origin =
@@ -258,6 +261,20 @@ extension ConfigReader {
                     ? pair.keyOrigin : pair.certificateOrigin
                 report(origin, object.node, error.message)
             }
+        }
+    }
+
+    /// A certificate this close to its end gets a warning beside the expired ones.
+    static let expiryNoticeDays: Int64 = 7
+
+    /// Warns at `path` when the certificate has expired or expires within ``expiryNoticeDays``.
+    mutating func expiryWarning(_ path: String, _ node: Node?, notAfter: Int64, now: Int64) {
+        if notAfter <= now {
+            warn(path, node, "certificate expired on \(Self.utc(notAfter)) (not after)")
+        } else if notAfter - now < Self.expiryNoticeDays * 86_400 {
+            let days = (notAfter - now) / 86_400
+            let left = days == 0 ? "in less than a day" : "in \(days) day\(days == 1 ? "" : "s")"
+            warn(path, node, "certificate expires on \(Self.utc(notAfter)) (not after), \(left)")
         }
     }
 
@@ -292,8 +309,10 @@ extension ConfigReader {
             let pair = certificatePair(object, certificateKey: "client_cert", keyKey: "client_key", required: true)
         {
             do {
-                _ = try TLSCertificateMaterial(certificatePEM: pair.certificatePEM, keyPEM: pair.keyPEM)
+                let material = try TLSCertificateMaterial(certificatePEM: pair.certificatePEM, keyPEM: pair.keyPEM)
                 settings.clientCertificate = pair
+                let now = Int64(Date().timeIntervalSince1970)
+                expiryWarning(pair.certificateOrigin, object.node, notAfter: material.notAfter, now: now)
             } catch {
                 report(pair.certificateOrigin, object.node, error.message)
             }

@@ -24,6 +24,9 @@ struct ConfigFields {
 struct ConfigReader {
     /// Problems found so far.
     var issues: [ConfigIssue] = []
+    /// Things that load but deserve a look (an expired certificate): printed by `gateway check` and logged
+    /// at start and at each reload, never a refusal.
+    var warnings: [ConfigIssue] = []
     /// Whether upstream node hosts are resolved (with getaddrinfo) while reading.
     var resolveHostnames = false
     /// Resolution results by host, so a host named by many nodes is looked up once.
@@ -35,6 +38,11 @@ struct ConfigReader {
         let path = path.isEmpty ? "(root)" : path
         guard !unexpanded.contains(path) else { return }
         issues.append(ConfigIssue(path: path, line: node?.mark?.line, reason: reason))
+    }
+
+    /// Records a warning at `path`: the configuration still loads.
+    mutating func warn(_ path: String, _ node: Node?, _ reason: String) {
+        warnings.append(ConfigIssue(path: path.isEmpty ? "(root)" : path, line: node?.mark?.line, reason: reason))
     }
 
     /// Reads a mapping, reporting non-string keys and keys outside `allowed`.

@@ -52,6 +52,9 @@ public struct GatewayConfig: Sendable, Equatable {
     package var sourceHash: String = ""
     /// Where the configuration came from (a file path, or a name given to ``ConfigLoader/parse(yaml:sourceName:resolveHostnames:)``).
     package var sourceName: String = ""
+    /// What loads but deserves a look (an expired certificate), each at its key path: `gateway check`
+    /// prints them and the gateway logs them at start and at each reload.
+    package var warnings: [ConfigIssue] = []
 
     package init() {}
 

@@ -69,15 +69,7 @@ package final class GatewayObservability: Sendable {
 
     /// The exporter `tracing.otlp` asks for (not started), or nil.
     static func spanExporter(_ settings: TracingSettings) throws -> SpanExporter? {
-        guard settings.enabled, let otlp = settings.otlp else { return nil }
-        var configuration = try SpanExporterConfiguration(endpoint: otlp.endpoint)
-        configuration.batchSize = otlp.batchSize
-        configuration.flushInterval = otlp.flushInterval
-        configuration.maxQueueSize = otlp.maxQueueSize
-        configuration.timeout = otlp.timeout
-        configuration.serviceName = settings.serviceName
-        configuration.serviceVersion = GatewayVersion.string
-        configuration.resourceAttributes = settings.resourceAttributes
+        guard let configuration = try SpanExporterConfiguration(settings) else { return nil }
         return try SpanExporter(configuration: configuration)
     }
 

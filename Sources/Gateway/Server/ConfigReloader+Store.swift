@@ -34,7 +34,14 @@ extension ConfigReloader {
                 let plan = try compile(outcome.validated)
                 state.resources = outcome.resources
                 state.status.apiResources = Self.ids(of: outcome.resources)
-                publish(plan, config: outcome.validated, trigger: trigger, since: started, status: &state.status)
+                publish(
+                    plan,
+                    config: outcome.validated,
+                    resources: outcome.resources,
+                    trigger: trigger,
+                    since: started,
+                    status: &state.status
+                )
                 return outcome
             } catch {
                 record(failure: error, trigger: trigger, into: &state.status)

@@ -34,6 +34,8 @@ package final class ConfigReloader: @unchecked Sendable {
     let store: (any ResourceStore)?
     /// Process-level keys the configuration being compiled asked to change (under `state`'s lock).
     private var pendingRestart: [String] = []
+    /// Latency thresholds of the configuration being compiled that have no bucket yet (under `state`'s lock).
+    private var pendingBucketGaps: [SLOBucketGap] = []
     /// Called with the plan after each successful reload (metric series of removed routes).
     private let onReload: @Sendable (_ previous: ProxyPlan, _ next: ProxyPlan) -> Void
 
@@ -192,7 +194,14 @@ package final class ConfigReloader: @unchecked Sendable {
                 state.base = source
                 // Only the Admin API lists them.
                 if store != nil { state.fileResources = ResourceSet(fileDefinedIn: source) }
-                publish(plan, config: config, trigger: trigger, since: started, status: &state.status)
+                publish(
+                    plan,
+                    config: config,
+                    resources: state.resources,
+                    trigger: trigger,
+                    since: started,
+                    status: &state.status
+                )
                 return .success(plan)
             } catch {
                 record(failure: error, trigger: trigger, into: &state.status)
@@ -232,7 +241,7 @@ package final class ConfigReloader: @unchecked Sendable {
             }
             state.resources = stored
             state.status.apiResources = Self.ids(of: stored)
-            publish(plan, config: config, trigger: trigger, since: started, status: &state.status)
+            publish(plan, config: config, resources: stored, trigger: trigger, since: started, status: &state.status)
             return .applied
         }
     }
@@ -241,6 +250,11 @@ package final class ConfigReloader: @unchecked Sendable {
     func compile(_ config: GatewayConfig) throws(ConfigError) -> ProxyPlan {
         var next = config
         pendingRestart = Self.processLevelChanges(running: running, requested: &next)
+        pendingBucketGaps = SLOBucketGap.gaps(
+            running: running,
+            requested: next,
+            fallback: GatewayMetrics.defaultLatencyBuckets
+        )
         let previous = publisher.current
         return try ProxyPlan(config: next, layout: previous.layout, previous: previous, now: gw_monotonic_ns())
     }
@@ -248,6 +262,7 @@ package final class ConfigReloader: @unchecked Sendable {
     func publish(
         _ plan: ProxyPlan,
         config next: GatewayConfig,
+        resources: ResourceSet,
         trigger: String,
         since started: ContinuousClock.Instant,
         status: inout ConfigReloadStatus
@@ -261,7 +276,14 @@ package final class ConfigReloader: @unchecked Sendable {
         for change in pendingRestart where !status.restartRequired.contains(change) {
             logger.warning("config key \(change) changed: it needs a restart; keeping the running value")
         }
-        status.restartRequired = pendingRestart
+        for gap in pendingBucketGaps where !status.restartRequired.contains(gap.key) {
+            logger.warning("\(gap.logLine)")
+        }
+        status.restartRequired = pendingRestart + pendingBucketGaps.map(\.key)
+        // One line per warning, so an expired certificate is seen at each reload, not only at start.
+        for warning in Self.labelled(next.warnings, in: next, resources: resources) {
+            logger.warning("config warning (\(trigger)): \(warning)")
+        }
         status.generation = plan.generation
         status.hash = next.sourceHash
         status.source = next.sourceName
@@ -272,6 +294,34 @@ package final class ConfigReloader: @unchecked Sendable {
         logger.info(
             "config reloaded (\(trigger)): generation \(plan.generation), \(next.routes.count) routes, \(next.upstreams.count) upstreams, hash \(next.sourceHash), compiled in \(Self.milliseconds(since: started)) ms"
         )
+    }
+
+    /// `warnings` with the entries the Admin API added named as its resources are ("ssls/api: cert"),
+    /// the way refusals name them, rather than by their place in the merged configuration.
+    static func labelled(_ warnings: [ConfigIssue], in config: GatewayConfig, resources: ResourceSet) -> [ConfigIssue] {
+        let sections: [(name: String, kind: AdminResourceKind, ids: [String])] = [
+            ("ssls", .ssls, config.ssls.map(\.id)),
+            ("upstreams", .upstreams, config.upstreams.map(\.id)),
+        ]
+        let named = warnings.map { warning in
+            var warning = warning
+            for section in sections where warning.path.hasPrefix(section.name + "[") {
+                let rest = warning.path.dropFirst(section.name.count + 1)
+                guard let close = rest.firstIndex(of: "]"), let index = Int(rest[..<close]),
+                    index < section.ids.count
+                else { continue }
+                let id = section.ids[index]
+                guard resources.list(section.kind).contains(where: { $0.id == id }) else { continue }
+                let inside = rest[rest.index(after: close)...].drop { $0 == "." }
+                warning.path = inside.isEmpty ? "\(section.name)/\(id)" : "\(section.name)/\(id): \(inside)"
+                warning.line = nil
+            }
+            return warning
+        }
+        // The file's entries in line order, then the Admin API's (their lines are inside their JSON).
+        return named.enumerated().sorted {
+            ($0.element.line ?? Int.max, $0.offset) < ($1.element.line ?? Int.max, $1.offset)
+        }.map(\.element)
     }
 
     func record(failure error: ConfigError, trigger: String, into status: inout ConfigReloadStatus) {
@@ -310,10 +360,12 @@ package final class ConfigReloader: @unchecked Sendable {
             changed.append("access_log")
             requested.accessLog = runningLog
         }
-        // Sampling ratios apply on reload; the exporter is built at start.
-        keep("tracing.otlp", \.tracing.otlp)
-        keep("tracing.service_name", \.tracing.serviceName)
-        keep("tracing.resource_attributes", \.tracing.resourceAttributes)
+        // Sampling ratios apply on reload, and so does the exporter's configuration (endpoint, batching,
+        // service name, resource attributes: the runtime reconfigures it). The workers' span rings are made
+        // at start, though: an exporter cannot be added to a process started without one, nor removed.
+        if (running.tracing.otlp == nil) != (requested.tracing.otlp == nil) {
+            keep("tracing.otlp", \.tracing.otlp)
+        }
         keep("metrics", \.metrics)
         keep("config.store", \.reload.store)
         keep("etcd", \.etcd)

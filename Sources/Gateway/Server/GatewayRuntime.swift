@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Logging
 import Telemetry
+import Tracing
 
 /// A whole gateway in one process: engine choice, workers, access log and control plane, wired from
 /// one configuration. `gateway run` is this plus signal handling; tests run it in-process.
@@ -41,6 +42,14 @@ public final class GatewayRuntime: @unchecked Sendable {
         if let reason = engine.fallbackReason {
             logger.warning("io_uring is unavailable (\(reason)): using the epoll engine")
         }
+        // The same lines a reload logs: an expired certificate is named at start, key path first.
+        for warning in ConfigReloader.labelled(
+            plan.config.warnings,
+            in: plan.config,
+            resources: loaded?.resources ?? ResourceSet()
+        ) {
+            logger.warning("config warning (start): \(warning)")
+        }
         observability = try GatewayObservability(plan: plan, engine: engine.kind, accessLog: accessLog)
         let server = GatewayServer(plan: plan, logger: logger, engine: engine, observability: observability)
         self.server = server
@@ -53,7 +62,10 @@ public final class GatewayRuntime: @unchecked Sendable {
             publisher: server.publisher,
             healthController: server.healthController,
             logger: logger,
-            onReload: { previous, next in Self.retireSeries(of: previous, missingFrom: next, in: registry) }
+            onReload: { [observability, logger] previous, next in
+                Self.retireSeries(of: previous, missingFrom: next, in: registry)
+                Self.reconfigureTracing(observability.spanExporter, from: previous.config, to: next.config, logger)
+            }
         )
         let reloader = reloader
         server.onHangUp = { reloader.requestReloadFromFile(trigger: "SIGHUP") }
@@ -85,6 +97,29 @@ public final class GatewayRuntime: @unchecked Sendable {
         _ = registry.retireSeries(label: "route", values: before.routes.subtracting(after.routes))
         _ = registry.retireSeries(label: "upstream", values: before.upstreams.subtracting(after.upstreams))
         _ = registry.retireSeries(label: "node", values: before.nodes.subtracting(after.nodes))
+    }
+
+    /// A reload that changed `tracing.otlp`, `tracing.service_name` or `tracing.resource_attributes`:
+    /// the running exporter takes the new configuration on its own thread (queued spans leave by the
+    /// old one first). Called on the reload thread, never on a worker.
+    private static func reconfigureTracing(
+        _ exporter: SpanExporter?,
+        from previous: GatewayConfig,
+        to next: GatewayConfig,
+        _ logger: Logger
+    ) {
+        guard let exporter, previous.tracing != next.tracing else { return }
+        do {
+            guard let configuration = try SpanExporterConfiguration(next.tracing),
+                configuration != exporter.configuration
+            else { return }
+            try exporter.reconfigure(configuration)
+            logger.info(
+                "tracing: spans now exported to \(configuration.endpoint) (service.name \(configuration.serviceName))"
+            )
+        } catch {
+            logger.error("tracing: the new exporter configuration was not applied: \(error)")
+        }
     }
 
     /// The data-plane addresses bound by ``prepare()`` (port 0 resolved).

@@ -445,11 +445,56 @@ import Testing
             #expect(accepted.ssls.map(\.id) == ["old"])
             // 2020-02-01T00:00:00Z
             #expect(accepted.ssls.first?.expiry == 1_580_515_200)
+            // Accepted, with a warning at the key path that holds the certificate.
+            let warning = try #require(accepted.warnings.first, "no warning for an expired certificate")
+            #expect(accepted.warnings.count == 1, "\(accepted.warnings)")
+            #expect(warning.path == "ssls[0].cert_file", "\(warning)")
+            #expect(warning.reason == "certificate expired on 2020-02-01T00:00:00Z (not after)", "\(warning)")
+            #expect(warning.line == 2, "\(warning)")
+            #expect(try Self.parse(entry + "\ntls: {reject_expired: false}\n").warnings == accepted.warnings)
             // `tls:` after `ssls:` in the file: the setting applies whatever the order.
             let issue = try Self.issue(entry + "\ntls: {reject_expired: true}\n", at: "ssls[0].cert_file")
             #expect(issue.reason.contains("expired at 2020-02-01T00:00:00Z"), "\(issue)")
             #expect(issue.reason.contains("tls.reject_expired"), "\(issue)")
             #expect(try Self.parse(entry + "\ntls: {reject_expired: false}\n").ssls.count == 1)
+        }
+    }
+
+    @Test func certificatesNearTheirEndWarnAndOthersDoNot() async throws {
+        try await Self.withCertificates("tls-config-expiring") { certificates in
+            let fresh = try await certificates.issue(["fresh.example.com"], days: 20)
+            let ending = try await certificates.issue(["ending.example.com"], days: 2)
+            let expiredClient = try await certificates.issue(
+                ["client.example.com"],
+                client: true,
+                validity: (notBefore: "20200101000000Z", notAfter: "20200201000000Z")
+            )
+            func files(_ issued: TestCertificates.Issued) -> String {
+                "cert_file: \"\(issued.certificate.path)\", key_file: \"\(issued.key.path)\""
+            }
+            let config = try Self.parse(
+                """
+                ssls:
+                  - {id: fresh, snis: [fresh.example.com], \(files(fresh))}
+                  - {id: ending, snis: [ending.example.com], cert: \(Self.quoted(ending.certificatePEM)), key: \(Self.quoted(ending.keyPEM))}
+                upstreams:
+                  - id: mtls
+                    scheme: https
+                    nodes: {"127.0.0.1:9443": 1}
+                    tls: {client_cert_file: "\(expiredClient.certificate.path)", client_key_file: "\(expiredClient.key.path)"}
+                """
+            )
+            #expect(config.warnings.map(\.path) == ["ssls[1].cert", "upstreams[0].tls.client_cert_file"])
+            let ending1 = try #require(config.warnings.first)
+            #expect(ending1.reason.hasPrefix("certificate expires on "), "\(ending1)")
+            // Two days from openssl's clock, in whole days from ours: just under two, or exactly two.
+            #expect(
+                ending1.reason.hasSuffix("(not after), in 1 day") || ending1.reason.hasSuffix("(not after), in 2 days"),
+                "\(ending1)"
+            )
+            #expect(config.warnings.last?.reason == "certificate expired on 2020-02-01T00:00:00Z (not after)")
+            // A warning never quotes the PEM it warns about.
+            #expect(!config.warnings.description.contains("BEGIN"))
         }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+import Tracing
 
 @testable import Gateway
 
@@ -94,19 +95,37 @@ import Testing
         }
     }
 
-    @Test func samplingAndTracingApplyOnReloadButTheExporterNeedsARestart() throws {
+    @Test func samplingAndTheExporterApplyOnReloadButAddingOrRemovingItNeedsARestart() throws {
         let running = try TLSConfigTests.parse(
             "access_log: {path: logs/a.log.zst}\ntracing: {otlp: {endpoint: \"http://127.0.0.1:4318/v1/traces\"}}\n"
         )
         var requested = try TLSConfigTests.parse(
             """
             access_log: {path: logs/a.log.zst, sampling: {ratio: 0.5}}
-            tracing: {sampling_ratio: 0.5, otlp: {endpoint: "http://127.0.0.1:4319/v1/traces"}}
+            tracing:
+              sampling_ratio: 0.5
+              service_name: edge-b
+              resource_attributes: {deployment.environment.name: test}
+              otlp: {endpoint: "http://127.0.0.1:4319/v1/traces", batch_size: 8, flush_interval: 50ms}
             """
         )
-        let changed = ConfigReloader.processLevelChanges(running: running, requested: &requested)
-        #expect(changed == ["tracing.otlp"])
+        // The exporter takes the new endpoint, batching and resource (the runtime reconfigures it).
+        #expect(ConfigReloader.processLevelChanges(running: running, requested: &requested) == [])
         #expect(requested.accessLog.sampling?.ratio == 0.5 && requested.tracing.samplingRatio == 0.5)
-        #expect(requested.tracing.otlp?.endpoint == "http://127.0.0.1:4318/v1/traces")
+        #expect(requested.tracing.otlp?.endpoint == "http://127.0.0.1:4319/v1/traces")
+        #expect(requested.tracing.otlp?.batchSize == 8 && requested.tracing.serviceName == "edge-b")
+        let configuration = try #require(try SpanExporterConfiguration(requested.tracing))
+        #expect(configuration.endpoint.port == 4319 && configuration.batchSize == 8)
+        #expect(configuration.flushInterval == .milliseconds(50) && configuration.serviceName == "edge-b")
+        #expect(configuration.resourceAttributes == ["deployment.environment.name": "test"])
+
+        // The workers' span rings exist only when the process started with an exporter.
+        let without = try TLSConfigTests.parse("tracing: {sampling_ratio: 0.1}\n")
+        var adding = try TLSConfigTests.parse("tracing: {otlp: {endpoint: \"http://127.0.0.1:4319/v1/traces\"}}\n")
+        #expect(ConfigReloader.processLevelChanges(running: without, requested: &adding) == ["tracing.otlp"])
+        #expect(adding.tracing.otlp == nil)
+        var removing = try TLSConfigTests.parse("access_log: {path: logs/a.log.zst}\ntracing: {sampling_ratio: 0.1}\n")
+        #expect(ConfigReloader.processLevelChanges(running: running, requested: &removing) == ["tracing.otlp"])
+        #expect(removing.tracing.otlp?.endpoint == "http://127.0.0.1:4318/v1/traces")
     }
 }
