@@ -242,10 +242,10 @@ import Tracing
 
     @Test func spansAreDeliveredWhenTheReceiverComesBack() async throws {
         let directory = try TestFiles.makeTemporaryDirectory("otlp-recover")
-        // Learn a port the receiver can bind, then stop it: the exporter starts against a dead receiver.
-        let first = try await OTLPReceiver.start(in: directory)
-        let port = first.port
-        await first.stop()
+        // A port held bound but not listening: the exporter starts against a dead receiver, and no other
+        // process of a parallel test can take the port before the receiver comes back on it.
+        var held: RefusingPort? = try RefusingPort()
+        let port = try #require(held).port
         let exporter = try SpanExporter(
             configuration: try Self.configuration("http://127.0.0.1:\(port)/v1/traces") { configuration in
                 configuration.flushInterval = .milliseconds(20)
@@ -260,6 +260,7 @@ import Tracing
         for id in 1...5 { ring.push(Self.span(UInt64(id))) }
         #expect(try await eventually(timeout: .seconds(30)) { exporter.lastError?.code == .connection })
         #expect(exporter.exportedSpans == 0)
+        held = nil
         let receiver = try await OTLPReceiver.start(in: directory, port: port)
         defer { Task { await receiver.stop() } }
         #expect(try await eventually(timeout: .seconds(30)) { exporter.exportedSpans == 5 })

@@ -14,6 +14,10 @@ package final class ControlServer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var started = false
+    /// Signalled by the thread once its executor is set up (or could not be): `start()` waits for it,
+    /// so a control plane that cannot run fails the start instead of never answering.
+    private let ready = DispatchSemaphore(value: 0)
+    private let startFailure = Mutex<EngineError?>(nil)
 
     /// Largest request (head and body) the control plane accepts.
     package static let maxRequestBytes = 1 << 20
@@ -52,6 +56,11 @@ package final class ControlServer: @unchecked Sendable {
             throw EngineError(code: .thread, message: "cannot start the control-plane thread")
         }
         started = true
+        ready.wait()
+        if let failure = startFailure.withLock({ $0 }) {
+            stop()
+            throw failure
+        }
     }
 
     /// Stops accepting, closes every connection and joins the thread.
@@ -82,12 +91,25 @@ package final class ControlServer: @unchecked Sendable {
 
     private func loop() {
         if lowPriority { ThreadPriority.lowerCurrentThread() }
-        let executor: (any IOExecutor)?
-        switch engine {
-        case .ioUring: executor = try? IOUringExecutor(entries: 256, bufferCount: 1, bufferSize: 4096)
-        case .epoll: executor = try? EpollExecutor(entries: 256, bufferCount: 1, bufferSize: 4096)
+        // Created on this thread: an io_uring ring set up for a single issuer is used by its creator only.
+        let ring: any IOExecutor
+        do throws(EngineError) {
+            switch engine {
+            case .ioUring: ring = try IOUringExecutor(entries: 256, bufferCount: 1, bufferSize: 4096)
+            case .epoll: ring = try EpollExecutor(entries: 256, bufferCount: 1, bufferSize: 4096)
+            }
+        } catch {
+            startFailure.withLock {
+                $0 = EngineError(
+                    code: error.code,
+                    message: "control plane on \(address): \(error.message)",
+                    errno: error.errno
+                )
+            }
+            ready.signal()
+            return
         }
-        guard let ring = executor else { return }
+        ready.signal()
         let headers = HTTPHeaderIndex(capacity: 128)
         var connections: [Int32: Connection] = [:]
         let acceptData = UserData.accept

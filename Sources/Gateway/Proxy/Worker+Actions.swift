@@ -74,6 +74,10 @@ extension Worker {
         if clients[slot].retryPending {
             // The send used the client's timer; the retry waiting on it starts now instead.
             setDeadline(client: slot, .retryBackoff, after: 0)
+        } else if clients[slot].state == .exchanging && !clients[slot].requestDone && clients[slot].receiving {
+            // The send (a 100 Continue, or response bytes of a full-duplex exchange) borrowed the timer
+            // from a body still being read: the body timeout runs again.
+            setDeadline(client: slot, .body, after: plan.bodyTimeout)
         }
         release(clients[slot].outputSource, clients[slot].outputID)
         clients[slot].outputSource = .none

@@ -90,7 +90,7 @@ extension Worker {
     func processClientInput(_ slot: Int) {
         switch clients[slot].state {
         case .idle, .readingHead:
-            clients[slot].state = .readingHead
+            clients[slot].requestArrived()
             readRequestHead(slot)
         case .exchanging: pumpRequestBody(slot)
         case .tunneling: pumpTunnelToUpstream(slot)
@@ -162,7 +162,7 @@ extension Worker {
                     return
                 }
                 // A fresh connection's head timeout runs from accept; a keep-alive request's from its first byte.
-                if clients[slot].deadline != .header { setDeadline(client: slot, .header, after: plan.headerTimeout) }
+                if let deadline = clients[slot].incompleteHeadDeadline { arm(client: slot, deadline) }
                 clients[slot].headBlock = block
                 clients[slot].headSmall = small
                 clients[slot].headLength = Int32(view.count)
@@ -270,7 +270,10 @@ extension Worker {
         route routeIndex: Int,
         continuing: Bool
     ) {
-        if routeIndex >= 0 ? plan.routes[routeIndex].hasPlugins : plan.hasGlobalPlugins {
+        // Route and upstream settings from the plan the request started on (a plugin's delay may span
+        // a reload); nodes from the current plan, which the node picker follows.
+        let requestPlan = requestPlan(slot)
+        if routeIndex >= 0 ? requestPlan.routes[routeIndex].hasPlugins : requestPlan.hasGlobalPlugins {
             switch runRequestPlugins(slot, route: routeIndex, head: head, source: source, continuing: continuing) {
             case .proceed: break
             case .delayed: return
@@ -287,7 +290,7 @@ extension Worker {
             respondWithError(slot, status: 404, message: "no route matches the request")
             return
         }
-        let route = plan.routes[routeIndex]
+        let route = requestPlan.routes[routeIndex]
         if route.maxBodyBytes > 0, case .contentLength(let length) = head.body, length > route.maxBodyBytes {
             consumeClientInput(slot, head.headLength)
             clients[slot].closeAfter = true
@@ -300,7 +303,7 @@ extension Worker {
             respondWithMock(slot, route)
             return
         }
-        if plan.upstreams[Int(route.upstream)].balancer == .consistentHash {
+        if requestPlan.upstreams[Int(route.upstream)].balancer == .consistentHash {
             clients[slot].hashKey = requestHashKey(slot, upstream: Int(route.upstream), source: source)
         }
         let node = pickNode(client: slot, upstream: Int(route.upstream))
@@ -319,12 +322,12 @@ extension Worker {
             respondWithError(slot, status: 503, message: "gateway out of memory")
             return
         }
-        let upstreamPlan = plan.upstreams[Int(route.upstream)]
+        let upstreamPlan = requestPlan.upstreams[Int(route.upstream)]
         let hostOverride: UnsafeRawBufferPointer?
         switch upstreamPlan.passHost {
         case .pass: hostOverride = nil
         case .node: hostOverride = plan.arena(plan.nodes[node].hostOffset, plan.nodes[node].hostLength)
-        case .rewrite: hostOverride = plan.arena(upstreamPlan.hostOffset, upstreamPlan.hostLength)
+        case .rewrite: hostOverride = requestPlan.arena(upstreamPlan.hostOffset, upstreamPlan.hostLength)
         }
         var writer = HTTPHeadWriter(
             UnsafeMutableRawBufferPointer(start: blocks.pointer(block), count: blocks.blockSize)
@@ -416,7 +419,7 @@ extension Worker {
         if head.expectContinue && !clients[slot].requestDone {
             sendInterimContinue(slot)
         }
-        clients[slot].state = .exchanging
+        clients[slot].exchangeStarted()
         beginUpstreamExchange(client: slot, upstream: Int(route.upstream), node: node, block: block, length: length)
     }
 
@@ -483,7 +486,7 @@ extension Worker {
         else { return }
         let input = clientInput(slot)
         guard input.count > 0 else {
-            setDeadline(client: slot, .body, after: plan.bodyTimeout)
+            setDeadline(client: slot, .body, after: requestPlan(slot).bodyTimeout)
             postClientReceive(slot)
             return
         }
@@ -502,7 +505,7 @@ extension Worker {
             abortExchange(slot, status: error.status, message: error.reason.name)
             return
         }
-        let route = plan.routes[Int(clients[slot].route)]
+        let route = requestPlan(slot).routes[Int(clients[slot].route)]
         if route.maxBodyBytes > 0 && clients[slot].bodyBytes > route.maxBodyBytes {
             abortExchange(slot, status: 413, message: "request body larger than client_max_body_size")
             return
@@ -568,31 +571,23 @@ extension Worker {
     func finishClientResponse(_ slot: Int) {
         if http2Streams[slot].live { http2Streams[slot].slotFinished = true }
         completeRequest(slot)
-        clients[slot].requestsServed &+= 1
-        let next = clients[slot].nextStep(draining: draining)
+        let next = clients[slot].responseFinished(
+            draining: draining,
+            trimTLSWhenIdle: tlsStreams[slot].phase == .established && plan.keepaliveTimeout > Self.tlsIdleTrimDelay
+        )
         switch next {
         case .linger:
             lingerAndClose(slot)
-            return
         case .close:
             closeClient(slot)
-            return
-        case .readBufferedRequest, .awaitRequest:
-            break
-        }
-        clients[slot].route = -1
-        clients[slot].bytesIn = Int64(clientInput(slot).count)
-        clients[slot].bytesOut = 0
-        if next == .readBufferedRequest {
-            clients[slot].state = .readingHead
+        case .readBufferedRequest:
+            clients[slot].bytesIn = Int64(clientInput(slot).count)
+            clients[slot].bytesOut = 0
             readRequestHead(slot)
-        } else {
-            clients[slot].state = .idle
-            if tlsStreams[slot].phase == .established && plan.keepaliveTimeout > Self.tlsIdleTrimDelay {
-                setDeadline(client: slot, .tlsIdleTrim, after: Self.tlsIdleTrimDelay)
-            } else {
-                setDeadline(client: slot, .keepAlive, after: plan.keepaliveTimeout)
-            }
+        case .awaitRequest(let deadline):
+            clients[slot].bytesIn = Int64(clientInput(slot).count)
+            clients[slot].bytesOut = 0
+            arm(client: slot, deadline)
             postClientReceive(slot)
         }
     }
@@ -623,9 +618,9 @@ extension Worker {
             release(clients[slot].headSmall ? .small : .block, clients[slot].headBlock)
             clients[slot].headBlock = -1
         }
-        clients[slot].state = .lingering
+        let deadline = clients[slot].lingerStarted()
         io.shutdownWrite(fd: clients[slot].fd)
-        setDeadline(client: slot, .linger, after: Self.lingerTimeout)
+        arm(client: slot, deadline)
         postClientReceive(slot)
     }
 
@@ -660,8 +655,7 @@ extension Worker {
         clients[slot].inputSource = .none
         clients[slot].outputSource = .none
         clients[slot].headBlock = -1
-        clients[slot].state = .closed
-        clients[slot].fd = -1
+        clients[slot].closed()
         clientSlots.release(slot)
         control.connectionClosed(worker: index)
     }

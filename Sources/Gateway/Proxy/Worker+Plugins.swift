@@ -35,7 +35,9 @@ extension Worker {
         source: UnsafeRawBufferPointer,
         continuing: Bool
     ) -> PluginWalk {
-        let plugins = plan.plugins
+        // The plugins of the plan the request started on, also when it resumes after a reload.
+        let requestPlan = requestPlan(slot)
+        let plugins = requestPlan.plugins
         let state = pluginStates + slot
         pluginRequest.begin(
             state,
@@ -47,7 +49,7 @@ extension Worker {
             route: Int32(route),
             peer: peerAddresses[slot],
             requestID: requestID(slot),
-            generation: plan.generation,
+            generation: requestPlan.generation,
             continuing: continuing
         )
         // Per request: the worker's one PluginRequest served another connection just before.
@@ -66,8 +68,9 @@ extension Worker {
             case .globalRewrite: walk(global, .rewrite, &position, &verdict, &kind)
             case .globalAccess: walk(global, .access, &position, &verdict, &kind)
             case .routeRewrite: walk(routeChain, .rewrite, &position, &verdict, &kind)
-            case .consumerRewrite: walk(consumerChain(state), .rewrite, &position, &verdict, &kind)
-            case .access: walkMerged(routeChain, consumerChain(state), .access, &position, &verdict, &kind)
+            case .consumerRewrite: walk(consumerChain(state, requestPlan), .rewrite, &position, &verdict, &kind)
+            case .access:
+                walkMerged(routeChain, consumerChain(state, requestPlan), .access, &position, &verdict, &kind)
             case .done: break
             }
             if state.pointee.editOverflow {
@@ -158,7 +161,8 @@ extension Worker {
 
     private func runResponsePhase(_ slot: Int, _ phase: PluginPhase, status: Int) {
         let state = pluginStates + slot
-        let plugins = plan.plugins
+        let requestPlan = requestPlan(slot)
+        let plugins = requestPlan.plugins
         let route = Int(clients[slot].route)
         pluginRequest.resume(
             state,
@@ -176,15 +180,18 @@ extension Worker {
         walk(plugins.global, phase, &position, &verdict, &kind)
         position = 0
         let routeChain = route >= 0 ? plugins.chain(route: route)?.takeUnretainedValue() : nil
-        walkMerged(routeChain, consumerChain(state), phase, &position, &verdict, &kind)
+        walkMerged(routeChain, consumerChain(state, requestPlan), phase, &position, &verdict, &kind)
     }
 
-    /// The consumer's chain when the request's consumer belongs to the current plan.
+    /// The consumer's chain when the request's consumer belongs to `requestPlan`.
     @inline(__always)
-    private func consumerChain(_ state: UnsafeMutablePointer<PluginRequestState>) -> PluginChain? {
+    private func consumerChain(
+        _ state: UnsafeMutablePointer<PluginRequestState>,
+        _ requestPlan: ProxyPlan
+    ) -> PluginChain? {
         let consumer = state.pointee.consumer
-        guard consumer >= 0, state.pointee.generation == plan.generation else { return nil }
-        return plan.plugins.consumers.chain(consumer)
+        guard consumer >= 0, state.pointee.generation == requestPlan.generation else { return nil }
+        return requestPlan.plugins.consumers.chain(consumer)
     }
 
     /// Calls `phase` of `chain`'s plugins from `position` until one does not proceed (`position` is then

@@ -1,22 +1,41 @@
 /// Taking a reloaded plan: between loop turns, so no request is half-handled while it happens.
 extension Worker {
-    /// Adopts the newest published plan if there is one (one acquire load when there is not).
+    /// Adopts the newest published plan if there is one (one acquire load when there is not), and lets
+    /// go of older plans whose last request has ended.
     @inline(__always)
     func adoptPublishedPlan() {
+        if planSlots.needsCollect { planSlots.collect() }
         guard let publisher, publisher.generation != plan.generation else { return }
-        adopt(publisher.take())
+        guard adopt(publisher.take()) else { return }
         publisher.acknowledge(worker: index, generation: plan.generation)
     }
 
-    /// New requests route on `next`. Requests in flight keep their route, upstream and node: indices
-    /// are stable across plans, and what was removed stays in `next` as a retired entry. Per-index
-    /// state follows: balancer load and latency, metric handles (same series for what survived), log
-    /// symbols. Pooled connections to nodes that left are closed; busy ones are not pooled again.
+    /// The plan the client's current request started on (the current plan between requests).
+    ///
+    /// Requests in flight finish on their own plan: a retry picks the upstream the route had when the
+    /// request started, and body limits, timeouts and plugins stay the ones it started with.
+    @inline(__always)
+    func requestPlan(_ slot: Int) -> ProxyPlan {
+        clients[slot].active ? planSlots.plan(clients[slot].planSlot) : plan
+    }
+
+    /// The plan an upstream connection works for: its client's request's, else the current one.
+    @inline(__always)
+    func upstreamPlan(_ slot: Int) -> ProxyPlan {
+        let client = Int(upstreamConnections[slot].client)
+        return client >= 0 ? requestPlan(client) : plan
+    }
+
+    /// New requests route on `next`; requests in flight keep the plan they started on (see
+    /// ``PlanSlots``). Indices are stable across plans, and what was removed stays in `next` as a
+    /// retired entry, so per-index state follows: balancer load and latency, metric handles (same
+    /// series for what survived), log symbols. Pooled connections to nodes that left are closed; busy
+    /// ones are not pooled again. Returns false when every plan slot still serves requests (the plan
+    /// is taken on a later loop turn).
     @inline(never)
-    func adopt(_ next: ProxyPlan) {
-        guard next.generation != plan.generation else { return }
-        heldPreviousPlan = heldPlan
-        heldPlan = next
+    func adopt(_ next: ProxyPlan) -> Bool {
+        guard next.generation != plan.generation else { return true }
+        guard planSlots.adopt(next) else { return false }
         picker.adopt(plan: next, health: health)
         plan = next
         // Labels are the plan's ids, which the config reader has validated; nothing here can fail,
@@ -32,7 +51,7 @@ extension Worker {
             consumerSymbols = next.plugins.consumers.names.map { (try? logger.register($0)) ?? .none }
         }
         let gone = Set(next.placement.nodes.retired + next.placement.nodes.fresh)
-        guard !gone.isEmpty else { return }
+        guard !gone.isEmpty else { return true }
         for slot in 0..<upstreamCapacity where upstreamConnections[slot].state != .closed {
             guard gone.contains(upstreamConnections[slot].node) else { continue }
             if upstreamConnections[slot].state == .pooled {
@@ -41,5 +60,6 @@ extension Worker {
                 upstreamConnections[slot].reusable = false
             }
         }
+        return true
     }
 }

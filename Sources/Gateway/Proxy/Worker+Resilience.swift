@@ -21,8 +21,9 @@ extension Worker {
     /// The consistent-hash key of the request just parsed into `headers`: a header's value, a cookie's
     /// value, or the client address, as the upstream's `hash_on` says. A missing key hashes as empty.
     func requestHashKey(_ client: Int, upstream: Int, source: UnsafeRawBufferPointer) -> UInt64 {
-        let entry = plan.upstreams[upstream]
-        let key = plan.arena(entry.hashKeyOffset, entry.hashKeyLength)
+        let requestPlan = requestPlan(client)
+        let entry = requestPlan.upstreams[upstream]
+        let key = requestPlan.arena(entry.hashKeyOffset, entry.hashKeyLength)
         switch entry.hashOn {
         case .remoteAddress:
             return ConsistentHashRing.hash(
@@ -131,7 +132,7 @@ extension Worker {
         let client = Int(upstreamConnections[slot].client)
         guard client >= 0, !clients[client].responseStarted else { return false }
         let upstream = Int(upstreamConnections[slot].upstream)
-        let entry = plan.upstreams[upstream]
+        let entry = requestPlan(client).upstreams[upstream]
         // Bytes to send again: the whole request kept in a block, or a head the failed connect never sent.
         var block: Int32 = -1
         var length: Int32 = 0
@@ -188,7 +189,8 @@ extension Worker {
     func startRetryAttempt(_ client: Int, block: Int32, length: Int32) {
         clients[client].retryPending = false
         clients[client].retryBlock = -1
-        let upstream = Int(plan.routes[Int(clients[client].route)].upstream)
+        // The route's upstream when the request started, even if a reload has moved the route since.
+        let upstream = Int(requestPlan(client).routes[Int(clients[client].route)].upstream)
         let node = pickNode(client: client, upstream: upstream)
         guard node >= 0 else {
             blocks.release(block)

@@ -132,7 +132,7 @@ extension Worker {
 
     /// Writes the downstream head plus any body bytes that came with it, and sends them.
     func startResponse(_ slot: Int, client: Int, head: HTTPResponseHead, view: UnsafeRawBufferPointer) {
-        upstreamConnections[slot].state = .streaming
+        upstreamConnections[slot].responseHeadForwarded()
         if upstreamConnections[slot].retainedBlock >= 0 {
             blocks.release(upstreamConnections[slot].retainedBlock)
             upstreamConnections[slot].retainedBlock = -1
@@ -279,10 +279,7 @@ extension Worker {
     /// Sends a response the gateway wrote itself into `block`; the connection closes after it or reads
     /// the next request.
     func sendGatewayResponse(_ slot: Int, block: Int32, length: Int, status: Int16, close: Bool) {
-        clients[slot].closeAfter = close
-        clients[slot].status = status
-        clients[slot].state = .responding
-        clients[slot].responseStarted = true
+        clients[slot].gatewayResponseStarted(status: status, close: close)
         sendToClient(slot, .block, block, length: length)
     }
 
@@ -336,11 +333,13 @@ extension Worker {
 
     /// Answers a route served by the `mocking` plugin.
     func respondWithMock(_ slot: Int, _ route: ProxyPlan.Route) {
+        // The route came from the request's plan; its text lives in that plan's arena.
+        let routePlan = requestPlan(slot)
         runHeaderFilter(slot, status: Int(route.mockStatus))
         sendGatewayWritten(slot, status: route.mockStatus) { close, writer in
             GatewayResponses.writeMock(
-                head: plan.arena(route.mockHeadOffset, route.mockHeadLength),
-                body: plan.arena(route.mockBodyOffset, route.mockBodyLength),
+                head: routePlan.arena(route.mockHeadOffset, route.mockHeadLength),
+                body: routePlan.arena(route.mockBodyOffset, route.mockBodyLength),
                 versionMinor: clients[slot].versionMinor,
                 requestID: requestID(slot),
                 close: close,

@@ -32,7 +32,9 @@ extension Worker {
     /// and marks a request active; returns its access record, reset and stamped, when logging is on.
     @inline(__always)
     func beginRequestState(_ slot: Int) -> UnsafeMutablePointer<AccessRecord>? {
+        if clients[slot].active { planSlots.leave(clients[slot].planSlot) }
         clients[slot].active = true
+        clients[slot].planSlot = planSlots.enter()
         clients[slot].upstreamStart = 0
         clients[slot].upstreamEnd = 0
         clients[slot].upstreamStatus = 0
@@ -73,6 +75,7 @@ extension Worker {
     func completeRequest(_ slot: Int, aborted: Bool = false) {
         guard clients[slot].active else { return }
         clients[slot].active = false
+        planSlots.leave(clients[slot].planSlot)
         let c = clients[slot]
         endExchangeAccounting(client: slot)
         // 499: the client went away before a response was sent (nginx's convention).

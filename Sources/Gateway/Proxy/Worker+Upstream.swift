@@ -84,10 +84,7 @@ extension Worker {
             upstreamConnections[slot] = UpstreamConnection()
         }
         upstreamConnections[slot].generation = generation
-        upstreamConnections[slot].fd = fd
-        upstreamConnections[slot].state = .connecting
-        upstreamConnections[slot].upstream = Int32(upstream)
-        upstreamConnections[slot].node = Int32(node)
+        let deadline = upstreamConnections[slot].connectStarted(fd: fd, upstream: Int32(upstream), node: Int32(node))
         upstreamH2[slot] = HTTP2UpstreamState()
         upstreamH2[slot].sessionSlot = http2Session
         // The kernel reads the address when the ring is submitted, after this returns: point it at the
@@ -98,7 +95,7 @@ extension Worker {
             length: address.length,
             userData: upstreamData(.upstreamConnect, slot)
         )
-        setDeadline(upstream: slot, .connect, after: plan.upstreams[upstream].connectTimeout)
+        arm(upstream: slot, deadline)
         return slot
     }
 
@@ -122,7 +119,7 @@ extension Worker {
             count: Int(u.outputLength),
             userData: upstreamData(.upstreamSend, slot)
         )
-        setDeadline(upstream: slot, .send, after: plan.upstreams[Int(u.upstream)].sendTimeout)
+        setDeadline(upstream: slot, .send, after: upstreamPlan(slot).upstreams[Int(u.upstream)].sendTimeout)
     }
 
     /// The request (or the body bytes in flight) went out in full: release or consume what was
@@ -154,7 +151,7 @@ extension Worker {
             setDeadline(
                 upstream: slot,
                 .read,
-                after: plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
+                after: upstreamPlan(slot).upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
             )
         } else {
             clearDeadline(upstream: slot)
@@ -188,7 +185,7 @@ extension Worker {
         )
         // A tunnel may wait for the upstream indefinitely: its idle timer runs on the client side.
         guard upstreamConnections[slot].state != .tunneling else { return }
-        let timeout = plan.upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
+        let timeout = upstreamPlan(slot).upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
         setDeadline(upstream: slot, .read, after: timeout)
     }
 
@@ -259,10 +256,8 @@ extension Worker {
         guard let slot = pool.take(node: node) else { return nil }
         telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: -1)
         clearDeadline(upstream: slot)
-        upstreamConnections[slot].state = .exchanging
-        upstreamConnections[slot].reused = true
+        upstreamConnections[slot].takenFromPool()
         telemetry.recordUpstreamConnection(node: node, event: .reused)
-        upstreamConnections[slot].reusable = true
         upstreamConnections[slot].headLength = 0
         return slot
     }
@@ -298,8 +293,7 @@ extension Worker {
             blocks.release(upstreamConnections[slot].retainedBlock)
             upstreamConnections[slot].retainedBlock = -1
         }
-        upstreamConnections[slot].state = .pooled
-        upstreamConnections[slot].client = -1
+        let deadline = upstreamConnections[slot].parked()
         pool.park(slot: slot, node: node)
         telemetry.recordPoolIdle(upstream: Int(upstreamConnections[slot].upstream), delta: 1)
         if !upstreamConnections[slot].receiving {
@@ -310,7 +304,7 @@ extension Worker {
                 userData: upstreamData(.upstreamReceive, slot)
             )
         }
-        setDeadline(upstream: slot, .poolIdle, after: settings.poolIdleTimeout)
+        arm(upstream: slot, deadline)
     }
 
     func closeUpstream(_ slot: Int) {
@@ -348,8 +342,7 @@ extension Worker {
         upstreamConnections[slot].headBlock = -1
         upstreamConnections[slot].pendingBuffer = -1
         upstreamConnections[slot].outputSource = .none
-        upstreamConnections[slot].state = .closed
-        upstreamConnections[slot].fd = -1
+        upstreamConnections[slot].closed()
         upstreamSlots.release(slot)
     }
 }

@@ -13,12 +13,11 @@ import Tracing
 /// reads is the ``WorkerControl`` flags, the health board and the plan.
 package final class Worker<IO: IOExecutor>: @unchecked Sendable {
     package let index: Int
-    /// The plan requests start on; read without reference counting, kept alive by `heldPlan`.
+    /// The plan requests start on; read without reference counting, kept alive by `planSlots`.
+    /// A request in flight reads its own plan with ``requestPlan(_:)``.
     package unowned(unsafe) var plan: ProxyPlan
-    /// The current plan and the one before it: the executor may still read the previous plan's
-    /// socket addresses for connects queued before the switch.
-    var heldPlan: ProxyPlan
-    var heldPreviousPlan: ProxyPlan?
+    /// The current plan and the older ones requests in flight started on.
+    @exclusivity(unchecked) var planSlots: PlanSlots
     package let control: WorkerControl
     /// Where reloaded plans come from (nil: this worker keeps its first plan).
     let publisher: PlanPublisher?
@@ -151,7 +150,7 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
         )
         self.index = index
         self.plan = plan
-        heldPlan = plan
+        planSlots = PlanSlots(plan)
         self.control = control
         self.observability = observability
         do {

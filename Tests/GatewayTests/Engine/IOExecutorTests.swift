@@ -116,7 +116,14 @@ struct IOExecutorTests {
         let rest = Array("rest".utf8)
         #expect(rest.withUnsafeBytes { Glibc.send(client, $0.baseAddress!, $0.count, 0) } == rest.count)
         Glibc.close(client)
-        usleep(20_000)
+        // Until the peer's FIN is queued behind the bytes (POLLRDHUP, 0x2000), polled with a deadline.
+        var peerClosed = pollfd(fd: server, events: Int16(POLLIN) | 0x2000, revents: 0)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while peerClosed.revents & 0x2000 == 0 && ContinuousClock.now < deadline {
+            peerClosed.revents = 0
+            _ = poll(&peerClosed, 1, 10)
+        }
+        #expect(peerClosed.revents & 0x2000 != 0, "the peer's close never arrived")
         io.submitAndWait(timeoutNanoseconds: 0)
         io.drainCompletions { seen.append(Completion(userData: $0, result: $1, flags: $2)) }
         io.receive(fd: server, userData: receiveTag)

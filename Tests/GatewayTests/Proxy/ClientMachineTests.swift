@@ -101,4 +101,24 @@ struct ClientMachineTests {
         linger.deadline = .linger
         #expect(linger.deadlineReached() == .close(timeout: nil))
     }
+
+    @Test func theDeadlinesOfPluginsTLSTunnelsAndHTTP2HaveTheirOwnActions() {
+        // Every kind of client deadline is listed here or above: a new kind without a case fails to compile
+        // in the machine, and without a line here goes untested.
+        let expected: [(ClientState, ClientDeadline, ClientAction)] = [
+            (.exchanging, .pluginDelay, .resumePlugins),
+            (.exchanging, .backendWait, .backendTimeout),
+            (.readingHead, .tlsHandshake, .close(timeout: .tlsHandshake)),
+            (.idle, .tlsIdleTrim, .trimIdleTLS),
+            (.tunneling, .tunnelIdle, .tunnelIdle),
+            (.http2, .keepAlive, .http2Idle),
+            (.idle, .none, .close(timeout: nil)),
+        ]
+        for (state, kind, action) in expected {
+            var connection = Self.connection(state)
+            connection.deadline = kind
+            #expect(connection.deadlineReached() == action, "\(kind) in \(state)")
+            #expect(connection.deadline == .none, "\(kind) stays armed after it fired")
+        }
+    }
 }

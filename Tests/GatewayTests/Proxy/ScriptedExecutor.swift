@@ -19,6 +19,8 @@ final class ScriptedExecutor: IOExecutor {
     private(set) var receives: [Int32: UInt64] = [:]
     private(set) var sends: [Int32: Send] = [:]
     private(set) var connects: [Int32: UInt64] = [:]
+    /// The port each connect was posted to (IPv4 and IPv6).
+    private(set) var connectPorts: [Int32: UInt16] = [:]
     private(set) var accepts: [Int32: UInt64] = [:]
     private(set) var closed: [Int32] = []
     private(set) var shutDown: [Int32] = []
@@ -73,6 +75,8 @@ final class ScriptedExecutor: IOExecutor {
 
     func connect(fd: Int32, address: UnsafePointer<sockaddr>, length: socklen_t, userData: UInt64) {
         connects[fd] = userData
+        // sin_port and sin6_port share their offset.
+        connectPorts[fd] = UInt16(bigEndian: UnsafeRawPointer(address).load(fromByteOffset: 2, as: UInt16.self))
     }
 
     func close(fd: Int32) {

@@ -62,6 +62,30 @@ struct WorkerDeadlineTests {
         #expect(h.timeouts("client_body") == 1)
     }
 
+    @Test("body after 100 Continue: sending the interim response does not cancel body_timeout")
+    func bodyTimeoutAfterContinue() throws {
+        // A read timeout longer than the body timeout, so only the body deadline can answer in time.
+        let h = try WorkerHarness(yaml: WorkerHarness.yaml.replacingOccurrences(of: "read: 3", with: "read: 10"))
+        let client = h.connectClient()
+        h.clientSends(
+            "POST /upload HTTP/1.1\r\nHost: api\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+            on: client
+        )
+        let upstream = try h.upstreamConnects()
+        try h.sent(on: upstream)
+        // The interim response goes out after the gateway started waiting for the body.
+        #expect(try h.sent(on: client).hasPrefix("HTTP/1.1 100 Continue\r\n"))
+        h.wait(2.9)
+        #expect(h.executor.sends[client] == nil)
+        h.wait(0.2)
+        #expect(
+            h.executor.pendingSend(client)?.hasPrefix("HTTP/1.1 408 Request Timeout") == true,
+            "\(h.executor.pendingSend(client) ?? "nothing sent")"
+        )
+        #expect(h.executor.closed.contains(upstream))
+        #expect(h.timeouts("client_body") == 1)
+    }
+
     @Test("send: a client that stops reading is closed after send_timeout")
     func sendTimeout() throws {
         let h = try WorkerHarness()
