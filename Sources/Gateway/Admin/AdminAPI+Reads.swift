@@ -55,9 +55,10 @@ extension AdminAPI {
         ])
     }
 
-    /// `value` of a `kind` resource without the private keys viewers never see: an `ssls` entry's `key`
-    /// and `keys`, and the `tls.client_key` of an upstream (one of its own, or inline in a route or
-    /// service). Paths (`key_file`, `client_key_file`) are not secrets and stay.
+    /// `value` of a `kind` resource without the secrets viewers never see: an `ssls` entry's `key` and
+    /// `keys`, the `tls.client_key` of an upstream (one of its own, or inline in a route or service), and
+    /// the credentials of consumers, credentials and global rules (key-auth `key`, basic-auth `password`,
+    /// jwt-auth `secret` and `private_key`). Paths (`key_file`, `client_key_file`) are not secrets and stay.
     static func redacted(_ value: AdminJSON, kind: AdminResourceKind) -> AdminJSON {
         guard case .object(var members) = value else { return value }
         switch kind {
@@ -70,7 +71,13 @@ extension AdminAPI {
             guard let upstream = members["upstream"] else { return value }
             members["upstream"] = redactedUpstream(upstream)
         case .consumers, .credentials, .globalRules:
-            return value
+            guard case .object(var plugins) = members["plugins"] else { return value }
+            for (name, fields) in EtcdFieldEncryption.consumerFields {
+                guard case .object(var settings) = plugins[name] else { continue }
+                for field in fields { settings[field] = nil }
+                plugins[name] = .object(settings)
+            }
+            members["plugins"] = .object(plugins)
         }
         return .object(members)
     }

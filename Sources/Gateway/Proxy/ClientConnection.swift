@@ -77,8 +77,10 @@ package struct ClientConnection {
     /// Upstream connection slot serving the current request (-1: none).
     package var upstream: Int32 = -1
     package var route: Int32 = -1
-    /// The worker's plan slot the current request started on (see ``PlanSlots``); valid while `active`.
+    /// The worker's plan slot the current request started on (see ``PlanSlots``); valid while `holdsPlan`.
     package var planSlot: UInt8 = 0
+    /// The current request holds `planSlot` (from its start until it has been measured and logged).
+    package var holdsPlan = false
     package var method: HTTPMethod = .get
     package var versionMinor: UInt8 = 1
     /// The client is an HTTP/1.0 peer receiving a chunked response: the worker dechunks.

@@ -5,8 +5,8 @@
 /// Worker-local and plain counting: no locks or atomics. Plans are read through unretained views, so
 /// looking one up costs no reference counting.
 package struct PlanSlots: ~Copyable {
-    /// How many plans a worker holds at once. A reload that finds every other slot still in use waits
-    /// for the next loop turn (requests in flight keep finishing), so this bounds memory, not reloads.
+    /// How many plans a worker holds at once. A reload that finds every slot still in use moves the
+    /// requests on the oldest plan to the current one first, so this bounds memory, never reloads.
     package static let capacity = 8
 
     /// The strong references that keep the plans alive, by slot.
@@ -75,6 +75,16 @@ package struct PlanSlots: ~Copyable {
         // The plan that was `previous` until now may have no requests left.
         collect()
         return true
+    }
+
+    /// The held slot with the oldest plan that is neither current nor the one just replaced (nil: none).
+    package func oldestMovable() -> UInt8? {
+        var oldest: Int? = nil
+        for slot in 0..<Self.capacity where held[slot] != nil && slot != Int(current) && slot != Int(previous) {
+            if let known = oldest, plan(UInt8(known)).generation <= plan(UInt8(slot)).generation { continue }
+            oldest = slot
+        }
+        return oldest.map { UInt8($0) }
     }
 
     /// Lets go of every plan that is neither current nor just replaced and that no request uses.

@@ -77,7 +77,7 @@ extension Worker {
         } else if clients[slot].state == .exchanging && !clients[slot].requestDone && clients[slot].receiving {
             // The send (a 100 Continue, or response bytes of a full-duplex exchange) borrowed the timer
             // from a body still being read: the body timeout runs again.
-            setDeadline(client: slot, .body, after: plan.bodyTimeout)
+            arm(client: slot, .body)
         }
         release(clients[slot].outputSource, clients[slot].outputID)
         clients[slot].outputSource = .none

@@ -272,7 +272,7 @@ extension Worker {
     ) {
         // Route and upstream settings from the plan the request started on (a plugin's delay may span
         // a reload); nodes from the current plan, which the node picker follows.
-        let requestPlan = requestPlan(slot)
+        unowned(unsafe) let requestPlan = requestPlan(slot)
         if routeIndex >= 0 ? requestPlan.routes[routeIndex].hasPlugins : requestPlan.hasGlobalPlugins {
             switch runRequestPlugins(slot, route: routeIndex, head: head, source: source, continuing: continuing) {
             case .proceed: break

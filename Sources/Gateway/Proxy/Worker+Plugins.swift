@@ -36,7 +36,7 @@ extension Worker {
         continuing: Bool
     ) -> PluginWalk {
         // The plugins of the plan the request started on, also when it resumes after a reload.
-        let requestPlan = requestPlan(slot)
+        unowned(unsafe) let requestPlan = requestPlan(slot)
         let plugins = requestPlan.plugins
         let state = pluginStates + slot
         pluginRequest.begin(
@@ -161,7 +161,7 @@ extension Worker {
 
     private func runResponsePhase(_ slot: Int, _ phase: PluginPhase, status: Int) {
         let state = pluginStates + slot
-        let requestPlan = requestPlan(slot)
+        unowned(unsafe) let requestPlan = requestPlan(slot)
         let plugins = requestPlan.plugins
         let route = Int(clients[slot].route)
         pluginRequest.resume(

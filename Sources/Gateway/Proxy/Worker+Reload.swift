@@ -16,7 +16,19 @@ extension Worker {
     /// request started, and body limits, timeouts and plugins stay the ones it started with.
     @inline(__always)
     func requestPlan(_ slot: Int) -> ProxyPlan {
-        clients[slot].active ? planSlots.plan(clients[slot].planSlot) : plan
+        clients[slot].holdsPlan ? planSlots.plan(clients[slot].planSlot) : plan
+    }
+
+    /// Moves the requests holding the oldest movable plan onto the current one (indices are stable, so
+    /// their route, upstream and node stay valid), freeing its slot.
+    @inline(never)
+    func moveRequestsOffOldestPlan() {
+        guard let oldest = planSlots.oldestMovable() else { return }
+        for slot in 0..<clientCapacity where clients[slot].holdsPlan && clients[slot].planSlot == oldest {
+            planSlots.leave(oldest)
+            clients[slot].planSlot = planSlots.enter()
+        }
+        planSlots.collect()
     }
 
     /// The plan an upstream connection works for: its client's request's, else the current one.
@@ -35,7 +47,12 @@ extension Worker {
     @inline(never)
     func adopt(_ next: ProxyPlan) -> Bool {
         guard next.generation != plan.generation else { return true }
-        guard planSlots.adopt(next) else { return false }
+        if !planSlots.adopt(next) {
+            // Every slot holds a plan some request still uses (long-lived requests across many reloads):
+            // the requests on the oldest one move to the current plan, so reloads never stall.
+            moveRequestsOffOldestPlan()
+            guard planSlots.adopt(next) else { return false }
+        }
         picker.adopt(plan: next, health: health)
         plan = next
         // Labels are the plan's ids, which the config reader has validated; nothing here can fail,

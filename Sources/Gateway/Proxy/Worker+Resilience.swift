@@ -21,7 +21,7 @@ extension Worker {
     /// The consistent-hash key of the request just parsed into `headers`: a header's value, a cookie's
     /// value, or the client address, as the upstream's `hash_on` says. A missing key hashes as empty.
     func requestHashKey(_ client: Int, upstream: Int, source: UnsafeRawBufferPointer) -> UInt64 {
-        let requestPlan = requestPlan(client)
+        unowned(unsafe) let requestPlan = requestPlan(client)
         let entry = requestPlan.upstreams[upstream]
         let key = requestPlan.arena(entry.hashKeyOffset, entry.hashKeyLength)
         switch entry.hashOn {

@@ -334,7 +334,7 @@ extension Worker {
     /// Answers a route served by the `mocking` plugin.
     func respondWithMock(_ slot: Int, _ route: ProxyPlan.Route) {
         // The route came from the request's plan; its text lives in that plan's arena.
-        let routePlan = requestPlan(slot)
+        unowned(unsafe) let routePlan = requestPlan(slot)
         runHeaderFilter(slot, status: Int(route.mockStatus))
         sendGatewayWritten(slot, status: route.mockStatus) { close, writer in
             GatewayResponses.writeMock(

@@ -32,9 +32,10 @@ extension Worker {
     /// and marks a request active; returns its access record, reset and stamped, when logging is on.
     @inline(__always)
     func beginRequestState(_ slot: Int) -> UnsafeMutablePointer<AccessRecord>? {
-        if clients[slot].active { planSlots.leave(clients[slot].planSlot) }
+        if clients[slot].holdsPlan { planSlots.leave(clients[slot].planSlot) }
         clients[slot].active = true
         clients[slot].planSlot = planSlots.enter()
+        clients[slot].holdsPlan = true
         clients[slot].upstreamStart = 0
         clients[slot].upstreamEnd = 0
         clients[slot].upstreamStatus = 0
@@ -75,7 +76,13 @@ extension Worker {
     func completeRequest(_ slot: Int, aborted: Bool = false) {
         guard clients[slot].active else { return }
         clients[slot].active = false
-        planSlots.leave(clients[slot].planSlot)
+        // The request's plan stays its own until its `log` plugins have run and it has been recorded.
+        defer {
+            if clients[slot].holdsPlan {
+                clients[slot].holdsPlan = false
+                planSlots.leave(clients[slot].planSlot)
+            }
+        }
         let c = clients[slot]
         endExchangeAccounting(client: slot)
         // 499: the client went away before a response was sent (nginx's convention).
@@ -91,6 +98,7 @@ extension Worker {
         var logField: (AccessLogSymbol, AccessLogSymbol) = (.none, .none)
         let plugins = pluginStates + slot
         if plugins.pointee.active {
+            // Consumer series and log symbols follow the current plan: a consumer of an older plan is left out.
             if plugins.pointee.generation == plan.generation { consumer = plugins.pointee.consumer }
             rejectedBy = plugins.pointee.rejectedBy
             logField = (plugins.pointee.logFieldName, plugins.pointee.logFieldValue)

@@ -208,8 +208,31 @@ struct TLSSessionCacheTests {
         }
         let ssl: AdminJSON = .object(["cert": .string("C"), "key": .string("K"), "keys": .array([.string("K2")])])
         #expect(AdminAPI.redacted(ssl, kind: .ssls) == .object(["cert": .string("C")]))
-        // Nothing else is touched.
+        // Nothing else of a consumer is touched.
         let consumer: AdminJSON = .object(["tls": .object(["client_key": .string("x")])])
         #expect(AdminAPI.redacted(consumer, kind: .consumers) == consumer)
+    }
+
+    @Test("Viewers' copies of consumers, credentials and global rules lack the auth plugins' secrets")
+    func consumerSecretsAreRedacted() {
+        let plugins: AdminJSON = .object([
+            "key-auth": .object(["key": .string("k1"), "header": .string("apikey")]),
+            "basic-auth": .object(["username": .string("u"), "password": .string("p")]),
+            "jwt-auth": .object(["key": .string("user-key"), "secret": .string("s"), "private_key": .string("pk")]),
+            "limit-count": .object(["count": .integer(5)]),
+        ])
+        let expected: AdminJSON = .object([
+            "key-auth": .object(["header": .string("apikey")]),
+            "basic-auth": .object(["username": .string("u")]),
+            "jwt-auth": .object(["key": .string("user-key")]),
+            "limit-count": .object(["count": .integer(5)]),
+        ])
+        for kind in [AdminResourceKind.consumers, .credentials, .globalRules] {
+            let value: AdminJSON = .object(["username": .string("jack"), "plugins": plugins])
+            #expect(
+                AdminAPI.redacted(value, kind: kind) == .object(["username": .string("jack"), "plugins": expected]),
+                "\(kind)"
+            )
+        }
     }
 }
