@@ -190,14 +190,25 @@ package final class ManagedProcess: Sendable {
             if let code = exitCode { return code }
             // Not `eventually`: in a cancelled task every sleep throws at once, which ended the wait early
             // and reported a child that was already gone as "did not finish" (seen on CI). The wait lasts
-            // until the child ends or the deadline, cancelled or not.
+            // until the child ends or the deadline, cancelled or not, and never blocks one of the few
+            // cooperative threads every test shares (a blocking wait in a timed-out test's teardown once
+            // stalled the whole suite for longer than the gateways' keep-alive timeout).
             if Task.isCancelled {
-                usleep(10_000)
+                await Self.pauseIgnoringCancellation(milliseconds: 10)
             } else {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
         return exitCode
+    }
+
+    /// Waits `milliseconds` even in a cancelled task, on a timer rather than on a blocked thread.
+    private static func pauseIgnoringCancellation(milliseconds: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {
+                continuation.resume()
+            }
+        }
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`; returns the exit status.

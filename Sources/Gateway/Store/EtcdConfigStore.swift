@@ -36,6 +36,9 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
         var latest: Int64 = 0
         /// Kinds and keys already logged as ignored.
         var logged: Set<String> = []
+        /// The revision of each key last logged for fields no key of the keyring decrypts (one entry a key,
+        /// so rewrites of a resource do not grow it).
+        var undecryptedLogged: [String: Int64] = [:]
     }
     let view = Mutex(View())
     let state = Mutex(ConfigStoreStatus())
@@ -125,7 +128,7 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
                         continue
                     }
                     let kept = encryption.decrypt(kind, &value)
-                    if !kept.isEmpty, view.logged.insert("\(key)@\(kv.modRevision)").inserted {
+                    if !kept.isEmpty, view.undecryptedLogged.updateValue(kv.modRevision, forKey: key) != kv.modRevision {
                         undecrypted.append("\(key) \(kept.joined(separator: ", "))")
                     }
                     set[kind, id] = StoredResource(
