@@ -385,7 +385,8 @@ struct PluginBehaviourIntegrationTests {
     @Test("limit-conn: a second request while one is in flight is refused with rejected_code, then admitted again")
     func limitConn() async throws {
         try await Self.withGateway("plugin-limit-conn") { gateway, directory, _, upstream in
-            let slow = Task { try await Curl.run("\(gateway.url)/conn/slow?delay=4", in: directory) }
+            // Long enough that the second request is sent while it is held, even on a loaded machine.
+            let slow = Task { try await Curl.run("\(gateway.url)/conn/slow?delay=20", in: directory) }
             // The slow request holds the only place once the upstream has it (counted as it arrives).
             let holding = try await eventually(timeout: .seconds(10)) { try await upstream.counts().requests >= 1 }
             #expect(holding, "the slow request never reached the upstream")
