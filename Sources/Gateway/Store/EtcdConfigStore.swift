@@ -128,7 +128,8 @@ package final class EtcdConfigStore: ResourceStore, @unchecked Sendable {
                         continue
                     }
                     let kept = encryption.decrypt(kind, &value)
-                    if !kept.isEmpty, view.undecryptedLogged.updateValue(kv.modRevision, forKey: key) != kv.modRevision {
+                    if !kept.isEmpty, view.undecryptedLogged.updateValue(kv.modRevision, forKey: key) != kv.modRevision
+                    {
                         undecrypted.append("\(key) \(kept.joined(separator: ", "))")
                     }
                     set[kind, id] = StoredResource(

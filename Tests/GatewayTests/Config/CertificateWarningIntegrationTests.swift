@@ -88,8 +88,11 @@ struct CertificateWarningIntegrationTests {
                     upstream_id: backend
                     slo: {latency: {threshold: 0.25, target: 99}}
                 """
-            let next = Self.yaml(certificate: expired, control: gateway.controlPort)
-                .replacingOccurrences(of: "    upstream_id: backend\n", with: "    upstream_id: backend\n" + slo + "\n")
+            // The engine the test run asked for stays, so only the objective changes.
+            let next = IntegrationEnvironment.withTestEngine(
+                Self.yaml(certificate: expired, control: gateway.controlPort)
+            )
+            .replacingOccurrences(of: "    upstream_id: backend\n", with: "    upstream_id: backend\n" + slo + "\n")
             #expect(next.contains("id: slow"))
             try next.write(to: gateway.configFile, atomically: true, encoding: .utf8)
             kill(gateway.pid, SIGHUP)

@@ -105,6 +105,7 @@ struct PluginBehaviourIntegrationTests {
             upstreams:
               - id: backend
                 nodes: {"127.0.0.1:\(upstreamPort)": 1}
+                timeout: {connect: 2, send: 30, read: 30}
             \(routes)
             """
         )

@@ -59,11 +59,14 @@ struct TracingReloadIntegrationTests {
             )
             #expect(a.requests().first?.resource["service.name"] as? String == "edge-a")
 
-            try Self.yaml(
-                control: started.controlPort,
-                upstream: upstream.port,
-                endpoint: b.endpoint,
-                service: "edge-b"
+            // The engine the test run asked for stays, so only the tracing settings change.
+            try IntegrationEnvironment.withTestEngine(
+                Self.yaml(
+                    control: started.controlPort,
+                    upstream: upstream.port,
+                    endpoint: b.endpoint,
+                    service: "edge-b"
+                )
             )
             .write(to: started.configFile, atomically: true, encoding: .utf8)
             kill(started.pid, SIGHUP)
