@@ -444,6 +444,8 @@ package final class Worker<IO: IOExecutor>: @unchecked Sendable {
             generation = 1
         } else {
             generation = (clients[slot].generation &+ 1) & 0xFF_FFFF
+            // Every close completes its request first; should one ever not, its plan must not stay held.
+            if clients[slot].holdsPlan { planSlots.leave(clients[slot].planSlot) }
             clients[slot] = ClientConnection()
         }
         clients[slot].generation = generation
