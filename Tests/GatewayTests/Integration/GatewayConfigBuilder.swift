@@ -9,7 +9,7 @@ struct GatewayConfigBuilder {
     var sendTimeout = 10.0
     var readTimeout = 10.0
     var headerTimeout = 10.0
-    var keepaliveTimeout = 30.0
+    var keepaliveTimeout = 120.0
     var drainTimeout = 5.0
     var passHost = "pass"
     /// Extra YAML list items placed under `upstreams:` (indented two spaces, starting with "  - id:");

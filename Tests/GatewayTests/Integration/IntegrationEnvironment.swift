@@ -29,8 +29,19 @@ enum IntegrationEnvironment {
         $0.isEmpty ? nil : $0
     }
 
-    /// `yaml` with `engine:` set to ``testEngine`` unless the config names an engine itself.
+    /// `yaml` with `engine:` set to ``testEngine`` unless the config names an engine itself, and with file
+    /// watching off unless the config has a `config:` section of its own (the tests of watching set it).
+    ///
+    /// Why watching is off: a process holding an inotify descriptor waits at exit for the kernel to retire
+    /// its marks (`fsnotify_destroy_group`, an SRCU grace period). On two cores saturated by the suite and
+    /// CPU burners, RCU stalled and hundreds of exiting test gateways sat in that wait for minutes
+    /// (hung-task reports), starving every other test. A gateway exiting on a loaded node pays that wait
+    /// once; a test suite starting a thousand of them must not.
     static func withTestEngine(_ yaml: String) -> String {
+        var yaml = yaml
+        if !yaml.hasPrefix("config:") && !yaml.contains("\nconfig:") {
+            yaml = "config: {watch: false}\n" + yaml
+        }
         guard let engine = testEngine, !yaml.hasPrefix("engine:"), !yaml.contains("\nengine:") else { return yaml }
         return "engine: \(engine)\n" + yaml
     }
