@@ -43,24 +43,35 @@ package final class ManagedProcess: Sendable {
         process.executableURL = executable
         process.arguments = arguments
         var log: FileHandle?
+        // Descriptors opened here for the child: the child gets copies at spawn, so the parent closes its
+        // own right after. `Process` objects are never freed (a swift-corelibs-foundation cycle), so
+        // left open, every child leaked them: 2,300 descriptors in one run, which slowed the runner's
+        // own descriptor polling and stalled the suite on a loaded machine.
+        var opened: [FileHandle] = []
         if let logFile {
             _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-            log = try FileHandle(forWritingTo: logFile)
-            process.standardError = log
+            let handle = try FileHandle(forWritingTo: logFile)
+            log = handle
+            opened.append(handle)
+            process.standardError = handle
         }
         switch stdout {
         case .log:
             if let log { process.standardOutput = log }
         case .file(let file):
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: file)
+            let handle = try FileHandle(forWritingTo: file)
+            opened.append(handle)
+            process.standardOutput = handle
         case .pipe(let pipe):
             process.standardOutput = pipe
         case .discarded:
             process.standardOutput = FileHandle.nullDevice
         }
         if let stdinFile {
-            process.standardInput = try FileHandle(forReadingFrom: stdinFile)
+            let handle = try FileHandle(forReadingFrom: stdinFile)
+            opened.append(handle)
+            process.standardInput = handle
         } else {
             process.standardInput = FileHandle.nullDevice
         }
@@ -79,6 +90,7 @@ package final class ManagedProcess: Sendable {
         sigemptyset(&unblocked)
         pthread_sigmask(SIG_SETMASK, &unblocked, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        defer { for handle in opened { try? handle.close() } }
         try process.run()
         self.process = process
         startTime = Self.startTime(pid: process.processIdentifier)
