@@ -1272,7 +1272,8 @@ measure() { # target label
     fi
 }
 
-# Each scenario: a warm-up of its targets, then its rounds, the targets alternating within each round.
+# Each scenario: a warm-up of its targets, then its rounds, the targets alternating within each round and
+# the order rotating from round to round.
 # The proxy scenario's files and log lines carry no scenario name.
 for scenario in "${run_scenarios[@]}"; do
     set_scenario "$scenario"
@@ -1296,8 +1297,12 @@ for scenario in "${run_scenarios[@]}"; do
         done
         check_alive
     fi
+    read -r -a scenario_targets <<<"${targets_of[$scenario]}"
     for round in $(seq "$ROUNDS"); do
-        for target in ${targets_of[$scenario]}; do
+        # Each round starts one target later than the one before, so no target always runs first (right
+        # after the warm-up or another's load) or last: an order effect lands on every target alike.
+        first=$(((round - 1) % ${#scenario_targets[@]}))
+        for target in "${scenario_targets[@]:first}" "${scenario_targets[@]:0:first}"; do
             measure "$target" "${file_prefix}round$round"
             resumed_note=""
             [[ -n $resumed ]] && resumed_note=", $resumed handshakes resumed"
@@ -1499,7 +1504,7 @@ access_note="nginx access log $nginx_access_log"
         [[ $WS_SIZE != 32 ]] && scenario_env+="WS_SIZE=$WS_SIZE "
     fi
     printf 'meta\tcommand\t%s\n' "${targets_env}${scenario_env}WORKERS=$WORKERS THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION ROUNDS=$ROUNDS $command_line"
-    printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round. CPU µs/request: user+system CPU time of all the target's processes during each round (from /proc/PID/stat) divided by the requests wrk completed in it, median over rounds. $access_note; HAProxy logs nothing.$gateway_note"
+    printf 'meta\tsettings\t%s\n' "Each proxy: $WORKERS worker(s), same nginx backend (1 worker, return 200), upstream keep-alive; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, targets alternating each round, the order rotating by one target per round. CPU µs/request: user+system CPU time of all the target's processes during each round (from /proc/PID/stat) divided by the requests wrk completed in it, median over rounds. $access_note; HAProxy logs nothing.$gateway_note"
     plugin_base="the shipped defaults as \`gateway\` (metrics and access log on) on its own port"
     if has_scenario key-auth; then
         checks=""

@@ -68,7 +68,8 @@ extension Worker {
         let span = traceIDs.spanID()
         traceStates[client].attemptSpanID = span
         traceStates[client].attemptStatus = 0
-        traceStates[client].attemptStart = Int64(gw_realtime_ns())
+        // Only a sampled attempt becomes a span: an unsampled one skips the clock read.
+        if traceStates[client].flags & 1 != 0 { traceStates[client].attemptStart = Int64(gw_realtime_ns()) }
         let offset = Int(traceStates[client].spanIDOffset)
         if offset >= 0 && block >= 0 { TraceParent.writeHex(span, digits: 16, to: blocks.pointer(block) + offset) }
     }

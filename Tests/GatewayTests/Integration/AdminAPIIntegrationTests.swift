@@ -200,24 +200,40 @@ struct AdminAPIIntegrationTests {
         let dataPath = directory.appendingPathComponent("data/resources.json").path
         let (gateway, admin) = try await Self.startGateway(in: directory, dataPath: dataPath)
         // Writes go out one after another until the gateway is gone; it is killed once a few have been
-        // acknowledged, so the kill lands in the middle of the stream.
+        // acknowledged, so the kill lands in the middle of the stream. A write refused before the kill is
+        // kept, so a failure says why instead of showing up as a stream that never got going.
         let acknowledged = LockedValue(0)
+        let refusal = LockedValue<String?>(nil)
+        let killed = LockedValue(false)
         let writer = Task {
             for index in 0..<200 {
                 let body = #"{"uri": "/r\#(index)", "plugins": {"mocking": {"response_example": "\#(index)"}}}"#
-                guard let result = try? await admin.curl("PUT", "/routes/r\(index)", body), result.status == 201
-                else { break }
+                do {
+                    let result = try await admin.curl("PUT", "/routes/r\(index)", body)
+                    guard result.status == 201 else {
+                        let reason = "PUT r\(index): \(result.status) \(result.stderr)"
+                        if !killed.value { refusal.withLock { $0 = reason } }
+                        break
+                    }
+                } catch {
+                    if !killed.value { refusal.withLock { $0 = "PUT r\(index): \(error)" } }
+                    break
+                }
                 acknowledged.withLock { $0 += 1 }
             }
         }
-        let someWritten = try await eventually(timeout: .seconds(60), interval: .milliseconds(50)) {
-            acknowledged.value >= 10
+        // Each write is a whole validate-compile-publish plus a curl process: on a loaded machine a few
+        // take seconds, so the wait is for a handful of writes, generously bounded.
+        let someWritten = try await eventually(timeout: .seconds(180), interval: .milliseconds(50)) {
+            acknowledged.value >= 5 || refusal.value != nil
         }
-        #expect(someWritten)
+        killed.withLock { $0 = true }
         gateway.expectExit()
         gateway.process.signal(SIGKILL)
         await gateway.process.waitForExit(timeout: .seconds(10))
         await writer.value
+        #expect(refusal.value == nil, "a write failed before the kill: \(refusal.value ?? "")")
+        #expect(someWritten && acknowledged.value >= 5, "only \(acknowledged.value) writes acknowledged")
         let written = acknowledged.value
 
         let (again, restarted) = try await Self.startGateway(in: directory, dataPath: dataPath)
