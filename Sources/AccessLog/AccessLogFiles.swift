@@ -47,9 +47,10 @@ public struct AccessLogFiles: Sendable {
         let prefix = self.baseName + "-"
         var names: [String] = []
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            // Read the name in place: a `dirent` is variable-length, so copying the whole `d_name` field
+            // reads past the last entry of the stream's buffer.
+            let nameStart = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+            let name = String(cString: nameStart.assumingMemoryBound(to: CChar.self))
             // The stamp is 20 characters: yyyyMMddTHHmmss.SSSZ
             if name.hasPrefix(prefix) && name.hasSuffix(self.suffix)
                 && name.utf8.count == prefix.utf8.count + 20 + self.suffix.utf8.count

@@ -331,12 +331,18 @@ extension TopCommand {
         }
 
         /// The settings to restore, read by the signal handler (set once, before the handler is installed).
-        nonisolated(unsafe) static var saved = termios()
+        /// On the heap, sized by the type's stride: AddressSanitizer registers a `termios` global with 57
+        /// addressable bytes and then flags `tcgetattr`'s 60-byte write into it.
+        nonisolated(unsafe) static let saved: UnsafeMutablePointer<termios> = {
+            let pointer = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+            pointer.initialize(to: termios())
+            return pointer
+        }()
         nonisolated(unsafe) static var isRaw = false
 
         static func enter() -> Terminal {
-            if isatty(STDIN_FILENO) == 1, tcgetattr(STDIN_FILENO, &saved) == 0 {
-                var raw = saved
+            if isatty(STDIN_FILENO) == 1, tcgetattr(STDIN_FILENO, saved) == 0 {
+                var raw = saved.pointee
                 raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
                 raw.c_cc.6 = 1  // VMIN: a read returns after one byte
                 raw.c_cc.5 = 0  // VTIME
@@ -362,7 +368,7 @@ extension TopCommand {
 
         /// Async-signal-safe: only tcsetattr and write.
         static func restore() {
-            if isRaw { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+            if isRaw { tcsetattr(STDIN_FILENO, TCSAFLUSH, saved) }
             let leave: StaticString = "\u{1B}[?25h\u{1B}[?1049l"
             _ = Glibc.write(STDOUT_FILENO, leave.utf8Start, leave.utf8CodeUnitCount)
         }

@@ -75,6 +75,13 @@ public final class MetricRegistry: Sendable {
         self.state.withLock { $0.collectors.append(collector) }
     }
 
+    /// Drops every collector, for a shutdown once no scrape can come: collectors capture the parts they
+    /// read (health, reloads, logs), some of which lead back to the registry, and the cycle would keep the
+    /// whole runtime allocated until the process ends.
+    public func removeCollectors() {
+        self.state.withLock { $0.collectors.removeAll() }
+    }
+
     /// Registers (or returns the existing) counter family. `name` should end in `_total`.
     public func counter(
         _ name: String,

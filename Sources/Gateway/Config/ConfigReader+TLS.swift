@@ -226,7 +226,7 @@ extension ConfigReader {
             verification.required = required
         }
         do {
-            guard try !TLSCertificateMaterial.certificates(pem: ca.text).isEmpty else {
+            guard try TLSCertificateMaterial.certificateCount(pem: ca.text) > 0 else {
                 report(ca.origin, object.node, "holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)")
                 return nil
             }
@@ -293,7 +293,7 @@ extension ConfigReader {
             let ca = pem(object, inline: "ca", file: "ca_file", required: true)
         {
             do {
-                if try TLSCertificateMaterial.certificates(pem: ca.text).isEmpty {
+                if try TLSCertificateMaterial.certificateCount(pem: ca.text) == 0 {
                     report(ca.origin, object.node, "holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)")
                 } else {
                     settings.caPEM = ca.text

@@ -233,5 +233,7 @@ public final class GatewayRuntime: @unchecked Sendable {
         observability.spanExporter?.shutdown()
         controlServer?.stop()
         controlServer = nil
+        // No scrape can come now: let go of the collectors, whose captures lead back to the registry.
+        observability.registry.removeCollectors()
     }
 }

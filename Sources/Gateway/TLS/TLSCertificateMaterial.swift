@@ -41,7 +41,15 @@ package final class TLSCertificateMaterial: @unchecked Sendable {
         EVP_PKEY_free(key)
     }
 
+    /// How many certificates `pem` holds (each parsed, then freed); throws as ``certificates(pem:)`` does.
+    package static func certificateCount(pem: String) throws(TLSError) -> Int {
+        let parsed = try certificates(pem: pem)
+        for certificate in parsed { X509_free(certificate) }
+        return parsed.count
+    }
+
     /// Every certificate in `pem`, in order; throws when the text holds something else that is not PEM.
+    /// The caller owns them: each must be given to `X509_free`.
     package static func certificates(pem: String) throws(TLSError) -> [OpaquePointer] {
         var result: [OpaquePointer] = []
         let ok = pem.withCString { text -> Bool in

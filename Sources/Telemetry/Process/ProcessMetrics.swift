@@ -113,7 +113,10 @@ public struct ProcessMetrics: Sendable {
         defer { closedir(directory) }
         var count = 0
         while let entry = readdir(directory) {
-            let isDot = withUnsafeBytes(of: entry.pointee.d_name) { $0[0] == UInt8(ascii: ".") }
+            // Only the name's first byte: a `dirent` is variable-length, so copying the whole `d_name`
+            // field reads past the last entry of the stream's buffer.
+            let name = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+            let isDot = name.load(as: UInt8.self) == UInt8(ascii: ".")
             if !isDot { count += 1 }
         }
         // The directory stream itself holds one descriptor while we count.
