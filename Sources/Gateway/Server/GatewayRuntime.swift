@@ -128,8 +128,18 @@ public final class GatewayRuntime: @unchecked Sendable {
     /// The control-plane address, once ``prepare()`` has bound it.
     public var controlAddress: SocketAddress? { controlServer?.address }
 
-    /// Binds the listeners, starts the access-log thread and the control plane.
+    /// Binds the listeners, starts the access-log thread and the control plane. On failure, stops what it
+    /// had started (threads, the collectors' references) before throwing.
     public func prepare() throws {
+        do {
+            try startServices()
+        } catch {
+            finish()
+            throw error
+        }
+    }
+
+    private func startServices() throws {
         try server.prepare()
         if let accessLogger = observability.accessLogger {
             try accessLogger.start()
