@@ -140,7 +140,11 @@ struct StatusPageIntegrationTests {
             // Rates cover about the last second: keep traffic (and errors) flowing while the browser looks.
             let load = Task {
                 while !Task.isCancelled {
-                    let urls = (0..<20).map { "\(gateway.url)/api/status/200?t=\($0)" } + ["\(gateway.url)/legacy/t"]
+                    // Every fourth request fails, so any second with traffic in it has errors too (with the
+                    // failure last in the batch, a loaded machine showed a second of successes only).
+                    let urls = (0..<20).map {
+                        $0 % 4 == 3 ? "\(gateway.url)/legacy/t\($0)" : "\(gateway.url)/api/status/200?t=\($0)"
+                    }
                     _ = try? await CurlBatch.run(urls, in: directory)
                 }
             }
