@@ -4,10 +4,12 @@ import Foundation
 struct GatewayConfigBuilder {
     var workers = 1
     // Generous defaults: with the whole suite running on two shared cores, the Python upstream can be slow to
-    // answer. Tests of a timeout set that timeout short themselves.
+    // answer. Beside two CPU burners, several tests' upstreams once went more than 10 s without answering at
+    // the same moment: a read timeout fired and the retry opened a second upstream connection. Tests of a
+    // timeout set that timeout short themselves.
     var connectTimeout = 1.0
-    var sendTimeout = 10.0
-    var readTimeout = 10.0
+    var sendTimeout = 30.0
+    var readTimeout = 30.0
     var headerTimeout = 10.0
     var keepaliveTimeout = 120.0
     var drainTimeout = 5.0
