@@ -146,7 +146,9 @@ extension Worker {
         guard client >= 0 else { return }
         if !upstreamConnections[slot].receiving && !clients[client].sending && !clients[client].responseDone {
             postUpstreamReceive(slot)
-        } else if upstreamConnections[slot].receiving {
+            // The send's deadline is over; until the rest of the body arrives, the client's runs.
+            if !requestForwarded(slot) { clearDeadline(upstream: slot) }
+        } else if upstreamConnections[slot].receiving && requestForwarded(slot) {
             // A pooled connection's receive is already posted: the read timeout starts now.
             setDeadline(
                 upstream: slot,
@@ -184,9 +186,19 @@ extension Worker {
             userData: upstreamData(.upstreamReceive, slot)
         )
         // A tunnel may wait for the upstream indefinitely: its idle timer runs on the client side.
-        guard upstreamConnections[slot].state != .tunneling else { return }
+        guard upstreamConnections[slot].state != .tunneling, requestForwarded(slot) else { return }
         let timeout = upstreamPlan(slot).upstreams[Int(upstreamConnections[slot].upstream)].readTimeout
         setDeadline(upstream: slot, .read, after: timeout)
+    }
+
+    /// Whether the whole request has gone to the upstream, which is when its read timeout starts (as
+    /// nginx's `proxy_read_timeout` does). Before that the upstream is waiting for the client, whose
+    /// `body_timeout` runs instead: a slow upload gets its 408 and does not count as a slow upstream
+    /// against the node's circuit.
+    @inline(__always)
+    func requestForwarded(_ slot: Int) -> Bool {
+        let client = Int(upstreamConnections[slot].client)
+        return client < 0 || (clients[client].requestDone && upstreamConnections[slot].outputLength == 0)
     }
 
     /// The client finished sending: continue with stashed or new response bytes.

@@ -113,7 +113,10 @@ extension Worker {
             perform(action, upstream: slot)
         case .wantRead:
             blocks.release(block)
-            postRawUpstreamReceive(slot, deadline: upstreamConnections[slot].state != .tunneling)
+            postRawUpstreamReceive(
+                slot,
+                deadline: upstreamConnections[slot].state != .tunneling && requestForwarded(slot)
+            )
         case .closed:
             blocks.release(block)
             onUpstreamReceive(slot, 0, 0)

@@ -81,7 +81,7 @@ struct BackpressureIntegrationTests {
         config.extraUpstreams = """
               - id: capped
                 nodes: {"127.0.0.1:UPSTREAM_PORT": 1}
-                keepalive_pool: {size: 4, idle_timeout: 30, requests: 3}
+                keepalive_pool: {size: 4, idle_timeout: 300, requests: 3}
 
             """
         config.extraRoutes = """

@@ -7,6 +7,9 @@ struct GatewayConfigBuilder {
     // answer. Beside two CPU burners, several tests' upstreams once went more than 10 s without answering at
     // the same moment: a read timeout fired and the retry opened a second upstream connection. Tests of a
     // timeout set that timeout short themselves.
+    // The pool's idle timeout is long for the same reason: a test runner that stalls for longer than it
+    // between two requests (seen beside CPU burners) would open a second upstream connection, failing the
+    // tests that count connections. The tests of the idle timeout set their own.
     var connectTimeout = 1.0
     var sendTimeout = 30.0
     var readTimeout = 30.0
@@ -33,7 +36,7 @@ struct GatewayConfigBuilder {
               - id: backend
                 nodes: {"127.0.0.1:\(upstreamPort)": 1}
                 timeout: {connect: \(connectTimeout), send: \(sendTimeout), read: \(readTimeout)}
-                keepalive_pool: {size: 16, idle_timeout: 30, requests: 1000}
+                keepalive_pool: {size: 16, idle_timeout: 300, requests: 1000}
                 pass_host: \(passHost)
 
             """

@@ -55,7 +55,8 @@ enum IntegrationEnvironment {
 
     /// A fresh private directory for one test's configs, logs and data files.
     static func makeTemporaryDirectory(_ label: String) throws -> URL {
-        try TestFiles.makeTemporaryDirectory("gateway-it-\(label)")
+        StallMonitor.start()
+        return try TestFiles.makeTemporaryDirectory("gateway-it-\(label)")
     }
 
     /// Runs `body`, then always `tearDown`, which stops the test's processes and says whether they ended

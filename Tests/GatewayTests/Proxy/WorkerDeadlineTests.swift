@@ -169,6 +169,38 @@ struct WorkerDeadlineTests {
         #expect(h.executor.buffersInUse == 0)
     }
 
+    @Test("upstream read: the timeout starts once the whole request went out, not while the body still arrives")
+    func upstreamReadTimeoutWaitsForTheBody() throws {
+        // Gaps in the body longer than `read` (3 s) but within `body_timeout` (10 s): the client is slow, and
+        // the upstream, which is waiting for it, must not be blamed.
+        let h = try WorkerHarness(
+            yaml: WorkerHarness.yaml.replacingOccurrences(of: "body_timeout: 3", with: "body_timeout: 10")
+        )
+        let client = h.connectClient()
+        h.clientSends(
+            "POST /upload HTTP/1.1\r\nHost: api\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+            on: client
+        )
+        let upstream = try h.upstreamConnects()
+        try h.sent(on: upstream)
+        #expect(try h.sent(on: client).hasPrefix("HTTP/1.1 100 Continue\r\n"))
+        h.wait(3.5)
+        h.clientSends("01234", on: client)
+        #expect(try h.sent(on: upstream) == "01234")
+        h.wait(3.5)
+        #expect(h.executor.sends[client] == nil, "answered while the client was still sending within body_timeout")
+        #expect(!h.executor.closed.contains(upstream))
+        h.clientSends("56789", on: client)
+        #expect(try h.sent(on: upstream) == "56789")
+        // From the last byte sent, the upstream has `read` (3 s) to answer.
+        h.wait(2.9)
+        #expect(h.executor.sends[client] == nil)
+        h.wait(0.2)
+        #expect(h.executor.pendingSend(client)?.contains("timed out waiting for the upstream") == true)
+        #expect(h.timeouts("upstream_read") == 1)
+        #expect(h.timeouts("client_body") == 0)
+    }
+
     @Test("pool idle: a parked upstream connection closes after keepalive_pool.idle_timeout")
     func poolIdleTimeout() throws {
         let h = try WorkerHarness()
