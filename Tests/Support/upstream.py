@@ -15,6 +15,9 @@ Endpoints (the first path segment naming an endpoint selects it, so /prefix/head
   /close?size=N         no Content-Length, body delimited by closing the connection
   /slow?delay=S         sleep S seconds, then 200 "slept"
   /hang                 never responds
+  /hold?key=K&max=S     holds the request until /release?key=K (or S seconds, default 120), then 200 "released"
+                        (or 200 "hold expired"): a request in flight for exactly as long as a test needs
+  /release?key=K        releases the holds on K, present and future; not counted, like /count
   /status/N             status N (no body for 1xx/204/304)
   /upload               streams a CL or chunked body; JSON {bytes, sha256}
   /early                a 103 Early Hints interim response, then 200 "after hints"
@@ -34,7 +37,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-ENDPOINTS = {"early", "echo", "headers", "big", "chunked", "close", "slow", "hang", "status", "upload", "bad", "count", "whoami"}
+ENDPOINTS = {
+    "early", "echo", "headers", "big", "chunked", "close", "slow", "hang", "hold", "release", "status", "upload", "bad",
+    "count", "whoami",
+}
+UNCOUNTED = {"count", "release"}
 OPTIONS = None
 PIECE = 64 * 1024
 PATTERN = bytes((i * 31 + 7) % 251 for i in range(PIECE))
@@ -76,6 +83,14 @@ class Stats:
 
 
 STATS = Stats()
+HOLDS = {}
+HOLDS_LOCK = threading.Lock()
+
+
+def hold_event(key):
+    """The event /hold?key=K waits on and /release?key=K sets."""
+    with HOLDS_LOCK:
+        return HOLDS.setdefault(key, threading.Event())
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -162,10 +177,10 @@ class Handler(BaseHTTPRequestHandler):
             if segment in ENDPOINTS:
                 endpoint, args = segment, segments[i + 1 :]
                 break
-        if endpoint != "count":
+        if endpoint not in UNCOUNTED:
             self.counted = getattr(self, "counted", 0) + 1
             STATS.request(first_on_connection=self.counted == 1)
-        if endpoint != "count" and OPTIONS is not None:
+        if endpoint not in UNCOUNTED and OPTIONS is not None:
             if OPTIONS.delay > 0:
                 time.sleep(OPTIONS.delay)
             if OPTIONS.force_status:
@@ -235,6 +250,12 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint == "slow":
             time.sleep(float(query.get("delay", "1")))
             return self.reply(200, b"slept")
+        if endpoint == "hold":
+            released = hold_event(query.get("key", "")).wait(float(query.get("max", "120")))
+            return self.reply(200, b"released" if released else b"hold expired")
+        if endpoint == "release":
+            hold_event(query.get("key", "")).set()
+            return self.reply(200, b"ok")
         if endpoint == "hang":
             while True:
                 time.sleep(3600)

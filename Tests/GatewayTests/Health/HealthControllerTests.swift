@@ -32,7 +32,9 @@ final class CapturedLogs: Sendable {
 
 @Suite(.serialized) struct HealthControllerTests {
     /// Polls `condition` every 20 ms for up to `seconds`.
-    static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
+    /// 30 s by default: these conditions always come true, and on a loaded machine the controller thread
+    /// once took more than 10 s to get there.
+    static func eventually(_ seconds: Double = 30, _ condition: () -> Bool) async throws -> Bool {
         try await TestSupport.eventually(timeout: .seconds(seconds), condition)
     }
 

@@ -105,7 +105,8 @@ struct PluginBehaviourIntegrationTests {
             upstreams:
               - id: backend
                 nodes: {"127.0.0.1:\(upstreamPort)": 1}
-                timeout: {connect: 2, send: 30, read: 30}
+                # read: long, because limit-conn's held request waits for the test, however slowly it runs.
+                timeout: {connect: 2, send: 30, read: 300}
             \(routes)
             """
         )
@@ -386,16 +387,21 @@ struct PluginBehaviourIntegrationTests {
     @Test("limit-conn: a second request while one is in flight is refused with rejected_code, then admitted again")
     func limitConn() async throws {
         try await Self.withGateway("plugin-limit-conn") { gateway, directory, _, upstream in
-            // Long enough that the second request is sent while it is held, even on a loaded machine.
-            let slow = Task { try await Curl.run("\(gateway.url)/conn/slow?delay=20", in: directory) }
-            // The slow request holds the only place once the upstream has it (counted as it arrives).
-            let holding = try await eventually(timeout: .seconds(10)) { try await upstream.counts().requests >= 1 }
-            #expect(holding, "the slow request never reached the upstream")
+            // The upstream holds this request until the test releases it, so the second request is sent while
+            // it is in flight however slowly a loaded machine runs the test (a 20 s delay once ran out first).
+            let held = Task { try await Curl.run("\(gateway.url)/conn/hold?key=limit-conn", in: directory) }
+            // The held request has the only place once the upstream has it (counted as it arrives).
+            let holding = try await eventually(timeout: .seconds(30)) { try await upstream.counts().requests >= 1 }
+            #expect(holding, "the held request never reached the upstream")
             let refused = try await Curl.run("\(gateway.url)/conn/headers", in: directory)
+            try await upstream.release("limit-conn")
             #expect(refused.status == 503, "\(refused.bodyString)")
             #expect((try refused.jsonObject()["request_id"] as? String)?.count == 32, "\(refused.bodyString)")
-            let first = try await slow.value
-            #expect(first.status == 200, "the request holding the place was served: \(first.bodyString)")
+            let first = try await held.value
+            #expect(
+                first.status == 200 && first.bodyString == "released",
+                "the request holding the place was served: \(first.status) \(first.bodyString)"
+            )
             let admitted = try await eventually(timeout: .seconds(10)) {
                 try await Curl.run("\(gateway.url)/conn/headers", in: directory).status == 200
             }

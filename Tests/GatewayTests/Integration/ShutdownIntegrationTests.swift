@@ -15,7 +15,9 @@ struct ShutdownIntegrationTests {
             let directory = try IntegrationEnvironment.makeTemporaryDirectory("drain")
             let upstream = try await UpstreamProcess.start(in: directory)
             let gateway = try await GatewayProcess.start(
-                yaml: GatewayConfigBuilder(workers: 2, drainTimeout: 12).yaml(upstreamPort: upstream.port),
+                yaml: GatewayConfigBuilder(workers: 2, readTimeout: 300, drainTimeout: 60).yaml(
+                    upstreamPort: upstream.port
+                ),
                 in: directory
             )
             let url = gateway.url
@@ -28,19 +30,19 @@ struct ShutdownIntegrationTests {
             let inFlight = (0..<6).map { index in
                 Task {
                     defer { finished.withLock { $0 += 1 } }
-                    // 8 s: the refusal check below must finish while these still run, even when a loaded
-                    // machine delays the signal's handling and the test's own polling (CI saw 2.6 s pass).
-                    return try await Curl.run("\(url)/slow?delay=8&n=\(index)", in: directory)
+                    // Held by the upstream until the refusal check below is done, however slowly a loaded
+                    // machine runs this test (fixed 8 s delays once ran out before it).
+                    return try await Curl.run("\(url)/hold?key=drain&n=\(index)", in: directory)
                 }
             }
-            // Wait until every slow request has reached the upstream.
-            _ = try await eventually(timeout: .seconds(5)) {
+            // Wait until every held request has reached the upstream.
+            _ = try await eventually(timeout: .seconds(30)) {
                 try await upstream.counts().requests >= 7
             }
             #expect(try await upstream.counts().requests == 7)
             let clock = ContinuousClock()
             gateway.process.signal(SIGTERM)
-            // The listeners close promptly: new connections are refused while the slow requests still run.
+            // The listeners close promptly: new connections are refused while the held requests still run.
             let signalled = clock.now
             var refusal: (after: Duration, running: Bool, finished: Int)?
             while clock.now < signalled.advanced(by: .seconds(5)) {
@@ -54,20 +56,20 @@ struct ShutdownIntegrationTests {
             if let refusal {
                 // Refused while the gateway was still draining, not merely because it had exited.
                 #expect(refusal.running, "first refusal \(refusal.after) after SIGTERM, gateway already gone")
-                // Slow requests still in flight: the listeners closed before the drain ended (the first slow
-                // request may have started seconds before the signal on a loaded machine, and finished).
+                // The drain keeps the requests in flight: none has ended, neither answered nor cut.
                 #expect(
-                    refusal.finished < inFlight.count,
-                    "first refusal \(refusal.after) after SIGTERM, when all \(refusal.finished) slow requests were done"
+                    refusal.finished == 0,
+                    "first refusal \(refusal.after) after SIGTERM, when \(refusal.finished) held requests had ended"
                 )
             }
+            try await upstream.release("drain")
             #expect(await idle.waitForClose(timeout: .seconds(3)), "idle keep-alive connection not closed by the drain")
 
             for task in inFlight {
                 let result = try await task.value
                 #expect(result.exitCode == 0, "\(result.stderr)")
                 #expect(result.status == 200)
-                #expect(result.bodyString == "slept")
+                #expect(result.bodyString == "released")
             }
             let code = await gateway.process.waitForExit(timeout: .seconds(10))
             #expect(code == 0, "gateway exit status \(String(describing: code)):\n\(gateway.log)")

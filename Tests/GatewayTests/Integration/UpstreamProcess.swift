@@ -48,6 +48,12 @@ final class UpstreamProcess: Sendable {
     }
 
     /// Connections accepted and requests served so far, from `/count` asked directly (not via the gateway).
+    /// Lets the requests held by `/hold?key=\(key)` (and later ones with that key) complete.
+    func release(_ key: String) async throws {
+        let response = try await RawConnection.request(port: port, "/release?key=\(key)", timeout: .seconds(30))
+        guard response.status == 200 else { throw IntegrationError("/release answered \(response.status)") }
+    }
+
     func counts() async throws -> (connections: Int, requests: Int) {
         let response = try await RawConnection.request(port: port, "/count", timeout: .seconds(10))
         let json = try response.jsonObject()
