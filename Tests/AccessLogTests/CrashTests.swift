@@ -63,7 +63,7 @@ import Testing
         // A live file whose writer is midway through a frame: lines up to the last complete frame.
         let live = directory.file("live.zst")
         let cut = whole.count * 2 / 3
-        try whole.prefix(cut).write(to: URL(fileURLWithPath: live))
+        try whole.prefix(cut).writeTestFile(to: URL(fileURLWithPath: live))
         let reader = try AccessLogFileReader(path: live)
         let first = try reader.readLines()
         #expect(first.count > 0 && first.count < 2000)
@@ -80,7 +80,7 @@ import Testing
         let damaged = directory.file("damaged.zst")
         var bytes = whole.prefix(cut)
         bytes.append(whole)
-        try bytes.write(to: URL(fileURLWithPath: damaged))
+        try bytes.writeTestFile(to: URL(fileURLWithPath: damaged))
         let damagedLines = try AccessLogFileReader(path: damaged).readLines()
         #expect(
             damagedLines.count >= 2000

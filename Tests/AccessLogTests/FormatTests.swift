@@ -125,7 +125,7 @@ import Testing
         defer { directory.cleanup() }
         let zstd = try await Command.run(gatewayBinary!, ["logs", "generate", "--count", "500", "--stdout"])
         #expect(zstd.exitCode == 0)
-        try zstd.output.write(to: URL(fileURLWithPath: directory.file("stdout.zst")))
+        try zstd.output.writeTestFile(to: URL(fileURLWithPath: directory.file("stdout.zst")))
         let (zstdStatus, lines) = try await Command.zstdDecompress([directory.file("stdout.zst")])
         #expect(zstdStatus == 0)
         #expect(lines.map { jsonObject($0)?["request_id"] as? String } == (0..<500).map { "gen-\($0)" })

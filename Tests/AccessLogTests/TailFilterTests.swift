@@ -1,5 +1,6 @@
 import AccessLog
 import Foundation
+import TestSupport
 import Testing
 
 /// `logs tail --where` reads JSON values in place and skips lines by their bytes; whatever it decides
@@ -36,7 +37,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let file = directory.file("access.log")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\n") + "\n").writeTestFile(toPath: file)
         var matched = 0
         for _ in 0..<60 {
             var filters: [(field: String, value: String)] = []
@@ -65,7 +66,7 @@ import Testing
         defer { directory.cleanup() }
         let file = directory.file("access.log")
         let lines = (0..<200_000).map { #"{"request_id":"r-\#($0)","status":\#($0 % 7 == 0 ? 404 : 200)}"# }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\n") + "\n").writeTestFile(toPath: file)
         var shown: [String] = []
         try AccessLogTail(path: file, options: AccessLogTailOptions(lines: 3)).run { shown.append($0) }
         #expect(shown == Array(lines.suffix(3)))

@@ -141,7 +141,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let file = directory.file("access.log")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\n") + "\n").writeTestFile(toPath: file)
         func shown(_ filter: String) throws -> [String] {
             var shown: [String] = []
             let options = AccessLogTailOptions(lines: 100, filters: [try AccessLogTailOptions.parseFilter(filter)])

@@ -37,7 +37,7 @@ package enum Command {
         var stdin = stdinFile
         if let input {
             let file = workDirectory.appendingPathComponent("cmd-\(tag).in")
-            try input.write(to: file)
+            try input.writeTestFile(to: file)
             stdin = file
         }
         defer {

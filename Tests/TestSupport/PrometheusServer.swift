@@ -39,7 +39,7 @@ package final class PrometheusServer: Sendable {
 
             """
         let configFile = directory.appendingPathComponent("prometheus.yml")
-        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        try config.writeTestFile(to: configFile)
         var arguments = [
             "--config.file=\(configFile.path)",
             "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",

@@ -26,20 +26,20 @@ import Testing
         return set
     }
 
-    @Test func roundTripsEveryKindIndicesAndRevision() throws {
+    @Test func roundTripsEveryKindIndicesAndRevision() async throws {
         let directory = try TestFiles.makeTemporaryDirectory("store-roundtrip")
         let store = FileResourceStore(path: directory.appendingPathComponent("resources.json").path)
         let set = try Self.sample()
-        try store.save(set)
+        try await store.saveOffThePool(set)
         #expect(try store.load() == set)
-        try store.save(ResourceSet())
+        try await store.saveOffThePool(ResourceSet())
         #expect(try store.load() == ResourceSet())
     }
 
-    @Test func theFileIsOneResourcePerLineAndPrivate() throws {
+    @Test func theFileIsOneResourcePerLineAndPrivate() async throws {
         let directory = try TestFiles.makeTemporaryDirectory("store-layout")
         let path = directory.appendingPathComponent("resources.json").path
-        try FileResourceStore(path: path).save(try Self.sample())
+        try await FileResourceStore(path: path).saveOffThePool(try Self.sample())
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let lines = text.split(separator: "\n")
         #expect(lines.first == #"{"format":1,"revision":9,"resources":["#)
@@ -56,10 +56,10 @@ import Testing
         #expect(try store.load() == ResourceSet())
     }
 
-    @Test func saveCreatesMissingDirectories() throws {
+    @Test func saveCreatesMissingDirectories() async throws {
         let directory = try TestFiles.makeTemporaryDirectory("store-mkdir")
         let store = FileResourceStore(path: directory.appendingPathComponent("a/b/resources.json").path)
-        try store.save(try Self.sample())
+        try await store.saveOffThePool(try Self.sample())
         #expect(try store.load() == (try Self.sample()))
     }
 
@@ -93,7 +93,7 @@ import Testing
     func aCorruptFileIsAnErrorNamingThePathAndTheProblem(content: String, problem: String) throws {
         let directory = try TestFiles.makeTemporaryDirectory("store-corrupt")
         let path = directory.appendingPathComponent("resources.json").path
-        try content.write(toFile: path, atomically: false, encoding: .utf8)
+        try content.writeTestFile(toPath: path, atomically: false)
         do {
             _ = try FileResourceStore(path: path).load()
             Issue.record("loaded \(content)")
@@ -103,28 +103,27 @@ import Testing
         }
     }
 
-    @Test func aLeftoverTemporaryFileDoesNotAffectLoad() throws {
+    @Test func aLeftoverTemporaryFileDoesNotAffectLoad() async throws {
         let directory = try TestFiles.makeTemporaryDirectory("store-leftover")
         let store = FileResourceStore(path: directory.appendingPathComponent("resources.json").path)
-        try store.save(try Self.sample())
+        try await store.saveOffThePool(try Self.sample())
         // A crash between writing the temporary file and the rename leaves half a file behind.
-        try #"{"format":1,"revision":10,"resources":[{"kind":"rou"#.write(
-            toFile: store.temporaryPath,
-            atomically: false,
-            encoding: .utf8
+        try #"{"format":1,"revision":10,"resources":[{"kind":"rou"#.writeTestFile(
+            toPath: store.temporaryPath,
+            atomically: false
         )
         #expect(try store.load() == (try Self.sample()))
         // The next save overwrites it.
-        try store.save(ResourceSet())
+        try await store.saveOffThePool(ResourceSet())
         #expect(try store.load() == ResourceSet())
         #expect(!FileManager.default.fileExists(atPath: store.temporaryPath))
     }
 
-    @Test func aFailedWriteLeavesThePreviousFileIntact() throws {
+    @Test func aFailedWriteLeavesThePreviousFileIntact() async throws {
         let directory = try TestFiles.makeTemporaryDirectory("store-failed")
         let store = FileResourceStore(path: directory.appendingPathComponent("resources.json").path)
         let previous = try Self.sample()
-        try store.save(previous)
+        try await store.saveOffThePool(previous)
         let before = try Data(contentsOf: URL(fileURLWithPath: store.path))
         // A directory where the temporary file goes: the write fails, even as root.
         try FileManager.default.createDirectory(atPath: store.temporaryPath, withIntermediateDirectories: false)
@@ -142,7 +141,7 @@ import Testing
     @Test func aPathUnderARegularFileIsUnwritable() throws {
         let directory = try TestFiles.makeTemporaryDirectory("store-notdir")
         let blocker = directory.appendingPathComponent("data")
-        try "not a directory".write(to: blocker, atomically: false, encoding: .utf8)
+        try "not a directory".writeTestFile(to: blocker, atomically: false)
         let store = FileResourceStore(path: blocker.appendingPathComponent("resources.json").path)
         let sample = try Self.sample()
         do {
@@ -166,5 +165,13 @@ import Testing
         #expect(FileResourceStore().directory == "data")
         #expect(FileResourceStore(path: "resources.json").directory == ".")
         #expect(FileResourceStore(path: "/resources.json").directory == "/")
+    }
+}
+
+extension FileResourceStore {
+    /// `save` on a thread of its own: it fsyncs (that is what it is for), and on a machine under write load an
+    /// fsync can wait tens of seconds, which must not hold one of the few threads every test shares.
+    func saveOffThePool(_ set: ResourceSet) async throws {
+        try await blocking { try self.save(set) }
     }
 }

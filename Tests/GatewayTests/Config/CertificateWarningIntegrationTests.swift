@@ -39,7 +39,7 @@ struct CertificateWarningIntegrationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let expired = try await Self.expired(in: directory)
         let config = directory.appendingPathComponent("gateway.yaml")
-        try Self.yaml(certificate: expired).write(to: config, atomically: true, encoding: .utf8)
+        try Self.yaml(certificate: expired).writeTestFile(to: config)
         let check = try await Command.run(
             IntegrationEnvironment.gatewayBinary.path,
             ["check", "--config", config.path],
@@ -50,7 +50,7 @@ struct CertificateWarningIntegrationTests {
         #expect(check.stdout.contains("  warning: \(Self.expiredWarning) (line "), "\(check.stdout)")
 
         try (Self.yaml(certificate: expired) + "tls: {reject_expired: true}\n")
-            .write(to: config, atomically: true, encoding: .utf8)
+            .writeTestFile(to: config)
         let refused = try await Command.run(
             IntegrationEnvironment.gatewayBinary.path,
             ["check", "--config", config.path],
@@ -94,7 +94,7 @@ struct CertificateWarningIntegrationTests {
             )
             .replacingOccurrences(of: "    upstream_id: backend\n", with: "    upstream_id: backend\n" + slo + "\n")
             #expect(next.contains("id: slow"))
-            try next.write(to: gateway.configFile, atomically: true, encoding: .utf8)
+            try next.writeTestFile(to: gateway.configFile)
             kill(gateway.pid, SIGHUP)
             var restart: [String] = []
             #expect(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Gateway
@@ -203,7 +204,7 @@ import Testing
 
     @Test func loadReadsFileAndHashesItsBytes() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).yaml").path
-        try Data(Self.contract.utf8).write(to: URL(fileURLWithPath: path))
+        try Data(Self.contract.utf8).writeTestFile(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let config = try ConfigLoader.load(path: path)
         #expect(config.sourceName == path)

@@ -39,7 +39,7 @@ struct DashboardSchemaTests {
         panels[other]["type"] = "no-such-panel"
         dashboard["panels"] = panels
         let file = directory.appendingPathComponent("bad.json")
-        try JSONSerialization.data(withJSONObject: dashboard).write(to: file)
+        try JSONSerialization.data(withJSONObject: dashboard).writeTestFile(to: file)
         let result = try await Self.validate(file)
         #expect(result.exitCode == 1)
         #expect(result.stdout.contains("$.panels[\(stat)].colour: not defined by the schema"), "\(result.stdout)")

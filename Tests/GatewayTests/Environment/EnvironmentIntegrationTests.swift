@@ -54,7 +54,7 @@ struct EnvironmentIntegrationTests {
                   - {id: api, uri: "${API_PREFIX}/*", upstream_id: backend}
                 """
             )
-            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            try yaml.writeTestFile(to: file)
             let environment = [
                 "BACKEND_PORT": String(upstream.port), "API_PREFIX": "/api", "GATEWAY_LISTEN": "127.0.0.1:0",
                 "GATEWAY_LOG_LEVEL": "warning",

@@ -113,10 +113,8 @@ struct CORSBrowserIntegrationTests {
             throw error
         }
         try await IntegrationEnvironment.withTearDown(of: directory) {
-            try Self.page(api: "\(gateway.url)/api/headers").write(
-                to: pages.appendingPathComponent("call.html"),
-                atomically: true,
-                encoding: .utf8
+            try Self.page(api: "\(gateway.url)/api/headers").writeTestFile(
+                to: pages.appendingPathComponent("call.html")
             )
             let allowed = try await Self.browserResult("http://127.0.0.1:\(allowedPort)/call.html", in: directory)
             #expect(allowed == "status=200 expose=yes", "allowed origin: \(allowed)")

@@ -67,7 +67,7 @@ struct EngineFallbackIntegrationTests {
         let config = directory.appendingPathComponent("gateway.yaml")
         let log = directory.appendingPathComponent("gateway.log")
         try Self.yaml(engine: "io_uring", controlPort: try Loopback.unusedPort())
-            .write(to: config, atomically: true, encoding: .utf8)
+            .writeTestFile(to: config)
         let process = try ManagedProcess(
             "gateway",
             executable: URL(fileURLWithPath: "/usr/bin/env"),

@@ -302,7 +302,7 @@ struct EtcdIntegrationTests {
             endpoints: ["127.0.0.1:\(dead.port)"],
             cachePath: directory.appendingPathComponent("missing.json").path
         )
-        try IntegrationEnvironment.withTestEngine(yaml).write(to: config, atomically: true, encoding: .utf8)
+        try IntegrationEnvironment.withTestEngine(yaml).writeTestFile(to: config)
         // `gateway check` never contacts etcd: the file itself is valid.
         let check = try await Command.run(
             IntegrationEnvironment.gatewayBinary.path,

@@ -45,7 +45,7 @@ import Testing
         /// its argument; returns the JSON object it printed.
         func runScript(_ script: String, named name: String, timeout: Duration) async throws -> [String: Any] {
             let file = directory.appendingPathComponent(name)
-            try script.write(to: file, atomically: true, encoding: .utf8)
+            try script.writeTestFile(to: file)
             let result = try await Command.run(
                 GRPCIntegrationTests.python,
                 [file.path, "127.0.0.1:\(h2cPort)"],

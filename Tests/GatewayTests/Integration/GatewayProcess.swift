@@ -80,7 +80,7 @@ final class GatewayProcess: Sendable {
         let tag = UUID().uuidString.prefix(8)
         let configFile = directory.appendingPathComponent("gateway-\(tag).yaml")
         let logFile = directory.appendingPathComponent("gateway-\(tag).log")
-        try IntegrationEnvironment.withTestEngine(yaml).write(to: configFile, atomically: true, encoding: .utf8)
+        try IntegrationEnvironment.withTestEngine(yaml).writeTestFile(to: configFile)
         let command = launcher + [binary.path, "run", "--config", configFile.path]
         let (process, port) = try await ManagedProcess.launch(
             "gateway",

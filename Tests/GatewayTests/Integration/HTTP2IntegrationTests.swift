@@ -57,7 +57,7 @@ struct HTTP2IntegrationTests {
         let harness = try harness
         let payload = harness.directory.appendingPathComponent("payload-1m")
         let bytes = (0..<1_048_576).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
-        try Data(bytes).write(to: payload)
+        try Data(bytes).writeTestFile(to: payload)
         for listener in [HTTP2Harness.Listener.h2c, .tls] {
             let version = listener == .tls ? "--http2" : "--http2-prior-knowledge"
             let withLength = try await harness.curl(listener, "/echo", [version, "--data-binary", "@\(payload.path)"])
@@ -74,7 +74,7 @@ struct HTTP2IntegrationTests {
         }
         // What the upstream saw for a body without length: chunked, no content-length.
         let small = harness.directory.appendingPathComponent("payload-small")
-        try Data("hello over h2".utf8).write(to: small)
+        try Data("hello over h2".utf8).writeTestFile(to: small)
         let seen = try await harness.curl(.h2c, "/headers", ["--http2-prior-knowledge", "-T", "-"], stdinFile: small)
         #expect(seen.status == 200, "\(seen.summary)")
         let headers = try upstreamHeaders(seen)
@@ -130,7 +130,7 @@ struct HTTP2IntegrationTests {
         // upstream holds those requests open (it waits for a go file), so they arrive while the request is
         // on its way upstream (before it is, the gateway answers 400 itself).
         let go = harness.directory.appendingPathComponent("trailers.go")
-        defer { try? Data().write(to: go) }
+        defer { try? Data().writeTestFile(to: go) }
         let before = try await harness.metrics()
         let withLength = try await harness.probe(
             "request-trailers",
@@ -172,7 +172,7 @@ struct HTTP2IntegrationTests {
         let progress = harness.directory.appendingPathComponent("upload.progress")
         // First uploads (on new connections, so on both workers most likely) touch the buffers the relay
         // uses, so what follows measures buffering, not the pools' first use.
-        try Data().write(to: go)
+        try Data().writeTestFile(to: go)
         for _ in 0..<4 {
             let warm = try await harness.probe(
                 "upload",
@@ -199,7 +199,7 @@ struct HTTP2IntegrationTests {
         #expect(sent < total, "the client sent everything to an upstream that reads nothing")
         // Without backpressure the gateway would hold what the kernel buffers do not: over 15 MB here.
         #expect(during - before < 10 * 1024, "gateway RSS grew \(during - before) KiB")
-        try Data().write(to: go)
+        try Data().writeTestFile(to: go)
         let result = try await upload
         #expect(result.error == nil && result.status == "200", "\(result)")
         let body = try? JSONSerialization.jsonObject(with: Data((result.json["body"] as? String ?? "").utf8))
@@ -265,7 +265,7 @@ struct HTTP2IntegrationTests {
             print(json.dumps({"before_update": before, "received": received, "ended": ended}))
             """
         let file = harness.directory.appendingPathComponent("window_client.py")
-        try script.write(to: file, atomically: true, encoding: .utf8)
+        try script.writeTestFile(to: file)
         let result = try await Command.run(
             "/usr/bin/python3",
             [file.path, String(harness.port(.h2c))],

@@ -497,7 +497,7 @@ struct PluginBehaviourIntegrationTests {
             upstream_id: backend
             plugins:
               \(bad.plugin): \(bad.settings)
-        """.write(to: config, atomically: true, encoding: .utf8)
+        """.writeTestFile(to: config)
         let check = try await Command.run(
             IntegrationEnvironment.gatewayBinary.path,
             ["check", "--config", config.path],
@@ -518,7 +518,7 @@ struct PluginBehaviourIntegrationTests {
                     with: "plugins: {security-headers: {x_frame_options: 5}}"
                 )
             #expect(broken.contains("x_frame_options: 5"))
-            try broken.write(to: gateway.configFile, atomically: true, encoding: .utf8)
+            try broken.writeTestFile(to: gateway.configFile)
             kill(gateway.pid, SIGHUP)
             let refused = try await eventually(timeout: .seconds(15)) {
                 let metrics = try await gateway.scrape().exposition

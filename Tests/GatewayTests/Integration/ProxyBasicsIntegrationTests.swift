@@ -37,7 +37,7 @@ struct ProxyBasicsIntegrationTests {
         try await withProxy("post") { gateway, _, directory in
             let payload = (0..<5000).map { "line \($0)\n" }.joined()
             let file = directory.appendingPathComponent("payload")
-            try payload.write(to: file, atomically: true, encoding: .utf8)
+            try payload.writeTestFile(to: file)
             let result = try await Curl.run("\(gateway.url)/echo", ["--data-binary", "@\(file.path)"], in: directory)
             #expect(result.status == 200)
             #expect(result.header("X-Echo-Method") == "POST")
@@ -115,7 +115,7 @@ struct ProxyBasicsIntegrationTests {
     func bodyTooLarge() async throws {
         try await withProxy("413") { gateway, upstream, directory in
             let file = directory.appendingPathComponent("payload")
-            try Data(repeating: 65, count: 2048).write(to: file)
+            try Data(repeating: 65, count: 2048).writeTestFile(to: file)
             let over = try await Curl.run(
                 "\(gateway.url)/limited/upload",
                 ["--data-binary", "@\(file.path)"],
@@ -163,7 +163,7 @@ enum Pattern {
 
     static func sha256(_ bytes: [UInt8]) async throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-it-hash-\(UUID().uuidString)")
-        try Data(bytes).write(to: file)
+        try Data(bytes).writeTestFile(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         return try await sha256(file: file)
     }

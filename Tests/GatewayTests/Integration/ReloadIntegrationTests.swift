@@ -50,7 +50,7 @@ struct ReloadIntegrationTests {
     }
 
     static func write(_ yaml: String, to file: URL) throws {
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        try yaml.writeTestFile(to: file)
     }
 
     static func status(_ gateway: GatewayProcess) async throws -> [String: Any] {
@@ -325,7 +325,7 @@ struct ReloadIntegrationTests {
             )
             #expect(try await Self.waitForGeneration(gateway, 1))
             #expect(try await Self.answeringPort(gateway) == b.port)
-            try "routes: [".write(to: gateway.configFile, atomically: true, encoding: .utf8)
+            try "routes: [".writeTestFile(to: gateway.configFile)
             let failed = try await eventually(timeout: .seconds(15)) {
                 try await gateway.scrape().exposition.value("gateway_config_reloads_total", ["result": "failure"]) == 1
             }
@@ -343,7 +343,7 @@ struct ReloadIntegrationTests {
 
     static func renameOver(_ file: URL, with yaml: String) throws {
         let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).swp")
-        try Data(yaml.utf8).write(to: temporary)
+        try Data(yaml.utf8).writeTestFile(to: temporary)
         guard rename(temporary.path, file.path) == 0 else { throw IntegrationError("rename: errno \(errno)") }
     }
 
@@ -374,7 +374,7 @@ struct ReloadIntegrationTests {
             #expect(info.map { $0.labels["hash"] } == [renamed.hash], "\(info)")
 
             // Written in place (truncated and rewritten): back to the first content, and its hash.
-            try Data(yaml("ua").utf8).write(to: gateway.configFile)
+            try Data(yaml("ua").utf8).writeTestFile(to: gateway.configFile)
             #expect(try await Self.waitForGeneration(gateway, 2))
             #expect(try await Self.answeringPort(gateway) == a.port)
             #expect(try await Self.configHash(gateway).hash == initial.hash, "same content, another hash")
@@ -409,7 +409,7 @@ struct ReloadIntegrationTests {
                 let versionName = "..2024_01_01_00_00_0\(version).000000001"
                 let versionDirectory = directory.appendingPathComponent(versionName)
                 try FileManager.default.createDirectory(at: versionDirectory, withIntermediateDirectories: false)
-                try Data(yaml.utf8).write(to: versionDirectory.appendingPathComponent(name))
+                try Data(yaml.utf8).writeTestFile(to: versionDirectory.appendingPathComponent(name))
                 let dataTemporary = directory.appendingPathComponent("..data_tmp").path
                 guard symlink(versionName, dataTemporary) == 0,
                     rename(dataTemporary, directory.appendingPathComponent("..data").path) == 0

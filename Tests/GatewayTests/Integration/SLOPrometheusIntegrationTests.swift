@@ -161,7 +161,7 @@ struct SLOPrometheusIntegrationTests {
           - {id: a, uri: /a, upstream_id: u}
           - {id: b, uri: /b, upstream_id: u, slo: {availability: 99.9, window: 30 days}}
           - {id: c, uri: /c, upstream_id: u, slo: {availability: 100.5}}
-        """.write(to: file, atomically: true, encoding: .utf8)
+        """.writeTestFile(to: file)
         for command in ["check", "rules"] {
             let result = try await Command.run(
                 IntegrationEnvironment.gatewayBinary.path,

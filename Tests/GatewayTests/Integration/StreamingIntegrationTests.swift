@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Chunked bodies both ways, trailers, Expect: 100-continue.
@@ -8,7 +9,7 @@ struct StreamingIntegrationTests {
     func chunkedUpload() async throws {
         try await withProxy("chunked-up") { gateway, _, directory in
             let file = directory.appendingPathComponent("payload")
-            try Data(Pattern.bytes(size: 1_000_003)).write(to: file)
+            try Data(Pattern.bytes(size: 1_000_003)).writeTestFile(to: file)
             let result = try await Curl.run(
                 "\(gateway.url)/upload",
                 ["-X", "POST", "-H", "Transfer-Encoding: chunked", "-T", "-"],
@@ -71,7 +72,7 @@ struct StreamingIntegrationTests {
     func expectContinueCurl() async throws {
         try await withProxy("expect-curl") { gateway, _, directory in
             let file = directory.appendingPathComponent("payload")
-            try Data(Pattern.bytes(size: 2 * 1024 * 1024)).write(to: file)
+            try Data(Pattern.bytes(size: 2 * 1024 * 1024)).writeTestFile(to: file)
             let result = try await Curl.run(
                 "\(gateway.url)/upload",
                 ["--data-binary", "@\(file.path)", "--expect100-timeout", "10"],

@@ -80,7 +80,7 @@ struct TLSGateway {
     /// Runs Python 3 `script` with the TLS port and the CA path as arguments; returns its stdout.
     func python(_ script: String) async throws -> String {
         let file = directory.appendingPathComponent("client-\(UUID().uuidString.prefix(6)).py")
-        try script.write(to: file, atomically: true, encoding: .utf8)
+        try script.writeTestFile(to: file)
         let result = try await Command.run(
             "python3",
             [file.path, "\(tlsPort)", certificates.authority.certificate.path],

@@ -63,7 +63,7 @@ struct TestCertificates {
         let extensions = base.appendingPathExtension("ext")
         var lines = ["basicConstraints=CA:FALSE", "extendedKeyUsage=\(client ? "clientAuth" : "serverAuth")"]
         if !client { lines.append("subjectAltName=" + names.map { "DNS:\($0)" }.joined(separator: ",")) }
-        try (lines.joined(separator: "\n") + "\n").write(to: extensions, atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\n") + "\n").writeTestFile(to: extensions)
         if let validity {
             let config = try caConfig(extensions: extensions)
             try await Self.openssl(
@@ -91,8 +91,8 @@ struct TestCertificates {
     private func caConfig(extensions: URL) throws -> URL {
         let folder = directory.appendingPathComponent("ca-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try "".write(to: folder.appendingPathComponent("index.txt"), atomically: true, encoding: .utf8)
-        try "01\n".write(to: folder.appendingPathComponent("serial"), atomically: true, encoding: .utf8)
+        try "".writeTestFile(to: folder.appendingPathComponent("index.txt"))
+        try "01\n".writeTestFile(to: folder.appendingPathComponent("serial"))
         let config = folder.appendingPathComponent("ca.cnf")
         try """
         [ ca ]
@@ -108,7 +108,7 @@ struct TestCertificates {
         commonName = supplied
         organizationName = optional
 
-        """.write(to: config, atomically: true, encoding: .utf8)
+        """.writeTestFile(to: config)
         return config
     }
 

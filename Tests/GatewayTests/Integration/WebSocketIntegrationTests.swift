@@ -157,7 +157,7 @@ struct WebSocketIntegrationTests {
                 "WebSocket idle tunnels: gateway RSS \(before) KiB -> \(after) KiB, \(Int(perTunnel)) bytes per tunnel"
             )
             #expect(perTunnel < 16 * 1024, "RSS per idle tunnel \(perTunnel) bytes")
-            try Data().write(to: go)
+            try Data().writeTestFile(to: go)
             let result = try await outcome
             #expect(result["opened"] as? Int == 1000)
             #expect(result["second"] as? Int == 1000)
@@ -188,7 +188,7 @@ struct WebSocketIntegrationTests {
             )
             #expect(sent < total)
             #expect(duringDownload - before < 8 * 1024)
-            try Data().write(to: go)
+            try Data().writeTestFile(to: go)
             let received = try await download
             #expect(received["received"] as? Int == total)
             #expect(received["last"] as? String == "done")
@@ -206,7 +206,7 @@ struct WebSocketIntegrationTests {
             )
             #expect(written < uploadTotal)
             #expect(duringUpload - before < 8 * 1024)
-            try Data().write(to: harness.sinkGoFile)
+            try Data().writeTestFile(to: harness.sinkGoFile)
             let counted = try await upload
             #expect(counted["sent"] as? Int == uploadTotal)
             #expect(counted["counted"] as? Int == uploadTotal)

@@ -9,6 +9,18 @@ struct WorkerDeadlineTests {
     static let get = "GET /items HTTP/1.1\r\nHost: api\r\n\r\n"
     static let demo = "GET /__demo HTTP/1.1\r\nHost: api\r\n\r\n"
 
+    /// A client sends the head of a 10-byte upload with `Expect: 100-continue`; the head goes upstream.
+    static func uploadWithContinue(_ h: WorkerHarness) throws -> (client: Int32, upstream: Int32) {
+        let client = h.connectClient()
+        h.clientSends(
+            "POST /upload HTTP/1.1\r\nHost: api\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+            on: client
+        )
+        let upstream = try h.upstreamConnects()
+        try h.sent(on: upstream)
+        return (client, upstream)
+    }
+
     @Test("header: a partial head gets 408 after header_timeout; a silent connection is just closed")
     func headerTimeout() throws {
         let h = try WorkerHarness()
@@ -66,13 +78,7 @@ struct WorkerDeadlineTests {
     func bodyTimeoutAfterContinue() throws {
         // A read timeout longer than the body timeout, so only the body deadline can answer in time.
         let h = try WorkerHarness(yaml: WorkerHarness.yaml.replacingOccurrences(of: "read: 3", with: "read: 10"))
-        let client = h.connectClient()
-        h.clientSends(
-            "POST /upload HTTP/1.1\r\nHost: api\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
-            on: client
-        )
-        let upstream = try h.upstreamConnects()
-        try h.sent(on: upstream)
+        let (client, upstream) = try Self.uploadWithContinue(h)
         // The interim response goes out after the gateway started waiting for the body.
         #expect(try h.sent(on: client).hasPrefix("HTTP/1.1 100 Continue\r\n"))
         h.wait(2.9)
@@ -176,13 +182,7 @@ struct WorkerDeadlineTests {
         let h = try WorkerHarness(
             yaml: WorkerHarness.yaml.replacingOccurrences(of: "body_timeout: 3", with: "body_timeout: 10")
         )
-        let client = h.connectClient()
-        h.clientSends(
-            "POST /upload HTTP/1.1\r\nHost: api\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
-            on: client
-        )
-        let upstream = try h.upstreamConnects()
-        try h.sent(on: upstream)
+        let (client, upstream) = try Self.uploadWithContinue(h)
         #expect(try h.sent(on: client).hasPrefix("HTTP/1.1 100 Continue\r\n"))
         h.wait(3.5)
         h.clientSends("01234", on: client)

@@ -30,7 +30,7 @@ import Testing
         let directory = try TestFiles.makeTemporaryDirectory("slo-rules")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("rules.yml")
-        try text.write(to: file, atomically: true, encoding: .utf8)
+        try text.writeTestFile(to: file)
         let result = try await Command.run("promtool", ["check", "rules", file.path], in: directory)
         return (result.exitCode == 0, result.stdout + result.log)
     }

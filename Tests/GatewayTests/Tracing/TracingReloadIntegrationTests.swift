@@ -68,7 +68,7 @@ struct TracingReloadIntegrationTests {
                     service: "edge-b"
                 )
             )
-            .write(to: started.configFile, atomically: true, encoding: .utf8)
+            .writeTestFile(to: started.configFile)
             kill(started.pid, SIGHUP)
             #expect(
                 try await eventually(timeout: .seconds(15)) {
