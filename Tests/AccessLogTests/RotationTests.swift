@@ -44,7 +44,8 @@ import Testing
             }
         }
         rotator.start()
-        Self.pushAll(ring, 0..<total, route: route)
+        // On a thread of its own: pushing waits whenever the ring is full, for seconds on a loaded machine.
+        try await blocking { Self.pushAll(ring, 0..<total, route: route) }
         logger.shutdown()
 
         let files = AccessLogFiles(directory: directory.path)

@@ -8,7 +8,7 @@ import Testing
 @Suite struct ConcurrencyTests {
     static let perWriter = 1_500_000
 
-    @Test func scrapesStayConsistentWhileWritersRecord() throws {
+    @Test func scrapesStayConsistentWhileWritersRecord() async throws {
         let registry = MetricRegistry(writerCapacity: 2)
         let histogram = try registry.histogram(
             "work_seconds",
@@ -60,7 +60,7 @@ import Testing
         scraper.start()
         for writer in writers { writer.start() }
         while finished.load(ordering: .acquiring) < 2 || !scraper.isFinished {
-            Thread.sleep(forTimeInterval: 0.01)
+            try await Task.sleep(for: .milliseconds(10))
         }
         #expect(failures.withLock { $0 }.isEmpty)
         #expect(scrapes.load(ordering: .relaxed) > 1)
