@@ -16,6 +16,7 @@ package enum TestFiles {
 
     /// A fresh private directory `<tmp>/<label>-<pid>-<random>` for one test's configs, logs and data files.
     package static func makeTemporaryDirectory(_ label: String) throws -> URL {
+        DescriptorTable.reserve()
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -24,25 +24,23 @@ struct CORSBrowserIntegrationTests {
 
     /// Serves `directory` over HTTP on a loopback port (a second origin for the pages).
     static func pageServer(_ directory: URL, log: URL) async throws -> (ManagedProcess, Int) {
-        var lastError: any Error = IntegrationError("page server not started")
-        for _ in 0..<3 {
-            let port = try Loopback.unusedPort()
-            do {
-                let (process, _) = try await ManagedProcess.launch(
-                    "http.server",
-                    executable: URL(fileURLWithPath: "/usr/bin/env"),
-                    arguments: [
-                        "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory",
-                        directory.path,
-                    ],
-                    logFile: log
-                ) { IntegrationEnvironment.portAccepts(port) ? true : nil }
-                return (process, port)
-            } catch {
-                lastError = error
-            }
+        // Port 0, read back from the server's own line: a port picked here and released was once taken by
+        // another test's gateway before http.server could bind it, and Chromium loaded that gateway's 404.
+        try await ManagedProcess.launch(
+            "http.server",
+            executable: URL(fileURLWithPath: "/usr/bin/env"),
+            arguments: [
+                "python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory.path,
+            ],
+            logFile: log
+        ) { () -> Int? in
+            // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            guard let range = text.range(of: #"port [0-9]+ "#, options: .regularExpression),
+                let port = Int(text[range].dropFirst(5).dropLast())
+            else { return nil }
+            return port
         }
-        throw lastError
     }
 
     /// The text of `#result` once Chromium has run the page's script.
