@@ -54,12 +54,9 @@ package enum Command {
         guard let code = await process.waitForExit(timeout: timeout) else {
             // What the kernel says the child was doing, for a hang that is the harness's rather than the
             // program's (a child that never reached exec, an exit that was not reported).
-            let state = (try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8)) ?? "gone"
-            let waiting = (try? String(contentsOfFile: "/proc/\(process.pid)/wchan", encoding: .utf8)) ?? "?"
+            let state = process.kernelState
             await process.terminate(grace: .seconds(1))
-            throw IntegrationError(
-                "\(executable) \(arguments) did not finish within \(timeout) (stat: \(state.prefix(120)), wchan: \(waiting))"
-            )
+            throw IntegrationError("\(executable) \(arguments) did not finish within \(timeout) (\(state))")
         }
         return CommandResult(
             exitCode: code,

@@ -146,6 +146,17 @@ package final class ManagedProcess: Sendable {
 
     package var pid: Int32 { process.processIdentifier }
 
+    /// What the kernel says the process is doing, for a process that did not end when it should have: its
+    /// /proc state line, wait channel and the top of its main thread's kernel stack.
+    package var kernelState: String {
+        func read(_ file: String) -> String {
+            ((try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)) ?? "gone")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let stack = read("stack").split(separator: "\n").prefix(6).joined(separator: " < ")
+        return "stat: \(read("stat").prefix(120)), wchan: \(read("wchan")), stack: \(stack)"
+    }
+
     /// The exit status once the process has ended (the signal's number if one ended it), nil while it runs.
     package var exitCode: Int32? { ended?.status }
 
