@@ -32,7 +32,7 @@ package enum StallMonitor {
             var dumpedFor: Int64 = -1
             while true {
                 let before = clock.now
-                usleep(UInt32(period.components.attoseconds / 1_000_000_000_000))
+                usleep(UInt32(nanoseconds(period) / 1000))
                 report("the process", late: clock.now - before - period)
                 let heartbeat = taskHeartbeat.load(ordering: .relaxed)
                 if heartbeat != dumpedFor && nanoseconds(since: origin) - heartbeat > nanoseconds(threshold) {
